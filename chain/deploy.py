@@ -1,0 +1,153 @@
+"""Deploy govchain's contracts, wire the roles, and keep a deployment record.
+
+The record (``deployment.json`` in the state directory) names the chain (id and genesis
+hash), each contract's address, block and code hash, and the build it came from.
+Deploying again against the same chain reuses the record when the code on chain still
+matches it, and refuses with a clear message when it does not.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+from web3 import Web3
+
+from chain.compile import Build
+from chain.errors import DeploymentMismatch
+from chain.registry import GovRegistryClient, MemberInfo
+from chain.tx import ChainClient
+
+RECORD_NAME = "deployment.json"
+DEFAULT_ADMIN_DELAY = 2 * 24 * 3600  # two days between starting and accepting an admin transfer
+
+
+@dataclass(frozen=True)
+class MemberSpec:
+    address: str
+    info: MemberInfo
+    roles: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Deployment:
+    chain_id: int
+    genesis_hash: str
+    source_hash: str
+    compiler: str
+    deployed_at: str
+    contracts: dict[str, dict]
+    reused: bool = False
+
+    def address(self, name: str) -> str:
+        return self.contracts[name]["address"]
+
+    def to_json(self) -> dict:
+        data = dict(self.__dict__)
+        data.pop("reused")
+        return data
+
+
+def code_hash(code: bytes) -> str:
+    return "0x" + keccak(code).hex()
+
+
+def artifact_hash(deployed_bytecode_hex: str) -> str:
+    return code_hash(bytes.fromhex(deployed_bytecode_hex))
+
+
+def load_record(state_dir: Path) -> Deployment | None:
+    path = state_dir / RECORD_NAME
+    if not path.exists():
+        return None
+    return Deployment(**json.loads(path.read_text()))
+
+
+def write_record(state_dir: Path, deployment: Deployment) -> Path:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / RECORD_NAME
+    with tempfile.NamedTemporaryFile("w", dir=state_dir, suffix=".tmp", delete=False) as tmp:
+        json.dump(deployment.to_json(), tmp, indent=2)
+    os.replace(tmp.name, path)
+    return path
+
+
+def check_record(client: ChainClient, build: Build, record: Deployment) -> None:
+    """Raise :class:`DeploymentMismatch` unless the chain and the build still match ``record``."""
+    genesis = "0x" + bytes(client.w3.eth.get_block(0)["hash"]).hex()
+    if record.chain_id != client.chain_id or record.genesis_hash != genesis:
+        raise DeploymentMismatch(
+            f"the deployment record is for chain {record.chain_id} with genesis {record.genesis_hash}, "
+            f"but the node is chain {client.chain_id} with genesis {genesis}: the chain was reset or is another one. "
+            "Deploy with --fresh to start a new record."
+        )
+    for name, entry in record.contracts.items():
+        on_chain = code_hash(bytes(client.w3.eth.get_code(entry["address"])))
+        if on_chain != entry["code_hash"]:
+            raise DeploymentMismatch(
+                f"{name} at {entry['address']}: code on chain has hash {on_chain}, the record says {entry['code_hash']}. "
+                "Deploy with --fresh to start a new record."
+            )
+        if name in build.artifacts and artifact_hash(build[name].deployed_bytecode) != entry["artifact_hash"]:
+            raise DeploymentMismatch(
+                f"{name} changed since it was deployed at {entry['address']} (build {record.source_hash[:12]}, "
+                f"now {build.source_hash[:12]}). Deploy with --fresh to deploy the new code."
+            )
+
+
+def deploy(
+    client: ChainClient,
+    governor: LocalAccount,
+    build: Build,
+    state_dir: Path,
+    *,
+    governor_info: MemberInfo,
+    members: list[MemberSpec] = (),
+    admin_delay: int = DEFAULT_ADMIN_DELAY,
+    fresh: bool = False,
+) -> Deployment:
+    """Deploy everything (or reuse a matching record) and register ``members``."""
+    record = load_record(state_dir)
+    if record and not fresh:
+        check_record(client, build, record)
+        record.reused = True
+        return record
+    if record and fresh:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        (state_dir / RECORD_NAME).rename(state_dir / f"deployment.{stamp}.json")
+
+    contracts: dict[str, dict] = {}
+    registry_art = build["GovRegistry"]
+    factory = client.w3.eth.contract(abi=registry_art.abi, bytecode=registry_art.bytecode)
+    tx = client.build(governor, factory.constructor(admin_delay, governor.address, governor_info.as_tuple()))
+    receipt = client.wait(client.send(governor, tx))
+    if not receipt.ok:
+        raise client.explain_failure(tx, governor, receipt)
+    address = Web3.to_checksum_address(receipt.raw["contractAddress"])
+    contracts["GovRegistry"] = {
+        "address": address,
+        "block": receipt.block_number,
+        "tx": receipt.tx_hash,
+        "code_hash": code_hash(bytes(client.w3.eth.get_code(address))),
+        "artifact_hash": artifact_hash(registry_art.deployed_bytecode),
+    }
+    registry = GovRegistryClient(client, address, registry_art.abi)
+    for spec in members:
+        registry.register_member(governor, spec.address, spec.info, spec.roles)
+
+    deployment = Deployment(
+        chain_id=client.chain_id,
+        genesis_hash="0x" + bytes(client.w3.eth.get_block(0)["hash"]).hex(),
+        source_hash=build.source_hash,
+        compiler=build.compiler,
+        deployed_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        contracts=contracts,
+    )
+    write_record(state_dir, deployment)
+    return deployment

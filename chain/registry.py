@@ -1,0 +1,128 @@
+"""Typed client for ``GovRegistry``: members, roles and their public metadata."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum, IntFlag
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+from web3 import Web3
+
+from chain.tx import ChainClient, Receipt
+
+ROLE_NAMES = ("GOVERNOR", "RELAYER", "AGENCY", "DATA_HOLDER", "ISSUER", "PROCUREMENT", "AUDITOR")
+ROLES = {name: keccak(text=name) for name in ROLE_NAMES}
+ROLE_BY_ID = {v: k for k, v in ROLES.items()}
+DEFAULT_ADMIN_ROLE = b"\0" * 32
+
+
+class MemberStatus(IntEnum):
+    NONE = 0
+    ACTIVE = 1
+    SUSPENDED = 2
+    RETIRED = 3
+
+
+class DataCategory(IntFlag):
+    """The data categories a data holder serves (bit index = on-chain category id)."""
+
+    ID_CARD = 1 << 0
+    RESIDENCE_PERMIT = 1 << 1
+    HOUSEHOLD_REGISTER = 1 << 2
+
+
+def role_id(name: str) -> bytes:
+    try:
+        return ROLES[name.upper()]
+    except KeyError:
+        raise ValueError(f"unknown role {name!r}; roles are {', '.join(ROLE_NAMES)}") from None
+
+
+@dataclass(frozen=True)
+class MemberInfo:
+    name: str
+    org_code: str = ""
+    domain: str = ""
+    hpke_public_key: bytes = b"\0" * 32
+    data_categories: int = 0
+
+    def as_tuple(self) -> tuple:
+        return (self.name, self.org_code, self.domain, self.hpke_public_key, self.data_categories)
+
+
+@dataclass(frozen=True)
+class Member:
+    address: str
+    info: MemberInfo
+    status: MemberStatus
+    registered_at: int
+    updated_at: int
+    roles: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def active(self) -> bool:
+        return self.status is MemberStatus.ACTIVE
+
+
+class GovRegistryClient:
+    """Reads and writes of one deployed GovRegistry. Writes are sent by ``account``."""
+
+    def __init__(self, client: ChainClient, address: str, abi: list):
+        self.client = client
+        self.contract = client.w3.eth.contract(address=Web3.to_checksum_address(address), abi=abi)
+
+    @property
+    def address(self) -> str:
+        return self.contract.address
+
+    # -- writes --------------------------------------------------------------------------
+
+    def register_member(self, governor: LocalAccount, account: str, info: MemberInfo, roles: list[str]) -> Receipt:
+        call = self.contract.functions.registerMember(account, info.as_tuple(), [role_id(r) for r in roles])
+        return self.client.transact(governor, call)
+
+    def update_member(self, governor: LocalAccount, account: str, info: MemberInfo) -> Receipt:
+        return self.client.transact(governor, self.contract.functions.updateMember(account, info.as_tuple()))
+
+    def rotate_hpke_key(self, member: LocalAccount, new_key: bytes) -> Receipt:
+        return self.client.transact(member, self.contract.functions.rotateHpkeKey(new_key))
+
+    def suspend_member(self, governor: LocalAccount, account: str, reason_hash: bytes = b"\0" * 32) -> Receipt:
+        return self.client.transact(governor, self.contract.functions.suspendMember(account, reason_hash))
+
+    def reinstate_member(self, governor: LocalAccount, account: str) -> Receipt:
+        return self.client.transact(governor, self.contract.functions.reinstateMember(account))
+
+    def retire_member(self, governor: LocalAccount, account: str, reason_hash: bytes = b"\0" * 32) -> Receipt:
+        return self.client.transact(governor, self.contract.functions.retireMember(account, reason_hash))
+
+    def grant_role(self, governor: LocalAccount, role: str, account: str) -> Receipt:
+        return self.client.transact(governor, self.contract.functions.grantRole(role_id(role), account))
+
+    def revoke_role(self, governor: LocalAccount, role: str, account: str) -> Receipt:
+        return self.client.transact(governor, self.contract.functions.revokeRole(role_id(role), account))
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def roles_of(self, account: str) -> frozenset[str]:
+        return frozenset(name for name, rid in ROLES.items() if self.contract.functions.hasRole(rid, account).call())
+
+    def member(self, account: str) -> Member:
+        account = Web3.to_checksum_address(account)
+        name, org, domain, hpke, categories, status, registered, updated = self.contract.functions.getMember(account).call()
+        return Member(
+            address=account,
+            info=MemberInfo(name, org, domain, bytes(hpke), categories),
+            status=MemberStatus(status),
+            registered_at=registered,
+            updated_at=updated,
+            roles=self.roles_of(account) if status else frozenset(),
+        )
+
+    def members(self) -> list[Member]:
+        count = self.contract.functions.memberCount().call()
+        return [self.member(self.contract.functions.memberAt(i).call()) for i in range(count)]
+
+    def has_active_role(self, role: str, account: str) -> bool:
+        return self.contract.functions.hasActiveRole(role_id(role), account).call()

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
+import {IGovRegistry} from "./interfaces/IGovRegistry.sol";
+
+/// @title GovRegistry — the member registry and permissioning of govchain
+/// @notice The default admin (the bureau) changes hands in two steps with a delay
+/// (OpenZeppelin AccessControlDefaultAdminRules). Governors register, update, suspend and
+/// retire members and grant the member roles; a role only counts while its holder is active.
+contract GovRegistry is IGovRegistry, AccessControlDefaultAdminRules {
+    using EnumerableSet for EnumerableSet.AddressSet;
+
+    bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR");
+    bytes32 public constant RELAYER_ROLE = keccak256("RELAYER");
+    bytes32 public constant AGENCY_ROLE = keccak256("AGENCY");
+    bytes32 public constant DATA_HOLDER_ROLE = keccak256("DATA_HOLDER");
+    bytes32 public constant ISSUER_ROLE = keccak256("ISSUER");
+    bytes32 public constant PROCUREMENT_ROLE = keccak256("PROCUREMENT");
+    bytes32 public constant AUDITOR_ROLE = keccak256("AUDITOR");
+
+    mapping(address account => Member) private _members;
+    EnumerableSet.AddressSet private _accounts;
+
+    /// @param initialDelay Seconds a default-admin transfer must wait before it can be accepted.
+    /// @param admin The bureau's admin account; it becomes the first member, with GOVERNOR_ROLE.
+    /// @param adminInfo Public metadata of the bureau.
+    constructor(uint48 initialDelay, address admin, MemberInfo memory adminInfo)
+        AccessControlDefaultAdminRules(initialDelay, admin)
+    {
+        _setRoleAdmin(RELAYER_ROLE, GOVERNOR_ROLE);
+        _setRoleAdmin(AGENCY_ROLE, GOVERNOR_ROLE);
+        _setRoleAdmin(DATA_HOLDER_ROLE, GOVERNOR_ROLE);
+        _setRoleAdmin(ISSUER_ROLE, GOVERNOR_ROLE);
+        _setRoleAdmin(PROCUREMENT_ROLE, GOVERNOR_ROLE);
+        _setRoleAdmin(AUDITOR_ROLE, GOVERNOR_ROLE);
+        _addMember(admin, adminInfo, admin);
+        _grantRole(GOVERNOR_ROLE, admin);
+    }
+
+    modifier onlyActiveGovernor() {
+        _requireActiveRole(GOVERNOR_ROLE, _msgSender());
+        _;
+    }
+
+    /// @inheritdoc IGovRegistry
+    function registerMember(address account, MemberInfo calldata info, bytes32[] calldata roles)
+        external
+        onlyActiveGovernor
+    {
+        _addMember(account, info, _msgSender());
+        for (uint256 i = 0; i < roles.length; ++i) {
+            if (roles[i] == DEFAULT_ADMIN_ROLE) revert GovRegistryRoleNotGrantable(roles[i]);
+            _grantRole(roles[i], account);
+        }
+    }
+
+    /// @inheritdoc IGovRegistry
+    function updateMember(address account, MemberInfo calldata info) external onlyActiveGovernor {
+        Member storage m = _members[account];
+        _requireNotRetired(account, m.status);
+        if (bytes(info.name).length == 0) revert GovRegistryEmptyName(account);
+        _writeInfo(m, info);
+        emit MemberUpdated(
+            account, _msgSender(), info.name, info.orgCode, info.domain, info.hpkePublicKey, info.dataCategories
+        );
+    }
+
+    /// @inheritdoc IGovRegistry
+    function rotateHpkeKey(bytes32 newKey) external {
+        address account = _msgSender();
+        Member storage m = _members[account];
+        _requireStatus(account, m.status, MemberStatus.Active);
+        bytes32 previous = m.hpkePublicKey;
+        m.hpkePublicKey = newKey;
+        m.updatedAt = uint40(block.timestamp);
+        emit MemberKeyRotated(account, previous, newKey);
+    }
+
+    /// @inheritdoc IGovRegistry
+    function suspendMember(address account, bytes32 reasonHash) external onlyActiveGovernor {
+        _setStatus(account, MemberStatus.Active, MemberStatus.Suspended);
+        emit MemberSuspended(account, _msgSender(), reasonHash);
+    }
+
+    /// @inheritdoc IGovRegistry
+    function reinstateMember(address account) external onlyActiveGovernor {
+        _setStatus(account, MemberStatus.Suspended, MemberStatus.Active);
+        emit MemberReinstated(account, _msgSender());
+    }
+
+    /// @inheritdoc IGovRegistry
+    function retireMember(address account, bytes32 reasonHash) external onlyActiveGovernor {
+        Member storage m = _members[account];
+        _requireNotRetired(account, m.status);
+        m.status = MemberStatus.Retired;
+        m.updatedAt = uint40(block.timestamp);
+        emit MemberRetired(account, _msgSender(), reasonHash);
+        _revokeRole(GOVERNOR_ROLE, account);
+        _revokeRole(RELAYER_ROLE, account);
+        _revokeRole(AGENCY_ROLE, account);
+        _revokeRole(DATA_HOLDER_ROLE, account);
+        _revokeRole(ISSUER_ROLE, account);
+        _revokeRole(PROCUREMENT_ROLE, account);
+        _revokeRole(AUDITOR_ROLE, account);
+    }
+
+    /// @notice Grants a member role. On top of AccessControl's rule (caller holds the role's admin role),
+    /// the account must be an active member and the caller, if a governor, must be active too.
+    /// The default admin role is only transferred through the two-step transfer.
+    function grantRole(bytes32 role, address account)
+        public
+        override
+    {
+        if (role == DEFAULT_ADMIN_ROLE) revert GovRegistryRoleNotGrantable(role);
+        if (getRoleAdmin(role) == GOVERNOR_ROLE) _requireActiveRole(GOVERNOR_ROLE, _msgSender());
+        _requireStatus(account, _members[account].status, MemberStatus.Active);
+        super.grantRole(role, account);
+    }
+
+    /// @notice Revokes a member role; a governor must be active to do so.
+    function revokeRole(bytes32 role, address account)
+        public
+        override
+    {
+        if (getRoleAdmin(role) == GOVERNOR_ROLE) _requireActiveRole(GOVERNOR_ROLE, _msgSender());
+        super.revokeRole(role, account);
+    }
+
+    /// @inheritdoc IGovRegistry
+    function hasActiveRole(bytes32 role, address account) public view returns (bool) {
+        return _members[account].status == MemberStatus.Active && hasRole(role, account);
+    }
+
+    /// @inheritdoc IGovRegistry
+    function servesCategory(address account, uint8 category) external view returns (bool) {
+        return category < 64 && hasActiveRole(DATA_HOLDER_ROLE, account)
+            && (_members[account].dataCategories >> category) & 1 == 1;
+    }
+
+    /// @inheritdoc IGovRegistry
+    function getMember(address account) external view returns (Member memory) {
+        return _members[account];
+    }
+
+    /// @inheritdoc IGovRegistry
+    function memberCount() external view returns (uint256) {
+        return _accounts.length();
+    }
+
+    /// @inheritdoc IGovRegistry
+    function memberAt(uint256 index) external view returns (address) {
+        return _accounts.at(index);
+    }
+
+    function _addMember(address account, MemberInfo memory info, address governor) private {
+        if (account == address(0)) revert GovRegistryZeroAddress();
+        if (_members[account].status != MemberStatus.None) revert GovRegistryMemberExists(account);
+        if (bytes(info.name).length == 0) revert GovRegistryEmptyName(account);
+        Member storage m = _members[account];
+        _writeInfo(m, info);
+        m.status = MemberStatus.Active;
+        m.registeredAt = uint40(block.timestamp);
+        _accounts.add(account);
+        emit MemberRegistered(
+            account, governor, info.name, info.orgCode, info.domain, info.hpkePublicKey, info.dataCategories
+        );
+    }
+
+    function _writeInfo(Member storage m, MemberInfo memory info) private {
+        m.name = info.name;
+        m.orgCode = info.orgCode;
+        m.domain = info.domain;
+        m.hpkePublicKey = info.hpkePublicKey;
+        m.dataCategories = info.dataCategories;
+        m.updatedAt = uint40(block.timestamp);
+    }
+
+    function _setStatus(address account, MemberStatus from, MemberStatus to) private {
+        Member storage m = _members[account];
+        _requireStatus(account, m.status, from);
+        m.status = to;
+        m.updatedAt = uint40(block.timestamp);
+    }
+
+    function _requireActiveRole(bytes32 role, address account) private view {
+        if (!hasRole(role, account)) revert AccessControlUnauthorizedAccount(account, role);
+        _requireStatus(account, _members[account].status, MemberStatus.Active);
+    }
+
+    function _requireStatus(address account, MemberStatus status, MemberStatus expected) private pure {
+        if (status == MemberStatus.None) revert GovRegistryUnknownMember(account);
+        if (status != expected) revert GovRegistryWrongStatus(account, status, expected);
+    }
+
+    function _requireNotRetired(address account, MemberStatus status) private pure {
+        if (status == MemberStatus.None) revert GovRegistryUnknownMember(account);
+        if (status == MemberStatus.Retired) revert GovRegistryWrongStatus(account, status, MemberStatus.Active);
+    }
+}
