@@ -136,6 +136,7 @@ def deploy(
         "tx": receipt.tx_hash,
         "code_hash": code_hash(bytes(client.w3.eth.get_code(address))),
         "artifact_hash": artifact_hash(registry_art.deployed_bytecode),
+        "abi": registry_art.abi,
     }
     registry = GovRegistryClient(client, address, registry_art.abi)
     for spec in members:

@@ -79,3 +79,7 @@ def _show(value: object) -> str:
     if isinstance(value, bytes):
         return "0x" + value.hex()
     return repr(value) if isinstance(value, str) else str(value)
+
+
+class NotDeployed(GovchainError, LookupError):
+    """No deployment record exists for the configured chain yet."""

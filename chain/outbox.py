@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from eth_account.signers.local import LocalAccount
-from sqlalchemy import LargeBinary, String, Text, select
+from sqlalchemy import BigInteger, LargeBinary, String, Text, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 from web3.exceptions import Web3RPCError
@@ -32,11 +32,11 @@ class OutboxEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     intent_key: Mapped[str] = mapped_column(String(200), unique=True)
     sender: Mapped[str] = mapped_column(String(42), index=True)
-    nonce: Mapped[int]
+    nonce: Mapped[int] = mapped_column(BigInteger)
     tx_hash: Mapped[str] = mapped_column(String(66), unique=True)
     raw_tx: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(16), index=True)
-    block_number: Mapped[int | None]
+    block_number: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -7,6 +7,7 @@ per sending key keep nonces right under many concurrent senders.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -121,6 +122,10 @@ class ChainClient:
         self.receipt_timeout = receipt_timeout
         self.poll_latency = poll_latency
         self.nonces = NonceManager(w3)
+        # ganache 7 stops answering when an estimate overlaps a transaction being mined, so
+        # on ganache estimates and sends take turns; real nodes (anvil, Besu) run them freely.
+        version = self._call(lambda: w3.client_version)
+        self._serialize = threading.Lock() if "ganache" in version.lower() else contextlib.nullcontext()
 
     @classmethod
     def from_url(cls, url: str, **kwargs) -> "ChainClient":
@@ -158,11 +163,12 @@ class ChainClient:
         estimate = gas is None
         tx: dict[str, Any] = {"from": account.address, "chainId": self.chain_id, "value": value, **self.fee_fields()}
         try:
-            if call is not None:
-                tx = call.build_transaction({**tx, **({"gas": gas} if gas else {})})
-            else:
-                tx.update({"data": data, **({"to": to} if to else {})})
-                tx["gas"] = self.w3.eth.estimate_gas(tx) if estimate else gas
+            with self._serialize:
+                if call is not None:
+                    tx = call.build_transaction({**tx, **({"gas": gas} if gas else {})})
+                else:
+                    tx.update({"data": data, **({"to": to} if to else {})})
+                    tx["gas"] = self.w3.eth.estimate_gas(tx) if estimate else gas
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise ChainUnavailable(f"chain node unreachable: {exc}") from None
         except Web3Exception as exc:
@@ -180,7 +186,8 @@ class ChainClient:
 
     def send_raw(self, raw: bytes) -> str:
         try:
-            return "0x" + bytes(self.w3.eth.send_raw_transaction(raw)).hex()
+            with self._serialize:
+                return "0x" + bytes(self.w3.eth.send_raw_transaction(raw)).hex()
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise ChainUnavailable(f"chain node unreachable: {exc}") from None
 

@@ -1,0 +1,46 @@
+"""The platform API: ``create_app()`` builds it, uvicorn serves it."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import db, problems
+from api.auth.routes import router as auth_router
+from api.context import Platform
+from api.health.routes import router as health_router
+from api.members.routes import router as members_router
+from api.settings import Settings
+
+log = logging.getLogger("govchain.api")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        platform = Platform(settings)
+        if settings.auto_migrate:
+            db.upgrade(platform.engine)
+        app.state.platform = platform
+        try:
+            platform.outbox().resume()  # finish chain writes a previous process left open
+        except Exception as exc:  # the chain may be down at start; routes will answer 503
+            log.warning("outbox not resumed at start-up: %s", exc)
+        yield
+        platform.close()
+
+    app = FastAPI(
+        title="govchain platform API",
+        version="0.1.0",
+        summary="Trust layer for no-visit government approval and electronic bid opening",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    app.include_router(health_router)
+    app.include_router(auth_router)
+    app.include_router(members_router)
+    return app

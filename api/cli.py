@@ -1,0 +1,204 @@
+"""``govchain``: the command line of the platform (node, compile, deploy, serve, keys, up)."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from chain.config import load_node_config
+from chain.errors import GovchainError
+
+app = typer.Typer(help="govchain: permissioned-blockchain trust layer for online government services.", no_args_is_help=True)
+keys_app = typer.Typer(help="Encrypted keystores for production keys.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema (Alembic).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(db_app, name="db")
+console = Console()
+
+NodeKind = Annotated[str | None, typer.Option("--node", help="ganache or anvil (default: localnode.toml, or GOVCHAIN_NODE)")]
+
+
+def _fail(exc: Exception) -> None:
+    console.print(f"[bold red]error:[/] {exc}")
+    raise typer.Exit(1)
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex((host, port)) != 0
+
+
+@app.command("compile")
+def compile_cmd():
+    """Compile contracts/**/*.sol (cached per source hash in build/)."""
+    from chain.compile import compile_contracts
+
+    try:
+        build = compile_contracts()
+    except GovchainError as exc:
+        _fail(exc)
+    state = "cached" if build.cached else "compiled"
+    console.print(f"{state} {len(build.artifacts)} contracts with solc {build.compiler} (source hash {build.source_hash[:12]})")
+
+
+@app.command("node")
+def node_cmd(node: NodeKind = None):
+    """Run the local node from localnode.toml in the foreground (Ctrl-C stops it)."""
+    from chain.node import LocalNode
+
+    config = load_node_config()
+    config = config.with_(kind=node or config.kind)
+    try:
+        with LocalNode(config) as running:
+            console.print(f"{config.kind} at {running.url} (chain id {config.chain_id}); log: {config.log_file}")
+            running.process.wait()
+    except KeyboardInterrupt:
+        pass
+    except GovchainError as exc:
+        _fail(exc)
+
+
+def _deploy(rpc_url: str, state_dir: Path, fresh: bool):
+    from chain import reverts
+    from chain.compile import compile_contracts
+    from chain.deploy import deploy
+    from chain.tx import ChainClient
+    from identity.keys import dev_party
+    from identity.parties import dev_member_specs, governor_info
+
+    config = load_node_config()
+    build = compile_contracts()
+    for artifact in build.artifacts.values():
+        reverts.register_abi(artifact.abi)
+    client = ChainClient.from_url(rpc_url, expected_chain_id=config.chain_id)
+    governor = _signer("governor")
+    members = dev_member_specs(config) if governor.address == dev_party(config, "governor").address else []
+    return deploy(client, governor, build, state_dir, governor_info=governor_info(config), members=members, fresh=fresh)
+
+
+def _signer(party: str):
+    from api.settings import Settings
+    from api.context import Platform
+
+    settings = Settings()
+    keystore = getattr(settings, f"{party}_keystore", None)
+    if keystore:
+        from identity.keys import load_keystore
+
+        password = settings.keystore_password.get_secret_value() or getpass.getpass(f"password for {keystore}: ")
+        return load_keystore(keystore, password)
+    return Platform.dev_signer(settings, party)
+
+
+@app.command("deploy")
+def deploy_cmd(
+    rpc_url: Annotated[str | None, typer.Option(help="JSON-RPC URL (default GOVCHAIN_RPC_URL)")] = None,
+    state_dir: Annotated[Path | None, typer.Option(help="where deployment.json is kept (default GOVCHAIN_STATE_DIR)")] = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="deploy anew; the old record is kept aside")] = False,
+):
+    """Deploy every contract and register the members, or reuse a matching deployment."""
+    from api.settings import Settings
+
+    settings = Settings()
+    try:
+        deployment = _deploy(rpc_url or settings.rpc_url, state_dir or settings.state_dir, fresh)
+    except GovchainError as exc:
+        _fail(exc)
+    _print_deployment(deployment)
+
+
+def _print_deployment(deployment) -> None:
+    table = Table(title=f"chain {deployment.chain_id} — {'reused' if deployment.reused else 'new'} deployment")
+    for column in ("contract", "address", "block"):
+        table.add_column(column)
+    for name, entry in deployment.contracts.items():
+        table.add_row(name, entry["address"], str(entry["block"]))
+    console.print(table)
+
+
+@app.command("serve")
+def serve_cmd(host: str = "127.0.0.1", port: int = 8000):
+    """Serve the platform API with uvicorn (settings from GOVCHAIN_* variables)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+@app.command("up")
+def up_cmd(node: NodeKind = None, host: str = "127.0.0.1", port: int = 8000):
+    """Everything for a local stack: node, compile, deploy, API. Ctrl-C stops it all."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.settings import Settings
+    from chain.node import LocalNode
+
+    config = load_node_config()
+    config = config.with_(kind=node or config.kind)
+    if config.port and not _port_free(config.host, config.port):
+        console.print(f"[yellow]port {config.port} is taken; the node takes a free one[/]")
+        config = config.with_(port=0)
+    if not _port_free(host, port):
+        _fail(GovchainError(f"port {port} on {host} is taken; is another govchain running? choose one with --port"))
+    try:
+        with LocalNode(config) as running:
+            state_dir = Settings().state_dir / config.kind
+            os.environ["GOVCHAIN_RPC_URL"] = running.url
+            os.environ["GOVCHAIN_STATE_DIR"] = str(state_dir)
+            os.environ.setdefault("GOVCHAIN_PUBLIC_DOMAIN", f"{host}:{port}")
+            os.environ.setdefault("GOVCHAIN_PUBLIC_URL", f"http://{host}:{port}")
+            deployment = _deploy(running.url, state_dir, fresh=False)
+            _print_deployment(deployment)
+            settings = Settings()
+            console.print(
+                f"node      {config.kind} at {running.url} (chain id {config.chain_id}), log {config.log_file}\n"
+                f"chain     state in {config.state_dir or 'memory'}\n"
+                f"database  {settings.sqlalchemy_url}\n"
+                f"record    {state_dir / 'deployment.json'}\n"
+                f"API       http://{host}:{port}   docs http://{host}:{port}/docs   health http://{host}:{port}/v1/health\n"
+                "Ctrl-C stops the API and the node."
+            )
+            uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    except KeyboardInterrupt:
+        pass
+    except GovchainError as exc:
+        _fail(exc)
+    console.print("stopped: API and node are down.")
+
+
+@keys_app.command("new")
+def keys_new(path: Annotated[Path, typer.Argument(help="where to write the encrypted keystore (must not exist)")]):
+    """Create a key in an encrypted keystore; the password comes from GOVCHAIN_KEYSTORE_PASSWORD or a prompt."""
+    from identity.keys import new_keystore
+
+    password = os.environ.get("GOVCHAIN_KEYSTORE_PASSWORD")
+    if not password:
+        password = getpass.getpass("keystore password: ")
+        if getpass.getpass("again: ") != password:
+            _fail(GovchainError("the passwords differ"))
+    try:
+        account = new_keystore(path, password)
+    except GovchainError as exc:
+        _fail(exc)
+    console.print(f"{account.address} written to {path}")
+
+
+@db_app.command("upgrade")
+def db_upgrade():
+    """Bring the database schema to the newest revision."""
+    from api import db
+    from api.settings import Settings
+    from chain.db import make_engine
+
+    engine = make_engine(Settings().sqlalchemy_url)
+    db.upgrade(engine)
+    console.print(f"database at revision {db.current_revision(engine)}")

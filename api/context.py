@@ -1,0 +1,142 @@
+"""What the running API holds: settings, database, and a lazily (re)connected chain.
+
+The API starts even when the chain node is down; every route that needs the chain asks
+:meth:`Platform.chain`, which connects on demand and raises ``ChainUnavailable`` (503).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from eth_account.signers.local import LocalAccount
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+from web3 import Web3
+
+from api.settings import Environment, Settings
+from chain import reverts
+from chain.config import load_node_config
+from chain.db import make_engine, session_factory
+from chain.deploy import Deployment, load_record
+from chain.errors import ConfigError, NotDeployed
+from chain.events import EventReader
+from chain.outbox import Outbox
+from chain.registry import GovRegistryClient, Member, MemberStatus
+from chain.tx import ChainClient
+from identity.keys import dev_party, load_keystore
+
+
+@dataclass
+class RoleCache:
+    """Member records read from GovRegistry, kept until a registry event names the account.
+
+    At most every ``refresh_seconds`` the cache reads the registry's new events and forgets
+    every account they mention (RoleGranted/Revoked, MemberSuspended/Retired, ...).
+    """
+
+    registry: GovRegistryClient
+    refresh_seconds: float = 1.0
+    _members: dict[str, Member] = field(default_factory=dict)
+    _next_block: int | None = None
+    _checked_at: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def member(self, address: str) -> Member | None:
+        self.refresh()
+        address = Web3.to_checksum_address(address)
+        with self._lock:
+            cached = self._members.get(address)
+        if cached is None:
+            cached = self.registry.member(address)
+            with self._lock:
+                self._members[address] = cached
+        return cached if cached.status is not MemberStatus.NONE else None
+
+    def refresh(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._checked_at < self.refresh_seconds:
+            return
+        client = self.registry.client
+        head = client.block_number()
+        with self._lock:
+            start = self._next_block
+            self._checked_at = now
+            if start is None:  # first look: nothing cached yet, just start following here
+                self._next_block = head + 1
+                return
+        if start > head:
+            return
+        events = EventReader(client, self.registry.contract).read(start, head)
+        with self._lock:
+            for event in events:
+                account = event.args.get("account")
+                if account:
+                    self._members.pop(Web3.to_checksum_address(account), None)
+            self._next_block = head + 1
+
+
+class Platform:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.engine: Engine = make_engine(settings.sqlalchemy_url)
+        self.sessions: sessionmaker = session_factory(self.engine)
+        self.token_secret = settings.resolved_token_secret()
+        self._chain: ChainClient | None = None
+        self._registry: GovRegistryClient | None = None
+        self._roles: RoleCache | None = None
+        self._deployment: Deployment | None = None
+        self._lock = threading.Lock()
+
+    # -- chain ---------------------------------------------------------------------------
+
+    def chain(self) -> ChainClient:
+        with self._lock:
+            if self._chain is None:
+                self._chain = ChainClient.from_url(
+                    self.settings.rpc_url,
+                    expected_chain_id=self.settings.chain_id,
+                    receipt_timeout=self.settings.receipt_timeout_seconds,
+                )
+            return self._chain
+
+    def deployment(self) -> Deployment:
+        if self._deployment is None:
+            record = load_record(self.settings.state_dir)
+            if record is None:
+                raise NotDeployed(f"no deployment record in {self.settings.state_dir}; run `govchain deploy` first")
+            for entry in record.contracts.values():
+                reverts.register_abi(entry["abi"])
+            self._deployment = record
+        return self._deployment
+
+    def registry(self) -> GovRegistryClient:
+        if self._registry is None:
+            entry = self.deployment().contracts["GovRegistry"]
+            self._registry = GovRegistryClient(self.chain(), entry["address"], entry["abi"])
+        return self._registry
+
+    def roles(self) -> RoleCache:
+        if self._roles is None:
+            self._roles = RoleCache(self.registry(), self.settings.role_cache_seconds)
+        return self._roles
+
+    def outbox(self) -> Outbox:
+        return Outbox(self.chain(), self.sessions)
+
+    def signer(self, party: str) -> LocalAccount:
+        """The key the platform itself signs with (``relayer``; ``governor`` for set-up)."""
+        keystore = {"governor": self.settings.governor_keystore, "relayer": self.settings.relayer_keystore}.get(party)
+        if keystore:
+            return load_keystore(keystore, self.settings.keystore_password.get_secret_value())
+        return self.dev_signer(self.settings, party)
+
+    @staticmethod
+    def dev_signer(settings: Settings, party: str) -> LocalAccount:
+        if settings.env is not Environment.DEV:
+            raise ConfigError(f"no keystore configured for {party}, and dev keys are refused outside dev")
+        return dev_party(load_node_config(settings.node_config), party)
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,62 @@
+"""Shared FastAPI dependencies, as ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from api.auth.service import Identity, authenticate
+from api.context import Platform
+from api.problems import Forbidden, Unauthorized
+
+
+def get_platform(request: Request) -> Platform:
+    return request.app.state.platform
+
+
+PlatformDep = Annotated[Platform, Depends(get_platform)]
+
+
+def get_session(platform: PlatformDep) -> Iterator[Session]:
+    with platform.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_now() -> datetime:
+    return datetime.now(UTC)
+
+
+NowDep = Annotated[datetime, Depends(get_now)]
+
+_bearer = HTTPBearer(auto_error=False, description="token from POST /v1/auth/token")
+
+
+def current_identity(
+    platform: PlatformDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Identity:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("this route needs a bearer token; sign in at POST /v1/auth/challenge")
+    return authenticate(platform, credentials.credentials)
+
+
+CurrentIdentity = Annotated[Identity, Depends(current_identity)]
+
+
+def require_role(*roles: str):
+    """A dependency that admits an active member holding any of ``roles`` (403 otherwise)."""
+
+    def check(identity: CurrentIdentity) -> Identity:
+        if not identity.roles.intersection(roles):
+            raise Forbidden(f"{identity.address} needs one of the roles {', '.join(roles)} on GovRegistry")
+        return identity
+
+    check.roles = roles  # read by the authorization tests
+    return check

@@ -1,0 +1,92 @@
+"""Platform API settings (environment variables with the ``GOVCHAIN_`` prefix)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from enum import Enum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from chain.config import PROJECT_ROOT
+from chain.errors import ConfigError
+
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "change_me", "secret", "placeholder", "dev", "test", "xxx", "todo"}
+MIN_SECRET_LENGTH = 32
+SECRET_FILE = "token_secret"
+
+
+class Environment(str, Enum):
+    DEV = "dev"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GOVCHAIN_", extra="ignore")
+
+    env: Environment = Environment.DEV
+    rpc_url: str = "http://127.0.0.1:8545"
+    chain_id: int = 1337
+    state_dir: Path = PROJECT_ROOT / ".govchain"
+    database_url: str = ""  # empty: SQLite file in the state directory
+    node_config: Path | None = None  # localnode.toml; dev keys come from its mnemonic
+    governor_keystore: Path | None = None
+    relayer_keystore: Path | None = None
+    keystore_password: SecretStr = SecretStr("")
+    token_secret: SecretStr = SecretStr("")
+    token_ttl_seconds: int = Field(900, ge=60, le=86_400)
+    challenge_ttl_seconds: int = Field(300, ge=30, le=3_600)
+    public_domain: str = "127.0.0.1:8000"  # the EIP-4361 domain users sign in to
+    public_url: str = "http://127.0.0.1:8000"
+    role_cache_seconds: float = Field(1.0, ge=0)
+    auto_migrate: bool = True
+    receipt_timeout_seconds: float = Field(60.0, gt=0)
+
+    @field_validator("state_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _production_needs_real_secrets(self) -> "Settings":
+        if self.env is Environment.PRODUCTION:
+            check_secret(self.token_secret.get_secret_value())
+            if not self.governor_keystore or not self.relayer_keystore:
+                raise ConfigError("production needs GOVCHAIN_GOVERNOR_KEYSTORE and GOVCHAIN_RELAYER_KEYSTORE")
+        elif self.token_secret.get_secret_value():
+            check_secret(self.token_secret.get_secret_value())
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.state_dir / 'govchain.db'}"
+
+    def resolved_token_secret(self) -> str:
+        """The token-signing secret; in dev, generated into the state directory on first run."""
+        given = self.token_secret.get_secret_value()
+        if given:
+            return given
+        if self.env is not Environment.DEV:
+            raise ConfigError("GOVCHAIN_TOKEN_SECRET must be set in production")
+        path = self.state_dir / SECRET_FILE
+        if not path.exists():
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass  # another worker made it first
+            else:
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(secrets.token_urlsafe(48))
+        secret = path.read_text().strip()
+        check_secret(secret)
+        return secret
+
+
+def check_secret(secret: str) -> None:
+    if secret.strip().lower() in PLACEHOLDER_SECRETS or len(set(secret)) < 8:
+        raise ConfigError("the token-signing secret is empty or a placeholder; refusing to start")
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise ConfigError(f"the token-signing secret has {len(secret)} characters; at least {MIN_SECRET_LENGTH} are needed")

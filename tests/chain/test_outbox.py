@@ -1,0 +1,100 @@
+"""The outbox: exactly one transaction per intent, even when the sender is killed mid-way."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from api import db
+from chain.db import make_engine, session_factory
+from chain.events import EventReader
+from chain.outbox import MINED, SIGNED, Outbox, OutboxEntry
+from chain.reverts import revert_class
+
+CHILD = Path(__file__).with_name("outbox_child.py")
+
+
+@pytest.fixture
+def sessions(database_url):
+    engine = make_engine(database_url)
+    db.upgrade(engine)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+def rotations_since(chain, registry, block):
+    return [e for e in EventReader(chain, registry.contract).read(block) if e.name == "MemberKeyRotated"]
+
+
+def run_child(chain, registry, database_url, tmp_path, intent, fault=None):
+    abi = tmp_path / "abi.json"
+    abi.write_text(json.dumps(registry.contract.abi))
+    return subprocess.run(
+        [sys.executable, str(CHILD), chain.w3.provider.endpoint_uri, database_url, registry.address, str(abi), intent, "7"],
+        env={**os.environ, "GOVCHAIN_FAULT": fault or ""},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", ["outbox.after_sign", "outbox.after_send"])
+def test_killed_sender_resumes_without_a_second_transaction(fault, chain, registry, parties, sessions, database_url, tmp_path):
+    agency = parties.agency.address
+    nonce_before = chain.w3.eth.get_transaction_count(agency)
+    block_before = chain.block_number() + 1
+
+    crashed = run_child(chain, registry, database_url, tmp_path, "anchor:case-1", fault)
+    assert crashed.returncode == -9, crashed.stderr  # SIGKILL, at the named point
+    with sessions() as session:
+        (entry,) = session.scalars(select(OutboxEntry)).all()
+    assert entry.status == SIGNED and entry.intent_key == "anchor:case-1"
+    sent_before_crash = chain.w3.eth.get_transaction_count(agency) - nonce_before
+    assert sent_before_crash == (1 if fault == "outbox.after_send" else 0)
+
+    resumed = run_child(chain, registry, database_url, tmp_path, "anchor:case-1")
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.strip() == entry.tx_hash  # the very same signed transaction
+
+    again = run_child(chain, registry, database_url, tmp_path, "anchor:case-1")
+    assert again.stdout.strip() == entry.tx_hash
+    assert chain.w3.eth.get_transaction_count(agency) == nonce_before + 1
+    assert len(rotations_since(chain, registry, block_before)) == 1
+    with sessions() as session:
+        (entry,) = session.scalars(select(OutboxEntry)).all()
+    assert entry.status == MINED and entry.block_number is not None
+
+
+def test_same_intent_from_many_threads_is_sent_once(chain, registry, parties, sessions):
+    outbox = Outbox(chain, sessions)
+    block_before = chain.block_number() + 1
+    results, barrier = [], threading.Barrier(8)
+
+    def submit():
+        barrier.wait()
+        results.append(outbox.submit("pull:42", parties.agency, registry.contract.functions.rotateHpkeKey(b"\x02" * 32)).tx_hash)
+
+    threads = [threading.Thread(target=submit) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 8 and len(set(results)) == 1
+    assert len(rotations_since(chain, registry, block_before)) == 1
+
+
+def test_a_call_that_would_revert_stores_nothing(chain, registry, parties, sessions):
+    outbox = Outbox(chain, sessions)
+    with pytest.raises(revert_class("AccessControlUnauthorizedAccount")):
+        outbox.submit("suspend:agency", parties.relayer, registry.contract.functions.suspendMember(parties.agency.address, b"\0" * 32))
+    assert outbox.entry("suspend:agency") is None
+    with sessions() as session:
+        assert session.scalars(select(OutboxEntry)).all() == []

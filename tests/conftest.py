@@ -1,0 +1,150 @@
+"""Suite-wide fixtures: a real local node (ganache, or anvil with GOVCHAIN_NODE=anvil),
+the compiled contracts, a deployment with the dev parties, and a chain snapshot per test.
+
+Tests that touch the chain are marked ``chain`` automatically (they are the ones `make test`
+runs again on anvil).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from eth_account.signers.local import LocalAccount
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from chain import reverts
+from chain.compile import Build, compile_contracts
+from chain.config import NodeConfig, load_node_config
+from chain.deploy import Deployment, deploy
+from chain.node import LocalNode, rpc_call
+from chain.registry import GovRegistryClient
+from chain.tx import ChainClient
+from identity.keys import dev_account, dev_party
+from identity.parties import dev_member_specs, governor_info
+
+CHAIN_FIXTURES = {"node", "client", "chain", "deployment", "registry", "snapshot"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "chain: talks to the local node (run on ganache and on anvil)")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if CHAIN_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.chain)
+
+
+@pytest.fixture(scope="session")
+def node_config(tmp_path_factory) -> NodeConfig:
+    """localnode.toml's settings on a free port, in memory, logging to the test folder."""
+    log = tmp_path_factory.mktemp("node") / "node.log"
+    return load_node_config().with_(port=0, state_dir=None, log_file=log)
+
+
+@pytest.fixture(scope="session")
+def build() -> Build:
+    built = compile_contracts()
+    for artifact in built.artifacts.values():
+        reverts.register_abi(artifact.abi)
+    return built
+
+
+@pytest.fixture(scope="session")
+def node(node_config):
+    with LocalNode(node_config) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def client(node) -> ChainClient:
+    return ChainClient.from_url(node.url, expected_chain_id=node.config.chain_id)
+
+
+@dataclass(frozen=True)
+class Parties:
+    governor: LocalAccount
+    relayer: LocalAccount
+    agency: LocalAccount
+    holder_psb: LocalAccount
+    holder_rp: LocalAccount
+    procurement: LocalAccount
+    auditor: LocalAccount
+    outsider: LocalAccount  # a funded key that is no member (an applicant, say)
+    outsider2: LocalAccount
+
+
+@pytest.fixture(scope="session")
+def parties(node_config) -> Parties:
+    named = {p: dev_party(node_config, p) for p in ("governor", "relayer", "agency", "holder_psb", "holder_rp", "procurement", "auditor")}
+    return Parties(**named, outsider=dev_account(node_config, 10), outsider2=dev_account(node_config, 11))
+
+
+@pytest.fixture(scope="session")
+def deployment(client, build, parties, node_config, tmp_path_factory) -> Deployment:
+    state = tmp_path_factory.mktemp("state")
+    return deploy(
+        client, parties.governor, build, state, governor_info=governor_info(node_config), members=dev_member_specs(node_config)
+    )
+
+
+@pytest.fixture(scope="session")
+def deployment_dir(deployment, tmp_path_factory) -> Path:
+    from chain.deploy import write_record
+
+    folder = tmp_path_factory.mktemp("record")
+    write_record(folder, deployment)
+    return folder
+
+
+@pytest.fixture
+def snapshot(client):
+    """Run the test on a chain snapshot and revert it afterwards (nonce counters too)."""
+    snap = rpc_call(client.w3.provider.endpoint_uri, "evm_snapshot")
+    yield
+    rpc_call(client.w3.provider.endpoint_uri, "evm_revert", [snap])
+    client.nonces.reset()
+
+
+@pytest.fixture
+def chain(client, deployment, snapshot) -> ChainClient:
+    return client
+
+
+@pytest.fixture
+def registry(chain, deployment, build) -> GovRegistryClient:
+    return GovRegistryClient(chain, deployment.address("GovRegistry"), build["GovRegistry"].abi)
+
+
+# -- databases ------------------------------------------------------------------------------
+
+def _database_params():
+    params = ["sqlite"]
+    if os.environ.get("GOVCHAIN_TEST_DATABASE_URL"):
+        params.append("postgresql")
+    return params
+
+
+@pytest.fixture(params=_database_params())
+def database_url(request, tmp_path):
+    """A fresh, empty database: a SQLite file, and (when GOVCHAIN_TEST_DATABASE_URL is set,
+    as in CI) a throw-away database on that PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    server = make_url(os.environ["GOVCHAIN_TEST_DATABASE_URL"])
+    name = f"govchain_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
