@@ -202,3 +202,7 @@ def db_upgrade():
     engine = make_engine(Settings().sqlalchemy_url)
     db.upgrade(engine)
     console.print(f"database at revision {db.current_revision(engine)}")
+
+
+if __name__ == "__main__":
+    app()

@@ -40,11 +40,11 @@ _bearer = HTTPBearer(auto_error=False, description="token from POST /v1/auth/tok
 
 
 def current_identity(
-    platform: PlatformDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    platform: PlatformDep, now: NowDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Identity:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("this route needs a bearer token; sign in at POST /v1/auth/challenge")
-    return authenticate(platform, credentials.credentials)
+    return authenticate(platform, credentials.credentials, now)
 
 
 CurrentIdentity = Annotated[Identity, Depends(current_identity)]

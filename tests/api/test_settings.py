@@ -1,0 +1,41 @@
+"""Settings: the token secret is generated in dev and refused when it is a placeholder.
+
+Refusals surface as pydantic ValidationError (a ValueError) carrying our message."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+
+from api.settings import Settings
+
+GOOD = "k7Qx9vR2mT4pL8sW1nZ6bY3cF5hJ0dG2aE9uI7oP"
+
+
+def test_dev_generates_the_secret_once_with_private_permissions(tmp_path):
+    first = Settings(state_dir=tmp_path).resolved_token_secret()
+    assert len(first) >= 32
+    path = tmp_path / "token_secret"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert Settings(state_dir=tmp_path).resolved_token_secret() == first
+
+
+@pytest.mark.parametrize("secret", ["changeme", "secret", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "short-but-random-Q1"])
+def test_placeholder_or_weak_secrets_are_refused(tmp_path, secret):
+    with pytest.raises(ValueError, match="secret"):
+        Settings(state_dir=tmp_path, token_secret=secret)
+
+
+def test_production_refuses_an_empty_secret_and_dev_keys(tmp_path):
+    with pytest.raises(ValueError, match="placeholder"):
+        Settings(env="production", state_dir=tmp_path)
+    with pytest.raises(ValueError, match="KEYSTORE"):
+        Settings(env="production", state_dir=tmp_path, token_secret=GOOD)
+    ok = Settings(env="production", state_dir=tmp_path, token_secret=GOOD, governor_keystore=tmp_path / "g", relayer_keystore=tmp_path / "r")
+    assert ok.resolved_token_secret() == GOOD
+    assert not (tmp_path / "token_secret").exists()
+
+
+def test_sqlite_in_the_state_dir_is_the_default(tmp_path):
+    assert Settings(state_dir=tmp_path).sqlalchemy_url == f"sqlite:///{tmp_path / 'govchain.db'}"
