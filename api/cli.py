@@ -134,7 +134,12 @@ def serve_cmd(host: str = "127.0.0.1", port: int = 8000):
 
 
 @app.command("up")
-def up_cmd(node: NodeKind = None, host: str = "127.0.0.1", port: int = 8000):
+def up_cmd(
+    node: NodeKind = None,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    fresh: Annotated[bool, typer.Option("--fresh", help="deploy anew (after changing contracts)")] = False,
+):
     """Everything for a local stack: node, compile, deploy, API. Ctrl-C stops it all."""
     import uvicorn
 
@@ -156,7 +161,7 @@ def up_cmd(node: NodeKind = None, host: str = "127.0.0.1", port: int = 8000):
             os.environ["GOVCHAIN_STATE_DIR"] = str(state_dir)
             os.environ.setdefault("GOVCHAIN_PUBLIC_DOMAIN", f"{host}:{port}")
             os.environ.setdefault("GOVCHAIN_PUBLIC_URL", f"http://{host}:{port}")
-            deployment = _deploy(running.url, state_dir, fresh=False)
+            deployment = _deploy(running.url, state_dir, fresh=fresh)
             _print_deployment(deployment)
             settings = Settings()
             console.print(

@@ -148,7 +148,7 @@ class LocalNode:
             except (OSError, urllib.error.URLError, NodeError, ValueError):
                 if time.monotonic() > deadline:
                     self.stop()
-                    raise NodeError(f"{self.config.kind} did not answer eth_chainId at {self.url} within {timeout:.0f} s")
+                    raise NodeError(f"{self.config.kind} did not answer eth_chainId at {self.url} within {timeout:.0f} s") from None
                 time.sleep(0.05)
         if chain_id != self.config.chain_id:
             self.stop()

@@ -55,7 +55,8 @@ class Outbox:
         """Send the transaction for ``intent_key`` once; return its receipt.
 
         A known intent is finished (resumed if needed) rather than sent again. A call that
-        would revert raises its named error before anything is stored.
+        would revert raises its named error before anything is stored; one mined with
+        status 0 is recorded as failed and raises :class:`TransactionFailed`.
         """
         existing = self.entry(intent_key)
         if existing is not None:
@@ -110,6 +111,8 @@ class Outbox:
             receipt = self.client.wait(entry.tx_hash)
         if entry.status != (MINED if receipt.ok else FAILED) or entry.block_number != receipt.block_number:
             self._set(entry.intent_key, MINED if receipt.ok else FAILED, block_number=receipt.block_number)
+        if not receipt.ok:
+            raise TransactionFailed(f"intent {entry.intent_key!r}: {entry.tx_hash} failed (status 0) in block {receipt.block_number}", entry.tx_hash)
         return receipt
 
     def _set(self, intent_key: str, status: str, **fields) -> None:

@@ -27,7 +27,7 @@ from chain.tx import ChainClient
 from identity.keys import dev_account, dev_party
 from identity.parties import dev_member_specs, governor_info
 
-CHAIN_FIXTURES = {"node", "client", "chain", "deployment", "registry", "snapshot"}
+CHAIN_FIXTURES = {"node_config", "node", "client", "chain", "deployment", "registry", "snapshot"}
 
 
 def pytest_configure(config):
