@@ -1,4 +1,4 @@
-"""Deploy govchain's contracts, wire the roles, and keep a deployment record.
+"""Deploy govchain's contracts (GovRegistry, then ConsentRegistry), wire the roles, and keep a deployment record.
 
 The record (``deployment.json`` in the state directory) names the chain (id and genesis
 hash), each contract's address, block and code hash, and the build it came from.
@@ -19,12 +19,13 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from web3 import Web3
 
-from chain.compile import Build
+from chain.compile import Artifact, Build
 from chain.errors import DeploymentMismatch
 from chain.registry import GovRegistryClient, MemberInfo
 from chain.tx import ChainClient
 
 RECORD_NAME = "deployment.json"
+DEPLOYED = ("GovRegistry", "ConsentRegistry")  # what deploy() deploys, in order
 DEFAULT_ADMIN_DELAY = 2 * 24 * 3600  # two days between starting and accepting an admin transfer
 
 
@@ -99,6 +100,29 @@ def check_record(client: ChainClient, build: Build, record: Deployment) -> None:
                 f"{name} changed since it was deployed at {entry['address']} (build {record.source_hash[:12]}, "
                 f"now {build.source_hash[:12]}). Deploy with --fresh to deploy the new code."
             )
+    for name in DEPLOYED:
+        if name in build.artifacts and name not in record.contracts:
+            raise DeploymentMismatch(
+                f"the deployment record has no {name} (it predates that contract). Deploy with --fresh to deploy it."
+            )
+
+
+def _deploy_contract(client: ChainClient, deployer: LocalAccount, artifact: Artifact, *args) -> dict:
+    """Deploy ``artifact`` with constructor ``args``, await it, and return its record entry."""
+    factory = client.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    tx = client.build(deployer, factory.constructor(*args))
+    receipt = client.wait(client.send(deployer, tx))
+    if not receipt.ok:
+        raise client.explain_failure(tx, deployer, receipt)
+    address = Web3.to_checksum_address(receipt.raw["contractAddress"])
+    return {
+        "address": address,
+        "block": receipt.block_number,
+        "tx": receipt.tx_hash,
+        "code_hash": code_hash(bytes(client.w3.eth.get_code(address))),
+        "artifact_hash": artifact_hash(artifact.deployed_bytecode),
+        "abi": artifact.abi,
+    }
 
 
 def deploy(
@@ -123,22 +147,12 @@ def deploy(
         (state_dir / RECORD_NAME).rename(state_dir / f"deployment.{stamp}.json")
 
     contracts: dict[str, dict] = {}
-    registry_art = build["GovRegistry"]
-    factory = client.w3.eth.contract(abi=registry_art.abi, bytecode=registry_art.bytecode)
-    tx = client.build(governor, factory.constructor(admin_delay, governor.address, governor_info.as_tuple()))
-    receipt = client.wait(client.send(governor, tx))
-    if not receipt.ok:
-        raise client.explain_failure(tx, governor, receipt)
-    address = Web3.to_checksum_address(receipt.raw["contractAddress"])
-    contracts["GovRegistry"] = {
-        "address": address,
-        "block": receipt.block_number,
-        "tx": receipt.tx_hash,
-        "code_hash": code_hash(bytes(client.w3.eth.get_code(address))),
-        "artifact_hash": artifact_hash(registry_art.deployed_bytecode),
-        "abi": registry_art.abi,
-    }
-    registry = GovRegistryClient(client, address, registry_art.abi)
+    contracts["GovRegistry"] = _deploy_contract(
+        client, governor, build["GovRegistry"], admin_delay, governor.address, governor_info.as_tuple()
+    )
+    registry_address = contracts["GovRegistry"]["address"]
+    contracts["ConsentRegistry"] = _deploy_contract(client, governor, build["ConsentRegistry"], registry_address)
+    registry = GovRegistryClient(client, registry_address, build["GovRegistry"].abi)
     for spec in members:
         registry.register_member(governor, spec.address, spec.info, spec.roles)
 

@@ -1,0 +1,217 @@
+"""Typed client for ``ConsentRegistry``: signed consents, revocation, pause, and the pull log.
+
+This module knows no EIP-712: consent terms arrive as tuples (anything with ``as_tuple()``,
+e.g. ``identity.eip712.ConsentTerms``) and signatures as raw bytes. Building and signing
+the typed data is ``identity.eip712``'s job (dependencies point api -> identity -> chain).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Protocol
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from chain.errors import TransactionFailed
+from chain.events import ChainEvent, EventReader
+from chain.tx import ChainClient, Receipt
+
+
+class ConsentState(IntEnum):
+    """``IConsentRegistry.ConsentState``; ``EXPIRED`` is derived from time, never stored."""
+
+    NONE = 0
+    ACTIVE = 1
+    PAUSED = 2
+    REVOKED = 3
+    EXPIRED = 4
+
+
+class PullRefusal(IntEnum):
+    """``IConsentRegistry.PullRefusal``: why a pull was refused (``NONE``: it was, or would be, logged)."""
+
+    NONE = 0
+    UNKNOWN_CONSENT = 1
+    REVOKED = 2
+    PAUSED = 3
+    NOT_YET_VALID = 4
+    EXPIRED = 5
+    CATEGORY_NOT_COVERED = 6
+    WRONG_REQUESTER = 7
+    CATEGORY_NOT_SERVED = 8
+    MAX_PULLS_REACHED = 9
+    DUPLICATE_REQUEST = 10
+
+
+class _Tupled(Protocol):
+    def as_tuple(self) -> tuple: ...
+
+
+@dataclass(frozen=True)
+class PullRecord:
+    """``IConsentRegistry.PullRecord``. ``category`` is a bit index (0 ID card, 1 residence
+    permit, 2 household register), not a mask; ``digest`` hashes what was handed over."""
+
+    consent_id: bytes
+    category: int
+    requester: str
+    request_id: bytes
+    digest: bytes
+
+    def as_tuple(self) -> tuple:
+        return (bytes(self.consent_id), int(self.category), Web3.to_checksum_address(self.requester), bytes(self.request_id), bytes(self.digest))
+
+
+@dataclass(frozen=True)
+class Consent:
+    """A consent as stored. ``status`` is the stored one (never EXPIRED); ``state`` the effective one."""
+
+    consent_id: bytes
+    applicant: str
+    agency: str
+    categories: int
+    not_before: int
+    expires_at: int
+    max_pulls: int
+    pulls: int
+    status: ConsentState
+    state: ConsentState
+
+
+@dataclass(frozen=True)
+class PullOutcome:
+    """What became of one submitted record: logged as pull number ``pull_number``, or refused."""
+
+    record: PullRecord
+    refusal: PullRefusal
+    pull_number: int | None = None
+
+    @property
+    def logged(self) -> bool:
+        return self.refusal is PullRefusal.NONE
+
+
+@dataclass(frozen=True)
+class PullBatchResult:
+    """The receipt of a ``recordPulls`` batch and, per input record in order, its outcome."""
+
+    receipt: Receipt
+    outcomes: list[PullOutcome]
+
+    @property
+    def recorded(self) -> int:
+        return sum(1 for o in self.outcomes if o.logged)
+
+    @property
+    def refusals(self) -> list[PullRefusal]:
+        return [o.refusal for o in self.outcomes]
+
+
+@dataclass(frozen=True)
+class DomainFields:
+    """The contract's EIP-712 domain as ERC-5267 ``eip712Domain()`` reports it."""
+
+    name: str
+    version: str
+    chain_id: int
+    verifying_contract: str
+
+
+class ConsentRegistryClient:
+    """Reads and writes of one deployed ConsentRegistry. Writes are sent by the given account."""
+
+    def __init__(self, client: ChainClient, address: str, abi: list):
+        self.client = client
+        self.contract = client.w3.eth.contract(address=Web3.to_checksum_address(address), abi=abi)
+        self.reader = EventReader(client, self.contract)
+
+    @property
+    def address(self) -> str:
+        return self.contract.address
+
+    def events(self, receipt: Receipt) -> list[ChainEvent]:
+        """This contract's events in ``receipt``, in log order."""
+        mine = (log for log in receipt.logs if Web3.to_checksum_address(log["address"]) == self.address)
+        return [e for e in (self.reader.decode(log) for log in mine) if e]
+
+    # -- writes --------------------------------------------------------------------------
+
+    def grant(self, sender: LocalAccount, terms: _Tupled | tuple, signature: bytes) -> tuple[bytes, Receipt]:
+        """Submit the applicant's signed terms (sent by the applicant or a relayer); returns the consent id."""
+        values = terms.as_tuple() if hasattr(terms, "as_tuple") else tuple(terms)
+        receipt = self.client.transact(sender, self.contract.functions.grantConsent(values, bytes(signature)))
+        (granted,) = [e for e in self.events(receipt) if e.name == "ConsentGranted"]
+        return bytes(granted.args["consentId"]), receipt
+
+    def revoke(self, applicant: LocalAccount, consent_id: bytes) -> Receipt:
+        return self.client.transact(applicant, self.contract.functions.revokeConsent(bytes(consent_id)))
+
+    def revoke_by_sig(self, sender: LocalAccount, consent_id: bytes, deadline: int, signature: bytes) -> Receipt:
+        """Relay the applicant's signed revocation (any sender may)."""
+        call = self.contract.functions.revokeConsentBySig(bytes(consent_id), deadline, bytes(signature))
+        return self.client.transact(sender, call)
+
+    def pause(self, applicant: LocalAccount, consent_id: bytes) -> Receipt:
+        return self.client.transact(applicant, self.contract.functions.pauseConsent(bytes(consent_id)))
+
+    def resume(self, applicant: LocalAccount, consent_id: bytes) -> Receipt:
+        return self.client.transact(applicant, self.contract.functions.resumeConsent(bytes(consent_id)))
+
+    def record_pulls(self, holder: LocalAccount, pulls: list[PullRecord]) -> PullBatchResult:
+        """Log a batch of pulls; each record comes back logged (with its pull number) or refused."""
+        receipt = self.client.transact(holder, self.contract.functions.recordPulls([p.as_tuple() for p in pulls]))
+        verdicts = [e for e in self.events(receipt) if e.name in ("DataPulled", "PullRefused")]
+        if len(verdicts) != len(pulls):
+            raise TransactionFailed(
+                f"recordPulls {receipt.tx_hash} emitted {len(verdicts)} pull events for {len(pulls)} records", receipt.tx_hash
+            )
+        outcomes = []
+        for record, event in zip(pulls, verdicts, strict=True):
+            if event.name == "DataPulled":
+                outcomes.append(PullOutcome(record, PullRefusal.NONE, event.args["pullNumber"]))
+            else:
+                outcomes.append(PullOutcome(record, PullRefusal(event.args["reason"])))
+        return PullBatchResult(receipt, outcomes)
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def state(self, consent_id: bytes) -> ConsentState:
+        return ConsentState(self.contract.functions.consentState(bytes(consent_id)).call())
+
+    def get(self, consent_id: bytes) -> Consent:
+        consent_id = bytes(consent_id)
+        block = self.client.block_number()  # stored fields and effective state from the same block
+        agency, not_before, expires_at, categories, status, applicant, pulls, max_pulls = (
+            self.contract.functions.getConsent(consent_id).call(block_identifier=block)
+        )
+        return Consent(
+            consent_id=consent_id,
+            applicant=applicant,
+            agency=agency,
+            categories=categories,
+            not_before=not_before,
+            expires_at=expires_at,
+            max_pulls=max_pulls,
+            pulls=pulls,
+            status=ConsentState(status),
+            state=ConsentState(self.contract.functions.consentState(consent_id).call(block_identifier=block)),
+        )
+
+    def check_pull(self, consent_id: bytes, category: int, requester: str, holder: str) -> PullRefusal:
+        """What ``record_pulls`` would say now, request-id check aside (``NONE``: it would be logged)."""
+        call = self.contract.functions.checkPull(
+            bytes(consent_id), category, Web3.to_checksum_address(requester), Web3.to_checksum_address(holder)
+        )
+        return PullRefusal(call.call())
+
+    def nonce_used(self, applicant: str, nonce: int) -> bool:
+        return self.contract.functions.nonceUsed(Web3.to_checksum_address(applicant), nonce).call()
+
+    def is_request_logged(self, holder: str, request_id: bytes) -> bool:
+        return self.contract.functions.isRequestLogged(Web3.to_checksum_address(holder), bytes(request_id)).call()
+
+    def domain(self) -> DomainFields:
+        _fields, name, version, chain_id, verifying_contract, _salt, _extensions = self.contract.functions.eip712Domain().call()
+        return DomainFields(name, version, chain_id, Web3.to_checksum_address(verifying_contract))

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {IGovRegistry} from "./interfaces/IGovRegistry.sol";
+import {IConsentRegistry} from "./interfaces/IConsentRegistry.sol";
+
+/// @title ConsentRegistry — citizens' signed consents to data pulls, and the pull log
+/// @notice Consents are EIP-712 signed by the applicant (EOA or ERC-1271 wallet) and submitted
+/// by the applicant or an active relayer; data holders log each pull against a consent.
+/// Roles are read from GovRegistry at the time of each call. Per consent two storage slots
+/// are kept; the scope, purpose and face-check hashes are only emitted, and bound by the
+/// consent id (the EIP-712 digest of the terms).
+contract ConsentRegistry is IConsentRegistry, EIP712 {
+    bytes32 private constant RELAYER_ROLE = keccak256("RELAYER");
+    bytes32 private constant AGENCY_ROLE = keccak256("AGENCY");
+    bytes32 private constant DATA_HOLDER_ROLE = keccak256("DATA_HOLDER");
+
+    bytes32 private constant CONSENT_TYPEHASH = keccak256(
+        "Consent(address applicant,address agency,uint8 categories,bytes32 scopeHash,bytes32 purposeHash,"
+        "bytes32 faceCheckRef,uint40 notBefore,uint40 expiresAt,uint16 maxPulls,uint256 nonce,uint256 deadline)"
+    );
+    bytes32 private constant REVOCATION_TYPEHASH = keccak256("Revocation(bytes32 consentId,uint256 deadline)");
+
+    /// @dev Categories are bits 0..2 of a uint8: anything at or above this is invalid.
+    uint8 private constant CATEGORY_LIMIT = 8;
+
+    IGovRegistry private immutable _registry;
+
+    mapping(bytes32 consentId => Consent) private _consents;
+    mapping(address applicant => mapping(uint256 word => uint256 bits)) private _usedNonces;
+    mapping(address holder => mapping(bytes32 requestId => bool)) private _loggedRequests;
+
+    /// @param registry_ The GovRegistry that says who is an active relayer, agency and data holder.
+    constructor(IGovRegistry registry_) EIP712("govchain ConsentRegistry", "1") {
+        _registry = registry_;
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function grantConsent(ConsentTerms calldata terms, bytes calldata signature)
+        external
+        returns (bytes32 consentId)
+    {
+        address sender = msg.sender;
+        if (sender != terms.applicant && !_registry.hasActiveRole(RELAYER_ROLE, sender)) {
+            revert ConsentRegistryUnauthorizedRelayer(sender);
+        }
+        if (block.timestamp > terms.deadline) revert ConsentRegistrySignatureExpired(terms.deadline, block.timestamp);
+        _useNonce(terms.applicant, terms.nonce);
+        consentId = _hashTypedDataV4(_hashTerms(terms));
+        if (!SignatureChecker.isValidSignatureNow(terms.applicant, consentId, signature)) {
+            revert ConsentRegistryInvalidSignature(terms.applicant);
+        }
+        if (!_registry.hasActiveRole(AGENCY_ROLE, terms.agency)) revert ConsentRegistryNotAnAgency(terms.agency);
+        if (terms.categories == 0 || terms.categories >= CATEGORY_LIMIT) {
+            revert ConsentRegistryInvalidCategories(terms.categories);
+        }
+        if (terms.expiresAt <= terms.notBefore || terms.expiresAt <= block.timestamp) {
+            revert ConsentRegistryInvalidWindow(terms.notBefore, terms.expiresAt);
+        }
+        if (terms.maxPulls == 0) revert ConsentRegistryZeroMaxPulls();
+        Consent storage c = _consents[consentId];
+        if (c.status != ConsentState.None) revert ConsentRegistryConsentExists(consentId);
+        c.agency = terms.agency;
+        c.notBefore = terms.notBefore;
+        c.expiresAt = terms.expiresAt;
+        c.categories = terms.categories;
+        c.status = ConsentState.Active;
+        c.applicant = terms.applicant;
+        c.maxPulls = terms.maxPulls;
+        _emitGranted(consentId, terms);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function revokeConsent(bytes32 consentId) external {
+        Consent storage c = _revocable(consentId);
+        address applicant = c.applicant;
+        if (msg.sender != applicant) revert ConsentRegistryNotApplicant(msg.sender, applicant);
+        c.status = ConsentState.Revoked;
+        emit ConsentRevoked(consentId, applicant, msg.sender);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function revokeConsentBySig(bytes32 consentId, uint256 deadline, bytes calldata signature) external {
+        if (block.timestamp > deadline) revert ConsentRegistrySignatureExpired(deadline, block.timestamp);
+        Consent storage c = _revocable(consentId);
+        address applicant = c.applicant;
+        bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(REVOCATION_TYPEHASH, consentId, deadline)));
+        if (!SignatureChecker.isValidSignatureNow(applicant, digest, signature)) {
+            revert ConsentRegistryInvalidSignature(applicant);
+        }
+        c.status = ConsentState.Revoked;
+        emit ConsentRevoked(consentId, applicant, msg.sender);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function pauseConsent(bytes32 consentId) external {
+        Consent storage c = _ownConsent(consentId);
+        ConsentState state = _state(c);
+        if (state != ConsentState.Active) revert ConsentRegistryNotActive(consentId, state);
+        c.status = ConsentState.Paused;
+        emit ConsentPaused(consentId);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function resumeConsent(bytes32 consentId) external {
+        Consent storage c = _ownConsent(consentId);
+        if (_state(c) != ConsentState.Paused) revert ConsentRegistryNotPaused(consentId);
+        c.status = ConsentState.Active;
+        emit ConsentResumed(consentId);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function recordPulls(PullRecord[] calldata pulls) external returns (uint256 recorded) {
+        address holder = msg.sender;
+        if (!_registry.hasActiveRole(DATA_HOLDER_ROLE, holder)) revert ConsentRegistryUnauthorizedHolder(holder);
+        // Which categories the holder serves, asked of the registry once per category and batch.
+        uint256 asked;
+        uint256 served;
+        for (uint256 i = 0; i < pulls.length; ++i) {
+            PullRecord calldata p = pulls[i];
+            PullRefusal reason = _precheck(_consents[p.consentId], p.category, p.requester);
+            if (reason == PullRefusal.None) {
+                uint256 bit = uint256(1) << p.category;
+                if (asked & bit == 0) {
+                    asked |= bit;
+                    if (_registry.servesCategory(holder, p.category)) served |= bit;
+                }
+                reason = _finalCheck(_consents[p.consentId], served & bit != 0);
+            }
+            if (reason == PullRefusal.None && _loggedRequests[holder][p.requestId]) {
+                reason = PullRefusal.DuplicateRequest;
+            }
+            if (reason == PullRefusal.None) {
+                _logPull(p, holder);
+                ++recorded;
+            } else {
+                emit PullRefused(p.consentId, holder, p.requester, p.category, p.requestId, reason);
+            }
+        }
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function registry() external view returns (IGovRegistry) {
+        return _registry;
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function consentState(bytes32 consentId) external view returns (ConsentState) {
+        return _state(_consents[consentId]);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function getConsent(bytes32 consentId) external view returns (Consent memory) {
+        return _consents[consentId];
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function checkPull(bytes32 consentId, uint8 category, address requester, address holder)
+        external
+        view
+        returns (PullRefusal)
+    {
+        Consent storage c = _consents[consentId];
+        PullRefusal reason = _precheck(c, category, requester);
+        if (reason != PullRefusal.None) return reason;
+        return _finalCheck(c, _registry.servesCategory(holder, category));
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function nonceUsed(address applicant, uint256 nonce) external view returns (bool) {
+        return (_usedNonces[applicant][nonce >> 8] >> (nonce & 0xff)) & 1 == 1;
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function isRequestLogged(address holder, bytes32 requestId) external view returns (bool) {
+        return _loggedRequests[holder][requestId];
+    }
+
+    function _hashTerms(ConsentTerms calldata t) private pure returns (bytes32) {
+        return keccak256(
+            abi.encode(
+                CONSENT_TYPEHASH,
+                t.applicant,
+                t.agency,
+                t.categories,
+                t.scopeHash,
+                t.purposeHash,
+                t.faceCheckRef,
+                t.notBefore,
+                t.expiresAt,
+                t.maxPulls,
+                t.nonce,
+                t.deadline
+            )
+        );
+    }
+
+    function _emitGranted(bytes32 consentId, ConsentTerms calldata t) private {
+        emit ConsentGranted(
+            consentId,
+            t.applicant,
+            t.agency,
+            t.categories,
+            t.scopeHash,
+            t.purposeHash,
+            t.faceCheckRef,
+            t.notBefore,
+            t.expiresAt,
+            t.maxPulls
+        );
+    }
+
+    /// @dev Marks `nonce` of `applicant` used (a bitmap of 256 nonces per storage word).
+    function _useNonce(address applicant, uint256 nonce) private {
+        uint256 bit = uint256(1) << (nonce & 0xff);
+        uint256 word = _usedNonces[applicant][nonce >> 8];
+        if (word & bit != 0) revert ConsentRegistryNonceUsed(applicant, nonce);
+        _usedNonces[applicant][nonce >> 8] = word | bit;
+    }
+
+    function _logPull(PullRecord calldata p, address holder) private {
+        Consent storage c = _consents[p.consentId];
+        uint16 pullNumber = c.pulls + 1;
+        c.pulls = pullNumber;
+        _loggedRequests[holder][p.requestId] = true;
+        emit DataPulled(p.consentId, holder, p.requester, p.category, p.requestId, p.digest, pullNumber);
+    }
+
+    /// @dev The checks that need no registry call, in the order of {PullRefusal}.
+    function _precheck(Consent storage c, uint8 category, address requester) private view returns (PullRefusal) {
+        ConsentState status = c.status;
+        if (status == ConsentState.None) return PullRefusal.UnknownConsent;
+        if (status == ConsentState.Revoked) return PullRefusal.Revoked;
+        if (status == ConsentState.Paused) return PullRefusal.Paused;
+        if (block.timestamp < c.notBefore) return PullRefusal.NotYetValid;
+        if (block.timestamp >= c.expiresAt) return PullRefusal.Expired;
+        if (category >= CATEGORY_LIMIT || (c.categories >> category) & 1 == 0) return PullRefusal.CategoryNotCovered;
+        if (requester != c.agency) return PullRefusal.WrongRequester;
+        return PullRefusal.None;
+    }
+
+    /// @dev The checks after the precheck passed, given whether the holder serves the category.
+    function _finalCheck(Consent storage c, bool served) private view returns (PullRefusal) {
+        if (!served) return PullRefusal.CategoryNotServed;
+        if (c.pulls >= c.maxPulls) return PullRefusal.MaxPullsReached;
+        return PullRefusal.None;
+    }
+
+    function _state(Consent storage c) private view returns (ConsentState) {
+        ConsentState status = c.status;
+        if (status == ConsentState.None || status == ConsentState.Revoked) return status;
+        if (block.timestamp >= c.expiresAt) return ConsentState.Expired;
+        return status;
+    }
+
+    function _revocable(bytes32 consentId) private view returns (Consent storage c) {
+        c = _consents[consentId];
+        if (c.status == ConsentState.None) revert ConsentRegistryUnknownConsent(consentId);
+        if (c.status == ConsentState.Revoked) revert ConsentRegistryAlreadyRevoked(consentId);
+    }
+
+    function _ownConsent(bytes32 consentId) private view returns (Consent storage c) {
+        c = _consents[consentId];
+        if (c.status == ConsentState.None) revert ConsentRegistryUnknownConsent(consentId);
+        if (msg.sender != c.applicant) revert ConsentRegistryNotApplicant(msg.sender, c.applicant);
+    }
+}

@@ -1,0 +1,222 @@
+"""EIP-712 consents and revocations for ``ConsentRegistry``, and the hashes they carry.
+
+The types here mirror ``contracts/interfaces/IConsentRegistry.sol`` exactly; a consent's id
+is the EIP-712 digest of its terms, so ``consent_id`` equals what ``grantConsent`` returns.
+Encoding, hashing and signing are eth-account's (``encode_typed_data``/``sign_typed_data``).
+
+Only hashes leave this module: ``scope_hash`` covers attribute *names*, ``purpose_hash``
+a salted matter and application id. Face data, names and ID numbers never go in.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Protocol
+
+from eth_abi import encode
+from eth_account import Account
+from eth_account.messages import SignableMessage, encode_typed_data
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak, to_checksum_address
+
+DOMAIN_NAME = "govchain ConsentRegistry"
+DOMAIN_VERSION = "1"
+
+EIP712_DOMAIN_FIELDS = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
+CONSENT_FIELDS = [
+    {"name": "applicant", "type": "address"},
+    {"name": "agency", "type": "address"},
+    {"name": "categories", "type": "uint8"},
+    {"name": "scopeHash", "type": "bytes32"},
+    {"name": "purposeHash", "type": "bytes32"},
+    {"name": "faceCheckRef", "type": "bytes32"},
+    {"name": "notBefore", "type": "uint40"},
+    {"name": "expiresAt", "type": "uint40"},
+    {"name": "maxPulls", "type": "uint16"},
+    {"name": "nonce", "type": "uint256"},
+    {"name": "deadline", "type": "uint256"},
+]
+REVOCATION_FIELDS = [
+    {"name": "consentId", "type": "bytes32"},
+    {"name": "deadline", "type": "uint256"},
+]
+CONSENT_TYPE = "Consent(" + ",".join(f"{f['type']} {f['name']}" for f in CONSENT_FIELDS) + ")"
+REVOCATION_TYPE = "Revocation(" + ",".join(f"{f['type']} {f['name']}" for f in REVOCATION_FIELDS) + ")"
+
+Signer = LocalAccount | bytes | str
+
+
+class _DomainFields(Protocol):
+    """What ``chain.consents.ConsentRegistryClient.domain()`` returns (ERC-5267 values)."""
+
+    name: str
+    version: str
+    chain_id: int
+    verifying_contract: str
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The EIP-712 domain of one deployed ConsentRegistry."""
+
+    chain_id: int
+    verifying_contract: str
+    name: str = DOMAIN_NAME
+    version: str = DOMAIN_VERSION
+
+    @classmethod
+    def of(cls, fields: _DomainFields) -> "Domain":
+        """The domain a contract reports (``ConsentRegistryClient.domain()``, i.e. ERC-5267)."""
+        return cls(fields.chain_id, fields.verifying_contract, fields.name, fields.version)
+
+    def as_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "chainId": self.chain_id,
+            "verifyingContract": to_checksum_address(self.verifying_contract),
+        }
+
+
+@dataclass(frozen=True)
+class ConsentTerms:
+    """``IConsentRegistry.ConsentTerms``, field for field (EIP-712 primary type ``Consent``).
+
+    ``categories`` is a bit set (bit 0 ID card, 1 residence permit, 2 household register);
+    the three hashes are 32 bytes; times are unix seconds; ``nonce`` is any value the
+    applicant has not used (nonces that share ``nonce >> 8`` share a storage word: cheaper).
+    """
+
+    applicant: str
+    agency: str
+    categories: int
+    scope_hash: bytes
+    purpose_hash: bytes
+    face_check_ref: bytes
+    not_before: int
+    expires_at: int
+    max_pulls: int
+    nonce: int
+    deadline: int
+
+    def as_tuple(self) -> tuple:
+        """The struct as web3 takes it for ``grantConsent``."""
+        return (
+            to_checksum_address(self.applicant),
+            to_checksum_address(self.agency),
+            int(self.categories),  # plain ints: an IntFlag such as DataCategory trips the encoders
+            bytes(self.scope_hash),
+            bytes(self.purpose_hash),
+            bytes(self.face_check_ref),
+            int(self.not_before),
+            int(self.expires_at),
+            int(self.max_pulls),
+            int(self.nonce),
+            int(self.deadline),
+        )
+
+    def as_message(self) -> dict:
+        """The EIP-712 message (JSON-friendly: bytes32 as 0x-hex)."""
+        return {field["name"]: _json_value(value) for field, value in zip(CONSENT_FIELDS, self.as_tuple(), strict=True)}
+
+
+def _json_value(value: object) -> object:
+    return "0x" + value.hex() if isinstance(value, bytes) else value
+
+
+def _bytes32(value: bytes, what: str) -> bytes:
+    value = bytes(value)
+    if len(value) != 32:
+        raise ValueError(f"{what} must be 32 bytes, got {len(value)}: 0x{value.hex()}")
+    return value
+
+
+def _digest(message: SignableMessage) -> bytes:
+    """EIP-191 version 0x01: keccak256(0x19 0x01 domainSeparator structHash)."""
+    return keccak(b"\x19" + message.version + message.header + message.body)
+
+
+def _sign(full_message: dict, signer: Signer) -> bytes:
+    key = signer.key if isinstance(signer, LocalAccount) else signer
+    return bytes(Account.sign_typed_data(key, full_message=full_message).signature)
+
+
+# -- consents -------------------------------------------------------------------------------
+
+
+def consent_typed_data(terms: ConsentTerms, domain: Domain) -> dict:
+    """The full EIP-712 message (``eth_signTypedData_v4`` / ``encode_typed_data(full_message=...)``)."""
+    return {
+        "types": {"EIP712Domain": EIP712_DOMAIN_FIELDS, "Consent": CONSENT_FIELDS},
+        "primaryType": "Consent",
+        "domain": domain.as_dict(),
+        "message": terms.as_message(),
+    }
+
+
+def consent_id(terms: ConsentTerms, domain: Domain) -> bytes:
+    """The consent's id: the EIP-712 digest of ``terms``, as ``grantConsent`` computes it."""
+    return _digest(encode_typed_data(full_message=consent_typed_data(terms, domain)))
+
+
+def sign_consent(terms: ConsentTerms, domain: Domain, private_key: Signer) -> bytes:
+    """The applicant's 65-byte signature (r, s, v) over ``terms``."""
+    return _sign(consent_typed_data(terms, domain), private_key)
+
+
+# -- revocations ----------------------------------------------------------------------------
+
+
+def revocation_typed_data(consent_id: bytes, deadline: int, domain: Domain) -> dict:
+    """The full EIP-712 ``Revocation(bytes32 consentId,uint256 deadline)`` message."""
+    return {
+        "types": {"EIP712Domain": EIP712_DOMAIN_FIELDS, "Revocation": REVOCATION_FIELDS},
+        "primaryType": "Revocation",
+        "domain": domain.as_dict(),
+        "message": {"consentId": "0x" + _bytes32(consent_id, "consent_id").hex(), "deadline": deadline},
+    }
+
+
+def revocation_digest(consent_id: bytes, deadline: int, domain: Domain) -> bytes:
+    """The EIP-712 digest ``revokeConsentBySig`` checks the signature against."""
+    return _digest(encode_typed_data(full_message=revocation_typed_data(consent_id, deadline, domain)))
+
+
+def sign_revocation(consent_id: bytes, deadline: int, domain: Domain, private_key: Signer) -> bytes:
+    """The applicant's 65-byte signature revoking ``consent_id`` (valid until ``deadline``)."""
+    return _sign(revocation_typed_data(consent_id, deadline, domain), private_key)
+
+
+# -- the hashes a consent carries -------------------------------------------------------------
+
+
+def scope_hash(attributes: dict[str, list[str]]) -> bytes:
+    """keccak256 of the canonical JSON of ``{category: [attribute name, ...]}``.
+
+    Canonical: categories sorted, each category's attribute names sorted and without
+    duplicates, separators ``(",", ":")``, no ASCII escaping, UTF-8. Names only, no values.
+    """
+    canonical = {}
+    for category, names in attributes.items():
+        if not isinstance(category, str):
+            raise TypeError(f"scope category must be a string, got {category!r}")
+        if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+            raise TypeError(f"attributes of {category!r} must be a list of strings, got {names!r}")
+        canonical[category] = sorted(set(names))
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return keccak(text.encode("utf-8"))
+
+
+def purpose_hash(matter_code: str, application_id: str, salt: bytes) -> bytes:
+    """keccak256(abi.encode(string matterCode, string applicationId, bytes32 salt)).
+
+    The salt (32 random bytes, kept off chain with the application) stops anyone from
+    guessing the matter and application behind the hash.
+    """
+    return keccak(encode(["string", "string", "bytes32"], [matter_code, application_id, _bytes32(salt, "salt")]))
