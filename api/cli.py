@@ -145,9 +145,12 @@ def up_cmd(
 
     from api.app import create_app
     from api.settings import Settings
+    from api.stack import LocalServices
+    from chain.config import DEFAULT_CONFIG
     from chain.node import LocalNode
 
-    config = load_node_config()
+    config_path = Path(os.environ.get("GOVCHAIN_NODE_CONFIG") or DEFAULT_CONFIG)
+    config = load_node_config(config_path)
     config = config.with_(kind=node or config.kind)
     if config.port and not _port_free(config.host, config.port):
         console.print(f"[yellow]port {config.port} is taken; the node takes a free one[/]")
@@ -163,21 +166,25 @@ def up_cmd(
             os.environ.setdefault("GOVCHAIN_PUBLIC_URL", f"http://{host}:{port}")
             deployment = _deploy(running.url, state_dir, fresh=fresh)
             _print_deployment(deployment)
-            settings = Settings()
-            console.print(
-                f"node      {config.kind} at {running.url} (chain id {config.chain_id}), log {config.log_file}\n"
-                f"chain     state in {config.state_dir or 'memory'}\n"
-                f"database  {settings.sqlalchemy_url}\n"
-                f"record    {state_dir / 'deployment.json'}\n"
-                f"API       http://{host}:{port}   docs http://{host}:{port}/docs   health http://{host}:{port}/v1/health\n"
-                "Ctrl-C stops the API and the node."
-            )
-            uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+            with LocalServices(Settings(), log_dir=state_dir / "logs", node_config=config_path) as services:
+                settings = Settings(**services.overrides)
+                gateways = "\n".join(f"          {domain} at {url}" for domain, url in settings.gateways.items())
+                console.print(
+                    f"node      {config.kind} at {running.url} (chain id {config.chain_id}), log {config.log_file}\n"
+                    f"chain     state in {config.state_dir or 'memory'}\n"
+                    f"database  {settings.sqlalchemy_url}\n"
+                    f"record    {state_dir / 'deployment.json'}\n"
+                    f"vendor    face-verification stand-in at {settings.face_vendor_url}\n"
+                    f"gateways  data holders (logs in {state_dir / 'logs'}):\n{gateways}\n"
+                    f"API       http://{host}:{port}   docs http://{host}:{port}/docs   health http://{host}:{port}/v1/health\n"
+                    "Ctrl-C stops the API, the services and the node."
+                )
+                uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
     except KeyboardInterrupt:
         pass
     except GovchainError as exc:
         _fail(exc)
-    console.print("stopped: API and node are down.")
+    console.print("stopped: API, services and node are down.")
 
 
 @keys_app.command("new")

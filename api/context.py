@@ -15,9 +15,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 from web3 import Web3
 
+from api.catalog import load_catalog
 from api.settings import Environment, Settings
 from chain import reverts
 from chain.config import load_node_config
+from chain.consents import ConsentRegistryClient
 from chain.db import make_engine, session_factory
 from chain.deploy import Deployment, load_record
 from chain.errors import ConfigError, NotDeployed
@@ -25,7 +27,7 @@ from chain.events import EventReader
 from chain.outbox import Outbox
 from chain.registry import GovRegistryClient, Member, MemberStatus
 from chain.tx import ChainClient
-from identity.keys import dev_party, load_keystore
+from identity.keys import dev_account, dev_party, load_keystore
 
 
 @dataclass
@@ -83,11 +85,16 @@ class Platform:
         self.engine: Engine = make_engine(settings.sqlalchemy_url)
         self.sessions: sessionmaker = session_factory(self.engine)
         self.token_secret = settings.resolved_token_secret()
+        self.data_key = settings.resolved_data_key()
+        self.catalog = load_catalog(settings.catalog_path)
         self._chain: ChainClient | None = None
         self._registry: GovRegistryClient | None = None
+        self._consents: ConsentRegistryClient | None = None
         self._roles: RoleCache | None = None
         self._deployment: Deployment | None = None
         self._lock = threading.Lock()
+        self._members: dict[str, Member] = {}
+        self._members_at = float("-inf")
 
     # -- chain ---------------------------------------------------------------------------
 
@@ -117,6 +124,12 @@ class Platform:
             self._registry = GovRegistryClient(self.chain(), entry["address"], entry["abi"])
         return self._registry
 
+    def consents(self) -> ConsentRegistryClient:
+        if self._consents is None:
+            entry = self.deployment().contracts["ConsentRegistry"]
+            self._consents = ConsentRegistryClient(self.chain(), entry["address"], entry["abi"])
+        return self._consents
+
     def roles(self) -> RoleCache:
         if self._roles is None:
             self._roles = RoleCache(self.registry(), self.settings.role_cache_seconds)
@@ -137,6 +150,32 @@ class Platform:
         if settings.env is not Environment.DEV:
             raise ConfigError(f"no keystore configured for {party}, and dev keys are refused outside dev")
         return dev_party(load_node_config(settings.node_config), party)
+
+    def member_key(self, address: str) -> LocalAccount:
+        """The chain key of a member the platform acts for (an agency pulling data).
+
+        Dev: the dev account with that address. Production: ``<keystore_dir>/<address>.json``.
+        """
+        address = Web3.to_checksum_address(address)
+        if self.settings.keystore_dir:
+            return load_keystore(self.settings.keystore_dir / f"{address}.json", self.settings.keystore_password.get_secret_value())
+        if self.settings.env is not Environment.DEV:
+            raise ConfigError(f"no key for {address}: set GOVCHAIN_KEYSTORE_DIR")
+        config = load_node_config(self.settings.node_config)
+        for index in range(config.accounts):
+            account = dev_account(config, index)
+            if account.address == address:
+                return account
+        raise ConfigError(f"{address} is not a dev account")
+
+    def member_by_domain(self, domain: str, role: str) -> Member | None:
+        """The active member with ``domain`` holding ``role`` (cached for 30 s)."""
+        now = time.monotonic()
+        if now - self._members_at > 30:
+            self._members = {m.info.domain: m for m in self.registry().members() if m.active}
+            self._members_at = now
+        member = self._members.get(domain)
+        return member if member and role in member.roles else None
 
     def close(self) -> None:
         self.engine.dispose()

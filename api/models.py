@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, Text
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chain.db import Base, utcnow
@@ -24,3 +24,64 @@ class AuthChallenge(Base):
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+class Application(Base):
+    """One citizen's application for a matter or a scene (several matters), and its state.
+
+    Personal data (claimed name and ID number, the face-check salt, the vendor's session
+    token) is sealed at rest with the platform's data key; nothing here is a face image.
+    """
+
+    __tablename__ = "applications"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    applicant: Mapped[str] = mapped_column(String(42), index=True)
+    code: Mapped[str] = mapped_column(String(64))  # the matter or scene applied for
+    matters: Mapped[list] = mapped_column(JSON)
+    agency: Mapped[str] = mapped_column(String(42), index=True)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    claimed_identity: Mapped[bytes | None] = mapped_column(LargeBinary)  # sealed {"name", "id_number"}
+    face_session_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    face_session_token: Mapped[bytes | None] = mapped_column(LargeBinary)  # sealed
+    face_decision: Mapped[str | None] = mapped_column(String(32))
+    face_score: Mapped[float | None]
+    face_error_code: Mapped[str | None] = mapped_column(String(64))
+    face_request_id: Mapped[str | None] = mapped_column(String(100))
+    face_response_sha256: Mapped[str | None] = mapped_column(String(64))
+    face_check_salt: Mapped[bytes | None] = mapped_column(LargeBinary)  # sealed 32 bytes
+    face_check_ref: Mapped[str | None] = mapped_column(String(66))
+    face_verified_at: Mapped[datetime | None]
+    purpose_salt: Mapped[str] = mapped_column(String(66))
+    consent_terms: Mapped[dict | None] = mapped_column(JSON)  # terms offered for signing
+    consent_id: Mapped[str | None] = mapped_column(String(66), unique=True)
+    consent_tx: Mapped[str | None] = mapped_column(String(66))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class PulledRecord(Base):
+    """Data pulled for an application from a data holder, re-sealed at rest."""
+
+    __tablename__ = "pulled_records"
+
+    request_id: Mapped[str] = mapped_column(String(66), primary_key=True)
+    application_id: Mapped[str] = mapped_column(String(40), ForeignKey("applications.id"), index=True)
+    category: Mapped[str] = mapped_column(String(32))
+    holder: Mapped[str] = mapped_column(String(42))
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    digest: Mapped[str | None] = mapped_column(String(66))
+    tx_hash: Mapped[str | None] = mapped_column(String(66))
+    pull_number: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookReceipt(Base):
+    """Webhook ids already accepted: a replayed callback is refused."""
+
+    __tablename__ = "webhook_receipts"
+
+    webhook_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    source: Mapped[str] = mapped_column(String(40))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+from api.gateway.models import GatewayPull  # noqa: E402,F401  (the gateway's table shares the schema history)

@@ -2,20 +2,40 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.catalog import DEFAULT_CATALOG
 from chain.config import PROJECT_ROOT
 from chain.errors import ConfigError
 
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "change_me", "secret", "placeholder", "dev", "test", "xxx", "todo"}
 MIN_SECRET_LENGTH = 32
 SECRET_FILE = "token_secret"
+
+
+def _b64_key() -> str:
+    return base64.urlsafe_b64encode(os.urandom(32)).decode()
+
+
+def _whsec() -> str:
+    return "whsec_" + base64.b64encode(os.urandom(32)).decode()
+
+
+# secret name -> how a dev value is generated (into the state directory, once)
+DEV_SECRETS: dict[str, Callable[[], str]] = {
+    "token_secret": lambda: secrets.token_urlsafe(48),
+    "data_key": _b64_key,
+    "face_vendor_api_key": lambda: secrets.token_urlsafe(32),
+    "face_webhook_secret": _whsec,
+}
 
 
 class Environment(str, Enum):
@@ -43,6 +63,14 @@ class Settings(BaseSettings):
     role_cache_seconds: float = Field(1.0, ge=0)
     auto_migrate: bool = True
     receipt_timeout_seconds: float = Field(60.0, gt=0)
+    data_key: SecretStr = SecretStr("")  # base64url, 32 bytes: AES-256-GCM key for data at rest
+    keystore_dir: Path | None = None  # production member keys: <dir>/<address>.json
+    catalog_path: Path = DEFAULT_CATALOG
+    face_vendor_url: str = "http://127.0.0.1:8100"
+    face_vendor_api_key: SecretStr = SecretStr("")
+    face_webhook_secret: SecretStr = SecretStr("")  # whsec_...
+    face_score_threshold: float = Field(0.8, ge=0, le=1)
+    gateways: dict[str, str] = Field(default_factory=dict, description="data holder domain -> gateway base URL")
 
     @field_validator("state_dir")
     @classmethod
@@ -53,6 +81,9 @@ class Settings(BaseSettings):
     def _production_needs_real_secrets(self) -> "Settings":
         if self.env is Environment.PRODUCTION:
             check_secret(self.token_secret.get_secret_value())
+            for name in ("data_key", "face_vendor_api_key", "face_webhook_secret"):
+                if not getattr(self, name).get_secret_value():
+                    raise ConfigError(f"production needs GOVCHAIN_{name.upper()}")
             if not self.governor_keystore or not self.relayer_keystore:
                 raise ConfigError("production needs GOVCHAIN_GOVERNOR_KEYSTORE and GOVCHAIN_RELAYER_KEYSTORE")
         elif self.token_secret.get_secret_value():
@@ -63,14 +94,17 @@ class Settings(BaseSettings):
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{self.state_dir / 'govchain.db'}"
 
-    def resolved_token_secret(self) -> str:
-        """The token-signing secret; in dev, generated into the state directory on first run."""
-        given = self.token_secret.get_secret_value()
+    def secret(self, name: str) -> str:
+        """A secret setting; in dev, generated into the state directory on first use.
+
+        Production must give every secret (``GOVCHAIN_<NAME>``); empty ones are refused.
+        """
+        given = getattr(self, name).get_secret_value()
         if given:
             return given
         if self.env is not Environment.DEV:
-            raise ConfigError("GOVCHAIN_TOKEN_SECRET must be set in production")
-        path = self.state_dir / SECRET_FILE
+            raise ConfigError(f"GOVCHAIN_{name.upper()} must be set in production")
+        path = self.state_dir / name
         if not path.exists():
             self.state_dir.mkdir(parents=True, exist_ok=True)
             try:
@@ -79,10 +113,23 @@ class Settings(BaseSettings):
                 pass  # another worker made it first
             else:
                 with os.fdopen(fd, "w") as handle:
-                    handle.write(secrets.token_urlsafe(48))
-        secret = path.read_text().strip()
+                    handle.write(DEV_SECRETS[name]())
+        return path.read_text().strip()
+
+    def resolved_token_secret(self) -> str:
+        """The token-signing secret; in dev, generated into the state directory on first run."""
+        secret = self.secret("token_secret")
         check_secret(secret)
         return secret
+
+    def resolved_data_key(self) -> bytes:
+        try:
+            key = base64.urlsafe_b64decode(self.secret("data_key"))
+        except ValueError:
+            raise ConfigError("GOVCHAIN_DATA_KEY is not base64url") from None
+        if len(key) != 32:
+            raise ConfigError(f"GOVCHAIN_DATA_KEY decodes to {len(key)} bytes, expected 32")
+        return key
 
 
 def check_secret(secret: str) -> None:

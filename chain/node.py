@@ -30,7 +30,8 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (run between fork and exec)."""
     if platform.system() == "Linux":
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
@@ -128,7 +129,7 @@ class LocalNode:
             self._log = open(self.config.log_file, "ab")
         out = self._log or subprocess.DEVNULL
         self.process = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, preexec_fn=die_with_parent
         )
         self._wait_ready(timeout)
         return self

@@ -243,7 +243,12 @@ class ChainClient:
             named = reverts.from_web3(exc)
             if named is not None:
                 return named
-        return TransactionFailed(f"transaction {receipt.tx_hash} failed (status 0) in block {receipt.block_number}", receipt.tx_hash)
+        out_of_gas = " (out of gas)" if receipt.gas_used >= tx.get("gas", 0) else ""
+        return TransactionFailed(
+            f"transaction {receipt.tx_hash} failed (status 0) in block {receipt.block_number}: "
+            f"gas used {receipt.gas_used} of {tx.get('gas')}{out_of_gas}",
+            receipt.tx_hash,
+        )
 
     def transact(self, account: LocalAccount, call=None, *, to: str | None = None, data: str = "0x", gas: int | None = None) -> Receipt:
         """Build, sign, send and await one transaction; raise its named error if it fails."""

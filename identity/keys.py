@@ -7,12 +7,13 @@ encrypted Web3 Secret Storage keystores (scrypt), made by ``govchain keys new``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -40,9 +41,13 @@ def dev_party(config: NodeConfig, party: str) -> LocalAccount:
     return dev_account(config, config.party_index(party))
 
 
-def dev_hpke_key(account: LocalAccount) -> X25519PrivateKey:
-    """A dev party's HPKE (X25519) key, derived from its dev chain key. DEV ONLY."""
-    seed = hashlib.sha256(b"govchain dev hpke key\0" + bytes(account.key)).digest()
+def hpke_key_for(account: LocalAccount) -> X25519PrivateKey:
+    """A member's HPKE (X25519) key, derived from its chain key with HKDF-SHA256.
+
+    One secret per member (its keystore) then gives both keys; the public half is what
+    GovRegistry holds as the member's ``hpkePublicKey``.
+    """
+    seed = HKDF(algorithm=SHA256(), length=32, salt=b"govchain", info=b"hpke x25519 v1").derive(bytes(account.key))
     return X25519PrivateKey.from_private_bytes(seed)
 
 

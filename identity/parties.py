@@ -9,7 +9,7 @@ from __future__ import annotations
 from chain.config import NodeConfig
 from chain.deploy import MemberSpec
 from chain.registry import DataCategory, MemberInfo
-from identity.keys import dev_hpke_key, dev_party, x25519_public_bytes
+from identity.keys import hpke_key_for, dev_party, x25519_public_bytes
 
 GOVERNOR_INFO = MemberInfo(name="区政务服务管理局 (District Government Service Bureau)", org_code="11000000DEV0000001", domain="bureau.gov.example")
 
@@ -24,11 +24,12 @@ DEV_MEMBERS: dict[str, tuple[str, str, str, list[str], int]] = {
     "holder_rp": ("居住证管理中心 (Residence permits)", "11000000DEV0000005", "rp.gov.example", ["DATA_HOLDER"], DataCategory.RESIDENCE_PERMIT),
     "procurement": ("区公共资源交易中心 (Public Procurement Centre)", "11000000DEV0000006", "ggzy.gov.example", ["PROCUREMENT"], 0),
     "auditor": ("区审计局 (District Audit Bureau)", "11000000DEV0000007", "audit.gov.example", ["AUDITOR"], 0),
+    "agency_culture": ("区文化和旅游局 (District Culture and Tourism Bureau)", "11000000DEV0000008", "culture.gov.example", ["AGENCY", "ISSUER"], 0),
 }  # fmt: skip
 
 
 def governor_info(config: NodeConfig) -> MemberInfo:
-    key = x25519_public_bytes(dev_hpke_key(dev_party(config, "governor")))
+    key = x25519_public_bytes(hpke_key_for(dev_party(config, "governor")))
     return MemberInfo(GOVERNOR_INFO.name, GOVERNOR_INFO.org_code, GOVERNOR_INFO.domain, key, 0)
 
 
@@ -36,6 +37,6 @@ def dev_member_specs(config: NodeConfig) -> list[MemberSpec]:
     specs = []
     for party, (name, org_code, domain, roles, categories) in DEV_MEMBERS.items():
         account = dev_party(config, party)
-        hpke = x25519_public_bytes(dev_hpke_key(account))
+        hpke = x25519_public_bytes(hpke_key_for(account))
         specs.append(MemberSpec(account.address, MemberInfo(name, org_code, domain, hpke, int(categories)), roles))
     return specs

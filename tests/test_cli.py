@@ -50,7 +50,7 @@ def test_up_serves_docs_and_health_then_stops_everything_on_ctrl_c(cli_env, tmp_
         assert health is not None and health.status_code == 200, health and health.text
         assert health.json()["contracts"]["GovRegistry"].startswith("0x")
         assert httpx.get(f"http://127.0.0.1:{port}/docs").status_code == 200
-        assert len(httpx.get(f"http://127.0.0.1:{port}/v1/members").json()) == 7
+        assert len(httpx.get(f"http://127.0.0.1:{port}/v1/members").json()) == 8
         node_pids = children(up.pid)
         assert node_pids, "the node should be a child of `govchain up`"
         up.send_signal(signal.SIGINT)
@@ -59,7 +59,7 @@ def test_up_serves_docs_and_health_then_stops_everything_on_ctrl_c(cli_env, tmp_
         if up.poll() is None:
             up.kill()
     assert up.returncode == 0, output
-    assert "docs http://127.0.0.1" in output and "stopped: API and node are down." in output
+    assert "docs http://127.0.0.1" in output and "stopped: API, services and node are down." in output
     for pid in node_pids:
         assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
     assert (tmp_path / "state" / cli_env["GOVCHAIN_NODE"] / "deployment.json").exists()

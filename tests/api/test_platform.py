@@ -25,14 +25,15 @@ def test_health_reports_chain_contracts_and_database(http, deployment, api):
     body = http.get("/v1/health").json()
     assert body["status"] == "ok"
     assert body["chain"]["reachable"] and body["chain"]["chain_id"] == 1337 and body["chain"]["latest_block"] >= 1
-    assert body["contracts"] == {"GovRegistry": deployment.address("GovRegistry")}
-    assert body["database"]["ok"] and body["database"]["revision"] == body["database"]["head"] == "0001"
+    assert body["contracts"] == {name: entry["address"] for name, entry in deployment.contracts.items()}
+    assert set(body["contracts"]) == {"GovRegistry", "ConsentRegistry"}
+    assert body["database"]["ok"] and body["database"]["revision"] == body["database"]["head"]
     assert body["database"]["dialect"] == api.settings.sqlalchemy_url.split(":")[0].split("+")[0]
 
 
 def test_members_lists_public_metadata_from_the_chain(http, parties):
     members = http.get("/v1/members").json()
-    assert len(members) == 7
+    assert len(members) == 8
     psb = next(m for m in members if m["address"] == parties.holder_psb.address)
     assert psb["data_categories"] == ["id_card", "household_register"] and psb["roles"] == ["DATA_HOLDER"]
     assert psb["status"] == "active" and len(psb["hpke_public_key"]) == 66

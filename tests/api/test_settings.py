@@ -30,11 +30,22 @@ def test_placeholder_or_weak_secrets_are_refused(tmp_path, secret):
 def test_production_refuses_an_empty_secret_and_dev_keys(tmp_path):
     with pytest.raises(ValueError, match="placeholder"):
         Settings(env="production", state_dir=tmp_path)
-    with pytest.raises(ValueError, match="KEYSTORE"):
+    with pytest.raises(ValueError, match="GOVCHAIN_DATA_KEY"):
         Settings(env="production", state_dir=tmp_path, token_secret=GOOD)
-    ok = Settings(env="production", state_dir=tmp_path, token_secret=GOOD, governor_keystore=tmp_path / "g", relayer_keystore=tmp_path / "r")
+    secrets = dict(data_key="A" * 43 + "=", face_vendor_api_key="k" * 32, face_webhook_secret="whsec_" + "A" * 44)
+    with pytest.raises(ValueError, match="KEYSTORE"):
+        Settings(env="production", state_dir=tmp_path, token_secret=GOOD, **secrets)
+    ok = Settings(env="production", state_dir=tmp_path, token_secret=GOOD, governor_keystore=tmp_path / "g", relayer_keystore=tmp_path / "r", **secrets)
     assert ok.resolved_token_secret() == GOOD
+    assert ok.resolved_data_key() == bytes(32)
     assert not (tmp_path / "token_secret").exists()
+
+
+def test_dev_secrets_are_generated_per_name(tmp_path):
+    settings = Settings(state_dir=tmp_path)
+    assert len(settings.resolved_data_key()) == 32
+    assert settings.secret("face_webhook_secret").startswith("whsec_")
+    assert settings.secret("face_vendor_api_key") == Settings(state_dir=tmp_path).secret("face_vendor_api_key")
 
 
 def test_sqlite_in_the_state_dir_is_the_default(tmp_path):

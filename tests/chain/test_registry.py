@@ -36,7 +36,7 @@ def test_dev_parties_are_registered_with_their_roles(registry, parties):
     assert members[parties.agency.address].roles == {"AGENCY", "ISSUER"}
     assert members[parties.holder_psb.address].info.data_categories == DataCategory.ID_CARD | DataCategory.HOUSEHOLD_REGISTER
     assert all(m.status is MemberStatus.ACTIVE for m in members.values())
-    assert len(members) == 7
+    assert len(members) == 8
 
 
 def test_register_member_stores_metadata_grants_roles_and_emits(registry, parties):

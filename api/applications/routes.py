@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from api.applications import schemas, service, states
+from api.deps import CurrentIdentity, NowDep, PlatformDep, SessionDep
+
+router = APIRouter(prefix="/v1", tags=["applications"])
+MAX_CALLBACK_BYTES = 64 * 1024
+
+
+def _out(platform, application):
+    return schemas.application_out(application, platform.catalog, list(states.TRANSITIONS[application.state]))
+
+
+@router.post("/applications", response_model=schemas.ApplicationOut, status_code=201)
+def create_application(body: schemas.ApplicationCreate, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep):
+    """A signed-in applicant applies for a matter, or a scene of several matters."""
+    return _out(platform, service.create(platform, session, identity, body.code))
+
+
+@router.get("/applications/{application_id}", response_model=schemas.ApplicationOut)
+def get_application(application_id: str, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep):
+    """The application and its state (applicant, handling agency or auditor)."""
+    return _out(platform, service.get_for(session, identity, application_id))
+
+
+@router.post("/applications/{application_id}/face-verification", response_model=schemas.FaceVerificationStarted, status_code=201)
+def start_face_verification(
+    application_id: str, body: schemas.FaceVerificationStart, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep
+):
+    """Start a face check at the vendor; the claimed name and ID number are stored sealed."""
+    application = service.get_for(session, identity, application_id, as_applicant=True)
+    started = service.start_face_verification(platform, session, application, body.name, body.id_number, body.outcome)
+    return schemas.FaceVerificationStarted(session_id=started.session_id, liveness_url=started.liveness_url)
+
+
+@router.post(
+    service.CALLBACK_PATH.removeprefix("/v1"),
+    status_code=204,
+    responses={400: {"description": "bad signature, headers or body"}, 404: {"description": "unknown session"},
+               409: {"description": "replayed or settled"}, 413: {"description": "body too large"}},
+)  # fmt: skip
+async def face_callback(request: Request, platform: PlatformDep, now: NowDep):
+    """Standard Webhooks callback from the face-verification vendor (a trigger only)."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_CALLBACK_BYTES:
+            raise service.PayloadTooLarge(f"callback bodies are limited to {MAX_CALLBACK_BYTES} bytes")
+    def handle():
+        with platform.sessions() as session:
+            service.handle_callback(platform, session, bytes(body), request.headers, now)
+
+    await run_in_threadpool(handle)

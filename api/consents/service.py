@@ -1,0 +1,208 @@
+"""Consents: terms offered to the applicant, relayed grants and revocations, and the
+applicant's own view of every consent and every access to their data (read from chain)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.applications import states
+from api.catalog import CATEGORIES, categories_mask, merged_scope
+from api.consents import schemas
+from api.context import Platform
+from api.gateway.service import REFUSAL_TEXT
+from api.models import Application
+from api.problems import BadRequest, Forbidden, NotFound
+from chain.consents import ConsentState, PullRefusal
+from identity import eip712
+
+SIGNATURE_WINDOW = timedelta(minutes=15)
+
+
+def domain(platform: Platform) -> eip712.Domain:
+    return eip712.Domain.of(platform.consents().domain())
+
+
+def clocks(platform: Platform, now: datetime) -> tuple[int, int]:
+    """``(earliest, latest)`` of our clock and the chain's latest block time.
+
+    Contracts compare with ``block.timestamp``, which can lag our clock (an idle chain, a
+    dev node rewound by a snapshot) or lead it (a dev node moved ahead). A window opens at
+    the earlier of the two and a signature deadline counts from the later one, so neither
+    skew makes a fresh consent "not yet valid" or its signature "expired".
+    """
+    latest = platform.chain().w3.eth.get_block("latest")["timestamp"]
+    wall = int(now.timestamp())
+    return min(wall, latest), max(wall, latest)
+
+
+def terms_of(stored: dict) -> eip712.ConsentTerms:
+    fields = dict(stored)
+    for name in ("scope_hash", "purpose_hash", "face_check_ref"):
+        fields[name] = bytes.fromhex(fields[name][2:])
+    return eip712.ConsentTerms(**fields)
+
+
+def offer(platform: Platform, session: Session, application: Application, now: datetime) -> schemas.ConsentOffer:
+    """Terms for the applicant to sign: scope from the catalog, validity from the matters."""
+    states.require(application, states.FACE_VERIFIED)
+    matters = [platform.catalog.matters[code] for code in application.matters]
+    scope = merged_scope(matters)
+    start, later = clocks(platform, now)
+    terms = eip712.ConsentTerms(
+        applicant=application.applicant,
+        agency=application.agency,
+        categories=categories_mask(scope),
+        scope_hash=eip712.scope_hash(scope),
+        purpose_hash=eip712.purpose_hash(application.code, application.id, bytes.fromhex(application.purpose_salt[2:])),
+        face_check_ref=bytes.fromhex(application.face_check_ref[2:]),
+        not_before=start,
+        expires_at=start + min(m.consent_days for m in matters) * 86_400,
+        max_pulls=max(m.max_pulls for m in matters),
+        nonce=secrets.randbits(128),
+        deadline=later + int(SIGNATURE_WINDOW.total_seconds()),
+    )
+    application.consent_terms = {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in terms.__dict__.items()}
+    session.commit()
+    dom = domain(platform)
+    return schemas.ConsentOffer(
+        consent_id="0x" + eip712.consent_id(terms, dom).hex(),
+        typed_data=eip712.consent_typed_data(terms, dom),
+        scope=scope,
+        purposes=[m.name_zh for m in matters],
+        expires_at=terms.expires_at,
+    )
+
+
+def grant(platform: Platform, session: Session, application: Application, signature: str) -> schemas.ConsentGranted:
+    """Check the applicant's signature on the offered terms, then the relayer submits them."""
+    states.require(application, states.FACE_VERIFIED)
+    if not application.consent_terms:
+        raise BadRequest("ask for the consent terms first (GET .../consent-terms)")
+    terms, dom = terms_of(application.consent_terms), domain(platform)
+    signature_bytes = bytes.fromhex(signature[2:])
+    try:
+        signer = Account.recover_message(encode_typed_data(full_message=eip712.consent_typed_data(terms, dom)), signature=signature_bytes)
+    except Exception:
+        signer = None
+    if signer != application.applicant:
+        raise BadRequest("the signature is not the applicant's signature over the offered terms")
+    relayer = platform.signer("relayer")
+    call = platform.consents().contract.functions.grantConsent(terms.as_tuple(), signature_bytes)
+    receipt = platform.outbox().submit(f"consent:{application.id}:{terms.nonce}", relayer, call)
+    consent_id = "0x" + eip712.consent_id(terms, dom).hex()
+    application.consent_id, application.consent_tx = consent_id, receipt.tx_hash
+    states.advance(application, states.CONSENTED)
+    session.commit()
+    return schemas.ConsentGranted(consent_id=consent_id, tx_hash=receipt.tx_hash, block_number=receipt.block_number, state=application.state)
+
+
+def own_consent(platform: Platform, address: str, consent_id: str):
+    consent = platform.consents().get(bytes.fromhex(consent_id[2:]))
+    if consent.state is ConsentState.NONE:
+        raise NotFound(f"no consent {consent_id}")
+    if consent.applicant != address:
+        raise Forbidden(f"consent {consent_id} is not {address}'s")
+    return consent
+
+
+def revocation_offer(platform: Platform, address: str, consent_id: str, now: datetime) -> schemas.RevocationOffer:
+    own_consent(platform, address, consent_id)
+    deadline = clocks(platform, now)[1] + int(SIGNATURE_WINDOW.total_seconds())
+    typed = eip712.revocation_typed_data(bytes.fromhex(consent_id[2:]), deadline, domain(platform))
+    return schemas.RevocationOffer(consent_id=consent_id, deadline=deadline, typed_data=typed)
+
+
+def revoke(platform: Platform, address: str, consent_id: str, deadline: int, signature: str) -> dict:
+    own_consent(platform, address, consent_id)
+    call = platform.consents().contract.functions.revokeConsentBySig(bytes.fromhex(consent_id[2:]), deadline, bytes.fromhex(signature[2:]))
+    receipt = platform.outbox().submit(f"revoke:{consent_id}", platform.signer("relayer"), call)
+    return {"consent_id": consent_id, "state": "revoked", "tx_hash": receipt.tx_hash, "block_number": receipt.block_number}
+
+
+# -- the applicant's view -----------------------------------------------------------------
+
+
+class _Names:
+    """Member names and block times, each looked up once per request."""
+
+    def __init__(self, platform: Platform):
+        self.platform, self._names, self._times = platform, {}, {}
+
+    def name(self, address: str) -> str | None:
+        if address not in self._names:
+            member = self.platform.roles().member(address)
+            self._names[address] = member.info.name if member else None
+        return self._names[address]
+
+    def time(self, block: int) -> int:
+        if block not in self._times:
+            self._times[block] = self.platform.chain().w3.eth.get_block(block)["timestamp"]
+        return self._times[block]
+
+
+def _from_block(platform: Platform) -> int:
+    return platform.deployment().contracts["ConsentRegistry"]["block"]
+
+
+def _purposes(platform: Platform, application: Application | None) -> list[str]:
+    if application is None:
+        return []
+    return [platform.catalog.matters[code].name_zh for code in application.matters]
+
+
+def my_consents(platform: Platform, session: Session, address: str) -> list[schemas.ConsentView]:
+    contract = platform.consents().contract
+    events = contract.events.ConsentGranted.get_logs(from_block=_from_block(platform), argument_filters={"applicant": address})
+    names = _Names(platform)
+    views = []
+    for event in events:
+        consent_id = "0x" + bytes(event["args"]["consentId"]).hex()
+        consent = platform.consents().get(bytes(event["args"]["consentId"]))
+        application = session.scalar(select(Application).where(Application.consent_id == consent_id))
+        views.append(
+            schemas.ConsentView(
+                consent_id=consent_id, state=consent.state.name.lower(), agency=consent.agency, agency_name=names.name(consent.agency),
+                categories=[c for i, c in enumerate(CATEGORIES) if consent.categories >> i & 1],
+                application_id=application.id if application else None, purposes=_purposes(platform, application),
+                not_before=consent.not_before, expires_at=consent.expires_at, pulls=consent.pulls, max_pulls=consent.max_pulls,
+                granted_tx="0x" + bytes(event["transactionHash"]).hex(), granted_block=event["blockNumber"],
+            )  # fmt: skip
+        )
+    return views
+
+
+def my_data_access(platform: Platform, session: Session, address: str) -> list[schemas.AccessView]:
+    consents = my_consents(platform, session, address)
+    if not consents:
+        return []
+    by_id = {c.consent_id: c for c in consents}
+    ids = [bytes.fromhex(c[2:]) for c in by_id]
+    contract, start, names = platform.consents().contract, _from_block(platform), _Names(platform)
+    logs = [
+        *contract.events.DataPulled.get_logs(from_block=start, argument_filters={"consentId": ids}),
+        *contract.events.PullRefused.get_logs(from_block=start, argument_filters={"consentId": ids}),
+    ]
+    logs.sort(key=lambda e: (e["blockNumber"], e["logIndex"]))
+    views = []
+    for event in logs:
+        args, consent = event["args"], by_id["0x" + bytes(event["args"]["consentId"]).hex()]
+        refused = event["event"] == "PullRefused"
+        views.append(
+            schemas.AccessView(
+                consent_id=consent.consent_id, outcome="refused" if refused else "released",
+                reason=REFUSAL_TEXT[PullRefusal(args["reason"])] if refused else None, category=CATEGORIES[args["category"]],
+                requester=args["requester"], requester_name=names.name(args["requester"]), holder=args["holder"],
+                holder_name=names.name(args["holder"]), purposes=consent.purposes,
+                legal_basis=f"your consent {consent.consent_id[:10]}… signed for {', '.join(consent.purposes) or 'the application'}",
+                at=names.time(event["blockNumber"]), tx_hash="0x" + bytes(event["transactionHash"]).hex(), block_number=event["blockNumber"],
+            )  # fmt: skip
+        )
+    return views
+
+

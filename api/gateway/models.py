@@ -1,0 +1,32 @@
+"""The gateway's own table: one row per pull request id, so a retry gets the same answer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from chain.db import Base, utcnow
+
+PENDING, LOGGED, REFUSED = "pending", "logged", "refused"
+
+
+class GatewayPull(Base):
+    __tablename__ = "gateway_pulls"
+
+    request_id: Mapped[str] = mapped_column(String(66), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(42), index=True)
+    consent_id: Mapped[str] = mapped_column(String(66), index=True)
+    category: Mapped[int]
+    requester: Mapped[str] = mapped_column(String(42))
+    fingerprint: Mapped[str] = mapped_column(String(66))  # hash of the signed request: same id, same request
+    ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)  # HPKE to the requester: safe to keep
+    digest: Mapped[str] = mapped_column(String(66))
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(40))
+    tx_hash: Mapped[str | None] = mapped_column(String(66))
+    block_number: Mapped[int | None]
+    pull_number: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+HEX32 = r"^0x[0-9a-fA-F]{64}$"
+Category = Literal["id_card", "residence_permit", "household_register"]
+
+
+class PullIn(BaseModel):
+    request_id: str = Field(pattern=HEX32, description="the agency's idempotency key: a retry with it gets the same answer")
+    consent_id: str = Field(pattern=HEX32)
+    category: Category
+    attributes: list[str] = Field(min_length=1, max_length=50)
+    scope: dict[Category, list[str]] = Field(description="the consent's full attribute list, whose hash is on chain")
+    subject: str = Field(max_length=4096, description="base64 HPKE box to this holder: the opening of the consent's face-check reference")
+    requester: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+    issued_at: int = Field(ge=0)
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="the requester's EIP-712 signature of the PullRequest")
+
+
+class PullOut(BaseModel):
+    request_id: str
+    consent_id: str
+    category: Category
+    holder: str
+    ciphertext: str = Field(description="base64 HPKE box to the requester's registered X25519 key: the holder's signed answer")
+    digest: str = Field(description="SHA-256 of the ciphertext, as logged on chain")
+    tx_hash: str
+    block_number: int
+    pull_number: int

@@ -1,0 +1,259 @@
+"""The data holder's gateway: check the consent on chain, log the pull on chain, then
+release the data sealed to the requesting agency, and never the other way round.
+
+The contract is the one place that decides: every pull that passes the signature, scope
+and subject checks is sealed, stored as pending and handed to ``recordPulls``; a logged
+pull is released, a refused one is recorded on chain (``PullRefused``, with the digest of
+what would have gone out), its ciphertext is dropped and the agency gets 403 + the reason.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.exc import IntegrityError
+from web3 import Web3
+
+from api.catalog import CATEGORIES
+from api.gateway.batcher import PullBatcher
+from api.gateway.dataset import DataSource, DemoDataset
+from api.gateway.models import LOGGED, PENDING, REFUSED, GatewayPull
+from api.gateway.schemas import PullIn, PullOut
+from api.problems import BadRequest, Conflict, Forbidden, Problem, Unauthorized
+from chain import reverts
+from chain.config import PROJECT_ROOT, load_node_config
+from chain.consents import ConsentRegistryClient, PullRecord, PullRefusal
+from chain.db import make_engine, session_factory
+from chain.deploy import load_record
+from chain.errors import ConfigError, NotDeployed
+from chain.registry import GovRegistryClient
+from chain.tx import ChainClient
+from identity import binding
+from identity.eip712 import scope_hash
+from identity.keys import dev_party, hpke_key_for, load_keystore
+from identity.pull_request import BadMessage, PullRequest, attributes_hash, canonical_json, sign_answer
+from identity.sealing import SealError, hpke_open, hpke_seal
+
+REFUSAL_TEXT = {
+    PullRefusal.UNKNOWN_CONSENT: "unknown_consent",
+    PullRefusal.REVOKED: "revoked",
+    PullRefusal.PAUSED: "paused",
+    PullRefusal.NOT_YET_VALID: "not_yet_valid",
+    PullRefusal.EXPIRED: "expired",
+    PullRefusal.CATEGORY_NOT_COVERED: "category_not_covered",
+    PullRefusal.WRONG_REQUESTER: "wrong_agency",
+    PullRefusal.CATEGORY_NOT_SERVED: "category_not_served",
+    PullRefusal.MAX_PULLS_REACHED: "max_pulls_reached",
+    PullRefusal.DUPLICATE_REQUEST: "duplicate_request",
+}
+
+
+class GatewaySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GOVCHAIN_GATEWAY_", extra="ignore")
+
+    env: str = "dev"
+    holder_party: str = "holder_psb"  # dev: the dev key of this party
+    keystore: Path | None = None  # production: the holder's encrypted keystore
+    keystore_password: SecretStr = SecretStr("")
+    rpc_url: str = "http://127.0.0.1:8545"
+    chain_id: int = 1337
+    state_dir: Path = PROJECT_ROOT / ".govchain"  # where deployment.json is
+    database_url: str = ""
+    max_batch: int = 32
+    batch_interval: float = 0.2
+    clock_skew_seconds: int = 300
+    dataset_size: int = 2000
+
+
+class Refused(Forbidden):
+    """403 with the exact reason (revoked, expired, category_not_covered, ...)."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail, reason=reason)
+
+
+@dataclass(frozen=True)
+class GrantedTerms:
+    applicant: str
+    agency: str
+    scope_hash: bytes
+    face_check_ref: bytes
+
+
+class Gateway:
+    def __init__(self, settings: GatewaySettings, source: DataSource | None = None):
+        self.settings = settings
+        self.holder = self._holder_key()
+        self.hpke_key = hpke_key_for(self.holder)
+        record = load_record(settings.state_dir)
+        if record is None:
+            raise NotDeployed(f"no deployment record in {settings.state_dir}")
+        for entry in record.contracts.values():
+            reverts.register_abi(entry["abi"])
+        self.client = ChainClient.from_url(settings.rpc_url, expected_chain_id=settings.chain_id)
+        self.registry = GovRegistryClient(self.client, record.address("GovRegistry"), record.contracts["GovRegistry"]["abi"])
+        entry = record.contracts["ConsentRegistry"]
+        self.consents = ConsentRegistryClient(self.client, entry["address"], entry["abi"])
+        self.from_block = entry["block"]
+        url = settings.database_url or f"sqlite:///{settings.state_dir / f'gateway-{self.holder.address}.db'}"
+        self.engine = make_engine(url)
+        self.sessions = session_factory(self.engine)
+        self.source = source or DemoDataset(settings.dataset_size)
+        self.batcher = PullBatcher(self.consents, self.holder, max_batch=settings.max_batch, interval=settings.batch_interval)
+        self._terms: dict[bytes, GrantedTerms] = {}
+        self._lock = threading.Lock()
+
+    def _holder_key(self) -> LocalAccount:
+        if self.settings.keystore:
+            return load_keystore(self.settings.keystore, self.settings.keystore_password.get_secret_value())
+        if self.settings.env != "dev":
+            raise ConfigError("GOVCHAIN_GATEWAY_KEYSTORE is needed outside dev")
+        return dev_party(load_node_config(), self.settings.holder_party)
+
+    def close(self) -> None:
+        self.batcher.close()
+        self.engine.dispose()
+
+    # -- the pull ------------------------------------------------------------------------
+
+    def pull(self, body: PullIn, now: datetime) -> PullOut:
+        request, category = self._verified_request(body, now)
+        fingerprint = "0x" + Web3.keccak(canonical_json(body.model_dump())).hex()
+        with self.sessions() as session:
+            known = session.get(GatewayPull, body.request_id.lower())
+            if known is not None:
+                if known.fingerprint != fingerprint:
+                    raise Conflict(f"request id {body.request_id} was used for another request")
+                if known.status == LOGGED:
+                    return self._answer(known)
+                if known.status == PENDING:
+                    return self._log(known)  # a retry after a crash or a timeout: finish the same pull
+                session.delete(known)  # refused before: the consent may allow it now
+                session.commit()
+        terms = self._granted_terms(request.consent_id)
+        self._check_scope_and_subject(body, request, terms)
+        subject = self._subject(body)
+        data = self.source.lookup(body.category, subject["id_number"])
+        released = {name: data[name] for name in body.attributes if name in data} if data else None
+        payload = {
+            "request_id": body.request_id.lower(), "consent_id": body.consent_id.lower(), "category": body.category,
+            "holder": self.holder.address, "found": data is not None, "data": released, "answered_at": int(now.timestamp()),
+        }  # fmt: skip
+        requester_key = self.registry.member(request.requester).info.hpke_public_key
+        ciphertext = hpke_seal(requester_key, canonical_json(sign_answer(payload, self.holder.key)), b"govchain pull " + request.request_id)
+        row = GatewayPull(
+            request_id=body.request_id.lower(), holder=self.holder.address, consent_id=body.consent_id.lower(), category=category,
+            requester=request.requester, fingerprint=fingerprint, ciphertext=ciphertext,
+            digest="0x" + hashlib.sha256(ciphertext).hexdigest(), status=PENDING,
+        )  # fmt: skip
+        with self.sessions() as session:
+            session.add(row)
+            try:
+                session.commit()
+            except IntegrityError:  # the same request id raced in: answer as the first one does
+                session.rollback()
+                raise Conflict(f"request id {body.request_id} is being processed; retry") from None
+        return self._log(row)
+
+    def _log(self, row: GatewayPull) -> PullOut:
+        request_id = bytes.fromhex(row.request_id[2:])
+        record = PullRecord(bytes.fromhex(row.consent_id[2:]), row.category, row.requester, request_id, bytes.fromhex(row.digest[2:]))
+        outcome, receipt = self.batcher.submit(record).result(120)
+        if outcome.refusal is PullRefusal.DUPLICATE_REQUEST:
+            return self._recover(row)
+        with self.sessions() as session:
+            stored = session.get(GatewayPull, row.request_id)
+            if outcome.logged:
+                stored.status, stored.tx_hash, stored.block_number, stored.pull_number = LOGGED, receipt.tx_hash, receipt.block_number, outcome.pull_number
+            else:
+                stored.status, stored.reason, stored.ciphertext = REFUSED, REFUSAL_TEXT[outcome.refusal], None
+            session.commit()
+            if not outcome.logged:
+                raise Refused(stored.reason, f"pull refused: {stored.reason}")
+            return self._answer(stored)
+
+    def _recover(self, row: GatewayPull) -> PullOut:
+        """The chain already holds this request's log (a crash between log and answer)."""
+        events = self.consents.contract.events.DataPulled.get_logs(
+            from_block=self.from_block, argument_filters={"consentId": bytes.fromhex(row.consent_id[2:]), "holder": self.holder.address}
+        )
+        for event in events:
+            if "0x" + bytes(event["args"]["requestId"]).hex() == row.request_id:
+                with self.sessions() as session:
+                    stored = session.get(GatewayPull, row.request_id)
+                    stored.status, stored.tx_hash = LOGGED, "0x" + bytes(event["transactionHash"]).hex()
+                    stored.block_number, stored.pull_number = event["blockNumber"], event["args"]["pullNumber"]
+                    session.commit()
+                    return self._answer(stored)
+        raise Conflict(f"request {row.request_id} is logged on chain under another digest")
+
+    def _answer(self, row: GatewayPull) -> PullOut:
+        return PullOut(
+            request_id=row.request_id, consent_id=row.consent_id, category=CATEGORIES[row.category], holder=row.holder,
+            ciphertext=base64.b64encode(row.ciphertext).decode(), digest=row.digest, tx_hash=row.tx_hash,
+            block_number=row.block_number, pull_number=row.pull_number,
+        )  # fmt: skip
+
+    # -- checks --------------------------------------------------------------------------
+
+    def _verified_request(self, body: PullIn, now: datetime) -> tuple[PullRequest, int]:
+        if abs(now.timestamp() - body.issued_at) > self.settings.clock_skew_seconds:
+            raise Unauthorized(f"the request was issued at {body.issued_at}, too far from now ({int(now.timestamp())})")
+        category = CATEGORIES.index(body.category)
+        request = PullRequest(
+            request_id=bytes.fromhex(body.request_id[2:]), consent_id=bytes.fromhex(body.consent_id[2:]), category=category,
+            attributes_hash=attributes_hash(body.scope, body.attributes), subject_hash=Web3.keccak(body.subject.encode()),
+            requester=Web3.to_checksum_address(body.requester), holder=self.holder.address, issued_at=body.issued_at,
+        )  # fmt: skip
+        try:
+            signer = request.signer(bytes.fromhex(body.signature[2:]), self.client.chain_id, self.consents.address)
+        except BadMessage as exc:
+            raise Unauthorized(str(exc)) from None
+        if signer != request.requester:
+            raise Unauthorized(f"the request is signed by {signer}, not by the requester {request.requester}")
+        return request, category
+
+    def _granted_terms(self, consent_id: bytes) -> GrantedTerms:
+        with self._lock:
+            if consent_id in self._terms:
+                return self._terms[consent_id]
+        events = self.consents.contract.events.ConsentGranted.get_logs(from_block=self.from_block, argument_filters={"consentId": consent_id})
+        if not events:
+            raise Refused("unknown_consent", f"no consent 0x{consent_id.hex()} was granted on chain")
+        args = events[0]["args"]
+        terms = GrantedTerms(args["applicant"], args["agency"], bytes(args["scopeHash"]), bytes(args["faceCheckRef"]))
+        with self._lock:
+            self._terms[consent_id] = terms
+        return terms
+
+    def _check_scope_and_subject(self, body: PullIn, request: PullRequest, terms: GrantedTerms) -> None:
+        if scope_hash({k: sorted(v) for k, v in body.scope.items()}) != terms.scope_hash:
+            raise Refused("scope_mismatch", "the attribute list does not match the consent's scope hash")
+        allowed = set(body.scope.get(body.category, []))
+        extra = sorted(set(body.attributes) - allowed)
+        if extra:
+            raise Refused("attribute_not_covered", f"attributes {extra} are not in the consent's scope for {body.category}")
+        subject = self._subject(body)
+        if not binding.matches(terms.face_check_ref, subject["vendor_request_id"], subject["id_number"], bytes.fromhex(subject["salt"])):
+            raise Refused("subject_mismatch", "the subject does not open the consent's face-check reference")
+
+    def _subject(self, body: PullIn) -> dict:
+        try:
+            opened = hpke_open(self.hpke_key, base64.b64decode(body.subject, validate=True), b"govchain subject " + bytes.fromhex(body.request_id[2:]))
+            subject = json.loads(opened)
+            assert isinstance(subject, dict) and {"id_number", "vendor_request_id", "salt"} <= subject.keys()
+            return subject
+        except (SealError, ValueError, AssertionError):
+            raise BadRequest("the subject is not a box sealed to this holder holding id_number, vendor_request_id and salt") from None
+
+
+__all__ = ["Gateway", "GatewaySettings", "Problem"]

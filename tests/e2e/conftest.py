@@ -1,0 +1,49 @@
+"""A whole local stack over real HTTP: the platform API, the face-verification vendor
+stand-in and two data-holder gateways (separate processes), on the suite's node."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from eth_account import Account
+
+from api.stack import LocalServices
+from chain.deploy import write_record
+from identity import siwe
+from tests.api.conftest import ApiServer, Clock, api_settings
+
+
+@dataclass
+class Stack:
+    api: ApiServer
+    services: LocalServices
+    http: httpx.Client
+
+    def vendor(self, method: str, path: str, **kwargs) -> httpx.Response:
+        key = self.api.settings.secret("face_vendor_api_key")
+        return httpx.request(method, self.services.vendor.url + path, headers={"Authorization": f"Bearer {key}"}, timeout=30, **kwargs)
+
+    def sign_in(self, account) -> dict[str, str]:
+        message = self.http.post("/v1/auth/challenge", json={"address": account.address}).json()["message"]
+        token = self.http.post("/v1/auth/token", json={"message": message, "signature": siwe.sign(message, account.key)})
+        assert token.status_code == 200, token.text
+        return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+
+@pytest.fixture(scope="module")
+def stack(client, deployment, tmp_path_factory):
+    state = tmp_path_factory.mktemp("stack")
+    write_record(state, deployment)
+    base = api_settings(state, f"sqlite:///{state / 'platform.db'}", client.w3.provider.endpoint_uri)
+    with LocalServices(base, log_dir=state / "logs") as services:
+        settings = base.model_copy(update=services.overrides)
+        with ApiServer(settings, Clock()) as api, httpx.Client(base_url=api.url, timeout=120) as http:
+            yield Stack(api, services, http)
+    client.nonces.reset()  # the stack's processes sent with shared dev keys
+
+
+@pytest.fixture
+def applicant():
+    return Account.create()

@@ -1,0 +1,87 @@
+"""No-visit approval end to end: face check -> consent -> pulls -> the applicant sees every
+access; then revocation -> the next pull is refused and nothing is released."""
+
+from __future__ import annotations
+
+import pytest
+from eth_account import Account
+
+from api.gateway.dataset import demo_citizen
+
+pytestmark = pytest.mark.slow
+
+
+def apply_and_verify_face(stack, applicant, citizen, outcome="pass", code="teacher-qualification-primary"):
+    me = stack.sign_in(applicant)
+    created = stack.http.post("/v1/applications", json={"code": code}, headers=me)
+    assert created.status_code == 201, created.text
+    application = created.json()
+    started = stack.http.post(
+        f"/v1/applications/{application['id']}/face-verification",
+        json={"name": citizen["name"], "id_number": citizen["id_number"], "outcome": outcome}, headers=me,
+    )  # fmt: skip
+    assert started.status_code == 201, started.text
+    completed = stack.vendor("POST", f"/v1/sessions/{started.json()['session_id']}/complete")
+    assert completed.status_code == 202 and completed.json()["delivered"], completed.text
+    return me, stack.http.get(f"/v1/applications/{application['id']}", headers=me).json()
+
+
+def consent(stack, applicant, me, application_id):
+    offer = stack.http.get(f"/v1/applications/{application_id}/consent-terms", headers=me)
+    assert offer.status_code == 200, offer.text
+    signature = Account.sign_typed_data(applicant.key, full_message=offer.json()["typed_data"]).signature
+    granted = stack.http.post(f"/v1/applications/{application_id}/consent", json={"signature": "0x" + bytes(signature).hex()}, headers=me)
+    assert granted.status_code == 201, granted.text
+    assert granted.json()["consent_id"] == offer.json()["consent_id"]
+    return offer.json(), granted.json()
+
+
+def test_face_check_consent_pulls_tracker_then_revocation(stack, parties, applicant):
+    citizen = demo_citizen(1)  # registered locally: has a household register, no residence permit
+    me, application = apply_and_verify_face(stack, applicant, citizen)
+    assert application["state"] == "face_verified" and application["face_decision"] == "passed"
+    assert application["face_check_ref"].startswith("0x")
+
+    offer, granted = consent(stack, applicant, me, application["id"])
+    assert offer["scope"]["id_card"] == ["birth_date", "id_number", "name", "sex", "valid_until"]
+    assert granted["state"] == "consented"
+
+    agency = stack.sign_in(parties.agency)
+    pulled = stack.http.post(f"/v1/applications/{application['id']}/pulls", headers=agency)
+    assert pulled.status_code == 200, pulled.text
+    results = {r["category"]: r for r in pulled.json()["pulls"]}
+    assert {c: r["outcome"] for c, r in results.items()} == {"household_register": "released", "id_card": "released", "residence_permit": "released"}, results
+    assert results["residence_permit"]["found"] is False and results["id_card"]["found"] is True
+    assert pulled.json()["state"] == "data_pulled"
+
+    data = {d["category"]: d for d in stack.http.get(f"/v1/applications/{application['id']}/data", headers=agency).json()}
+    assert data["id_card"]["data"] == {k: citizen["id_card"][k] for k in offer["scope"]["id_card"]}
+    assert "address" not in data["id_card"]["data"]  # data minimisation: only the consented attributes
+    assert stack.http.get(f"/v1/applications/{application['id']}/data", headers=me).status_code == 403
+
+    access = stack.http.get("/v1/me/data-access", headers=me).json()
+    assert [a["outcome"] for a in access] == ["released"] * 3
+    psb = next(a for a in access if a["category"] == "id_card")
+    assert psb["requester"] == parties.agency.address and psb["holder"] == parties.holder_psb.address
+    assert psb["requester_name"].startswith("区教育局") and psb["purposes"] == ["小学教师资格认定"]
+    assert psb["tx_hash"] == results["id_card"]["tx_hash"] and psb["at"] > 0
+
+    consent_id = granted["consent_id"]
+    revocation = stack.http.get(f"/v1/me/consents/{consent_id}/revocation", headers=me).json()
+    signature = Account.sign_typed_data(applicant.key, full_message=revocation["typed_data"]).signature
+    revoked = stack.http.post(
+        f"/v1/me/consents/{consent_id}/revocation", json={"deadline": revocation["deadline"], "signature": "0x" + bytes(signature).hex()}, headers=me
+    )
+    assert revoked.status_code == 200, revoked.text
+    (mine,) = stack.http.get("/v1/me/consents", headers=me).json()
+    assert mine["state"] == "revoked" and mine["pulls"] == 3
+
+    again = stack.http.post(f"/v1/applications/{application['id']}/pulls", headers=agency)
+    assert again.status_code == 200, again.text
+    assert {r["outcome"] for r in again.json()["pulls"]} == {"refused"}
+    assert {r["reason"] for r in again.json()["pulls"]} == {"revoked"}
+    assert len(stack.http.get(f"/v1/applications/{application['id']}/data", headers=agency).json()) == 3  # nothing new
+    access = stack.http.get("/v1/me/data-access", headers=me).json()
+    assert [a["outcome"] for a in access] == ["released"] * 3 + ["refused"] * 3
+    assert {a["reason"] for a in access[3:]} == {"revoked"}
+
