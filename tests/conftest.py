@@ -75,13 +75,14 @@ class Parties:
     holder_rp: LocalAccount
     procurement: LocalAccount
     auditor: LocalAccount
+    agency_culture: LocalAccount
     outsider: LocalAccount  # a funded key that is no member (an applicant, say)
     outsider2: LocalAccount
 
 
 @pytest.fixture(scope="session")
 def parties(node_config) -> Parties:
-    named = {p: dev_party(node_config, p) for p in ("governor", "relayer", "agency", "holder_psb", "holder_rp", "procurement", "auditor")}
+    named = {p: dev_party(node_config, p) for p in ("governor", "relayer", "agency", "holder_psb", "holder_rp", "procurement", "auditor", "agency_culture")}
     return Parties(**named, outsider=dev_account(node_config, 10), outsider2=dev_account(node_config, 11))
 
 

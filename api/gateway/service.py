@@ -35,6 +35,7 @@ from chain.consents import ConsentRegistryClient, PullRecord, PullRefusal
 from chain.db import make_engine, session_factory
 from chain.deploy import load_record
 from chain.errors import ConfigError, NotDeployed
+from chain.faults import checkpoint
 from chain.registry import GovRegistryClient
 from chain.tx import ChainClient
 from identity import binding
@@ -127,7 +128,9 @@ class Gateway:
 
     def pull(self, body: PullIn, now: datetime) -> PullOut:
         request, category = self._verified_request(body, now)
-        fingerprint = "0x" + Web3.keccak(canonical_json(body.model_dump())).hex()
+        # what the request asks for, not its envelope: a retry re-signs with a new time and a new box
+        asked = body.model_dump(include={"request_id", "consent_id", "category", "attributes", "scope", "requester"})
+        fingerprint = "0x" + Web3.keccak(canonical_json({**asked, "attributes": sorted(body.attributes)})).hex()
         with self.sessions() as session:
             known = session.get(GatewayPull, body.request_id.lower())
             if known is not None:
@@ -168,6 +171,7 @@ class Gateway:
         request_id = bytes.fromhex(row.request_id[2:])
         record = PullRecord(bytes.fromhex(row.consent_id[2:]), row.category, row.requester, request_id, bytes.fromhex(row.digest[2:]))
         outcome, receipt = self.batcher.submit(record).result(120)
+        checkpoint("gateway.after_log")  # fault drills: killed after the log, before the answer
         if outcome.refusal is PullRefusal.DUPLICATE_REQUEST:
             return self._recover(row)
         with self.sessions() as session:

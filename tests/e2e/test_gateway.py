@@ -1,0 +1,183 @@
+"""The data-holder gateway over real HTTP: every refusal reason (403 + reason, nothing
+released), signature edge cases (401), and idempotent retries (one log entry)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import itertools
+import json
+import os
+import secrets
+import time
+
+import httpx
+import pytest
+
+from api.catalog import categories_mask
+from api.gateway.dataset import demo_citizen
+from api.pulls.service import pull_body
+from api.services import ServiceProcess
+from chain.consents import ConsentRegistryClient
+from chain.node import rpc_call
+from identity import binding, eip712
+from identity.keys import dev_account, hpke_key_for, x25519_public_bytes
+from identity.pull_request import verify_answer
+from identity.sealing import hpke_open
+
+SCOPE = {"id_card": ["id_number", "name"], "household_register": ["registered_address"]}
+_applicant_index = itertools.count(12)  # funded dev accounts no other test uses
+
+
+@pytest.fixture(scope="module")
+def consents(client, deployment):
+    entry = deployment.contracts["ConsentRegistry"]
+    return ConsentRegistryClient(client, entry["address"], entry["abi"])
+
+
+@pytest.fixture
+def make_consent(client, consents, parties, node_config):
+    """Grant a consent straight on chain (the applicant sends it) and return what a pull needs."""
+
+    def make(*, scope=SCOPE, categories=None, max_pulls=5, opens_in=0, lasts=3600, agency=None, citizen=7):
+        applicant = dev_account(node_config, next(_applicant_index) % node_config.accounts)
+        person = demo_citizen(citizen)
+        salt, vendor_request_id = os.urandom(32), "req_" + secrets.token_hex(8)
+        now = client.w3.eth.get_block("latest")["timestamp"]
+        terms = eip712.ConsentTerms(
+            applicant=applicant.address, agency=(agency or parties.agency).address,
+            categories=categories if categories is not None else categories_mask(scope), scope_hash=eip712.scope_hash(scope),
+            purpose_hash=eip712.purpose_hash("teacher-qualification-primary", "app_test", salt),
+            face_check_ref=binding.face_check_ref(vendor_request_id, person["id_number"], salt),
+            not_before=now + opens_in, expires_at=now + opens_in + lasts, max_pulls=max_pulls,
+            nonce=secrets.randbits(64), deadline=now + 900,
+        )  # fmt: skip
+        domain = eip712.Domain.of(consents.domain())
+        consent_id, _ = consents.grant(applicant, terms, eip712.sign_consent(terms, domain, applicant.key))
+        subject = {"id_number": person["id_number"], "vendor_request_id": vendor_request_id, "salt": salt.hex()}
+        return {"consent_id": "0x" + consent_id.hex(), "applicant": applicant, "subject": subject, "scope": scope, "person": person}
+
+    return make
+
+
+def request(stack, deployment, parties, consent, *, category="id_card", holder="holder_psb", agency=None, attributes=None, **overrides):
+    holder_account = getattr(parties, holder)
+    body = pull_body(
+        agency or parties.agency, holder_account.address, x25519_public_bytes(hpke_key_for(holder_account)),
+        overrides.pop("request_id", "0x" + secrets.token_hex(32)), consent["consent_id"], category, consent["scope"],
+        attributes or consent["scope"].get(category, ["name"]), overrides.pop("subject", consent["subject"]),
+        overrides.pop("issued_at", int(time.time())), deployment.chain_id, deployment.address("ConsentRegistry"),
+    )  # fmt: skip
+    body.update(overrides)
+    return body, stack.services.gateways[holder].url
+
+
+def post(url, body):
+    return httpx.post(url + "/v1/pulls", json=body, timeout=120)
+
+
+def pull(prepared):
+    body, url = prepared
+    return post(url, body)
+
+
+def assert_refused(response, reason):
+    assert response.status_code == 403, response.text
+    assert response.json()["reason"] == reason
+    assert "ciphertext" not in response.json()
+
+
+def test_released_once_and_retry_returns_the_same_answer(stack, deployment, parties, make_consent, consents):
+    consent = make_consent()
+    body, url = request(stack, deployment, parties, consent)
+    first = post(url, body)
+    assert first.status_code == 200, first.text
+    answer = first.json()
+    assert answer["pull_number"] == 1 and answer["category"] == "id_card"
+    ciphertext = base64.b64decode(answer["ciphertext"])
+    payload = verify_answer(json.loads(hpke_open(hpke_key_for(parties.agency), ciphertext, b"govchain pull " + bytes.fromhex(body["request_id"][2:]))), parties.holder_psb.address)
+    assert payload["data"] == {"id_number": consent["person"]["id_number"], "name": consent["person"]["name"]}
+    assert answer["digest"] == "0x" + hashlib.sha256(ciphertext).hexdigest()
+
+    again = post(url, body)
+    assert again.status_code == 200 and again.json() == answer  # same ciphertext, same log entry
+    assert consents.get(bytes.fromhex(consent["consent_id"][2:])).pulls == 1
+    assert consents.is_request_logged(parties.holder_psb.address, bytes.fromhex(body["request_id"][2:]))
+
+    reused, _ = request(stack, deployment, parties, consent, attributes=["name"], request_id=body["request_id"])
+    conflict = post(url, reused)  # same id, another (validly signed) request: never a second answer
+    assert conflict.status_code == 409 and "another request" in conflict.json()["detail"]
+
+
+def test_revoked_and_paused_consents_are_refused(stack, deployment, parties, make_consent, consents):
+    paused = make_consent()
+    consents.pause(paused["applicant"], bytes.fromhex(paused["consent_id"][2:]))
+    assert_refused(pull(request(stack, deployment, parties, paused)), "paused")
+    revoked = make_consent()
+    consents.revoke(revoked["applicant"], bytes.fromhex(revoked["consent_id"][2:]))
+    assert_refused(pull(request(stack, deployment, parties, revoked)), "revoked")
+
+
+def test_window_is_enforced(stack, deployment, parties, make_consent, client):
+    early = make_consent(opens_in=3600)
+    assert_refused(pull(request(stack, deployment, parties, early)), "not_yet_valid")
+    short = make_consent(lasts=5)
+    rpc_call(client.w3.provider.endpoint_uri, "evm_increaseTime", [10])
+    rpc_call(client.w3.provider.endpoint_uri, "evm_mine")
+    assert_refused(pull(request(stack, deployment, parties, short)), "expired")
+
+
+def test_category_agency_holder_and_count_limits(stack, deployment, parties, make_consent):
+    narrow = make_consent(categories=0b001)  # scope lists the household register, the consent does not cover it
+    assert_refused(pull(request(stack, deployment, parties, narrow, category="household_register")), "category_not_covered")
+    consent = make_consent()
+    assert_refused(pull(request(stack, deployment, parties, consent, agency=parties.agency_culture)), "wrong_agency")
+    assert_refused(pull(request(stack, deployment, parties, consent, holder="holder_rp")), "category_not_served")
+    once = make_consent(max_pulls=1)
+    assert pull(request(stack, deployment, parties, once)).status_code == 200
+    assert_refused(pull(request(stack, deployment, parties, once)), "max_pulls_reached")
+
+
+def test_off_chain_checks_refuse_before_anything_is_sealed(stack, deployment, parties, make_consent):
+    consent = make_consent()
+    wider = dict(consent, scope={**SCOPE, "id_card": ["id_number", "name", "address"]})
+    assert_refused(pull(request(stack, deployment, parties, wider)), "scope_mismatch")
+    assert_refused(pull(request(stack, deployment, parties, consent, attributes=["name", "address"])), "attribute_not_covered")
+    other = dict(consent["subject"], id_number=demo_citizen(8)["id_number"])
+    assert_refused(pull(request(stack, deployment, parties, consent, subject=other)), "subject_mismatch")
+    unknown = dict(consent, consent_id="0x" + "ab" * 32)
+    assert_refused(pull(request(stack, deployment, parties, unknown)), "unknown_consent")
+
+
+def test_signature_edge_cases_are_401(stack, deployment, parties, make_consent):
+    consent = make_consent()
+    body, url = request(stack, deployment, parties, consent)
+    assert post(url, dict(body, attributes=["name"])).status_code == 401  # a field changed after signing
+    forged, _ = request(stack, deployment, parties, consent, agency=parties.outsider)
+    assert post(url, dict(forged, requester=parties.agency.address)).status_code == 401
+    stale, _ = request(stack, deployment, parties, consent, issued_at=1_000_000_000)
+    response = post(url, stale)
+    assert response.status_code == 401 and "too far from now" in response.json()["detail"]
+    assert post(url, dict(body, signature="0x" + "00" * 65)).status_code == 401
+    assert post(url, dict(body, subject="not base64")).status_code in (400, 401)
+    assert post(url, {"request_id": "0x12"}).status_code == 422
+
+
+def test_gateway_killed_between_log_and_answer_delivers_on_retry_with_one_log_entry(stack, deployment, parties, make_consent, consents, tmp_path):
+    consent = make_consent()
+    env = {**os.environ, "GOVCHAIN_GATEWAY_HOLDER_PARTY": "holder_psb", "GOVCHAIN_GATEWAY_RPC_URL": stack.api.settings.rpc_url,
+           "GOVCHAIN_GATEWAY_STATE_DIR": str(stack.api.settings.state_dir), "GOVCHAIN_GATEWAY_DATABASE_URL": f"sqlite:///{tmp_path / 'gw.db'}"}  # fmt: skip
+    doomed = ServiceProcess("doomed gateway", "api.gateway", {**env, "GOVCHAIN_FAULT": "gateway.after_log"}, health_path="/v1/health").start()
+    body, _ = request(stack, deployment, parties, consent)
+    with pytest.raises(httpx.TransportError):
+        post(doomed.url, body)  # the process dies after the chain logged the pull
+    doomed.process.wait(10)
+    assert doomed.process.returncode == -9
+    request_id = bytes.fromhex(body["request_id"][2:])
+    assert consents.is_request_logged(parties.holder_psb.address, request_id)
+    with ServiceProcess("gateway", "api.gateway", env, health_path="/v1/health", port=doomed.port) as revived:
+        retry, _ = request(stack, deployment, parties, consent, request_id=body["request_id"])  # re-signed, same id
+        answer = post(revived.url, retry)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["pull_number"] == 1
+    assert consents.get(bytes.fromhex(consent["consent_id"][2:])).pulls == 1  # exactly one log entry
