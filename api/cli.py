@@ -168,6 +168,7 @@ def up_cmd(
             _print_deployment(deployment)
             with LocalServices(Settings(), log_dir=state_dir / "logs", node_config=config_path) as services:
                 settings = Settings(**services.overrides)
+                services.write_stack_file(state_dir / "stack.json", f"http://{host}:{port}")
                 gateways = "\n".join(f"          {domain} at {url}" for domain, url in settings.gateways.items())
                 console.print(
                     f"node      {config.kind} at {running.url} (chain id {config.chain_id}), log {config.log_file}\n"
@@ -185,6 +186,28 @@ def up_cmd(
     except GovchainError as exc:
         _fail(exc)
     console.print("stopped: API, services and node are down.")
+
+
+demo_app = typer.Typer(help="Run a scenario against the stack `make run` started.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+
+
+@demo_app.command("no-visit")
+def demo_no_visit(
+    node: NodeKind = None,
+    citizen: Annotated[int | None, typer.Option(min=1, max=2000, help="which fake citizen of the demo dataset")] = None,
+):
+    """Face check -> consent -> pulls -> data tracker -> revocation -> refused pull, with every transaction."""
+    from api.demo import DemoFailed, load_stack, run_no_visit
+    from api.settings import Settings
+    from identity.keys import dev_party
+
+    config = load_node_config()
+    try:
+        stack = load_stack(Settings().state_dir / (node or config.kind))
+        run_no_visit(stack, dev_party(config, "agency"), console, citizen_index=citizen)
+    except (DemoFailed, GovchainError, OSError) as exc:
+        _fail(exc)
 
 
 @keys_app.command("new")

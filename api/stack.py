@@ -3,6 +3,7 @@ stand-in and one gateway per dev data holder, each its own process on its own po
 
 from __future__ import annotations
 
+import json
 import os
 from contextlib import ExitStack
 from pathlib import Path
@@ -50,6 +51,12 @@ class LocalServices:
             "face_vendor_url": self.vendor.url,
             "gateways": {domains[party]: service.url for party, service in self.gateways.items()},
         }
+
+    def write_stack_file(self, path: Path, api_url: str) -> None:
+        """Where everything runs, for `govchain demo` (the file is private: it holds a dev key)."""
+        info = {"api": api_url, "vendor": self.vendor.url, "vendor_api_key": self.settings.secret("face_vendor_api_key"), **self.overrides}
+        path.write_text(json.dumps(info, indent=2))
+        path.chmod(0o600)
 
     def __enter__(self) -> "LocalServices":
         try:

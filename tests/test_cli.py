@@ -34,7 +34,7 @@ def children(pid: int) -> list[int]:
 
 
 @pytest.mark.slow
-def test_up_serves_docs_and_health_then_stops_everything_on_ctrl_c(cli_env, tmp_path):
+def test_up_serves_the_stack_runs_the_demo_then_stops_everything_on_ctrl_c(cli_env, tmp_path):
     port = free_port()
     up = subprocess.Popen([*GOVCHAIN, "up", "--port", str(port)], env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -51,8 +51,11 @@ def test_up_serves_docs_and_health_then_stops_everything_on_ctrl_c(cli_env, tmp_
         assert health.json()["contracts"]["GovRegistry"].startswith("0x")
         assert httpx.get(f"http://127.0.0.1:{port}/docs").status_code == 200
         assert len(httpx.get(f"http://127.0.0.1:{port}/v1/members").json()) == 8
+        demo = subprocess.run([*GOVCHAIN, "demo", "no-visit", "--citizen", "11"], env=cli_env, capture_output=True, text=True, timeout=180)
+        assert demo.returncode == 0, demo.stdout + demo.stderr
+        assert "8. pull again" in demo.stdout and "refused" in demo.stdout
         node_pids = children(up.pid)
-        assert node_pids, "the node should be a child of `govchain up`"
+        assert len(node_pids) == 4, "node, vendor and two gateways are children of `govchain up`"
         up.send_signal(signal.SIGINT)
         output, _ = up.communicate(timeout=30)
     finally:

@@ -85,3 +85,21 @@ def test_face_check_consent_pulls_tracker_then_revocation(stack, parties, applic
     assert [a["outcome"] for a in access] == ["released"] * 3 + ["refused"] * 3
     assert {a["reason"] for a in access[3:]} == {"revoked"}
 
+
+
+def test_demo_runs_the_whole_path(stack, parties):
+    from io import StringIO
+
+    from rich.console import Console
+
+    from api.demo import run_no_visit
+
+    out = StringIO()
+    info = {"api": stack.api.url, "vendor": stack.services.vendor.url, "vendor_api_key": stack.api.settings.secret("face_vendor_api_key")}
+    summary = run_no_visit(info, parties.agency, Console(file=out, width=200), citizen_index=9)
+    text = out.getvalue()
+    assert summary["refused_after_revocation"] is True
+    assert len([t for t in summary["transactions"] if t]) == 5  # consent, three pulls, revocation
+    for step in ("1. sign-in", "3. face check", "4. consent", "5. pull", "what the applicant sees", "7. revoke", "8. pull again"):
+        assert step in text
+    assert "revoked" in text

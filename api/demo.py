@@ -1,0 +1,102 @@
+"""``govchain demo no-visit``: the whole no-visit path against a running stack, step by step.
+
+A fresh applicant key applies for primary-school teacher qualification as one of the demo
+dataset's fake citizens, passes the (simulated) face check, signs the consent; the
+education bureau pulls the data; the applicant reads every access; then revokes, and the
+bureau's next pull is refused. Each step prints what happened and its transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from pathlib import Path
+
+import httpx
+from eth_account import Account
+from rich.console import Console
+from rich.table import Table
+
+from api.gateway.dataset import demo_citizen
+from identity import siwe
+
+
+class DemoFailed(RuntimeError):
+    pass
+
+
+def _check(response: httpx.Response, expected: int) -> dict:
+    if response.status_code != expected:
+        raise DemoFailed(f"{response.request.method} {response.request.url.path} answered {response.status_code}: {response.text[:400]}")
+    return response.json() if response.content else {}
+
+
+def sign_in(http: httpx.Client, account) -> dict[str, str]:
+    message = _check(http.post("/v1/auth/challenge", json={"address": account.address}), 201)["message"]
+    token = _check(http.post("/v1/auth/token", json={"message": message, "signature": siwe.sign(message, account.key)}), 200)
+    return {"Authorization": f"Bearer {token['access_token']}"}
+
+
+def load_stack(state_dir: Path) -> dict:
+    path = state_dir / "stack.json"
+    if not path.exists():
+        raise DemoFailed(f"{path} does not exist: start the stack with `make run` first")
+    return json.loads(path.read_text())
+
+
+def run_no_visit(stack: dict, agency, console: Console, *, citizen_index: int | None = None) -> dict:
+    """Run the path; returns a summary (application id, consent id, transactions)."""
+    citizen = demo_citizen(citizen_index or random.randint(1, 2000))
+    applicant = Account.create()
+    summary: dict = {"transactions": []}
+    with httpx.Client(base_url=stack["api"], timeout=120) as http:
+        me = sign_in(http, applicant)
+        console.print(f"[bold]1. sign-in[/]   applicant {applicant.address} (a fresh key, as on a phone)")
+        application = _check(http.post("/v1/applications", json={"code": "teacher-qualification-primary"}, headers=me), 201)
+        summary["application_id"] = application["id"]
+        console.print(f"[bold]2. apply[/]     {application['id']}: {application['matters'][0]['name_zh']} -> {application['state']}")
+        started = _check(http.post(f"/v1/applications/{application['id']}/face-verification",
+                                   json={"name": citizen["name"], "id_number": citizen["id_number"], "outcome": "pass"}, headers=me), 201)  # fmt: skip
+        vendor = httpx.post(f"{stack['vendor']}/v1/sessions/{started['session_id']}/complete",
+                            headers={"Authorization": f"Bearer {stack['vendor_api_key']}"}, timeout=60)  # fmt: skip
+        _check(vendor, 202)
+        for _ in range(50):
+            application = _check(http.get(f"/v1/applications/{application['id']}", headers=me), 200)
+            if application["face_decision"]:
+                break
+            time.sleep(0.1)
+        console.print(f"[bold]3. face check[/] {citizen['name']} at the vendor -> {application['face_decision']}; state {application['state']}"
+                      f" (face-check ref {application['face_check_ref'][:18]}…, no image kept)")  # fmt: skip
+        if application["state"] != "face_verified":
+            raise DemoFailed("the face check did not pass")
+        offer = _check(http.get(f"/v1/applications/{application['id']}/consent-terms", headers=me), 200)
+        signature = Account.sign_typed_data(applicant.key, full_message=offer["typed_data"]).signature
+        granted = _check(http.post(f"/v1/applications/{application['id']}/consent", json={"signature": "0x" + bytes(signature).hex()}, headers=me), 201)
+        summary["consent_id"] = granted["consent_id"]
+        summary["transactions"].append(granted["tx_hash"])
+        console.print(f"[bold]4. consent[/]   signed (EIP-712) for {', '.join(offer['scope'])}; relayed in tx {granted['tx_hash']} block {granted['block_number']}")
+        bureau = sign_in(http, agency)
+        pulled = _check(http.post(f"/v1/applications/{application['id']}/pulls", headers=bureau), 200)
+        for pull in pulled["pulls"]:
+            summary["transactions"].append(pull.get("tx_hash"))
+            found = "" if pull.get("found", True) else " (no record held)"
+            console.print(f"[bold]5. pull[/]      {pull['category']}: {pull['outcome']}{found}, logged in tx {pull.get('tx_hash')}")
+        table = Table(title="6. what the applicant sees: every access to their data")
+        for column in ("when", "category", "asked by", "served by", "outcome", "tx"):
+            table.add_column(column)
+        for access in _check(http.get("/v1/me/data-access", headers=me), 200):
+            table.add_row(time.strftime("%H:%M:%S", time.localtime(access["at"])), access["category"], access["requester_name"] or access["requester"],
+                          access["holder_name"] or access["holder"], access["outcome"], access["tx_hash"][:12] + "…")  # fmt: skip
+        console.print(table)
+        revocation = _check(http.get(f"/v1/me/consents/{granted['consent_id']}/revocation", headers=me), 200)
+        signature = Account.sign_typed_data(applicant.key, full_message=revocation["typed_data"]).signature
+        revoked = _check(http.post(f"/v1/me/consents/{granted['consent_id']}/revocation",
+                                   json={"deadline": revocation["deadline"], "signature": "0x" + bytes(signature).hex()}, headers=me), 200)  # fmt: skip
+        summary["transactions"].append(revoked["tx_hash"])
+        console.print(f"[bold]7. revoke[/]    signed by the applicant, relayed in tx {revoked['tx_hash']}")
+        again = _check(http.post(f"/v1/applications/{application['id']}/pulls", headers=bureau), 200)
+        reasons = sorted({p.get("reason") for p in again["pulls"]})
+        console.print(f"[bold]8. pull again[/] {', '.join(p['outcome'] for p in again['pulls'])} ({', '.join(map(str, reasons))}): nothing released")
+        summary["refused_after_revocation"] = all(p["outcome"] == "refused" for p in again["pulls"])
+    return summary
