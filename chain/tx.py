@@ -21,6 +21,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import TimeExhausted, Web3Exception, Web3RPCError
 from web3.middleware import ExtraDataToPOAMiddleware
+from web3.types import RPCEndpoint
 
 from chain import reverts
 from chain.errors import ChainMismatch, ChainUnavailable, ContractRevert, ReceiptTimeout, TransactionFailed
@@ -36,7 +37,12 @@ class FeeMode(str, Enum):
 
 def connect(url: str, *, timeout: float = 10.0) -> Web3:
     """A Web3 over HTTP that fails fast (no silent retries) so callers can say 503."""
-    provider = Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None)
+    # web3's validation middleware asks for eth_chainId twice on every call and transaction:
+    # cache that one answer (only that: blocks must not be cached on chains that reorg or revert)
+    provider = Web3.HTTPProvider(
+        url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None,
+        cache_allowed_requests=True, cacheable_requests={RPCEndpoint("eth_chainId")},
+    )  # fmt: skip
     w3 = Web3(provider)
     try:
         genesis = w3.eth.get_block(0)

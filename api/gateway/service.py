@@ -13,6 +13,7 @@ import base64
 import hashlib
 import json
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -36,7 +37,7 @@ from chain.db import make_engine, session_factory
 from chain.deploy import load_record
 from chain.errors import ConfigError, NotDeployed
 from chain.faults import checkpoint
-from chain.registry import GovRegistryClient
+from chain.registry import GovRegistryClient, Member, MemberStatus
 from chain.tx import ChainClient
 from identity import binding
 from identity.eip712 import scope_hash
@@ -56,6 +57,9 @@ REFUSAL_TEXT = {
     PullRefusal.MAX_PULLS_REACHED: "max_pulls_reached",
     PullRefusal.DUPLICATE_REQUEST: "duplicate_request",
 }
+
+
+MEMBER_CACHE_SECONDS = 30.0  # a suspension or key rotation reaches the gateway within this
 
 
 class GatewaySettings(BaseSettings):
@@ -111,6 +115,7 @@ class Gateway:
         self.source = source or DemoDataset(settings.dataset_size)
         self.batcher = PullBatcher(self.consents, self.holder, max_batch=settings.max_batch, interval=settings.batch_interval)
         self._terms: dict[bytes, GrantedTerms] = {}
+        self._members: dict[str, tuple[float, Member]] = {}
         self._lock = threading.Lock()
 
     def _holder_key(self) -> LocalAccount:
@@ -151,7 +156,7 @@ class Gateway:
             "request_id": body.request_id.lower(), "consent_id": body.consent_id.lower(), "category": body.category,
             "holder": self.holder.address, "found": data is not None, "data": released, "answered_at": int(now.timestamp()),
         }  # fmt: skip
-        requester_key = self.registry.member(request.requester).info.hpke_public_key
+        requester_key = self._requester_key(request.requester)
         ciphertext = hpke_seal(requester_key, canonical_json(sign_answer(payload, self.holder.key)), b"govchain pull " + request.request_id)
         row = GatewayPull(
             request_id=body.request_id.lower(), holder=self.holder.address, consent_id=body.consent_id.lower(), category=category,
@@ -238,6 +243,21 @@ class Gateway:
         with self._lock:
             self._terms[consent_id] = terms
         return terms
+
+    def _requester_key(self, requester: str) -> bytes:
+        """The requester's registered X25519 key (cached for ``MEMBER_CACHE_SECONDS``); refused
+        if the requester is not an active member any more."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._members.get(requester)
+        if cached is None or now - cached[0] > MEMBER_CACHE_SECONDS:
+            cached = (now, self.registry.member(requester, with_roles=False))
+            with self._lock:
+                self._members[requester] = cached
+        member = cached[1]
+        if member.status is not MemberStatus.ACTIVE:
+            raise Refused("requester_not_active", f"{requester} is not an active member ({member.status.name.lower()})")
+        return member.info.hpke_public_key
 
     def _check_scope_and_subject(self, body: PullIn, request: PullRequest, terms: GrantedTerms) -> None:
         if scope_hash({k: sorted(v) for k, v in body.scope.items()}) != terms.scope_hash:
