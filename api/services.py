@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from chain.errors import GovchainError
-from chain.node import die_with_parent, free_port
+from chain.node import die_with_parent, free_port, stop_process
 
 
 class ServiceError(GovchainError, RuntimeError):
@@ -53,13 +53,7 @@ class ServiceProcess:
             time.sleep(0.1)
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout)
         if self._log:
             self._log.close()
             self._log = None

@@ -98,6 +98,17 @@ def rpc_call(url: str, method: str, params: list | None = None, timeout: float =
     return reply["result"]
 
 
+def stop_process(process: subprocess.Popen | None, timeout: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL after ``timeout`` seconds; nothing if it already ended."""
+    if process and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class LocalNode:
     """A running local node. Use as a context manager, or call :meth:`start`/:meth:`stop`."""
 
@@ -163,13 +174,7 @@ class LocalNode:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop cleanly (SIGTERM, then SIGKILL after ``timeout``)."""
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout)
         self._close_log()
 
     def kill(self) -> None:

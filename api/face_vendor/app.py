@@ -37,19 +37,17 @@ from typing import Literal
 
 import httpx
 from fastapi import APIRouter, FastAPI, Header, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from standardwebhooks import Webhook
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import problems
+from api.problems import Problem, problem_response
 from chain.errors import ConfigError
 from identity.face import EVENT_COMPLETED, OUTCOMES, check_webhook_secret
 
 log = logging.getLogger("govchain.face_vendor")
 
-PROBLEM_BASE = "https://face-vendor.example/problems/"
-MEDIA_TYPE = "application/problem+json"
 MAX_BODY = 16 * 1024
 MIN_API_KEY = 16
 SESSION_TTL = timedelta(minutes=30)
@@ -72,15 +70,10 @@ if set(RESULTS) != set(OUTCOMES):
     raise RuntimeError("the stand-in must simulate exactly identity.face.OUTCOMES")
 
 
-class VendorProblem(Exception):
+class VendorProblem(Problem):
     def __init__(self, status: int, title: str, slug: str, detail: str, headers: dict[str, str] | None = None):
         super().__init__(detail)
-        self.status, self.title, self.slug, self.detail, self.headers = status, title, slug, detail, headers
-
-
-def problem_response(status: int, title: str, slug: str, detail: str, headers: dict | None = None, **extra) -> JSONResponse:
-    body = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+        self.status, self.title, self.slug, self.headers = status, title, slug, headers
 
 
 class NewSession(BaseModel):
@@ -274,33 +267,5 @@ def create_vendor_app(webhook_secret: str, api_key: str, *, clock: Callable[[], 
     app = FastAPI(title="face-verification vendor (stand-in)", version="1.0.0")
     app.add_middleware(_Gate, api_key=api_key, max_body=MAX_BODY)
     app.include_router(router)
-    _install_problems(app)
+    problems.install(app)  # the platform's RFC 9457 handlers: they never echo the input
     return app
-
-
-def _install_problems(app: FastAPI) -> None:
-    @app.exception_handler(VendorProblem)
-    async def _problem(request: Request, exc: VendorProblem):
-        return problem_response(exc.status, exc.title, exc.slug, exc.detail, exc.headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError):
-        # loc, msg and type only: never echo the input (it may hold a name or ID number)
-        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
-        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
-        detail = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-        return problem_response(422, "Invalid request", "validation-error", detail, errors=errors)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException):
-        titles = {404: ("Not found", "not-found"), 405: ("Method not allowed", "method-not-allowed")}
-        title, slug = titles.get(exc.status_code, ("HTTP error", "http-error"))
-        detail = exc.detail if isinstance(exc.detail, str) else title
-        if exc.status_code == 404 and detail == "Not Found":
-            detail = f"no route for {request.method} {request.url.path}"
-        return problem_response(exc.status_code, title, slug, detail, getattr(exc, "headers", None))
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception):
-        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
-        return problem_response(500, "Internal error", "internal-error", "an unexpected error occurred")
