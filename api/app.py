@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from api import db, problems
 from api.applications.routes import router as applications_router
 from api.auth.routes import router as auth_router
+from api.catalog.routes import router as catalog_router
 from api.consents.routes import router as consents_router
 from api.context import Platform
 from api.health.routes import router as health_router
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(members_router)
+    app.include_router(catalog_router)
     app.include_router(applications_router)
     app.include_router(consents_router)
     app.include_router(pulls_router)

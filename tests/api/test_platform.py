@@ -52,6 +52,12 @@ def test_bad_input_and_unknown_routes_are_problem_details(http):
     assert_problem(http.delete("/v1/health"), 405, "Method not allowed")
 
 
+def test_catalog_is_public(http):
+    catalog = http.get("/v1/catalog").json()
+    assert {m["code"] for m in catalog["matter"]} >= {"teacher-qualification-primary", "film-extras-recruitment"}
+    assert {s["code"] for s in catalog["scene"]} == {"film-shooting", "film-extras"}
+
+
 def test_openapi_and_docs_are_served(http):
     spec = http.get("/openapi.json").json()
     assert {"/v1/health", "/v1/members", "/v1/auth/challenge", "/v1/auth/token", "/v1/outbox"} <= set(spec["paths"])
