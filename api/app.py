@@ -17,6 +17,7 @@ from api.health.routes import router as health_router
 from api.members.routes import router as members_router
 from api.pulls.routes import router as pulls_router
 from api.settings import Settings
+from api.tenders.routes import router as tenders_router
 
 log = logging.getLogger("govchain.api")
 
@@ -51,4 +52,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(applications_router)
     app.include_router(consents_router)
     app.include_router(pulls_router)
+    app.include_router(tenders_router)
     return app

@@ -210,6 +210,73 @@ def demo_no_visit(
         _fail(exc)
 
 
+@demo_app.command("bid-opening")
+def demo_bid_opening(node: NodeKind = None, bidding_seconds: Annotated[int, typer.Option(min=5, max=600)] = 15):
+    """A whole tender: 4 bidders (one fails to decrypt), one objection, 3 experts, the result."""
+    from api.demo import DemoFailed, load_stack, run_bid_opening
+    from api.settings import Settings
+    from identity.keys import dev_party
+
+    config = load_node_config()
+    try:
+        stack = load_stack(Settings().state_dir / (node or config.kind))
+        run_bid_opening(stack, dev_party(config, "procurement"), console, bidding_seconds=bidding_seconds)
+    except (DemoFailed, GovchainError, OSError) as exc:
+        _fail(exc)
+
+
+tender_app = typer.Typer(help="Electronic bid opening: check a tender's trail.", no_args_is_help=True)
+app.add_typer(tender_app, name="tender")
+
+
+@tender_app.command("verify")
+def tender_verify(
+    tender_id: Annotated[str, typer.Argument(help="the tender id (0x + 64 hex)")],
+    rpc: Annotated[str, typer.Option("--rpc", help="JSON-RPC URL of any node of the chain")],
+    record: Annotated[Path | None, typer.Option(help="deployment.json naming the TenderLedger (default: the state dir's)")] = None,
+    api: Annotated[str | None, typer.Option(help="where to fetch bid files to re-check them (e.g. http://127.0.0.1:8000)")] = None,
+):
+    """Re-read a tender's trail from the chain, re-check each revealed bid file and recompute the result."""
+    import re
+
+    import httpx
+
+    from api.settings import Settings
+    from api.tenders.verify import verify_tender
+    from chain import reverts
+    from chain.deploy import load_record
+    from chain.tenders import TenderLedgerClient
+    from chain.tx import ChainClient
+
+    if not re.fullmatch(r"0x[0-9a-fA-F]{64}", tender_id):
+        raise typer.BadParameter("a tender id is 0x followed by 64 hex digits", param_hint="TENDER_ID")
+    folder = record.parent if record else Settings().state_dir / load_node_config().kind
+    deployment = load_record(folder)
+    if deployment is None or "TenderLedger" not in deployment.contracts:
+        _fail(GovchainError(f"no deployment record with a TenderLedger in {folder}; pass --record"))
+    entry = deployment.contracts["TenderLedger"]
+    reverts.register_abi(entry["abi"])
+    try:
+        ledger = TenderLedgerClient(ChainClient.from_url(rpc, expected_chain_id=deployment.chain_id), entry["address"], entry["abi"])
+    except GovchainError as exc:
+        _fail(exc)
+
+    def fetch(pseudonym: bytes) -> bytes | None:
+        if not api:
+            return None
+        response = httpx.get(f"{api}/v1/tenders/{tender_id.lower()}/bids/0x{pseudonym.hex()}/ciphertext", timeout=30)
+        return response.content if response.status_code == 200 else None
+
+    verdict = verify_tender(ledger, bytes.fromhex(tender_id[2:]), fetch)
+    table = Table(title=f"tender {tender_id[:12]}…: {'consistent' if verdict.consistent else 'NOT consistent'}")
+    for column in ("check", "holds", "detail"):
+        table.add_column(column)
+    for check in verdict.checks:
+        table.add_row(check.what, "yes" if check.ok else "[bold red]no[/]", check.detail)
+    console.print(table)
+    raise typer.Exit(0 if verdict.consistent else 1)
+
+
 @keys_app.command("new")
 def keys_new(path: Annotated[Path, typer.Argument(help="where to write the encrypted keystore (must not exist)")]):
     """Create a key in an encrypted keystore; the password comes from GOVCHAIN_KEYSTORE_PASSWORD or a prompt."""

@@ -26,6 +26,7 @@ from chain.errors import ConfigError, NotDeployed
 from chain.events import EventReader
 from chain.outbox import Outbox
 from chain.registry import GovRegistryClient, Member, MemberStatus
+from chain.tenders import TenderLedgerClient
 from chain.tx import ChainClient
 from identity.keys import dev_account, dev_party, load_keystore
 
@@ -90,6 +91,7 @@ class Platform:
         self._chain: ChainClient | None = None
         self._registry: GovRegistryClient | None = None
         self._consents: ConsentRegistryClient | None = None
+        self._tenders: TenderLedgerClient | None = None
         self._roles: RoleCache | None = None
         self._deployment: Deployment | None = None
         self._lock = threading.Lock()
@@ -129,6 +131,12 @@ class Platform:
             entry = self.deployment().contracts["ConsentRegistry"]
             self._consents = ConsentRegistryClient(self.chain(), entry["address"], entry["abi"])
         return self._consents
+
+    def tenders(self) -> TenderLedgerClient:
+        if self._tenders is None:
+            entry = self.deployment().contracts["TenderLedger"]
+            self._tenders = TenderLedgerClient(self.chain(), entry["address"], entry["abi"])
+        return self._tenders
 
     def roles(self) -> RoleCache:
         if self._roles is None:

@@ -1,4 +1,5 @@
-"""``govchain demo no-visit``: the whole no-visit path against a running stack, step by step.
+"""``govchain demo no-visit`` and ``govchain demo bid-opening``: whole paths against a running
+stack, step by step, with every transaction.
 
 A fresh applicant key applies for primary-school teacher qualification as one of the demo
 dataset's fake citizens, passes the (simulated) face check, signs the consent; the
@@ -9,6 +10,7 @@ bureau's next pull is refused. Each step prints what happened and its transactio
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 from pathlib import Path
@@ -19,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from api.gateway.dataset import demo_citizen
-from identity import siwe
+from identity import siwe, tender712
 
 
 class DemoFailed(RuntimeError):
@@ -100,3 +102,52 @@ def run_no_visit(stack: dict, agency, console: Console, *, citizen_index: int | 
         console.print(f"[bold]8. pull again[/] {', '.join(p['outcome'] for p in again['pulls'])} ({', '.join(map(str, reasons))}): nothing released")
         summary["refused_after_revocation"] = all(p["outcome"] == "refused" for p in again["pulls"])
     return summary
+
+
+def run_bid_opening(stack: dict, procurement, console: Console, *, bidding_seconds: int = 15) -> dict:
+    """A whole tender against a running stack: four bidders (one's key does not open its
+    file), one objection answered, three experts scoring; then the chain is re-checked."""
+    from api.tenders.client import BidderClient, score
+
+    with httpx.Client(base_url=stack["api"], timeout=120) as http:
+        record = _check(http.get("/v1/health"), 200)
+        ledger, chain_id = record["contracts"]["TenderLedger"], record["chain"]["chain_id"]
+        agency = sign_in(http, procurement)
+        experts = [Account.create() for _ in range(3)]
+        deadline = int(time.time()) + bidding_seconds
+        body = {"reference": f"DEMO-{int(time.time())}", "title": "测试区第一小学改造工程（演示）", "document_hash": "0x" + os.urandom(32).hex(),
+                "bid_deadline": deadline, "decryption_minutes": 5, "method": "weighted_score", "weights": [6000, 4000],
+                "experts": [e.address for e in experts], "min_bidders": 3}  # fmt: skip
+        tender = _check(http.post("/v1/tenders", json=body, headers=agency), 201)
+        tid = tender["tender_id"]
+        console.print(f"[bold]1. tender[/]    {body['reference']} created, tx {tender['created_tx']}; bids close in {bidding_seconds} s")
+        bidders = [BidderClient(http, Account.create(), f"测试建设{n}有限公司", chain_id, ledger) for n in "甲乙丙丁"]
+        for bidder, price in zip(bidders, (128_000_00, 119_500_00, 131_000_00, 125_000_00), strict=True):
+            receipt = _check(bidder.bid(tid, price, {"工期": "90天", "质保": "2年"}, wrong_key=bidder.name.startswith("测试建设丁")), 201)
+            console.print(f"[bold]2. bid[/]       {bidder.name} -> pseudonym {receipt['pseudonym'][:12]}…, signed receipt, tx {receipt['tx_hash']}")
+        while time.time() <= deadline:
+            time.sleep(0.5)
+        opened = _check(http.post(f"/v1/tenders/{tid}/open", headers=agency), 200)
+        console.print(f"[bold]3. opening[/]   {opened['state']}, tx {opened['tx_hash']}")
+        for bidder in bidders:
+            _check(bidder.sign_in_to_opening(tid), 200)
+            outcome = _check(bidder.release_key(tid), 200)
+            state = "decrypted" if outcome["decrypted"] else f"NOT decrypted ({outcome['cause']}: bidder's fault, treated as revoked)"
+            console.print(f"[bold]4. decrypt[/]   {bidder.name}: signed in, key released, {state}")
+        reading = _check(http.post(f"/v1/tenders/{tid}/reading", headers=agency), 200)
+        console.print(f"[bold]5. reading[/]   tx {reading['tx_hash']}\n{reading['announcement']}")
+        objection = _check(bidders[1].object(tid, "对甲的工期承诺有异议"), 201)
+        _check(http.post(f"/v1/tenders/{tid}/objections/{objection['index']}/answer", json={"text": "经核查，工期符合招标文件要求"}, headers=agency), 200)
+        console.print(f"[bold]6. objection[/] raised by {bidders[1].name} and answered, tx {objection['tx_hash']}")
+        domain = tender712.domain(chain_id, ledger)
+        for n, expert in enumerate(experts):
+            headers = sign_in(http, expert)
+            for bidder, marks in zip(bidders[:3], ([70, 80], [90, 85], [80, 70 + n]), strict=True):
+                _check(score(http, expert, headers, tid, bidder.receipt["pseudonym"], marks, domain), 201)
+        console.print("[bold]7. scores[/]    3 experts scored 3 read bids, each signature checked on chain")
+        result = _check(http.post(f"/v1/tenders/{tid}/result", json={}, headers=agency), 200)
+        winner = next(b.name for b in bidders if b.receipt["pseudonym"] == result["winner"])
+        console.print(f"[bold]8. result[/]    {winner} wins with {result['value']} points; report hash {result['report_hash'][:18]}…, tx {result['tx_hash']}")
+        steps = _check(http.get(f"/v1/tenders/{tid}/trail"), 200)
+        console.print(f"[bold]9. trail[/]     {len(steps)} steps on chain; re-check with: govchain tender verify {tid} --rpc <node> --api {stack['api']}")
+    return {"tender_id": tid, "winner": winner, "steps": len(steps)}

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from api.gateway.models import GatewayPull  # noqa: F401  (the gateway's table shares the schema history)
 from chain.db import Base, utcnow
 from chain.events import EventCursor  # noqa: F401  (registers the table)
 from chain.outbox import OutboxEntry  # noqa: F401  (registers the table)
@@ -84,4 +85,45 @@ class WebhookReceipt(Base):
     webhook_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     source: Mapped[str] = mapped_column(String(40))
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
-from api.gateway.models import GatewayPull  # noqa: E402,F401  (the gateway's table shares the schema history)
+
+
+class Tender(Base):
+    """A tender's off-chain side: its reference and title (the terms live on chain)."""
+
+    __tablename__ = "tenders"
+
+    tender_id: Mapped[str] = mapped_column(String(66), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    agency: Mapped[str] = mapped_column(String(42), index=True)
+    created_tx: Mapped[str] = mapped_column(String(66))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TenderBid(Base):
+    """The latest version of one bidder's bid under its pseudonym. Who the bidder is stays
+    sealed at rest until the opening; the bid itself is ciphertext until the key is released."""
+
+    __tablename__ = "tender_bids"
+
+    tender_id: Mapped[str] = mapped_column(String(66), ForeignKey("tenders.tender_id"), primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(66), primary_key=True)
+    bidder_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    version: Mapped[int]
+    blob: Mapped[str | None] = mapped_column(String(64))  # SHA-256 of the ciphertext in the blob store
+    key_commitment: Mapped[str | None] = mapped_column(String(66))
+    tx_hash: Mapped[str] = mapped_column(String(66))
+    withdrawn: Mapped[bool] = mapped_column(default=False)
+    opened: Mapped[dict | None] = mapped_column(JSON)  # the decrypted bid, public once read
+    decryption: Mapped[str | None] = mapped_column(String(40))  # decrypted, or why not
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class TenderObjection(Base):
+    __tablename__ = "tender_objections"
+
+    tender_id: Mapped[str] = mapped_column(String(66), ForeignKey("tenders.tender_id"), primary_key=True)
+    index: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    pseudonym: Mapped[str] = mapped_column(String(66))
+    text: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str | None] = mapped_column(Text)

@@ -1,4 +1,4 @@
-"""Deploy govchain's contracts (GovRegistry, then ConsentRegistry), wire the roles, and keep a deployment record.
+"""Deploy govchain's contracts (GovRegistry, then ConsentRegistry and TenderLedger), wire the roles, and keep a deployment record.
 
 The record (``deployment.json`` in the state directory) names the chain (id and genesis
 hash), each contract's address, block and code hash, and the build it came from.
@@ -25,7 +25,7 @@ from chain.registry import GovRegistryClient, MemberInfo
 from chain.tx import ChainClient
 
 RECORD_NAME = "deployment.json"
-DEPLOYED = ("GovRegistry", "ConsentRegistry")  # what deploy() deploys, in order
+DEPLOYED = ("GovRegistry", "ConsentRegistry", "TenderLedger")  # what deploy() deploys, in order
 DEFAULT_ADMIN_DELAY = 2 * 24 * 3600  # two days between starting and accepting an admin transfer
 
 
@@ -152,6 +152,7 @@ def deploy(
     )
     registry_address = contracts["GovRegistry"]["address"]
     contracts["ConsentRegistry"] = _deploy_contract(client, governor, build["ConsentRegistry"], registry_address)
+    contracts["TenderLedger"] = _deploy_contract(client, governor, build["TenderLedger"], registry_address)
     registry = GovRegistryClient(client, registry_address, build["GovRegistry"].abi)
     for spec in members:
         registry.register_member(governor, spec.address, spec.info, spec.roles)

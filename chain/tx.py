@@ -130,8 +130,8 @@ class ChainClient:
         self.nonces = NonceManager(w3)
         # ganache 7 stops answering when an estimate overlaps a transaction being mined, so
         # on ganache estimates and sends take turns; real nodes (anvil, Besu) run them freely.
-        version = self._call(lambda: w3.client_version)
-        self._serialize = threading.Lock() if "ganache" in version.lower() else contextlib.nullcontext()
+        self._is_ganache = "ganache" in self._call(lambda: w3.client_version).lower()
+        self._serialize = threading.Lock() if self._is_ganache else contextlib.nullcontext()
 
     @classmethod
     def from_url(cls, url: str, **kwargs) -> "ChainClient":
@@ -171,10 +171,17 @@ class ChainClient:
         try:
             with self._serialize:
                 if call is not None:
-                    tx = call.build_transaction({**tx, **({"gas": gas} if gas else {})})
+                    tx = call.build_transaction({**tx, "gas": gas or 0})
+                    tx.pop("gas")
                 else:
                     tx.update({"data": data, **({"to": to} if to else {})})
-                    tx["gas"] = self.w3.eth.estimate_gas(tx) if estimate else gas
+                if estimate:
+                    self._catch_up_dev_clock()
+                    # "pending": the next block's context, so time windows are judged at the time the
+                    # transaction will really be mined, not at the latest block's (possibly old) time
+                    tx["gas"] = self.w3.eth.estimate_gas(tx, "pending")
+                else:
+                    tx["gas"] = gas
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise ChainUnavailable(f"chain node unreachable: {exc}") from None
         except Web3Exception as exc:
@@ -183,6 +190,15 @@ class ChainClient:
             tx["gas"] = int(tx["gas"] * 1.2) + 10_000  # headroom: state may move between estimate and mining
         tx.pop("from", None)
         return tx
+
+    def _catch_up_dev_clock(self) -> None:
+        """ganache runs even "pending" estimates at the latest block's time; on an idle dev
+        chain that time can lag the clock by minutes, so a call gated on time would be judged
+        too early. There (only there: ganache is a dev node) an empty block brings it up to date."""
+        if not self._is_ganache:
+            return
+        if self.w3.eth.get_block("latest")["timestamp"] < time.time() - 1:
+            self.w3.provider.make_request("evm_mine", [])
 
     # -- signing and sending ------------------------------------------------------------
 

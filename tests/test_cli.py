@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -54,6 +55,14 @@ def test_up_serves_the_stack_runs_the_demo_then_stops_everything_on_ctrl_c(cli_e
         demo = subprocess.run([*GOVCHAIN, "demo", "no-visit", "--citizen", "11"], env=cli_env, capture_output=True, text=True, timeout=180)
         assert demo.returncode == 0, demo.stdout + demo.stderr
         assert "8. pull again" in demo.stdout and "refused" in demo.stdout
+        tender = subprocess.run([*GOVCHAIN, "demo", "bid-opening", "--bidding-seconds", "8"], env=cli_env, capture_output=True, text=True, timeout=300)
+        assert tender.returncode == 0, tender.stdout + tender.stderr
+        assert "NOT decrypted" in tender.stdout and "8. result" in tender.stdout
+        tender_id = re.search(r"verify\s+(0x[0-9a-f]{64})", tender.stdout).group(1)
+        verified = subprocess.run([*GOVCHAIN, "tender", "verify", tender_id, "--rpc", health.json()["chain"]["url"], "--api", f"http://127.0.0.1:{port}",
+                                   "--record", str(tmp_path / "state" / cli_env["GOVCHAIN_NODE"] / "deployment.json")],
+                                  env=cli_env, capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert verified.returncode == 0 and "consistent" in verified.stdout, verified.stdout + verified.stderr
         node_pids = children(up.pid)
         assert len(node_pids) == 4, "node, vendor and two gateways are children of `govchain up`"
         up.send_signal(signal.SIGINT)

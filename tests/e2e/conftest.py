@@ -20,6 +20,7 @@ class Stack:
     api: ApiServer
     services: LocalServices
     http: httpx.Client
+    clock: Clock
 
     def vendor(self, method: str, path: str, **kwargs) -> httpx.Response:
         key = self.api.settings.secret("face_vendor_api_key")
@@ -39,8 +40,9 @@ def stack(client, deployment, tmp_path_factory):
     base = api_settings(state, f"sqlite:///{state / 'platform.db'}", client.w3.provider.endpoint_uri)
     with LocalServices(base, log_dir=state / "logs") as services:
         settings = base.model_copy(update=services.overrides)
-        with ApiServer(settings, Clock()) as api, httpx.Client(base_url=api.url, timeout=120) as http:
-            yield Stack(api, services, http)
+        clock = Clock()
+        with ApiServer(settings, clock) as api, httpx.Client(base_url=api.url, timeout=120) as http:
+            yield Stack(api, services, http, clock)
     client.nonces.reset()  # the stack's processes sent with shared dev keys
 
 

@@ -1,0 +1,75 @@
+"""A bidder's side of an electronic bid opening, over HTTP: what a bidder's client software
+does (the demo and the tests use it). The bid is sealed here, on the bidder's side; only
+ciphertext and commitments leave, the key only at the opening."""
+
+from __future__ import annotations
+
+import os
+
+import httpx
+
+from identity import siwe, tender712
+from identity.bids import SealedBid, seal_bid
+
+
+def sign_in(http: httpx.Client, account) -> dict[str, str]:
+    message = http.post("/v1/auth/challenge", json={"address": account.address}).json()["message"]
+    token = http.post("/v1/auth/token", json={"message": message, "signature": siwe.sign(message, account.key)})
+    token.raise_for_status()
+    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+
+class BidderClient:
+    def __init__(self, http: httpx.Client, account, name: str, chain_id: int, ledger: str):
+        self.http, self.account, self.name = http, account, name
+        self.domain = tender712.domain(chain_id, ledger)
+        self.chain_id, self.ledger = chain_id, ledger
+        self.headers = sign_in(http, account)
+        self.sealed: SealedBid | None = None
+        self.committed_key: bytes | None = None
+        self.receipt: dict | None = None
+
+    def refresh(self) -> None:
+        self.headers = sign_in(self.http, self.account)
+
+    def pseudonym(self, tender_id: str) -> bytes:
+        response = self.http.get(f"/v1/tenders/{tender_id}/pseudonym", headers=self.headers)
+        response.raise_for_status()
+        return bytes.fromhex(response.json()["pseudonym"][2:])
+
+    def bid(self, tender_id: str, price_fen: int, items: dict | None = None, *, wrong_key: bool = False) -> httpx.Response:
+        """Seal and upload a bid (again: a replacement). ``wrong_key`` commits to a key that does
+        not open the file, as a careless bidder might."""
+        tid = bytes.fromhex(tender_id[2:])
+        self.sealed = seal_bid({"bidder": self.name, "price_fen": price_fen, "items": items or {}}, tid, self.pseudonym(tender_id))
+        self.committed_key = os.urandom(32) if wrong_key else self.sealed.key
+        commitment = tender712.key_commitment(self.chain_id, self.ledger, tid, self.account.address, self.committed_key, self.sealed.salt)
+        response = self.http.post(
+            f"/v1/tenders/{tender_id}/bids", params={"key_commitment": "0x" + commitment.hex()}, content=self.sealed.ciphertext,
+            headers={**self.headers, "content-type": "application/octet-stream"},
+        )  # fmt: skip
+        if response.status_code == 201:
+            self.receipt = response.json()
+        return response
+
+    def withdraw(self, tender_id: str) -> httpx.Response:
+        return self.http.delete(f"/v1/tenders/{tender_id}/bids/mine", headers=self.headers)
+
+    def sign_in_to_opening(self, tender_id: str) -> httpx.Response:
+        pid = bytes.fromhex(self.receipt["pseudonym"][2:])
+        signature = tender712.sign_signin(bytes.fromhex(tender_id[2:]), pid, self.account.address, self.domain, self.account.key)
+        return self.http.post(f"/v1/tenders/{tender_id}/sign-in", json={"signature": "0x" + signature.hex()}, headers=self.headers)
+
+    def release_key(self, tender_id: str) -> httpx.Response:
+        body = {"key": "0x" + self.committed_key.hex(), "salt": "0x" + self.sealed.salt.hex()}
+        return self.http.post(f"/v1/tenders/{tender_id}/key", json=body, headers=self.headers)
+
+    def object(self, tender_id: str, text: str) -> httpx.Response:
+        pid = bytes.fromhex(self.receipt["pseudonym"][2:])
+        signature = tender712.sign_objection(bytes.fromhex(tender_id[2:]), pid, tender712.text_hash(text), self.domain, self.account.key)
+        return self.http.post(f"/v1/tenders/{tender_id}/objections", json={"text": text, "signature": "0x" + signature.hex()}, headers=self.headers)
+
+
+def score(http: httpx.Client, expert, headers: dict, tender_id: str, pseudonym: str, marks: list[int], domain) -> httpx.Response:
+    signature = tender712.sign_scores(bytes.fromhex(tender_id[2:]), bytes.fromhex(pseudonym[2:]), marks, domain, expert.key)
+    return http.post(f"/v1/tenders/{tender_id}/scores", json={"pseudonym": pseudonym, "scores": marks, "signature": "0x" + signature.hex()}, headers=headers)

@@ -1,0 +1,337 @@
+"""Electronic bid opening (不见面开标): tenders, sealed bids through the relayer under
+pseudonyms, sign-in, remote decryption, reading, objections, expert scores and the result.
+
+Every step is a transaction on TenderLedger, sent exactly once through the outbox, by the
+relayer (bidders' and experts' signed messages) or by the procurement agency's own key.
+The contract enforces every window with block time; the platform refuses early too, on its
+own clock, so a user hears "too late" before anything is sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import datetime
+
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_utils import keccak
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from web3 import Web3
+
+from api.blobs import BlobMissing, BlobStore
+from api.context import Platform
+from api.models import Tender, TenderBid, TenderObjection
+from api.problems import Conflict, Forbidden, NotFound
+from api.tenders import schemas
+from chain.tenders import BidStatus, TenderState
+from identity.bids import BidUnreadable, ciphertext_hash, open_bid
+from identity.pull_request import canonical_json
+from identity.sealing import open_at_rest, seal_at_rest
+
+BIDDER_FAULT, NOT_BIDDER_FAULT = 1, 2
+MAX_BID_BYTES = 20 * 1024 * 1024
+
+
+def hx(value: bytes) -> str:
+    return "0x" + bytes(value).hex()
+
+
+def unhex(value: str) -> bytes:
+    return bytes.fromhex(value[2:])
+
+
+def blobs(platform: Platform) -> BlobStore:
+    return BlobStore(platform.settings.state_dir / "blobs")
+
+
+def pseudonym_for(platform: Platform, tender_id: str, bidder: str) -> str:
+    """Per-tender pseudonym: a keyed hash only the platform can link back to the bidder."""
+    return hx(hmac.new(platform.data_key, f"pseudonym:{tender_id}:{bidder}".encode(), hashlib.sha256).digest())
+
+
+def _send(platform: Platform, intent: str, account, call):
+    receipt = platform.outbox().submit(intent, account, call)
+    return receipt, platform.tenders().events(receipt)
+
+
+def get_tender(session: Session, tender_id: str) -> Tender:
+    tender = session.get(Tender, tender_id.lower())
+    if tender is None:
+        raise NotFound(f"no tender {tender_id}")
+    return tender
+
+
+def require_agency(identity, tender: Tender) -> None:
+    if identity.address != tender.agency or "PROCUREMENT" not in identity.roles:
+        raise Forbidden(f"only the procurement agency {tender.agency} of this tender may do this")
+
+
+def create(platform: Platform, session: Session, identity, body: schemas.TenderCreate) -> Tender:
+    if "PROCUREMENT" not in identity.roles:
+        raise Forbidden(f"{identity.address} needs the PROCUREMENT role to create a tender")
+    if session.scalar(select(Tender).where(Tender.reference == body.reference)):
+        raise Conflict(f"a tender with reference {body.reference} exists")
+    tender_id = hx(keccak(text=f"govchain tender:{body.reference}"))
+    opening = body.opening_time or body.bid_deadline
+    terms = (
+        unhex(body.document_hash), body.bid_deadline, opening, opening + body.decryption_minutes * 60,
+        schemas.METHODS[body.method], body.min_bidders, [Web3.to_checksum_address(e) for e in body.experts], body.weights,
+    )  # fmt: skip
+    agency = platform.member_key(identity.address)
+    receipt, _ = _send(platform, f"tender:create:{tender_id}", agency, platform.tenders().contract.functions.createTender(unhex(tender_id), terms))
+    tender = Tender(tender_id=tender_id, reference=body.reference, title=body.title, agency=identity.address, created_tx=receipt.tx_hash)
+    session.add(tender)
+    session.commit()
+    return tender
+
+
+def view(platform: Platform, session: Session, tender: Tender) -> dict:
+    """The tender as anyone may see it; bidders and counts only once the deadline has passed."""
+    on_chain = platform.tenders().get_tender(unhex(tender.tender_id))
+    out = {"tender_id": tender.tender_id, "reference": tender.reference, "title": tender.title, "agency": tender.agency,
+           "state": on_chain.state.name.lower(), "terms": on_chain.as_json(), "created_tx": tender.created_tx}  # fmt: skip
+    if on_chain.state is not TenderState.BIDDING:
+        out["bids"] = [_bid_view(platform, tender, bid) for bid in session.scalars(select(TenderBid).where(TenderBid.tender_id == tender.tender_id))]
+    return out
+
+
+def _bid_view(platform: Platform, tender: Tender, bid: TenderBid) -> dict:
+    chain_bid = platform.tenders().get_bid(unhex(tender.tender_id), unhex(bid.pseudonym))
+    return {"pseudonym": bid.pseudonym, "status": chain_bid.status.name.lower(), "bidder": chain_bid.bidder,
+            "version": bid.version, "decryption": bid.decryption, "bid": bid.opened}  # fmt: skip
+
+
+# -- bids --------------------------------------------------------------------------------------
+
+
+def _bidder_of(platform: Platform, bid: TenderBid) -> str:
+    return open_at_rest(platform.data_key, bid.bidder_sealed, f"tender_bids/{bid.tender_id}/{bid.pseudonym}".encode()).decode()
+
+
+def _check_bidding(platform: Platform, tender: Tender, now: datetime) -> None:
+    terms = platform.tenders().get_tender(unhex(tender.tender_id))
+    if terms.state is not TenderState.BIDDING or now.timestamp() >= terms.bid_deadline:
+        raise Conflict(f"bidding on {tender.reference} closed at {terms.bid_deadline} (now {int(now.timestamp())}); nothing was accepted")
+
+
+def upload_bid(platform: Platform, session: Session, identity, tender: Tender, ciphertext: bytes, key_commitment: str, now: datetime) -> schemas.BidReceipt:
+    """Store the ciphertext and commit it on chain (a new version if the bidder bid before)."""
+    _check_bidding(platform, tender, now)
+    pseudonym = pseudonym_for(platform, tender.tender_id, identity.address)
+    digest = ciphertext_hash(ciphertext)
+    existing = session.get(TenderBid, (tender.tender_id, pseudonym))
+    version = (existing.version + 1) if existing else 1
+    call = platform.tenders().contract.functions.commitBid(unhex(tender.tender_id), unhex(pseudonym), digest, unhex(key_commitment))
+    blob = blobs(platform).put(ciphertext)  # content-addressed: a failed commit leaves only an unreferenced blob
+    receipt, events = _send(platform, f"tender:bid:{tender.tender_id}:{pseudonym}:{version}", platform.signer("relayer"), call)
+    (committed,) = [e for e in events if e.name == "BidCommitted"]
+    sealed = seal_at_rest(platform.data_key, identity.address.encode(), f"tender_bids/{tender.tender_id}/{pseudonym}".encode())
+    if existing is None:
+        existing = TenderBid(tender_id=tender.tender_id, pseudonym=pseudonym, bidder_sealed=sealed, version=0, tx_hash="")
+        session.add(existing)
+    existing.version, existing.blob, existing.key_commitment = committed.args["version"], blob, key_commitment.lower()
+    existing.tx_hash, existing.withdrawn = receipt.tx_hash, False
+    session.commit()
+    return _receipt(platform, tender.tender_id, pseudonym, existing.version, hx(digest), key_commitment.lower(), now, receipt)
+
+
+def _receipt(platform, tender_id, pseudonym, version, digest, key_commitment, now, receipt) -> schemas.BidReceipt:
+    relayer = platform.signer("relayer")
+    fields = {"tender_id": tender_id, "pseudonym": pseudonym, "version": version, "ciphertext_hash": digest,
+              "key_commitment": key_commitment, "received_at": int(now.timestamp()), "tx_hash": receipt.tx_hash,
+              "block_number": receipt.block_number, "platform": relayer.address}  # fmt: skip
+    signature = Account.sign_message(encode_defunct(canonical_json(fields)), relayer.key).signature
+    return schemas.BidReceipt(**fields, signature=hx(signature))
+
+
+def own_bid(platform: Platform, session: Session, identity, tender: Tender) -> TenderBid:
+    bid = session.get(TenderBid, (tender.tender_id, pseudonym_for(platform, tender.tender_id, identity.address)))
+    if bid is None:
+        raise NotFound(f"{identity.address} has no bid in {tender.reference}")
+    return bid
+
+
+def withdraw_bid(platform: Platform, session: Session, identity, tender: Tender, now: datetime) -> dict:
+    _check_bidding(platform, tender, now)
+    bid = own_bid(platform, session, identity, tender)
+    if bid.withdrawn:
+        raise Conflict("this bid is already withdrawn")
+    call = platform.tenders().contract.functions.withdrawBid(unhex(tender.tender_id), unhex(bid.pseudonym))
+    receipt, _ = _send(platform, f"tender:withdraw:{tender.tender_id}:{bid.pseudonym}:{bid.version}", platform.signer("relayer"), call)
+    bid.withdrawn = True
+    session.commit()
+    return {"pseudonym": bid.pseudonym, "withdrawn": True, "tx_hash": receipt.tx_hash}
+
+
+# -- the opening ---------------------------------------------------------------------------------
+
+
+def open_tender(platform: Platform, session: Session, identity, tender: Tender) -> dict:
+    require_agency(identity, tender)
+    call = platform.tenders().contract.functions.openTender(unhex(tender.tender_id))
+    receipt, events = _send(platform, f"tender:open:{tender.tender_id}", platform.member_key(tender.agency), call)
+    state = platform.tenders().get_tender(unhex(tender.tender_id)).state
+    return {"state": state.name.lower(), "tx_hash": receipt.tx_hash, "events": [e.name for e in events]}
+
+
+def sign_in(platform: Platform, session: Session, identity, tender: Tender, signature: str) -> dict:
+    bid = own_bid(platform, session, identity, tender)
+    call = platform.tenders().contract.functions.signIn(unhex(tender.tender_id), unhex(bid.pseudonym), identity.address, unhex(signature))
+    receipt, _ = _send(platform, f"tender:signin:{tender.tender_id}:{bid.pseudonym}", platform.signer("relayer"), call)
+    return {"pseudonym": bid.pseudonym, "bidder": identity.address, "tx_hash": receipt.tx_hash}
+
+
+def release_key(platform: Platform, session: Session, identity, tender: Tender, key: str, salt: str) -> dict:
+    """Reveal the key on chain, then decrypt: check the stored file against its commitment and
+    record the outcome (a key that does not open the file is the bidder's fault)."""
+    bid = own_bid(platform, session, identity, tender)
+    tid, pid = unhex(tender.tender_id), unhex(bid.pseudonym)
+    reveal = platform.tenders().contract.functions.revealKey(tid, pid, unhex(key), unhex(salt))
+    revealed, _ = _send(platform, f"tender:reveal:{tender.tender_id}:{bid.pseudonym}", platform.signer("relayer"), reveal)
+    outcome = decrypt(platform, session, tender, bid, unhex(key))
+    return {"pseudonym": bid.pseudonym, "reveal_tx": revealed.tx_hash, **outcome}
+
+
+def decrypt(platform: Platform, session: Session, tender: Tender, bid: TenderBid, key: bytes) -> dict:
+    tid, pid = unhex(tender.tender_id), unhex(bid.pseudonym)
+    committed = platform.tenders().get_bid(tid, pid).ciphertext_hash
+    agency = platform.member_key(tender.agency)
+    ledger = platform.tenders().contract.functions
+    try:
+        ciphertext = blobs(platform).get(bid.blob)
+        if ciphertext_hash(ciphertext) != committed:
+            raise BlobMissing("the stored file does not match its on-chain commitment")
+    except BlobMissing as exc:  # the platform's copy is gone or altered: not the bidder's fault
+        bid.decryption = "file_mismatch"
+        session.commit()
+        receipt, _ = _send(platform, f"tender:decrypt:{tender.tender_id}:{bid.pseudonym}", agency, ledger.recordDecryption(tid, pid, False, bytes(32), NOT_BIDDER_FAULT))
+        return {"decrypted": False, "cause": "file_mismatch", "detail": str(exc), "tx_hash": receipt.tx_hash}
+    try:
+        opened = open_bid(ciphertext, key, tid, pid)
+        price, bidder_name = int(opened["price_fen"]), str(opened["bidder"])
+        if price <= 0:
+            raise ValueError("price must be positive")
+    except (BidUnreadable, KeyError, TypeError, ValueError) as exc:
+        bid.decryption = "unreadable"
+        session.commit()
+        receipt, _ = _send(platform, f"tender:decrypt:{tender.tender_id}:{bid.pseudonym}", agency, ledger.recordDecryption(tid, pid, False, bytes(32), BIDDER_FAULT))
+        return {"decrypted": False, "cause": "unreadable", "detail": str(exc), "tx_hash": receipt.tx_hash}
+    plaintext_hash = keccak(canonical_json(opened))
+    receipt, _ = _send(platform, f"tender:decrypt:{tender.tender_id}:{bid.pseudonym}", agency, ledger.recordDecryption(tid, pid, True, plaintext_hash, 0))
+    bid.opened, bid.decryption = {**opened, "bidder_name": bidder_name}, "decrypted"
+    session.commit()
+    return {"decrypted": True, "plaintext_hash": hx(plaintext_hash), "tx_hash": receipt.tx_hash}
+
+
+def close_decryption(platform: Platform, session: Session, identity, tender: Tender) -> list[dict]:
+    """After the window: every bid with no released key is recorded as the bidder's fault."""
+    require_agency(identity, tender)
+    agency, tid = platform.member_key(tender.agency), unhex(tender.tender_id)
+    recorded = []
+    for bid in session.scalars(select(TenderBid).where(TenderBid.tender_id == tender.tender_id, TenderBid.withdrawn.is_(False))):
+        if platform.tenders().get_bid(tid, unhex(bid.pseudonym)).status is not BidStatus.COMMITTED:
+            continue
+        call = platform.tenders().contract.functions.recordDecryption(tid, unhex(bid.pseudonym), False, bytes(32), BIDDER_FAULT)
+        receipt, _ = _send(platform, f"tender:decrypt:{tender.tender_id}:{bid.pseudonym}", agency, call)
+        bid.decryption = "no_key"
+        recorded.append({"pseudonym": bid.pseudonym, "cause": "no_key", "tx_hash": receipt.tx_hash})
+    session.commit()
+    return recorded
+
+
+def items_hash(bid: dict) -> bytes:
+    return keccak(canonical_json(bid.get("items", {})))
+
+
+def announcement(tender: Tender, bids: list[TenderBid]) -> str:
+    lines = [f"开标记录 {tender.reference} {tender.title}"]
+    for bid in bids:
+        items = "，".join(f"{k}：{v}" for k, v in sorted(bid.opened.get("items", {}).items()))
+        lines.append(f"投标人：{bid.opened['bidder_name']}；投标报价：{bid.opened['price_fen'] / 100:.2f} 元；{items}")
+    return "\n".join(lines)
+
+
+def publish_reading(platform: Platform, session: Session, identity, tender: Tender) -> dict:
+    """唱标: read every decrypted bid (bidder, price, items) and anchor it with the announcement."""
+    require_agency(identity, tender)
+    bids = list(session.scalars(select(TenderBid).where(TenderBid.tender_id == tender.tender_id, TenderBid.decryption == "decrypted").order_by(TenderBid.pseudonym)))
+    text = announcement(tender, bids)
+    readings = [(unhex(b.pseudonym), int(b.opened["price_fen"]), items_hash(b.opened)) for b in bids]
+    call = platform.tenders().contract.functions.publishReading(unhex(tender.tender_id), readings, keccak(text=text))
+    receipt, _ = _send(platform, f"tender:reading:{tender.tender_id}", platform.member_key(tender.agency), call)
+    return {"announcement": text, "announcement_hash": hx(keccak(text=text)), "read": len(readings), "tx_hash": receipt.tx_hash}
+
+
+def raise_objection(platform: Platform, session: Session, identity, tender: Tender, text: str, signature: str) -> dict:
+    bid = own_bid(platform, session, identity, tender)
+    call = platform.tenders().contract.functions.raiseObjection(unhex(tender.tender_id), unhex(bid.pseudonym), keccak(text=text), unhex(signature))
+    count = platform.tenders().objection_count(unhex(tender.tender_id))
+    receipt, events = _send(platform, f"tender:objection:{tender.tender_id}:{count}", platform.signer("relayer"), call)
+    (raised,) = [e for e in events if e.name == "ObjectionRaised"]
+    session.add(TenderObjection(tender_id=tender.tender_id, index=raised.args["index"], pseudonym=bid.pseudonym, text=text))
+    session.commit()
+    return {"index": raised.args["index"], "objection_hash": hx(keccak(text=text)), "tx_hash": receipt.tx_hash}
+
+
+def answer_objection(platform: Platform, session: Session, identity, tender: Tender, index: int, text: str) -> dict:
+    require_agency(identity, tender)
+    objection = session.get(TenderObjection, (tender.tender_id, index))
+    if objection is None:
+        raise NotFound(f"no objection {index} in {tender.reference}")
+    call = platform.tenders().contract.functions.answerObjection(unhex(tender.tender_id), index, keccak(text=text))
+    receipt, _ = _send(platform, f"tender:answer:{tender.tender_id}:{index}", platform.member_key(tender.agency), call)
+    objection.answer = text
+    session.commit()
+    return {"index": index, "answer_hash": hx(keccak(text=text)), "tx_hash": receipt.tx_hash}
+
+
+def submit_scores(platform: Platform, identity, tender: Tender, body: schemas.ScoresIn) -> dict:
+    """An expert's signed scores for one bid; the contract checks the signer is on the panel."""
+    call = platform.tenders().contract.functions.submitScores(unhex(tender.tender_id), identity.address, unhex(body.pseudonym), body.scores, unhex(body.signature))
+    receipt, _ = _send(platform, f"tender:scores:{tender.tender_id}:{identity.address}:{body.pseudonym.lower()}", platform.signer("relayer"), call)
+    return {"expert": identity.address, "pseudonym": body.pseudonym.lower(), "tx_hash": receipt.tx_hash}
+
+
+def publish_result(platform: Platform, session: Session, identity, tender: Tender, winner: str | None) -> dict:
+    """Compute the winner from the anchored readings and scores, sign the evaluation report
+    with the agency's key and anchor its hash; the contract refuses any other winner."""
+    require_agency(identity, tender)
+    tid = unhex(tender.tender_id)
+    computed, value = platform.tenders().compute_result(tid)
+    chosen = unhex(winner) if winner else computed
+    agency = platform.member_key(tender.agency)
+    report = {"tender_id": tender.tender_id, "winner": hx(chosen), "value": value,
+              "bids": [_bid_view(platform, tender, b) for b in session.scalars(select(TenderBid).where(TenderBid.tender_id == tender.tender_id))]}  # fmt: skip
+    report_signature = Account.sign_message(encode_defunct(canonical_json(report)), agency.key).signature
+    report_hash = keccak(canonical_json({"report": report, "signature": hx(report_signature)}))
+    call = platform.tenders().contract.functions.publishResult(tid, chosen, report_hash)
+    receipt, _ = _send(platform, f"tender:result:{tender.tender_id}:{hx(chosen)}", agency, call)
+    return {"winner": hx(chosen), "value": value, "report": report, "report_signature": hx(report_signature),
+            "report_hash": hx(report_hash), "tx_hash": receipt.tx_hash}  # fmt: skip
+
+
+def trail(platform: Platform, tender: Tender) -> list[dict]:
+    """Every step on chain for the tender, in order, with transaction, block, time and sender."""
+    times: dict[int, int] = {}
+    steps = []
+    w3 = platform.chain().w3
+    for event in platform.tenders().trail(unhex(tender.tender_id)):
+        if event.block_number not in times:
+            times[event.block_number] = w3.eth.get_block(event.block_number)["timestamp"]
+        sender = w3.eth.get_transaction(event.tx_hash)["from"]
+        args = {k: (hx(v) if isinstance(v, bytes) else v) for k, v in event.args.items() if k != "tenderId"}
+        steps.append({"step": event.name, "args": json.loads(json.dumps(args, default=str)), "tx_hash": event.tx_hash,
+                      "block_number": event.block_number, "log_index": event.log_index, "time": times[event.block_number], "sent_by": sender})  # fmt: skip
+    return steps
+
+
+def ciphertext_after_opening(platform: Platform, session: Session, tender: Tender, pseudonym: str) -> bytes:
+    if platform.tenders().get_tender(unhex(tender.tender_id)).state in (TenderState.NONE, TenderState.BIDDING):
+        raise Forbidden("bid files are released only after the opening")
+    bid = session.get(TenderBid, (tender.tender_id, pseudonym.lower()))
+    if bid is None or bid.blob is None:
+        raise NotFound(f"no bid {pseudonym} in {tender.reference}")
+    return blobs(platform).get(bid.blob)

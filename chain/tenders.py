@@ -1,0 +1,409 @@
+"""Typed client for ``TenderLedger``: tenders, sealed bids, the opening, objections, scores, the result.
+
+This module knows no EIP-712: sign-ins, objections and scores arrive signed as raw bytes,
+and key commitments as 32 bytes. Building and signing them is ``identity.tender712``'s job
+(dependencies point api -> identity -> chain).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import NamedTuple
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.exceptions import Web3Exception
+
+from chain import reverts
+from chain.consents import DomainFields
+from chain.errors import TransactionFailed
+from chain.events import ChainEvent, EventReader
+from chain.tx import ChainClient, Receipt
+
+ZERO32 = b"\0" * 32
+
+
+class TenderState(IntEnum):
+    """``ITenderLedger.TenderState``. ``BIDDING`` until ``openTender``; ``FAILED``: too few bids."""
+
+    NONE = 0
+    BIDDING = 1
+    FAILED = 2
+    OPENED = 3
+    READ = 4
+    DECIDED = 5
+
+
+class BidStatus(IntEnum):
+    """``ITenderLedger.BidStatus`` of a bid's latest version."""
+
+    NONE = 0
+    COMMITTED = 1
+    WITHDRAWN = 2
+    REVEALED = 3
+    DECRYPTED = 4
+    REVOKED = 5  # not decrypted, the bidder's fault
+    NOT_DECRYPTED_WITHDRAWN = 6  # not decrypted, not the bidder's fault
+
+
+class Method(IntEnum):
+    """How a tender is evaluated."""
+
+    LOWEST_PRICE = 0
+    WEIGHTED_SCORE = 1
+
+
+class Cause(IntEnum):
+    """Why a bid was not decrypted (``recordDecryption``'s ``cause``)."""
+
+    NONE = 0  # it was decrypted
+    BIDDER_FAULT = 1  # no sign-in, no key, or the key does not open the file: the bid is revoked
+    NOT_BIDDER_FAULT = 2  # e.g. the platform's copy is lost: the bid counts as withdrawn
+
+
+@dataclass(frozen=True)
+class TenderTerms:
+    """``ITenderLedger.TenderTerms``, field for field. Times are unix seconds; ``weights`` are basis
+    points per criterion summing to 10000 (weighted score), empty for the lowest price."""
+
+    document_hash: bytes
+    bid_deadline: int
+    opening_time: int
+    decryption_end: int
+    method: int
+    min_bidders: int
+    experts: Sequence[str]
+    weights: Sequence[int] = ()
+
+    def as_tuple(self) -> tuple:
+        """The struct as web3 takes it for ``createTender``."""
+        return (
+            bytes(self.document_hash),
+            int(self.bid_deadline),
+            int(self.opening_time),
+            int(self.decryption_end),
+            int(self.method),
+            int(self.min_bidders),
+            [Web3.to_checksum_address(e) for e in self.experts],
+            [int(w) for w in self.weights],
+        )
+
+
+@dataclass(frozen=True)
+class Reading:
+    """``ITenderLedger.Reading``: one bid as read out at the opening (唱标)."""
+
+    pseudonym: bytes
+    price: int
+    items_hash: bytes
+
+    def as_tuple(self) -> tuple:
+        return (bytes(self.pseudonym), int(self.price), bytes(self.items_hash))
+
+
+@dataclass(frozen=True)
+class Tender:
+    """A tender as ``getTender`` reports it: terms, agency, state and counts.
+
+    ``bids``: pseudonyms ever committed; ``active_bids``: not withdrawn (frozen at the opening);
+    ``settled_bids``: opened bids with a decryption outcome; ``decrypted_bids``: decrypted ones;
+    ``winner``: the winning pseudonym once decided, else None.
+    """
+
+    tender_id: bytes
+    agency: str
+    state: TenderState
+    document_hash: bytes
+    bid_deadline: int
+    opening_time: int
+    decryption_end: int
+    method: Method
+    min_bidders: int
+    experts: tuple[str, ...]
+    weights: tuple[int, ...]
+    bids: int
+    active_bids: int
+    settled_bids: int
+    decrypted_bids: int
+    objections: int
+    open_objections: int
+    winner: bytes | None
+
+    @property
+    def terms(self) -> TenderTerms:
+        return TenderTerms(
+            self.document_hash, self.bid_deadline, self.opening_time, self.decryption_end,
+            self.method, self.min_bidders, self.experts, self.weights,
+        )  # fmt: skip
+
+    def as_json(self) -> dict:
+        """The terms only, JSON-friendly: what may be shown at any time (no bid counts, Art 21)."""
+        return {
+            "document_hash": "0x" + self.document_hash.hex(),
+            "bid_deadline": self.bid_deadline,
+            "opening_time": self.opening_time,
+            "decryption_end": self.decryption_end,
+            "method": self.method.name.lower(),
+            "min_bidders": self.min_bidders,
+            "experts": list(self.experts),
+            "weights": list(self.weights),
+        }
+
+
+@dataclass(frozen=True)
+class Bid:
+    """The latest version of a bid. ``bidder`` is None until someone signed in to it; ``price``
+    is meaningful once ``read``; ``score_total`` sums score * weight over ``score_count`` experts."""
+
+    tender_id: bytes
+    pseudonym: bytes
+    ciphertext_hash: bytes
+    key_commitment: bytes
+    bidder: str | None
+    version: int
+    status: BidStatus
+    read: bool
+    score_count: int
+    score_total: int
+    price: int
+
+
+@dataclass(frozen=True)
+class Objection:
+    tender_id: bytes
+    index: int
+    pseudonym: bytes
+    bidder: str
+    raised_at: int
+    answered: bool
+
+
+class Opening(NamedTuple):
+    """What ``openTender`` did: ``OPENED`` or ``FAILED``, with the number of bids not withdrawn."""
+
+    state: TenderState
+    count: int
+    receipt: Receipt
+
+
+class Result(NamedTuple):
+    """The winner ``computeResult`` gives and its value (method 0: the price; method 1: the total score)."""
+
+    winner: bytes
+    value: int
+
+
+class PublishedResult(NamedTuple):
+    winner: bytes
+    bidder: str
+    value: int
+    receipt: Receipt
+
+
+def _address_or_none(address: str) -> str | None:
+    return None if int(address, 16) == 0 else Web3.to_checksum_address(address)
+
+
+class TenderLedgerClient:
+    """Reads and writes of one deployed TenderLedger. Writes are sent by the given account."""
+
+    def __init__(self, client: ChainClient, address: str, abi: list):
+        self.client = client
+        self.contract = client.w3.eth.contract(address=Web3.to_checksum_address(address), abi=abi)
+        self.reader = EventReader(client, self.contract)
+
+    @property
+    def address(self) -> str:
+        return self.contract.address
+
+    def events(self, receipt: Receipt) -> list[ChainEvent]:
+        """This contract's events in ``receipt``, in log order."""
+        mine = (log for log in receipt.logs if Web3.to_checksum_address(log["address"]) == self.address)
+        return [e for e in (self.reader.decode(log) for log in mine) if e]
+
+    def _read(self, call):
+        """Run a view; a revert comes back as its named exception (e.g. ``TenderLedgerScoresMissing``)."""
+        try:
+            return call.call()
+        except Web3Exception as exc:
+            raise (reverts.from_web3(exc) or exc) from None
+
+    def _only(self, receipt: Receipt, name: str) -> ChainEvent:
+        found = [e for e in self.events(receipt) if e.name == name]
+        if len(found) != 1:
+            raise TransactionFailed(f"{receipt.tx_hash} emitted {len(found)} {name} events, expected 1", receipt.tx_hash)
+        return found[0]
+
+    # -- tender and bids ------------------------------------------------------------------
+
+    def create_tender(self, agency: LocalAccount, tender_id: bytes, terms: TenderTerms) -> Receipt:
+        """Create tender ``tender_id`` (sent by an active PROCUREMENT member, who becomes its agency)."""
+        return self.client.transact(agency, self.contract.functions.createTender(bytes(tender_id), terms.as_tuple()))
+
+    def commit_bid(
+        self, relayer: LocalAccount, tender_id: bytes, pseudonym: bytes, ciphertext_hash: bytes, key_commitment: bytes
+    ) -> tuple[int, Receipt]:
+        """Commit, replace or re-commit the bid ``pseudonym``; returns its new version."""
+        call = self.contract.functions.commitBid(bytes(tender_id), bytes(pseudonym), bytes(ciphertext_hash), bytes(key_commitment))
+        receipt = self.client.transact(relayer, call)
+        return self._only(receipt, "BidCommitted").args["version"], receipt
+
+    def withdraw_bid(self, relayer: LocalAccount, tender_id: bytes, pseudonym: bytes) -> Receipt:
+        return self.client.transact(relayer, self.contract.functions.withdrawBid(bytes(tender_id), bytes(pseudonym)))
+
+    # -- the opening ----------------------------------------------------------------------
+
+    def open_tender(self, agency: LocalAccount, tender_id: bytes) -> Opening:
+        """Open the tender: ``(OPENED, count, receipt)``, or ``(FAILED, count, receipt)`` with too few bids."""
+        receipt = self.client.transact(agency, self.contract.functions.openTender(bytes(tender_id)))
+        (event,) = [e for e in self.events(receipt) if e.name in ("TenderOpened", "TenderFailed")]
+        state = TenderState.OPENED if event.name == "TenderOpened" else TenderState.FAILED
+        return Opening(state, event.args["bids"], receipt)
+
+    def sign_in(self, sender: LocalAccount, tender_id: bytes, pseudonym: bytes, bidder: str, signature: bytes) -> Receipt:
+        """Submit the bidder's signed sign-in (sent by the bidder or the relayer)."""
+        call = self.contract.functions.signIn(bytes(tender_id), bytes(pseudonym), Web3.to_checksum_address(bidder), bytes(signature))
+        return self.client.transact(sender, call)
+
+    def reveal_key(self, sender: LocalAccount, tender_id: bytes, pseudonym: bytes, key: bytes, salt: bytes) -> Receipt:
+        """Reveal the bid's key and salt (sent by the signed-in bidder or the relayer)."""
+        call = self.contract.functions.revealKey(bytes(tender_id), bytes(pseudonym), bytes(key), bytes(salt))
+        return self.client.transact(sender, call)
+
+    def record_decryption(
+        self,
+        agency: LocalAccount,
+        tender_id: bytes,
+        pseudonym: bytes,
+        decrypted: bool,
+        plaintext_hash: bytes = ZERO32,
+        cause: int = Cause.NONE,
+    ) -> Receipt:
+        """Record the decryption outcome: ``decrypted`` with ``plaintext_hash``, or not, with ``cause``."""
+        call = self.contract.functions.recordDecryption(bytes(tender_id), bytes(pseudonym), bool(decrypted), bytes(plaintext_hash), int(cause))
+        return self.client.transact(agency, call)
+
+    def publish_reading(
+        self, agency: LocalAccount, tender_id: bytes, readings: Sequence[Reading], announcement_hash: bytes
+    ) -> tuple[int, Receipt]:
+        """Publish the reading (every decrypted bid once); returns the number of bids read."""
+        call = self.contract.functions.publishReading(bytes(tender_id), [r.as_tuple() for r in readings], bytes(announcement_hash))
+        receipt = self.client.transact(agency, call)
+        return self._only(receipt, "ReadingPublished").args["count"], receipt
+
+    # -- objections -----------------------------------------------------------------------
+
+    def raise_objection(
+        self, sender: LocalAccount, tender_id: bytes, pseudonym: bytes, objection_hash: bytes, signature: bytes
+    ) -> tuple[int, Receipt]:
+        """Submit a bidder's signed objection (sent by the bidder or the relayer); returns its index."""
+        call = self.contract.functions.raiseObjection(bytes(tender_id), bytes(pseudonym), bytes(objection_hash), bytes(signature))
+        receipt = self.client.transact(sender, call)
+        return self._only(receipt, "ObjectionRaised").args["index"], receipt
+
+    def answer_objection(self, agency: LocalAccount, tender_id: bytes, index: int, answer_hash: bytes) -> Receipt:
+        return self.client.transact(agency, self.contract.functions.answerObjection(bytes(tender_id), int(index), bytes(answer_hash)))
+
+    # -- evaluation and result ------------------------------------------------------------
+
+    def submit_scores(
+        self, sender: LocalAccount, tender_id: bytes, expert: str, pseudonym: bytes, scores: Sequence[int], signature: bytes
+    ) -> Receipt:
+        """Submit an expert's signed scores for one bid (sent by the expert or the relayer)."""
+        call = self.contract.functions.submitScores(
+            bytes(tender_id), Web3.to_checksum_address(expert), bytes(pseudonym), [int(s) for s in scores], bytes(signature)
+        )
+        return self.client.transact(sender, call)
+
+    def publish_result(self, agency: LocalAccount, tender_id: bytes, winner: bytes, report_hash: bytes) -> PublishedResult:
+        """Publish the result; the contract refuses a winner other than the one it computes."""
+        receipt = self.client.transact(agency, self.contract.functions.publishResult(bytes(tender_id), bytes(winner), bytes(report_hash)))
+        event = self._only(receipt, "ResultPublished")
+        return PublishedResult(bytes(event.args["winner"]), event.args["bidder"], event.args["value"], receipt)
+
+    def compute_result(self, tender_id: bytes) -> Result:
+        """The winner and its value as the contract computes them from the stored readings and scores."""
+        winner, value = self._read(self.contract.functions.computeResult(bytes(tender_id)))
+        return Result(bytes(winner), value)
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def state(self, tender_id: bytes) -> TenderState:
+        return TenderState(self.contract.functions.tenderState(bytes(tender_id)).call())
+
+    def get_tender(self, tender_id: bytes) -> Tender:
+        tender_id = bytes(tender_id)
+        terms, agency, state, bids, active, settled, decrypted, objections, open_objections, winner = (
+            self.contract.functions.getTender(tender_id).call()
+        )
+        document_hash, bid_deadline, opening_time, decryption_end, method, min_bidders, experts, weights = terms
+        return Tender(
+            tender_id=tender_id,
+            agency=Web3.to_checksum_address(agency),
+            state=TenderState(state),
+            document_hash=bytes(document_hash),
+            bid_deadline=bid_deadline,
+            opening_time=opening_time,
+            decryption_end=decryption_end,
+            method=Method(method),
+            min_bidders=min_bidders,
+            experts=tuple(Web3.to_checksum_address(e) for e in experts),
+            weights=tuple(weights),
+            bids=bids,
+            active_bids=active,
+            settled_bids=settled,
+            decrypted_bids=decrypted,
+            objections=objections,
+            open_objections=open_objections,
+            winner=None if bytes(winner) == ZERO32 else bytes(winner),
+        )
+
+    def get_bid(self, tender_id: bytes, pseudonym: bytes) -> Bid:
+        tender_id, pseudonym = bytes(tender_id), bytes(pseudonym)
+        ciphertext_hash, key_commitment, bidder, version, status, read, score_count, score_total, price = (
+            self.contract.functions.getBid(tender_id, pseudonym).call()
+        )
+        return Bid(
+            tender_id=tender_id,
+            pseudonym=pseudonym,
+            ciphertext_hash=bytes(ciphertext_hash),
+            key_commitment=bytes(key_commitment),
+            bidder=_address_or_none(bidder),
+            version=version,
+            status=BidStatus(status),
+            read=read,
+            score_count=score_count,
+            score_total=score_total,
+            price=price,
+        )
+
+    def bid_pseudonyms(self, tender_id: bytes) -> list[bytes]:
+        """Every pseudonym ever committed to the tender, in order of first commitment."""
+        return [bytes(p) for p in self.contract.functions.bidPseudonyms(bytes(tender_id)).call()]
+
+    def objection_count(self, tender_id: bytes) -> int:
+        return self.contract.functions.objectionCount(bytes(tender_id)).call()
+
+    def get_objection(self, tender_id: bytes, index: int) -> Objection:
+        pseudonym, bidder, raised_at, answered = self._read(self.contract.functions.getObjection(bytes(tender_id), int(index)))
+        return Objection(bytes(tender_id), int(index), bytes(pseudonym), Web3.to_checksum_address(bidder), raised_at, answered)
+
+    def pseudonym_of(self, tender_id: bytes, bidder: str) -> bytes | None:
+        """The pseudonym ``bidder`` signed in under, or None."""
+        pseudonym = bytes(self.contract.functions.pseudonymOf(bytes(tender_id), Web3.to_checksum_address(bidder)).call())
+        return None if pseudonym == ZERO32 else pseudonym
+
+    def has_scored(self, tender_id: bytes, expert: str, pseudonym: bytes) -> bool:
+        return self.contract.functions.hasScored(bytes(tender_id), Web3.to_checksum_address(expert), bytes(pseudonym)).call()
+
+    def domain(self) -> DomainFields:
+        """The contract's EIP-712 domain as ERC-5267 ``eip712Domain()`` reports it."""
+        _fields, name, version, chain_id, verifying_contract, _salt, _extensions = self.contract.functions.eip712Domain().call()
+        return DomainFields(name, version, chain_id, Web3.to_checksum_address(verifying_contract))
+
+    def trail(self, tender_id: bytes, *, from_block: int = 0, to_block: int | None = None) -> list[ChainEvent]:
+        """Every event of this contract for the tender, in chain order (block, then log index)."""
+        tender_id = bytes(tender_id)
+        return [e for e in self.reader.read(from_block, to_block) if bytes(e.args.get("tenderId", b"")) == tender_id]

@@ -1,0 +1,177 @@
+"""EIP-712 messages for ``TenderLedger`` (sign-in, objection, scores) and the key commitment.
+
+The types mirror ``contracts/interfaces/ITenderLedger.sol`` exactly:
+
+    SignIn(bytes32 tenderId,bytes32 pseudonym,address bidder)
+    Objection(bytes32 tenderId,bytes32 pseudonym,bytes32 objectionHash)
+    Score(bytes32 tenderId,bytes32 pseudonym,bytes32 scoresHash)
+
+under the domain "govchain TenderLedger", version "1", the chain id and the contract (the
+:class:`identity.eip712.Domain` dataclass with this name). A bidder signs its sign-in and its
+objections, an expert its scores; the relayer (or the signer itself) submits them.
+
+The key commitment a bid carries is
+``keccak256(abi.encode(uint256 chainId, address ledger, bytes32 tenderId, address bidder, bytes32 key, bytes32 salt))``:
+bound to the bidder, the tender, the contract and the chain, and checked by ``revealKey``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from eth_abi import encode
+from eth_account import Account
+from eth_account.messages import SignableMessage, encode_typed_data
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak, to_checksum_address
+
+from identity.eip712 import EIP712_DOMAIN_FIELDS, Domain, Signer
+
+DOMAIN_NAME = "govchain TenderLedger"
+DOMAIN_VERSION = "1"
+MAX_SCORE = 100  # per criterion; the contract refuses more
+
+SIGNIN_FIELDS = [
+    {"name": "tenderId", "type": "bytes32"},
+    {"name": "pseudonym", "type": "bytes32"},
+    {"name": "bidder", "type": "address"},
+]
+OBJECTION_FIELDS = [
+    {"name": "tenderId", "type": "bytes32"},
+    {"name": "pseudonym", "type": "bytes32"},
+    {"name": "objectionHash", "type": "bytes32"},
+]
+SCORE_FIELDS = [
+    {"name": "tenderId", "type": "bytes32"},
+    {"name": "pseudonym", "type": "bytes32"},
+    {"name": "scoresHash", "type": "bytes32"},
+]
+SIGNIN_TYPE = "SignIn(" + ",".join(f"{f['type']} {f['name']}" for f in SIGNIN_FIELDS) + ")"
+OBJECTION_TYPE = "Objection(" + ",".join(f"{f['type']} {f['name']}" for f in OBJECTION_FIELDS) + ")"
+SCORE_TYPE = "Score(" + ",".join(f"{f['type']} {f['name']}" for f in SCORE_FIELDS) + ")"
+
+
+def domain(chain_id: int, ledger: str) -> Domain:
+    """The EIP-712 domain of the TenderLedger deployed at ``ledger`` on chain ``chain_id``."""
+    return Domain(chain_id, to_checksum_address(ledger), DOMAIN_NAME, DOMAIN_VERSION)
+
+
+def _bytes32(value: bytes, what: str) -> bytes:
+    value = bytes(value)
+    if len(value) != 32:
+        raise ValueError(f"{what} must be 32 bytes, got {len(value)}: 0x{value.hex()}")
+    return value
+
+
+def _hex(value: bytes, what: str) -> str:
+    return "0x" + _bytes32(value, what).hex()
+
+
+def _typed(primary: str, fields: list[dict], message: dict, domain: Domain) -> dict:
+    return {
+        "types": {"EIP712Domain": EIP712_DOMAIN_FIELDS, primary: fields},
+        "primaryType": primary,
+        "domain": domain.as_dict(),
+        "message": message,
+    }
+
+
+def _digest(message: SignableMessage) -> bytes:
+    """EIP-191 version 0x01: keccak256(0x19 0x01 domainSeparator structHash)."""
+    return keccak(b"\x19" + message.version + message.header + message.body)
+
+
+def typed_data_digest(typed_data: dict) -> bytes:
+    """The EIP-712 digest the contract checks a signature of ``typed_data`` against."""
+    return _digest(encode_typed_data(full_message=typed_data))
+
+
+def _sign(typed_data: dict, signer: Signer) -> bytes:
+    key = signer.key if isinstance(signer, LocalAccount) else signer
+    return bytes(Account.sign_typed_data(key, full_message=typed_data).signature)
+
+
+# -- sign-in --------------------------------------------------------------------------------
+
+
+def signin_typed_data(tender_id: bytes, pseudonym: bytes, bidder: str, domain: Domain) -> dict:
+    """The full EIP-712 ``SignIn`` message (``eth_signTypedData_v4``): ``bidder`` is behind ``pseudonym``."""
+    message = {"tenderId": _hex(tender_id, "tender_id"), "pseudonym": _hex(pseudonym, "pseudonym"), "bidder": to_checksum_address(bidder)}
+    return _typed("SignIn", SIGNIN_FIELDS, message, domain)
+
+
+def sign_signin(tender_id: bytes, pseudonym: bytes, bidder: str, domain: Domain, signer: Signer) -> bytes:
+    """The bidder's 65-byte signature (r, s, v) signing in under ``pseudonym``."""
+    return _sign(signin_typed_data(tender_id, pseudonym, bidder, domain), signer)
+
+
+# -- objections -----------------------------------------------------------------------------
+
+
+def text_hash(text: str) -> bytes:
+    """keccak256 of the UTF-8 text (an objection or an answer: the text itself stays off chain)."""
+    return keccak(text.encode("utf-8"))
+
+
+def objection_typed_data(tender_id: bytes, pseudonym: bytes, objection_hash: bytes, domain: Domain) -> dict:
+    """The full EIP-712 ``Objection`` message of the bidder signed in under ``pseudonym``."""
+    message = {
+        "tenderId": _hex(tender_id, "tender_id"),
+        "pseudonym": _hex(pseudonym, "pseudonym"),
+        "objectionHash": _hex(objection_hash, "objection_hash"),
+    }
+    return _typed("Objection", OBJECTION_FIELDS, message, domain)
+
+
+def sign_objection(tender_id: bytes, pseudonym: bytes, objection_hash: bytes, domain: Domain, signer: Signer) -> bytes:
+    """The bidder's 65-byte signature raising the objection hashed to ``objection_hash``."""
+    return _sign(objection_typed_data(tender_id, pseudonym, objection_hash, domain), signer)
+
+
+# -- scores ---------------------------------------------------------------------------------
+
+
+def scores_hash(scores: Sequence[int]) -> bytes:
+    """keccak256(abi.encodePacked(uint16[] scores)): each score as one 32-byte big-endian word
+    (Solidity pads array elements in ``encodePacked``; EIP-712 encodes a ``uint16[]`` the same way)."""
+    words = []
+    for index, score in enumerate(scores):
+        if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score < 2**16:
+            raise ValueError(f"score {index} must be a uint16 (0..65535), got {score!r}")
+        words.append(int(score).to_bytes(32, "big"))
+    return keccak(b"".join(words))
+
+
+def score_typed_data(tender_id: bytes, pseudonym: bytes, scores: Sequence[int], domain: Domain) -> dict:
+    """The full EIP-712 ``Score`` message over ``scores`` (0..100, one per criterion) for one bid."""
+    message = {
+        "tenderId": _hex(tender_id, "tender_id"),
+        "pseudonym": _hex(pseudonym, "pseudonym"),
+        "scoresHash": "0x" + scores_hash(scores).hex(),
+    }
+    return _typed("Score", SCORE_FIELDS, message, domain)
+
+
+def sign_scores(tender_id: bytes, pseudonym: bytes, scores: Sequence[int], domain: Domain, signer: Signer) -> bytes:
+    """The expert's 65-byte signature over its ``scores`` for the bid ``pseudonym``."""
+    return _sign(score_typed_data(tender_id, pseudonym, scores, domain), signer)
+
+
+# -- key commitment -------------------------------------------------------------------------
+
+
+def key_commitment(chain_id: int, contract: str, tender_id: bytes, bidder: str, key: bytes, salt: bytes) -> bytes:
+    """keccak256(abi.encode(chainId, contract, tenderId, bidder, key, salt)), as ``revealKey`` checks it.
+
+    ``key`` is the bid file's 32-byte key; ``salt`` 32 random bytes kept with it, so the
+    commitment says nothing about the key before the reveal.
+    """
+    values = [
+        int(chain_id),
+        to_checksum_address(contract),
+        _bytes32(tender_id, "tender_id"),
+        to_checksum_address(bidder),
+        _bytes32(key, "key"),
+        _bytes32(salt, "salt"),
+    ]
+    return keccak(encode(["uint256", "address", "bytes32", "address", "bytes32", "bytes32"], values))
