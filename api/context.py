@@ -96,6 +96,7 @@ class Platform:
         self._deployment: Deployment | None = None
         self._lock = threading.Lock()
         self._members: dict[str, Member] = {}
+        self._keys: dict[str, LocalAccount] = {}
         self._members_at = float("-inf")
 
     # -- chain ---------------------------------------------------------------------------
@@ -147,7 +148,14 @@ class Platform:
         return Outbox(self.chain(), self.sessions)
 
     def signer(self, party: str) -> LocalAccount:
-        """The key the platform itself signs with (``relayer``; ``governor`` for set-up)."""
+        """The key the platform itself signs with (``relayer``; ``governor`` for set-up).
+
+        Loaded once: opening a keystore runs scrypt, far too slow for every request."""
+        if party not in self._keys:
+            self._keys[party] = self._load_signer(party)
+        return self._keys[party]
+
+    def _load_signer(self, party: str) -> LocalAccount:
         keystore = {"governor": self.settings.governor_keystore, "relayer": self.settings.relayer_keystore}.get(party)
         if keystore:
             return load_keystore(keystore, self.settings.keystore_password.get_secret_value())
@@ -163,8 +171,14 @@ class Platform:
         """The chain key of a member the platform acts for (an agency pulling data).
 
         Dev: the dev account with that address. Production: ``<keystore_dir>/<address>.json``.
+        Loaded once per address, like :meth:`signer`.
         """
         address = Web3.to_checksum_address(address)
+        if address not in self._keys:
+            self._keys[address] = self._load_member_key(address)
+        return self._keys[address]
+
+    def _load_member_key(self, address: str) -> LocalAccount:
         if self.settings.keystore_dir:
             return load_keystore(self.settings.keystore_dir / f"{address}.json", self.settings.keystore_password.get_secret_value())
         if self.settings.env is not Environment.DEV:
