@@ -149,7 +149,7 @@ contract TenderLedger is ITenderLedger, EIP712 {
 
     /// @inheritdoc ITenderLedger
     function signIn(bytes32 tenderId, bytes32 pseudonym, address bidder, bytes calldata signature) external {
-        if (msg.sender != bidder) _onlyRelayer();
+        _onlyRelayer();
         Tender storage t = _decryptionOpen(tenderId);
         Bid storage b = _bid(tenderId, pseudonym);
         if (b.bidder != address(0)) revert TenderLedgerAlreadySignedIn(tenderId, pseudonym, b.bidder);

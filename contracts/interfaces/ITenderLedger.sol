@@ -311,9 +311,9 @@ interface ITenderLedger {
     function openTender(bytes32 tenderId) external returns (TenderState state, uint256 bids);
 
     /// @notice Binds the bid `pseudonym` to `bidder` on the bidder's EIP-712 `SignIn` signature.
-    /// A pseudonym is public once committed and its bidder is unknown until here: anyone may sign in
-    /// to it, but only the bidder the key commitment names can then reveal the key.
-    /// Requirements: caller is `bidder` or an active RELAYER; the tender is `Opened`;
+    /// A pseudonym is public once committed and only the platform knows whose it is, so only the
+    /// relayer submits sign-ins: nobody else can squat a pseudonym and block its bidder's sign-in.
+    /// Requirements: caller is an active RELAYER; the tender is `Opened`;
     /// `block.timestamp < decryptionEnd`; the bid is `Committed` and nobody signed in to it; `bidder` has
     /// no other bid in the tender, is not on the panel and is not the agency; `signature` is `bidder`'s.
     /// Emits {BidderSignedIn}.

@@ -296,8 +296,8 @@ def test_lowest_price_tender_end_to_end(ledger, domain, parties, chain, create, 
     assert (opening.state, opening.count) == (TenderState.OPENED, 4)
     assert [(e.name, e.args) for e in ledger.events(opening.receipt)] == [("TenderOpened", {"tenderId": tender_id, "bids": 4})]
 
-    # a signs in and reveals itself; b and c go through the relayer; d never signs in
-    receipt = sign_in(ledger, domain, a.account, tender_id, a)
+    # sign-ins go through the relayer; a reveals its key itself, b and c through the relayer; d never signs in
+    receipt = sign_in(ledger, domain, parties.relayer, tender_id, a)
     assert [(e.name, e.args) for e in ledger.events(receipt)] == [
         ("BidderSignedIn", {"tenderId": tender_id, "pseudonym": a.pseudonym, "bidder": a.address})
     ]
@@ -395,7 +395,7 @@ def test_weighted_score_tender_end_to_end(ledger, domain, parties, chain, create
     open_now(ledger, chain, parties, tender_id, terms)
     for bidder in (a, b, c):
         decrypt(ledger, domain, parties, tender_id, bidder)
-    sign_in(ledger, domain, d.account, tender_id, d)  # d signs in but never releases its key
+    sign_in(ledger, domain, parties.relayer, tender_id, d)  # d signs in but never releases its key
     advance_to(chain, terms.decryption_end)
     with pytest.raises(DecryptionClosed):
         reveal(ledger, d.account, tender_id, d)
@@ -585,13 +585,12 @@ def test_a_commitment_binds_the_bidder_chain_and_contract(ledger, domain, partie
     other_contract = tender712.key_commitment(ledger.client.chain_id, parties.relayer.address, tender_id, c.address, c.key, c.salt)
     ledger.commit_bid(parties.relayer, tender_id, c.pseudonym, c.ciphertext_hash, other_contract)
     open_now(ledger, chain, parties, tender_id, terms)
-    squatter = dataclasses.replace(a, account=spare)  # signs in, by itself, under a's pseudonym
-    sign_in(ledger, domain, spare, tender_id, squatter)
-    with pytest.raises(KeyMismatch):
-        reveal(ledger, spare, tender_id, squatter)  # a's real key, but the commitment names a
-    with pytest.raises(AlreadySignedIn) as taken:
-        sign_in(ledger, domain, parties.relayer, tender_id, a)
-    assert taken.value.args_by_name == {"tenderId": tender_id, "pseudonym": a.pseudonym, "bidder": spare.address}
+    squatter = dataclasses.replace(a, account=spare)  # tries to sign in, by itself, under a's pseudonym
+    with pytest.raises(UnauthorizedRelayer):
+        sign_in(ledger, domain, spare, tender_id, squatter)
+    with pytest.raises(KeyMismatch):  # even relayed: a's real key, but the commitment names a, not spare
+        sign_in(ledger, domain, parties.relayer, tender_id, squatter)
+        reveal(ledger, parties.relayer, tender_id, squatter)
     for bidder in (b, c):
         sign_in(ledger, domain, parties.relayer, tender_id, bidder)
         with pytest.raises(KeyMismatch):
@@ -624,7 +623,7 @@ def test_sign_in_rules(ledger, domain, parties, chain, create, bidders, experts)
     sign_in(ledger, domain, parties.relayer, tender_id, a)
     assert ledger.pseudonym_of(tender_id, a.address) == a.pseudonym and ledger.pseudonym_of(tender_id, b.address) is None
     with pytest.raises(AlreadySignedIn) as twice:
-        sign_in(ledger, domain, a.account, tender_id, a)
+        sign_in(ledger, domain, parties.relayer, tender_id, a)
     assert twice.value.args_by_name == {"tenderId": tender_id, "pseudonym": a.pseudonym, "bidder": a.address}
     with pytest.raises(BidderHasBid) as second:  # one bid per bidder: a may not also take b's pseudonym
         sign_in(ledger, domain, parties.relayer, tender_id, dataclasses.replace(b, account=a.account))
@@ -791,15 +790,16 @@ def test_signed_messages_come_from_the_signer_or_a_relayer(ledger, domain, parti
     ledger.submit_scores(experts[0], tender_id, experts[0].address, a.pseudonym, [50, 50], signature)
 
 
-def test_sign_in_and_reveal_come_from_the_bidder_or_a_relayer(ledger, domain, parties, chain, create, bidders, spare):
+def test_sign_in_comes_from_the_relayer_and_reveal_from_the_bidder_or_the_relayer(ledger, domain, parties, chain, create, bidders, spare):
     tender_id, terms = create(min_bidders=1)
     a = bidders[0]
     commit(ledger, parties.relayer, tender_id, a)
     open_now(ledger, chain, parties, tender_id, terms)
-    with pytest.raises(UnauthorizedRelayer) as signin:
-        sign_in(ledger, domain, spare, tender_id, a)
-    assert signin.value.args_by_name == {"caller": spare.address}
-    sign_in(ledger, domain, a.account, tender_id, a)
+    for caller in (spare, a.account):  # not even the bidder itself: only the platform knows whose pseudonym it is
+        with pytest.raises(UnauthorizedRelayer) as signin:
+            sign_in(ledger, domain, caller, tender_id, a)
+        assert signin.value.args_by_name == {"caller": caller.address}
+    sign_in(ledger, domain, parties.relayer, tender_id, a)
     with pytest.raises(UnauthorizedRelayer) as revealed:
         reveal(ledger, spare, tender_id, a)
     assert revealed.value.args_by_name == {"caller": spare.address}
