@@ -198,14 +198,20 @@ def demo_no_visit(
     citizen: Annotated[int | None, typer.Option(min=1, max=2000, help="which fake citizen of the demo dataset")] = None,
 ):
     """Face check -> consent -> pulls -> data tracker -> revocation -> refused pull, with every transaction."""
-    from api.demo import DemoFailed, load_stack, run_no_visit
+    from api.demo import run_no_visit
+
+    _run_demo(node, "agency", run_no_visit, citizen_index=citizen)
+
+
+def _run_demo(node: str | None, party: str, run, **options) -> None:
+    """Run a demo against the stack `govchain up` described in its stack.json, acting as ``party``."""
+    from api.demo import DemoFailed, load_stack
     from api.settings import Settings
     from identity.keys import dev_party
 
     config = load_node_config()
     try:
-        stack = load_stack(Settings().state_dir / (node or config.kind))
-        run_no_visit(stack, dev_party(config, "agency"), console, citizen_index=citizen)
+        run(load_stack(Settings().state_dir / (node or config.kind)), dev_party(config, party), console, **options)
     except (DemoFailed, GovchainError, OSError) as exc:
         _fail(exc)
 
@@ -213,16 +219,9 @@ def demo_no_visit(
 @demo_app.command("bid-opening")
 def demo_bid_opening(node: NodeKind = None, bidding_seconds: Annotated[int, typer.Option(min=5, max=600)] = 15):
     """A whole tender: 4 bidders (one fails to decrypt), one objection, 3 experts, the result."""
-    from api.demo import DemoFailed, load_stack, run_bid_opening
-    from api.settings import Settings
-    from identity.keys import dev_party
+    from api.demo import run_bid_opening
 
-    config = load_node_config()
-    try:
-        stack = load_stack(Settings().state_dir / (node or config.kind))
-        run_bid_opening(stack, dev_party(config, "procurement"), console, bidding_seconds=bidding_seconds)
-    except (DemoFailed, GovchainError, OSError) as exc:
-        _fail(exc)
+    _run_demo(node, "procurement", run_bid_opening, bidding_seconds=bidding_seconds)
 
 
 tender_app = typer.Typer(help="Electronic bid opening: check a tender's trail.", no_args_is_help=True)

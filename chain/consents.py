@@ -15,8 +15,8 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from chain.errors import TransactionFailed
-from chain.events import ChainEvent, EventReader
-from chain.tx import ChainClient, Receipt
+from chain.contract import ContractClient
+from chain.tx import Receipt
 
 
 class ConsentState(IntEnum):
@@ -119,22 +119,8 @@ class DomainFields:
     verifying_contract: str
 
 
-class ConsentRegistryClient:
+class ConsentRegistryClient(ContractClient):
     """Reads and writes of one deployed ConsentRegistry. Writes are sent by the given account."""
-
-    def __init__(self, client: ChainClient, address: str, abi: list):
-        self.client = client
-        self.contract = client.w3.eth.contract(address=Web3.to_checksum_address(address), abi=abi)
-        self.reader = EventReader(client, self.contract)
-
-    @property
-    def address(self) -> str:
-        return self.contract.address
-
-    def events(self, receipt: Receipt) -> list[ChainEvent]:
-        """This contract's events in ``receipt``, in log order."""
-        mine = (log for log in receipt.logs if Web3.to_checksum_address(log["address"]) == self.address)
-        return [e for e in (self.reader.decode(log) for log in mine) if e]
 
     # -- writes --------------------------------------------------------------------------
 

@@ -9,7 +9,8 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from web3 import Web3
 
-from chain.tx import ChainClient, Receipt
+from chain.contract import ContractClient
+from chain.tx import Receipt
 
 ROLE_NAMES = ("GOVERNOR", "RELAYER", "AGENCY", "DATA_HOLDER", "ISSUER", "PROCUREMENT", "AUDITOR")
 ROLES = {name: keccak(text=name) for name in ROLE_NAMES}
@@ -65,16 +66,8 @@ class Member:
         return self.status is MemberStatus.ACTIVE
 
 
-class GovRegistryClient:
-    """Reads and writes of one deployed GovRegistry. Writes are sent by ``account``."""
-
-    def __init__(self, client: ChainClient, address: str, abi: list):
-        self.client = client
-        self.contract = client.w3.eth.contract(address=Web3.to_checksum_address(address), abi=abi)
-
-    @property
-    def address(self) -> str:
-        return self.contract.address
+class GovRegistryClient(ContractClient):
+    """Reads and writes of one deployed GovRegistry. Writes are sent by the given account."""
 
     # -- writes --------------------------------------------------------------------------
 

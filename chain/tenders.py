@@ -14,13 +14,12 @@ from typing import NamedTuple
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
-from web3.exceptions import Web3Exception
 
-from chain import reverts
 from chain.consents import DomainFields
 from chain.errors import TransactionFailed
-from chain.events import ChainEvent, EventReader
-from chain.tx import ChainClient, Receipt
+from chain.events import ChainEvent
+from chain.contract import ContractClient
+from chain.tx import Receipt
 
 ZERO32 = b"\0" * 32
 
@@ -206,29 +205,8 @@ def _address_or_none(address: str) -> str | None:
     return None if int(address, 16) == 0 else Web3.to_checksum_address(address)
 
 
-class TenderLedgerClient:
+class TenderLedgerClient(ContractClient):
     """Reads and writes of one deployed TenderLedger. Writes are sent by the given account."""
-
-    def __init__(self, client: ChainClient, address: str, abi: list):
-        self.client = client
-        self.contract = client.w3.eth.contract(address=Web3.to_checksum_address(address), abi=abi)
-        self.reader = EventReader(client, self.contract)
-
-    @property
-    def address(self) -> str:
-        return self.contract.address
-
-    def events(self, receipt: Receipt) -> list[ChainEvent]:
-        """This contract's events in ``receipt``, in log order."""
-        mine = (log for log in receipt.logs if Web3.to_checksum_address(log["address"]) == self.address)
-        return [e for e in (self.reader.decode(log) for log in mine) if e]
-
-    def _read(self, call):
-        """Run a view; a revert comes back as its named exception (e.g. ``TenderLedgerScoresMissing``)."""
-        try:
-            return call.call()
-        except Web3Exception as exc:
-            raise (reverts.from_web3(exc) or exc) from None
 
     def _only(self, receipt: Receipt, name: str) -> ChainEvent:
         found = [e for e in self.events(receipt) if e.name == name]
