@@ -20,7 +20,7 @@ class TenderCreate(BaseModel):
     method: Literal["lowest_price", "weighted_score"]
     weights: list[int] = Field(default_factory=list, description="basis points per criterion, summing to 10000 (weighted_score)")
     experts: list[str] = Field(min_length=1, max_length=50)
-    min_bidders: int = Field(3, ge=1, le=1000)
+    min_bidders: int = Field(3, ge=1, le=500, description="TenderLedger bounds a tender to 500 bids")
 
     @model_validator(mode="after")
     def _consistent(self) -> "TenderCreate":
