@@ -125,8 +125,14 @@ def upload_bid(platform: Platform, session: Session, identity, tender: Tender, c
     existing = session.get(TenderBid, (tender.tender_id, pseudonym))
     version = (existing.version + 1) if existing else 1
     call = platform.tenders().contract.functions.commitBid(unhex(tender.tender_id), unhex(pseudonym), digest, unhex(key_commitment))
-    blob = blobs(platform).put(ciphertext)  # content-addressed: a failed commit leaves only an unreferenced blob
-    receipt, events = _send(platform, f"tender:bid:{tender.tender_id}:{pseudonym}:{version}", platform.signer("relayer"), call)
+    store = blobs(platform)
+    blob = store.put(ciphertext)
+    try:
+        receipt, events = _send(platform, f"tender:bid:{tender.tender_id}:{pseudonym}:{version}", platform.signer("relayer"), call)
+    except Exception:
+        if not session.scalar(select(TenderBid).where(TenderBid.blob == blob)):
+            store.delete(blob)  # refused (too late, chain down): leave no file behind
+        raise
     (committed,) = [e for e in events if e.name == "BidCommitted"]
     sealed = seal_at_rest(platform.data_key, identity.address.encode(), f"tender_bids/{tender.tender_id}/{pseudonym}".encode())
     if existing is None:

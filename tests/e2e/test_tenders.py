@@ -139,6 +139,8 @@ def test_late_bids_are_refused_and_nothing_is_committed(stack, client, deploymen
     late = Bidder(stack, "测试迟到公司", 100_00, deployment)
     refused = late.bid(tender["tender_id"], 100_00)
     assert refused.status_code == 409 and "closed" in refused.json()["detail"]
+    blobs = stack.api.settings.state_dir / "blobs"
+    assert not any(p.name == late.sealed.ciphertext_hash.hex() for p in blobs.rglob("*"))  # no file left behind
     assert [s["step"] for s in stack.http.get(f"/v1/tenders/{tender['tender_id']}/trail").json()] == ["TenderCreated"]
 
 
@@ -233,3 +235,15 @@ def test_tender_verify_recomputes_from_the_chain_and_catches_a_swapped_file(stac
     swapped = verify_tender(ledger, tid, lambda p: from_platform(p)[:-1] + b"\x00")  # a copy someone altered
     assert not swapped.consistent
     assert {c.what.split(" ", 1)[1] for c in swapped.checks if not c.ok} == {"bid file matches its on-chain hash"}
+
+
+def test_a_bid_the_chain_finds_late_leaves_no_file_behind(stack, client, deployment, parties):
+    tender = create_tender(stack, client, parties, [Account.create()], reference="GC-2026-008", method="lowest_price")
+    chain_now = client.w3.eth.get_block("latest")["timestamp"]
+    rpc_call(client.w3.provider.endpoint_uri, "evm_increaseTime", [tender["terms"]["bid_deadline"] - chain_now + 1])
+    rpc_call(client.w3.provider.endpoint_uri, "evm_mine")  # the chain's clock is past the deadline, the platform's not yet
+    late = Bidder(stack, "测试临界公司", 100_00, deployment)
+    refused = late.bid(tender["tender_id"], 100_00)
+    assert refused.status_code == 409 and refused.json()["error"] == "TenderLedgerBiddingClosed", refused.text
+    blobs = stack.api.settings.state_dir / "blobs"
+    assert not any(p.name == late.sealed.ciphertext_hash.hex() for p in blobs.rglob("*"))
