@@ -88,13 +88,11 @@ def _signer(party: str):
     from api.context import Platform
 
     settings = Settings()
-    keystore = getattr(settings, f"{party}_keystore", None)
-    if keystore:
-        from identity.keys import load_keystore
-
-        password = settings.keystore_password.get_secret_value() or getpass.getpass(f"password for {keystore}: ")
-        return load_keystore(keystore, password)
-    return Platform.dev_signer(settings, party)
+    keystore = Platform.keystore_of(settings, party)
+    password = None
+    if keystore and not settings.keystore_password.get_secret_value():
+        password = getpass.getpass(f"password for {keystore}: ")
+    return Platform.load_signer(settings, party, password)
 
 
 @app.command("deploy")

@@ -95,7 +95,7 @@ class Platform:
         self._roles: RoleCache | None = None
         self._deployment: Deployment | None = None
         self._lock = threading.Lock()
-        self._members: dict[str, Member] = {}
+        self._members: list[Member] = []
         self._keys: dict[str, LocalAccount] = {}
         self._members_at = float("-inf")
 
@@ -156,10 +156,19 @@ class Platform:
         return self._keys[party]
 
     def _load_signer(self, party: str) -> LocalAccount:
-        keystore = {"governor": self.settings.governor_keystore, "relayer": self.settings.relayer_keystore}.get(party)
+        return self.load_signer(self.settings, party)
+
+    @staticmethod
+    def keystore_of(settings: Settings, party: str):
+        return {"governor": settings.governor_keystore, "relayer": settings.relayer_keystore}.get(party)
+
+    @classmethod
+    def load_signer(cls, settings: Settings, party: str, password: str | None = None) -> LocalAccount:
+        """A party's key: its keystore when one is configured, else (dev only) its dev key."""
+        keystore = cls.keystore_of(settings, party)
         if keystore:
-            return load_keystore(keystore, self.settings.keystore_password.get_secret_value())
-        return self.dev_signer(self.settings, party)
+            return load_keystore(keystore, password or settings.keystore_password.get_secret_value())
+        return cls.dev_signer(settings, party)
 
     @staticmethod
     def dev_signer(settings: Settings, party: str) -> LocalAccount:
@@ -190,14 +199,18 @@ class Platform:
                 return account
         raise ConfigError(f"{address} is not a dev account")
 
-    def member_by_domain(self, domain: str, role: str) -> Member | None:
-        """The active member with ``domain`` holding ``role`` (cached for 30 s)."""
+    def active_members(self) -> list[Member]:
+        """Every active member with its roles, read from GovRegistry at most every 30 s
+        (a full read is eight calls per member: too many for each request)."""
         now = time.monotonic()
         if now - self._members_at > 30:
-            self._members = {m.info.domain: m for m in self.registry().members() if m.active}
+            self._members = [m for m in self.registry().members() if m.active]
             self._members_at = now
-        member = self._members.get(domain)
-        return member if member and role in member.roles else None
+        return self._members
+
+    def member_by_domain(self, domain: str, role: str) -> Member | None:
+        """The active member with ``domain`` holding ``role``."""
+        return next((m for m in self.active_members() if m.info.domain == domain and role in m.roles), None)
 
     def close(self) -> None:
         self.engine.dispose()

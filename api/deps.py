@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.auth.service import Identity, authenticate
 from api.context import Platform
-from api.problems import Forbidden, Unauthorized
+from api.problems import Forbidden, PayloadTooLarge, Unauthorized
 
 
 def get_platform(request: Request) -> Platform:
@@ -60,3 +60,13 @@ def require_role(*roles: str):
 
     check.roles = roles  # read by the authorization tests
     return check
+
+
+async def read_body(request: Request, limit: int, what: str) -> bytes:
+    """The raw request body, refused with 413 as soon as it passes ``limit`` bytes (never buffered past it)."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(f"{what} are limited to {limit} bytes; nothing was stored")
+    return bytes(body)

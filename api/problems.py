@@ -54,6 +54,10 @@ class Conflict(Problem):
     status, title, slug = 409, "Conflict", "conflict"
 
 
+class PayloadTooLarge(Problem):
+    status, title, slug = 413, "Payload too large", "payload-too-large"
+
+
 class ServiceUnavailable(Problem):
     status, title, slug = 503, "Service unavailable", "service-unavailable"
     headers = {"Retry-After": "5"}

@@ -100,6 +100,10 @@ class Receipt:
     def ok(self) -> bool:
         return self.status == 1
 
+    @classmethod
+    def of(cls, tx_hash: str, raw) -> "Receipt":
+        return cls(tx_hash, raw["blockNumber"], raw["gasUsed"], raw["status"], list(raw["logs"]), raw)
+
 
 class ChainClient:
     """The chain client: fees, signing, sending and receipts for any number of keys.
@@ -150,12 +154,13 @@ class ChainClient:
             return FeeMode.ZERO if self._call(lambda: self.w3.eth.gas_price) == 0 else FeeMode.LEGACY
         return FeeMode.ZERO if base_fee == 0 else FeeMode.EIP1559
 
-    def fee_fields(self) -> dict[str, int]:
+    def fee_fields(self, latest=None) -> dict[str, int]:
+        """Fee fields for the next transaction; ``latest`` saves a fetch if the caller has the block."""
         if self.fee_mode is FeeMode.ZERO:
             return {"gasPrice": 0}
         if self.fee_mode is FeeMode.LEGACY:
             return {"gasPrice": self._call(lambda: self.w3.eth.gas_price)}
-        base_fee = self._call(lambda: self.w3.eth.get_block("latest"))["baseFeePerGas"]
+        base_fee = (latest or self._call(lambda: self.w3.eth.get_block("latest")))["baseFeePerGas"]
         return {"maxFeePerGas": 2 * base_fee + self.priority_fee, "maxPriorityFeePerGas": self.priority_fee}
 
     # -- building -------------------------------------------------------------------------
@@ -167,7 +172,9 @@ class ChainClient:
         before anything is signed or sent.
         """
         estimate = gas is None
-        tx: dict[str, Any] = {"from": account.address, "chainId": self.chain_id, "value": value, **self.fee_fields()}
+        # one look at the latest block serves both the fee and ganache's clock check
+        latest = self._call(lambda: self.w3.eth.get_block("latest")) if self.fee_mode is FeeMode.EIP1559 or self._is_ganache else None
+        tx: dict[str, Any] = {"from": account.address, "chainId": self.chain_id, "value": value, **self.fee_fields(latest)}
         try:
             with self._serialize:
                 if call is not None:
@@ -176,7 +183,7 @@ class ChainClient:
                 else:
                     tx.update({"data": data, **({"to": to} if to else {})})
                 if estimate:
-                    self._catch_up_dev_clock()
+                    self._catch_up_dev_clock(latest)
                     # "pending": the next block's context, so time windows are judged at the time the
                     # transaction will really be mined, not at the latest block's (possibly old) time
                     tx["gas"] = self.w3.eth.estimate_gas(tx, "pending")
@@ -191,13 +198,11 @@ class ChainClient:
         tx.pop("from", None)
         return tx
 
-    def _catch_up_dev_clock(self) -> None:
+    def _catch_up_dev_clock(self, latest) -> None:
         """ganache runs even "pending" estimates at the latest block's time; on an idle dev
         chain that time can lag the clock by minutes, so a call gated on time would be judged
         too early. There (only there: ganache is a dev node) an empty block brings it up to date."""
-        if not self._is_ganache:
-            return
-        if self.w3.eth.get_block("latest")["timestamp"] < time.time() - 1:
+        if self._is_ganache and latest["timestamp"] < time.time() - 1:
             self.w3.provider.make_request("evm_mine", [])
 
     # -- signing and sending ------------------------------------------------------------
@@ -244,7 +249,7 @@ class ChainClient:
             raise ReceiptTimeout(tx_hash, timeout) from None
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise ChainUnavailable(f"chain node unreachable while awaiting {tx_hash}: {exc}") from None
-        return Receipt(tx_hash, raw["blockNumber"], raw["gasUsed"], raw["status"], list(raw["logs"]), raw)
+        return Receipt.of(tx_hash, raw)
 
     def receipt_or_none(self, tx_hash: str) -> Receipt | None:
         try:
@@ -253,7 +258,7 @@ class ChainClient:
             return None
         if raw is None:
             return None
-        return Receipt(tx_hash, raw["blockNumber"], raw["gasUsed"], raw["status"], list(raw["logs"]), raw)
+        return Receipt.of(tx_hash, raw)
 
     def explain_failure(self, tx: dict, account: LocalAccount, receipt: Receipt) -> ContractRevert | TransactionFailed:
         """Replay a mined-but-failed transaction as a call to learn its custom error."""

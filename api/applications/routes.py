@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.applications import schemas, service, states
-from api.deps import CurrentIdentity, NowDep, PlatformDep, SessionDep
+from api.deps import CurrentIdentity, NowDep, PlatformDep, SessionDep, read_body
 
 router = APIRouter(prefix="/v1", tags=["applications"])
 MAX_CALLBACK_BYTES = 64 * 1024
@@ -44,13 +44,9 @@ def start_face_verification(
 )  # fmt: skip
 async def face_callback(request: Request, platform: PlatformDep, now: NowDep):
     """Standard Webhooks callback from the face-verification vendor (a trigger only)."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_CALLBACK_BYTES:
-            raise service.PayloadTooLarge(f"callback bodies are limited to {MAX_CALLBACK_BYTES} bytes")
+    body = await read_body(request, MAX_CALLBACK_BYTES, "callback bodies")
     def handle():
         with platform.sessions() as session:
-            service.handle_callback(platform, session, bytes(body), request.headers, now)
+            service.handle_callback(platform, session, body, request.headers, now)
 
     await run_in_threadpool(handle)

@@ -17,17 +17,13 @@ from api.applications import states
 from api.auth.service import Identity
 from api.context import Platform
 from api.models import Application, WebhookReceipt
-from api.problems import BadRequest, Conflict, Forbidden, NotFound, Problem, ServiceUnavailable
+from api.problems import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable
 from identity import binding
 from identity.face import CallbackRejected, FaceVendorClient, VendorError, VendorUnavailable, decide, verify_callback
 from identity.sealing import open_at_rest, seal_at_rest
 
 log = logging.getLogger("govchain.applications")
 CALLBACK_PATH = "/v1/callbacks/face-verification"
-
-
-class PayloadTooLarge(Problem):
-    status, title, slug = 413, "Payload too large", "payload-too-large"
 
 
 def sealed(platform: Platform, application_id: str, field: str, value: bytes) -> bytes:

@@ -24,10 +24,10 @@ from identity.pull_request import BadMessage, PullRequest, attributes_hash, cano
 from identity.sealing import hpke_open, hpke_seal, open_at_rest, seal_at_rest
 
 
-def holders_for(platform: Platform, category: str) -> Member:
+def holder_for(platform: Platform, category: str) -> Member:
     bit = 1 << CATEGORIES.index(category)
-    for member in platform.registry().members():
-        if member.active and "DATA_HOLDER" in member.roles and member.info.data_categories & bit:
+    for member in platform.active_members():
+        if "DATA_HOLDER" in member.roles and member.info.data_categories & bit:
             return member
     raise ServiceUnavailable(f"no active data holder serves {category}")
 
@@ -49,7 +49,7 @@ def pull_all(platform: Platform, session: Session, application: Application, now
         done = session.scalars(select(PulledRecord).where(PulledRecord.application_id == application.id, PulledRecord.category == category)).all()
         request_id = attempt.request_id if attempt else _request_id(application, category, len(done))
         if attempt is None:
-            holder = holders_for(platform, category)
+            holder = holder_for(platform, category)
             attempt = PulledRecord(request_id=request_id, application_id=application.id, category=category, holder=holder.address)
             session.add(attempt)
             session.commit()  # the request id is kept before the call: a retry reuses it

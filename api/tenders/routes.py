@@ -6,8 +6,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from api.applications.service import PayloadTooLarge
-from api.deps import CurrentIdentity, NowDep, PlatformDep, SessionDep
+from api.deps import CurrentIdentity, NowDep, PlatformDep, SessionDep, read_body
 from api.problems import BadRequest
 from api.tenders import schemas, service
 
@@ -40,15 +39,11 @@ async def upload_bid(
     key_commitment: Annotated[str, Query(pattern=schemas.HEX32, description="keccak of (chain, contract, tender, bidder, key, salt)")],
 ):  # fmt: skip
     """Upload the encrypted bid file (the body, as bytes); uploading again replaces it."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > service.MAX_BID_BYTES:
-            raise PayloadTooLarge(f"bid files are limited to {service.MAX_BID_BYTES} bytes; nothing was stored")
+    body = await read_body(request, service.MAX_BID_BYTES, "bid files")
     if len(body) < 29:
         raise BadRequest("the body must be the encrypted bid file (nonce, ciphertext and tag)")
     tender = service.get_tender(session, tender_id)
-    return await run_in_threadpool(service.upload_bid, platform, session, identity, tender, bytes(body), key_commitment, now)
+    return await run_in_threadpool(service.upload_bid, platform, session, identity, tender, body, key_commitment, now)
 
 
 @router.delete("/{tender_id}/bids/mine")

@@ -203,33 +203,30 @@ def release_key(platform: Platform, session: Session, identity, tender: Tender, 
 
 def decrypt(platform: Platform, session: Session, tender: Tender, bid: TenderBid, key: bytes) -> dict:
     tid, pid = unhex(tender.tender_id), unhex(bid.pseudonym)
-    committed = platform.tenders().get_bid(tid, pid).ciphertext_hash
-    agency = platform.member_key(tender.agency)
-    ledger = platform.tenders().contract.functions
+
+    def record(decrypted: bool, digest: bytes, fault: int, outcome: str, /, **details) -> dict:
+        bid.decryption = outcome
+        session.commit()
+        call = platform.tenders().contract.functions.recordDecryption(tid, pid, decrypted, digest, fault)
+        receipt, _ = _send(platform, f"tender:decrypt:{tender.tender_id}:{bid.pseudonym}", platform.member_key(tender.agency), call)
+        return {"decrypted": decrypted, **details, "tx_hash": receipt.tx_hash}
+
     try:
         ciphertext = blobs(platform).get(bid.blob)
-        if ciphertext_hash(ciphertext) != committed:
+        if ciphertext_hash(ciphertext) != platform.tenders().get_bid(tid, pid).ciphertext_hash:
             raise BlobMissing("the stored file does not match its on-chain commitment")
     except BlobMissing as exc:  # the platform's copy is gone or altered: not the bidder's fault
-        bid.decryption = "file_mismatch"
-        session.commit()
-        receipt, _ = _send(platform, f"tender:decrypt:{tender.tender_id}:{bid.pseudonym}", agency, ledger.recordDecryption(tid, pid, False, bytes(32), NOT_BIDDER_FAULT))
-        return {"decrypted": False, "cause": "file_mismatch", "detail": str(exc), "tx_hash": receipt.tx_hash}
+        return record(False, bytes(32), NOT_BIDDER_FAULT, "file_mismatch", cause="file_mismatch", detail=str(exc))
     try:
         opened = open_bid(ciphertext, key, tid, pid)
         price, bidder_name = int(opened["price_fen"]), str(opened["bidder"])
         if price <= 0:
             raise ValueError("price must be positive")
     except (BidUnreadable, KeyError, TypeError, ValueError) as exc:
-        bid.decryption = "unreadable"
-        session.commit()
-        receipt, _ = _send(platform, f"tender:decrypt:{tender.tender_id}:{bid.pseudonym}", agency, ledger.recordDecryption(tid, pid, False, bytes(32), BIDDER_FAULT))
-        return {"decrypted": False, "cause": "unreadable", "detail": str(exc), "tx_hash": receipt.tx_hash}
+        return record(False, bytes(32), BIDDER_FAULT, "unreadable", cause="unreadable", detail=str(exc))
     plaintext_hash = keccak(canonical_json(opened))
-    receipt, _ = _send(platform, f"tender:decrypt:{tender.tender_id}:{bid.pseudonym}", agency, ledger.recordDecryption(tid, pid, True, plaintext_hash, 0))
-    bid.opened, bid.decryption = {**opened, "bidder_name": bidder_name}, "decrypted"
-    session.commit()
-    return {"decrypted": True, "plaintext_hash": hx(plaintext_hash), "tx_hash": receipt.tx_hash}
+    bid.opened = {**opened, "bidder_name": bidder_name}
+    return record(True, plaintext_hash, 0, "decrypted", plaintext_hash=hx(plaintext_hash))
 
 
 def close_decryption(platform: Platform, session: Session, identity, tender: Tender) -> list[dict]:
