@@ -1,0 +1,148 @@
+"""Notification commitments (告知承诺): the applicant signs the exact promise instead of uploading a proof.
+
+Under the notification-commitment system the agency waives a certificate and the applicant
+promises in writing that the fact holds. Here the promise is an EIP-712 message, so the
+wallet shows the applicant what is signed and anyone can later check who promised what:
+
+    Commitment(address applicant,bytes32 application,string material,bytes32 textHash,uint64 signedAt)
+
+under the domain "govchain EvidenceLedger", version "1", the chain id and the EvidenceLedger
+(:class:`Domain`: the :class:`identity.eip712.Domain` dataclass with this name by default). ``application`` is
+keccak256 of the application id and ``textHash`` keccak256 of the exact UTF-8 text shown to
+the applicant, so neither the id nor the text goes on chain, and a single changed character
+gives another signer on recovery. ``material`` is the catalog code of the waived material.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eth_account import Account
+from eth_account.messages import SignableMessage, encode_typed_data
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak, to_checksum_address
+
+from identity import eip712
+from identity.eip712 import EIP712_DOMAIN_FIELDS, Signer
+
+DOMAIN_NAME = "govchain EvidenceLedger"
+DOMAIN_VERSION = "1"
+
+COMMITMENT_FIELDS = [
+    {"name": "applicant", "type": "address"},
+    {"name": "application", "type": "bytes32"},
+    {"name": "material", "type": "string"},
+    {"name": "textHash", "type": "bytes32"},
+    {"name": "signedAt", "type": "uint64"},
+]
+COMMITMENT_TYPE = "Commitment(" + ",".join(f"{f['type']} {f['name']}" for f in COMMITMENT_FIELDS) + ")"
+
+
+@dataclass(frozen=True)
+class Domain(eip712.Domain):
+    """The EIP-712 domain of one deployed EvidenceLedger (:class:`identity.eip712.Domain`, this name)."""
+
+    name: str = DOMAIN_NAME
+    version: str = DOMAIN_VERSION
+
+
+def domain(chain_id: int, ledger: str) -> Domain:
+    """The EIP-712 domain of the EvidenceLedger deployed at ``ledger`` on chain ``chain_id``."""
+    return Domain(chain_id, to_checksum_address(ledger), DOMAIN_NAME, DOMAIN_VERSION)
+
+
+def text_hash(text: str) -> bytes:
+    """keccak256 of the exact UTF-8 text the applicant was shown (no normalisation: what was shown is what counts)."""
+    if not isinstance(text, str) or not text:
+        raise ValueError(f"the commitment text must be a non-empty string, got {text!r}")
+    return keccak(text.encode("utf-8"))
+
+
+def application_ref(application_id: str) -> bytes:
+    """keccak256 of the UTF-8 application id: ties the commitment to one application, off chain."""
+    if not isinstance(application_id, str) or not application_id:
+        raise ValueError(f"application id must be a non-empty string, got {application_id!r}")
+    return keccak(application_id.encode("utf-8"))
+
+
+def _bytes32(value: bytes, what: str) -> bytes:
+    if not isinstance(value, bytes | bytearray) or len(value) != 32:
+        raise ValueError(f"{what} must be 32 bytes, got {value!r}")
+    return bytes(value)
+
+
+@dataclass(frozen=True)
+class Commitment:
+    """The EIP-712 ``Commitment``, field for field; ``signed_at`` in unix seconds (uint64)."""
+
+    applicant: str
+    application: bytes
+    material: str
+    text_hash: bytes
+    signed_at: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "applicant", to_checksum_address(self.applicant))
+        object.__setattr__(self, "application", _bytes32(self.application, "application"))
+        object.__setattr__(self, "text_hash", _bytes32(self.text_hash, "text_hash"))
+        if not isinstance(self.material, str) or not self.material:
+            raise ValueError(f"material must be a non-empty string, got {self.material!r}")
+        if isinstance(self.signed_at, bool) or not isinstance(self.signed_at, int) or not 0 <= self.signed_at < 2**64:
+            raise ValueError(f"signed_at must be a uint64 (unix seconds), got {self.signed_at!r}")
+
+    @classmethod
+    def of(cls, applicant: str, application_id: str, material: str, text: str, signed_at: int) -> "Commitment":
+        """The commitment of ``applicant`` to ``text`` for ``material`` in application ``application_id``."""
+        return cls(applicant, application_ref(application_id), material, text_hash(text), signed_at)
+
+    def as_message(self) -> dict:
+        """The EIP-712 message (JSON-friendly: bytes32 as 0x-hex)."""
+        return {
+            "applicant": self.applicant,
+            "application": "0x" + self.application.hex(),
+            "material": self.material,
+            "textHash": "0x" + self.text_hash.hex(),
+            "signedAt": self.signed_at,
+        }
+
+
+def typed_data(commitment: Commitment, domain: Domain) -> dict:
+    """The full EIP-712 message (``eth_signTypedData_v4`` / ``encode_typed_data(full_message=...)``)."""
+    return {
+        "types": {"EIP712Domain": EIP712_DOMAIN_FIELDS, "Commitment": COMMITMENT_FIELDS},
+        "primaryType": "Commitment",
+        "domain": domain.as_dict(),
+        "message": commitment.as_message(),
+    }
+
+
+def _signable(commitment: Commitment, domain: Domain) -> SignableMessage:
+    return encode_typed_data(full_message=typed_data(commitment, domain))
+
+
+def digest(commitment: Commitment, domain: Domain) -> bytes:
+    """The EIP-712 digest keccak256(0x19 0x01 domainSeparator structHash) a contract checks against."""
+    message = _signable(commitment, domain)
+    return keccak(b"\x19" + message.version + message.header + message.body)
+
+
+def sign(commitment: Commitment, domain: Domain, key: Signer) -> bytes:
+    """The applicant's 65-byte signature (r, s, v) over ``commitment``."""
+    key = key.key if isinstance(key, LocalAccount) else key
+    return bytes(Account.sign_typed_data(key, full_message=typed_data(commitment, domain)).signature)
+
+
+def recover(commitment: Commitment, domain: Domain, signature: bytes) -> str:
+    """The checksum address that signed ``commitment`` under ``domain``.
+
+    Compare it with ``commitment.applicant``: a signature over any other text, material,
+    chain or contract recovers to some unrelated address rather than failing. A malformed
+    signature (wrong length, invalid v, s or r) raises ``ValueError``.
+    """
+    signature = bytes(signature)
+    if len(signature) != 65:
+        raise ValueError(f"signature must be 65 bytes (r, s, v), got {len(signature)}")
+    try:
+        return to_checksum_address(Account.recover_message(_signable(commitment, domain), signature=signature))
+    except Exception as exc:  # eth-keys' BadSignature and eth-utils' ValidationError are not ValueErrors
+        raise ValueError(f"signature cannot be recovered: {exc}") from None
