@@ -1,9 +1,26 @@
-"""Deploy govchain's contracts (GovRegistry, then ConsentRegistry and TenderLedger), wire the roles, and keep a deployment record.
+"""Deploy govchain's contracts (GovRegistry, then ConsentRegistry, TenderLedger and EvidenceLedger), wire the roles, and keep a deployment record.
 
 The record (``deployment.json`` in the state directory) names the chain (id and genesis
 hash), each contract's address, block and code hash, and the build it came from.
 Deploying again against the same chain reuses the record when the code on chain still
 matches it, and refuses with a clear message when it does not.
+
+Document stores: each issuing agency has its own ``DocumentStore``, created by the agency's
+key through ``GovRegistry.createDocumentStore``. ``deploy(..., issuers=[...])`` creates the
+store of each given issuer account (named after its registered member name) and records it
+in the record's ``stores`` map, keyed by the issuer's checksum address, each entry like a
+contract entry (without the ABI) plus the store's ``name`` and ``issuer``; the one ABI all
+stores share is the record's ``store_abi``::
+
+    "stores": {"0xIssuer...": {"address": ..., "issuer": ..., "name": ..., "block": ..., "tx": ...,
+                               "code_hash": ..., "artifact_hash": ...}},
+    "store_abi": [...]
+
+``Deployment.document_store(issuer)`` gives a store's address and ``document_store_abi()``
+the ABI (also for stores created later, e.g. by the API: GovRegistry says which store is
+whose). A reused record gains the stores of the given issuers it lacks (created, or adopted
+when the issuer already has one on chain); stores are checked against the chain and the
+build like the contracts (a changed DocumentStore also changes GovRegistry, which embeds it).
 """
 
 from __future__ import annotations
@@ -11,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,12 +38,13 @@ from eth_utils import keccak
 from web3 import Web3
 
 from chain.compile import Artifact, Build
-from chain.errors import DeploymentMismatch
+from chain.errors import DeploymentMismatch, NotDeployed
 from chain.registry import GovRegistryClient, MemberInfo
-from chain.tx import ChainClient
+from chain.tx import ChainClient, Receipt
 
 RECORD_NAME = "deployment.json"
-DEPLOYED = ("GovRegistry", "ConsentRegistry", "TenderLedger")  # what deploy() deploys, in order
+DEPLOYED = ("GovRegistry", "ConsentRegistry", "TenderLedger", "EvidenceLedger")  # what deploy() deploys, in order
+STORE_ARTIFACT = "DocumentStore"  # what each issuer's store runs (created by GovRegistry, not by deploy())
 DEFAULT_ADMIN_DELAY = 2 * 24 * 3600  # two days between starting and accepting an admin transfer
 
 
@@ -44,10 +63,25 @@ class Deployment:
     compiler: str
     deployed_at: str
     contracts: dict[str, dict]
+    stores: dict[str, dict] = field(default_factory=dict)  # issuer checksum address -> store entry
+    store_abi: list = field(default_factory=list)  # the ABI of every DocumentStore
     reused: bool = False
 
     def address(self, name: str) -> str:
         return self.contracts[name]["address"]
+
+    def document_store(self, issuer: str) -> str:
+        """The address of the document store of ``issuer``; :class:`NotDeployed` if none is recorded."""
+        entry = self.stores.get(Web3.to_checksum_address(issuer))
+        if entry is None:
+            raise NotDeployed(f"no document store is recorded for issuer {issuer}")
+        return entry["address"]
+
+    def document_store_abi(self) -> list:
+        """The ABI shared by every issuer's DocumentStore."""
+        if not self.store_abi:
+            raise NotDeployed("the deployment record has no DocumentStore ABI (it predates document stores)")
+        return self.store_abi
 
     def to_json(self) -> dict:
         data = dict(self.__dict__)
@@ -100,6 +134,18 @@ def check_record(client: ChainClient, build: Build, record: Deployment) -> None:
                 f"{name} changed since it was deployed at {entry['address']} (build {record.source_hash[:12]}, "
                 f"now {build.source_hash[:12]}). Deploy with --fresh to deploy the new code."
             )
+    for issuer, entry in record.stores.items():
+        on_chain = code_hash(bytes(client.w3.eth.get_code(entry["address"])))
+        if on_chain != entry["code_hash"]:
+            raise DeploymentMismatch(
+                f"the document store of {issuer} at {entry['address']}: code on chain has hash {on_chain}, "
+                f"the record says {entry['code_hash']}. Deploy with --fresh to start a new record."
+            )
+        if STORE_ARTIFACT in build.artifacts and artifact_hash(build[STORE_ARTIFACT].deployed_bytecode) != entry["artifact_hash"]:
+            raise DeploymentMismatch(
+                f"DocumentStore changed since the store of {issuer} was created at {entry['address']}. "
+                "Deploy with --fresh to deploy the new code."
+            )
     for name in DEPLOYED:
         if name in build.artifacts and name not in record.contracts:
             raise DeploymentMismatch(
@@ -125,6 +171,39 @@ def _deploy_contract(client: ChainClient, deployer: LocalAccount, artifact: Arti
     }
 
 
+def _store_entry(client: ChainClient, build: Build, issuer: str, store: str, name: str, receipt: Receipt | None) -> dict:
+    artifact = build[STORE_ARTIFACT]
+    return {
+        "address": store,
+        "issuer": issuer,
+        "name": name,
+        "block": receipt.block_number if receipt else None,
+        "tx": receipt.tx_hash if receipt else None,
+        "code_hash": code_hash(bytes(client.w3.eth.get_code(store))),
+        "artifact_hash": artifact_hash(artifact.deployed_bytecode),
+    }
+
+
+def _ensure_stores(client: ChainClient, build: Build, record: Deployment, issuers: Sequence[LocalAccount]) -> bool:
+    """Give each of ``issuers`` its document store in ``record``: created through the registry
+    by the issuer's key (named after its member name), or adopted if it has one on chain.
+    Returns whether the record changed."""
+    registry = GovRegistryClient(client, record.address("GovRegistry"), build["GovRegistry"].abi)
+    changed = not record.store_abi
+    record.store_abi = build[STORE_ARTIFACT].abi
+    for issuer in issuers:
+        if issuer.address in record.stores:
+            continue
+        store, receipt = registry.document_store_of(issuer.address), None
+        if store is None:
+            name = registry.member(issuer.address, with_roles=False).info.name
+            store, receipt = registry.create_document_store(issuer, name)
+        name = client.w3.eth.contract(address=store, abi=build[STORE_ARTIFACT].abi).functions.name().call()
+        record.stores[issuer.address] = _store_entry(client, build, issuer.address, store, name, receipt)
+        changed = True
+    return changed
+
+
 def deploy(
     client: ChainClient,
     governor: LocalAccount,
@@ -133,14 +212,18 @@ def deploy(
     *,
     governor_info: MemberInfo,
     members: list[MemberSpec] = (),
+    issuers: Sequence[LocalAccount] = (),
     admin_delay: int = DEFAULT_ADMIN_DELAY,
     fresh: bool = False,
 ) -> Deployment:
-    """Deploy everything (or reuse a matching record) and register ``members``."""
+    """Deploy everything (or reuse a matching record), register ``members``, and create the
+    document store of each of ``issuers`` (active ISSUER members, with their keys)."""
     record = load_record(state_dir)
     if record and not fresh:
         check_record(client, build, record)
         record.reused = True
+        if _ensure_stores(client, build, record, issuers):
+            write_record(state_dir, record)
         return record
     if record and fresh:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -153,6 +236,7 @@ def deploy(
     registry_address = contracts["GovRegistry"]["address"]
     contracts["ConsentRegistry"] = _deploy_contract(client, governor, build["ConsentRegistry"], registry_address)
     contracts["TenderLedger"] = _deploy_contract(client, governor, build["TenderLedger"], registry_address)
+    contracts["EvidenceLedger"] = _deploy_contract(client, governor, build["EvidenceLedger"], registry_address)
     registry = GovRegistryClient(client, registry_address, build["GovRegistry"].abi)
     for spec in members:
         registry.register_member(governor, spec.address, spec.info, spec.roles)
@@ -165,5 +249,6 @@ def deploy(
         deployed_at=datetime.now(UTC).isoformat(timespec="seconds"),
         contracts=contracts,
     )
+    _ensure_stores(client, build, deployment, issuers)
     write_record(state_dir, deployment)
     return deployment

@@ -10,6 +10,7 @@ from eth_utils import keccak
 from web3 import Web3
 
 from chain.contract import ContractClient
+from chain.errors import TransactionFailed
 from chain.tx import Receipt
 
 ROLE_NAMES = ("GOVERNOR", "RELAYER", "AGENCY", "DATA_HOLDER", "ISSUER", "PROCUREMENT", "AUDITOR")
@@ -96,7 +97,24 @@ class GovRegistryClient(ContractClient):
     def revoke_role(self, governor: LocalAccount, role: str, account: str) -> Receipt:
         return self.client.transact(governor, self.contract.functions.revokeRole(role_id(role), account))
 
+    def create_document_store(self, issuer: LocalAccount, name: str) -> tuple[str, Receipt]:
+        """The issuer (an active ISSUER with no store yet) creates its document store; returns the
+        store's address, as the receipt's ``DocumentStoreCreated`` event gives it, and the receipt."""
+        receipt = self.client.transact(issuer, self.contract.functions.createDocumentStore(name))
+        created = [e for e in self.events(receipt) if e.name == "DocumentStoreCreated"]
+        if len(created) != 1:
+            raise TransactionFailed(f"{receipt.tx_hash} emitted {len(created)} DocumentStoreCreated events, expected 1", receipt.tx_hash)
+        return Web3.to_checksum_address(created[0].args["store"]), receipt
+
     # -- reads ---------------------------------------------------------------------------
+
+    def document_store_of(self, account: str) -> str | None:
+        """The document store ``account`` created, or None."""
+        return _address_or_none(self.contract.functions.documentStoreOf(Web3.to_checksum_address(account)).call())
+
+    def issuer_of_store(self, store: str) -> str | None:
+        """The issuer of ``store`` if this registry created it, else None (then the store is not govchain's)."""
+        return _address_or_none(self.contract.functions.issuerOfStore(Web3.to_checksum_address(store)).call())
 
     def roles_of(self, account: str) -> frozenset[str]:
         return frozenset(name for name, rid in ROLES.items() if self.contract.functions.hasRole(rid, account).call())
@@ -120,3 +138,7 @@ class GovRegistryClient(ContractClient):
 
     def has_active_role(self, role: str, account: str) -> bool:
         return self.contract.functions.hasActiveRole(role_id(role), account).call()
+
+
+def _address_or_none(address: str) -> str | None:
+    return None if int(address, 16) == 0 else Web3.to_checksum_address(address)

@@ -4,11 +4,14 @@ pragma solidity ^0.8.24;
 import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 import {IGovRegistry} from "./interfaces/IGovRegistry.sol";
+import {DocumentStore} from "./DocumentStore.sol";
 
 /// @title GovRegistry — the member registry and permissioning of govchain
 /// @notice The default admin (the bureau) changes hands in two steps with a delay
 /// (OpenZeppelin AccessControlDefaultAdminRules). Governors register, update, suspend and
 /// retire members and grant the member roles; a role only counts while its holder is active.
+/// Active issuers create their OpenAttestation-compatible document stores here; the registry
+/// opens and closes each store to writes as its issuer's ISSUER_ROLE starts and stops counting.
 contract GovRegistry is IGovRegistry, AccessControlDefaultAdminRules {
     using EnumerableSet for EnumerableSet.AddressSet;
 
@@ -22,6 +25,8 @@ contract GovRegistry is IGovRegistry, AccessControlDefaultAdminRules {
 
     mapping(address account => Member) private _members;
     EnumerableSet.AddressSet private _accounts;
+    mapping(address issuer => address store) private _storeOf;
+    mapping(address store => address issuer) private _issuerOf;
 
     /// @param initialDelay Seconds a default-admin transfer must wait before it can be accepted.
     /// @param admin The bureau's admin account; it becomes the first member, with GOVERNOR_ROLE.
@@ -91,6 +96,19 @@ contract GovRegistry is IGovRegistry, AccessControlDefaultAdminRules {
     }
 
     /// @inheritdoc IGovRegistry
+    function createDocumentStore(string calldata name) external returns (address store) {
+        address account = _msgSender();
+        _requireActiveRole(ISSUER_ROLE, account);
+        address existing = _storeOf[account];
+        if (existing != address(0)) revert GovRegistryStoreExists(account, existing);
+        if (bytes(name).length == 0) revert GovRegistryEmptyName(account);
+        store = address(new DocumentStore(name, account, address(this)));
+        _storeOf[account] = store;
+        _issuerOf[store] = account;
+        emit DocumentStoreCreated(account, store, name);
+    }
+
+    /// @inheritdoc IGovRegistry
     function retireMember(address account, bytes32 reasonHash) external onlyActiveGovernor {
         Member storage m = _members[account];
         _requireNotRetired(account, m.status);
@@ -104,6 +122,7 @@ contract GovRegistry is IGovRegistry, AccessControlDefaultAdminRules {
         _revokeRole(ISSUER_ROLE, account);
         _revokeRole(PROCUREMENT_ROLE, account);
         _revokeRole(AUDITOR_ROLE, account);
+        _syncStore(account);
     }
 
     /// @notice Grants a member role. On top of AccessControl's rule (caller holds the role's admin role),
@@ -137,6 +156,16 @@ contract GovRegistry is IGovRegistry, AccessControlDefaultAdminRules {
     function servesCategory(address account, uint8 category) external view returns (bool) {
         return category < 64 && hasActiveRole(DATA_HOLDER_ROLE, account)
             && (_members[account].dataCategories >> category) & 1 == 1;
+    }
+
+    /// @inheritdoc IGovRegistry
+    function documentStoreOf(address account) external view returns (address) {
+        return _storeOf[account];
+    }
+
+    /// @inheritdoc IGovRegistry
+    function issuerOfStore(address store) external view returns (address) {
+        return _issuerOf[store];
     }
 
     /// @inheritdoc IGovRegistry
@@ -182,6 +211,28 @@ contract GovRegistry is IGovRegistry, AccessControlDefaultAdminRules {
         _requireStatus(account, m.status, from);
         m.status = to;
         m.updatedAt = uint40(block.timestamp);
+        _syncStore(account);
+    }
+
+    /// @dev Every grant (registerMember, grantRole) passes here: keeps the issuer's store in step.
+    function _grantRole(bytes32 role, address account) internal override returns (bool granted) {
+        granted = super._grantRole(role, account);
+        if (granted && role == ISSUER_ROLE) _syncStore(account);
+    }
+
+    /// @dev Every revocation (revokeRole, renounceRole, retireMember) passes here: keeps the issuer's store in step.
+    function _revokeRole(bytes32 role, address account) internal override returns (bool revoked) {
+        revoked = super._revokeRole(role, account);
+        if (revoked && role == ISSUER_ROLE) _syncStore(account);
+    }
+
+    /// @dev Sets the store's `writable` flag to whether `account` is an active ISSUER, when the store
+    /// exists and the flag differs.
+    function _syncStore(address account) private {
+        address store = _storeOf[account];
+        if (store == address(0)) return;
+        bool active = hasActiveRole(ISSUER_ROLE, account);
+        if (DocumentStore(store).writable() != active) DocumentStore(store).setWritable(active);
     }
 
     function _requireActiveRole(bytes32 role, address account) private view {

@@ -9,6 +9,8 @@ from __future__ import annotations
 from chain.config import NodeConfig
 from chain.deploy import MemberSpec
 from chain.registry import DataCategory, MemberInfo
+from eth_account.signers.local import LocalAccount
+
 from identity.keys import hpke_key_for, dev_party, x25519_public_bytes
 
 GOVERNOR_INFO = MemberInfo(name="区政务服务管理局 (District Government Service Bureau)", org_code="11000000DEV0000001", domain="bureau.gov.example")
@@ -40,3 +42,8 @@ def dev_member_specs(config: NodeConfig) -> list[MemberSpec]:
         hpke = x25519_public_bytes(hpke_key_for(account))
         specs.append(MemberSpec(account.address, MemberInfo(name, org_code, domain, hpke, int(categories)), roles))
     return specs
+
+
+def dev_issuers(config: NodeConfig) -> list[LocalAccount]:
+    """The dev parties registered with ISSUER: each gets its DocumentStore at deploy."""
+    return [dev_party(config, party) for party, spec in DEV_MEMBERS.items() if "ISSUER" in spec[3]]

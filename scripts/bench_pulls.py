@@ -40,7 +40,7 @@ from chain.node import LocalNode  # noqa: E402
 from chain.tx import ChainClient  # noqa: E402
 from identity import binding, eip712  # noqa: E402
 from identity.keys import dev_account, dev_party, hpke_key_for, x25519_public_bytes  # noqa: E402
-from identity.parties import dev_member_specs, governor_info  # noqa: E402
+from identity.parties import dev_issuers, dev_member_specs, governor_info  # noqa: E402
 
 SCOPE = {"id_card": ["id_number", "name"]}
 
@@ -98,7 +98,7 @@ def main() -> None:
     state = Path(tempfile.mkdtemp(prefix="bench-pulls-"))
     with LocalNode(config) as node:
         client = ChainClient.from_url(node.url)
-        deployment = deploy(client, dev_party(config, "governor"), build, state, governor_info=governor_info(config), members=dev_member_specs(config))
+        deployment = deploy(client, dev_party(config, "governor"), build, state, governor_info=governor_info(config), members=dev_member_specs(config), issuers=dev_issuers(config))
         entry = deployment.contracts["ConsentRegistry"]
         consents = ConsentRegistryClient(client, entry["address"], entry["abi"])
         rows = []

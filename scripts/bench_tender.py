@@ -35,7 +35,7 @@ from chain.deploy import deploy  # noqa: E402
 from chain.node import LocalNode, free_port  # noqa: E402
 from chain.tx import ChainClient  # noqa: E402
 from identity.keys import dev_party  # noqa: E402
-from identity.parties import dev_member_specs, governor_info  # noqa: E402
+from identity.parties import dev_issuers, dev_member_specs, governor_info  # noqa: E402
 
 
 def main() -> None:
@@ -51,7 +51,7 @@ def main() -> None:
     state = Path(tempfile.mkdtemp(prefix="bench-tender-"))
     with LocalNode(config) as node:
         client = ChainClient.from_url(node.url)
-        deployment = deploy(client, dev_party(config, "governor"), build, state, governor_info=governor_info(config), members=dev_member_specs(config))
+        deployment = deploy(client, dev_party(config, "governor"), build, state, governor_info=governor_info(config), members=dev_member_specs(config), issuers=dev_issuers(config))
         port = free_port()
         settings = Settings(state_dir=state, rpc_url=node.url, public_domain=f"127.0.0.1:{port}", public_url=f"http://127.0.0.1:{port}")
         server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))

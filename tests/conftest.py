@@ -25,7 +25,7 @@ from chain.node import LocalNode, rpc_call
 from chain.registry import GovRegistryClient
 from chain.tx import ChainClient
 from identity.keys import dev_account, dev_party
-from identity.parties import dev_member_specs, governor_info
+from identity.parties import dev_issuers, dev_member_specs, governor_info
 
 CHAIN_FIXTURES = {"node_config", "node", "client", "chain", "deployment", "registry", "snapshot"}
 
@@ -90,8 +90,9 @@ def parties(node_config) -> Parties:
 def deployment(client, build, parties, node_config, tmp_path_factory) -> Deployment:
     state = tmp_path_factory.mktemp("state")
     return deploy(
-        client, parties.governor, build, state, governor_info=governor_info(node_config), members=dev_member_specs(node_config)
-    )
+        client, parties.governor, build, state, governor_info=governor_info(node_config),
+        members=dev_member_specs(node_config), issuers=dev_issuers(node_config),
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="session")

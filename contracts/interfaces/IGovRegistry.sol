@@ -53,6 +53,8 @@ interface IGovRegistry {
     error GovRegistryEmptyName(address account);
     /// @notice `role` cannot be granted through this path (the default admin role has its own two-step transfer).
     error GovRegistryRoleNotGrantable(bytes32 role);
+    /// @notice `account` already has its document store `store` (one per issuer account).
+    error GovRegistryStoreExists(address account, address store);
 
     /// @notice Emitted when `account` joins with `info`, registered by `governor`.
     event MemberRegistered(
@@ -70,6 +72,8 @@ interface IGovRegistry {
     event MemberReinstated(address indexed account, address indexed governor);
     /// @notice Emitted when `governor` retired `account` for good; all its roles were revoked.
     event MemberRetired(address indexed account, address indexed governor, bytes32 reasonHash);
+    /// @notice Emitted when `issuer` created its document store `store` named `name`.
+    event DocumentStoreCreated(address indexed issuer, address indexed store, string name);
 
     /// @notice Registers `account` as an active member with `info` and grants it `roles`.
     /// Requirements: caller holds GOVERNOR_ROLE and is active; `account` is new and not zero;
@@ -98,6 +102,23 @@ interface IGovRegistry {
     /// Requirements: caller is an active governor; `account` is active or suspended.
     /// Emits {MemberRetired} and one {IAccessControl-RoleRevoked} per role.
     function retireMember(address account, bytes32 reasonHash) external;
+
+    /// @notice The caller, an active member holding ISSUER_ROLE, creates its OpenAttestation-compatible
+    /// document store (see {IDocumentStore}): issuer the caller, registry this contract, writable.
+    /// From then on the registry keeps the store's `writable` flag equal to
+    /// `hasActiveRole(ISSUER_ROLE, issuer)` whenever a suspension, reinstatement, retirement, or a grant,
+    /// revocation or renouncement of ISSUER_ROLE changes it.
+    /// Requirements: the caller is an active ISSUER with no store yet; `name` is not empty.
+    /// Emits {DocumentStoreCreated}.
+    /// @return store The new store's address.
+    function createDocumentStore(string calldata name) external returns (address store);
+
+    /// @notice The document store `account` created; the zero address if none.
+    function documentStoreOf(address account) external view returns (address);
+
+    /// @notice The issuer account of `store` if this registry created it; the zero address otherwise.
+    /// Verifiers trust a store only when this names its issuer.
+    function issuerOfStore(address store) external view returns (address);
 
     /// @notice True when `account` holds `role` and is an active member. Other contracts gate on this.
     function hasActiveRole(bytes32 role, address account) external view returns (bool);
