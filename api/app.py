@@ -11,10 +11,13 @@ from api import db, problems
 from api.applications.routes import router as applications_router
 from api.auth.routes import router as auth_router
 from api.catalog.routes import router as catalog_router
+from api.certificates.routes import router as certificates_router
 from api.consents.routes import router as consents_router
 from api.context import Platform
 from api.health.routes import router as health_router
+from api.materials.routes import router as materials_router
 from api.members.routes import router as members_router
+from api.pages.routes import router as pages_router
 from api.pulls.routes import router as pulls_router
 from api.settings import Settings
 from api.tenders.routes import router as tenders_router
@@ -35,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             platform.outbox().resume()  # finish chain writes a previous process left open
         except Exception as exc:  # the chain may be down at start; routes will answer 503
             log.warning("outbox not resumed at start-up: %s", exc)
+        platform.issuer().start()  # finishes batches a previous process left pending, then batches new approvals
         yield
         platform.close()
 
@@ -52,5 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(applications_router)
     app.include_router(consents_router)
     app.include_router(pulls_router)
+    app.include_router(materials_router)
+    app.include_router(certificates_router)
     app.include_router(tenders_router)
+    app.include_router(pages_router)
     return app

@@ -71,7 +71,7 @@ def _deploy(rpc_url: str, state_dir: Path, fresh: bool):
     from chain.deploy import deploy
     from chain.tx import ChainClient
     from identity.keys import dev_party
-    from identity.parties import dev_member_specs, governor_info
+    from identity.parties import dev_issuers, dev_member_specs, governor_info
 
     config = load_node_config()
     build = compile_contracts()
@@ -79,8 +79,9 @@ def _deploy(rpc_url: str, state_dir: Path, fresh: bool):
         reverts.register_abi(artifact.abi)
     client = ChainClient.from_url(rpc_url, expected_chain_id=config.chain_id)
     governor = _signer("governor")
-    members = dev_member_specs(config) if governor.address == dev_party(config, "governor").address else []
-    return deploy(client, governor, build, state_dir, governor_info=governor_info(config), members=members, fresh=fresh)
+    dev = governor.address == dev_party(config, "governor").address
+    members, issuers = (dev_member_specs(config), dev_issuers(config)) if dev else ([], [])
+    return deploy(client, governor, build, state_dir, governor_info=governor_info(config), members=members, issuers=issuers, fresh=fresh)
 
 
 def _signer(party: str):
@@ -195,10 +196,13 @@ def demo_no_visit(
     node: NodeKind = None,
     citizen: Annotated[int | None, typer.Option(min=1, max=2000, help="which fake citizen of the demo dataset")] = None,
 ):
-    """Face check -> consent -> pulls -> data tracker -> revocation -> refused pull, with every transaction."""
+    """Face check -> consent -> pulls -> data tracker -> materials -> submission -> certificate -> verification
+    -> revocation -> refused pull, with every transaction."""
     from api.demo import run_no_visit
+    from api.settings import Settings
 
-    _run_demo(node, "agency", run_no_visit, citizen_index=citizen)
+    folder = Settings().state_dir / (node or load_node_config().kind) / "demo"
+    _run_demo(node, "agency", run_no_visit, citizen_index=citizen, demo_dir=folder)
 
 
 def _run_demo(node: str | None, party: str, run, **options) -> None:
@@ -238,21 +242,14 @@ def tender_verify(
 
     import httpx
 
-    from api.settings import Settings
     from api.tenders.verify import verify_tender
-    from chain import reverts
-    from chain.deploy import load_record
     from chain.tenders import TenderLedgerClient
     from chain.tx import ChainClient
 
     if not re.fullmatch(r"0x[0-9a-fA-F]{64}", tender_id):
         raise typer.BadParameter("a tender id is 0x followed by 64 hex digits", param_hint="TENDER_ID")
-    folder = record.parent if record else Settings().state_dir / load_node_config().kind
-    deployment = load_record(folder)
-    if deployment is None or "TenderLedger" not in deployment.contracts:
-        _fail(GovchainError(f"no deployment record with a TenderLedger in {folder}; pass --record"))
+    deployment = _record(record, "TenderLedger")
     entry = deployment.contracts["TenderLedger"]
-    reverts.register_abi(entry["abi"])
     try:
         ledger = TenderLedgerClient(ChainClient.from_url(rpc, expected_chain_id=deployment.chain_id), entry["address"], entry["abi"])
     except GovchainError as exc:
@@ -272,6 +269,61 @@ def tender_verify(
         table.add_row(check.what, "yes" if check.ok else "[bold red]no[/]", check.detail)
     console.print(table)
     raise typer.Exit(0 if verdict.consistent else 1)
+
+
+def _record(record: Path | None, contract: str):
+    """The deployment record (``--record``, else the state dir's) that names ``contract``; its ABIs registered for reverts."""
+    from api.settings import Settings
+    from chain import reverts
+    from chain.deploy import load_record
+
+    folder = record.parent if record else Settings().state_dir / load_node_config().kind
+    deployment = load_record(folder)
+    if deployment is None or contract not in deployment.contracts:
+        _fail(GovchainError(f"no deployment record with a {contract} in {folder}; pass --record"))
+    for entry in deployment.contracts.values():
+        reverts.register_abi(entry["abi"])
+    return deployment
+
+
+@app.command("verify")
+def verify_cmd(
+    file: Annotated[Path, typer.Argument(help="a wrapped OpenAttestation certificate (.oa / .json)")],
+    rpc: Annotated[str, typer.Option("--rpc", help="JSON-RPC URL of any node of the chain")],
+    record: Annotated[Path | None, typer.Option(help="deployment.json naming the trusted GovRegistry (default: the state dir's)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the verdict as JSON")] = False,
+):
+    """Verify a certificate straight against the chain, without the platform: integrity, status, issuer identity."""
+    import json
+
+    from api.certificates.verify import Verifier
+    from chain.registry import GovRegistryClient
+    from chain.tx import ChainClient
+
+    try:
+        document = json.loads(file.read_bytes())
+    except FileNotFoundError:
+        raise typer.BadParameter(f"{file} does not exist", param_hint="FILE") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise typer.BadParameter(f"{file} is not a JSON document: {exc}", param_hint="FILE") from None
+    deployment = _record(record, "GovRegistry")
+    entry = deployment.contracts["GovRegistry"]
+    try:
+        client = ChainClient.from_url(rpc, expected_chain_id=deployment.chain_id)
+    except GovchainError as exc:
+        _fail(exc)
+    verifier = Verifier(client, GovRegistryClient(client, entry["address"], entry["abi"]), deployment.document_store_abi())
+    verdict = verifier.verify(document)
+    if as_json:
+        console.print_json(data=verdict.to_json())
+    else:
+        table = Table(title=f"{file.name}: {'VALID' if verdict.valid else 'NOT VALID'}")
+        for column in ("check", "holds", "reason"):
+            table.add_column(column)
+        for check in (verdict.integrity, verdict.status, verdict.identity):
+            table.add_row(check.name, "yes" if check.valid else "[bold red]no[/]", check.reason)
+        console.print(table)
+    raise typer.Exit(0 if verdict.valid else 1)
 
 
 @keys_app.command("new")

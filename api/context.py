@@ -16,13 +16,16 @@ from sqlalchemy.orm import sessionmaker
 from web3 import Web3
 
 from api.catalog import load_catalog
+from api.certificates.verify import Verifier
 from api.settings import Environment, Settings
 from chain import reverts
 from chain.config import load_node_config
 from chain.consents import ConsentRegistryClient
 from chain.db import make_engine, session_factory
 from chain.deploy import Deployment, load_record
+from chain.documents import DocumentStoreClient
 from chain.errors import ConfigError, NotDeployed
+from chain.evidence import EvidenceLedgerClient
 from chain.events import EventReader
 from chain.outbox import Outbox
 from chain.registry import GovRegistryClient, Member, MemberStatus
@@ -92,6 +95,11 @@ class Platform:
         self._registry: GovRegistryClient | None = None
         self._consents: ConsentRegistryClient | None = None
         self._tenders: TenderLedgerClient | None = None
+        self._evidence: EvidenceLedgerClient | None = None
+        self._stores: dict[str, DocumentStoreClient] = {}
+        self._store_of: dict[str, str] = {}
+        self._issuer = None
+        self._verifier: Verifier | None = None
         self._roles: RoleCache | None = None
         self._deployment: Deployment | None = None
         self._lock = threading.Lock()
@@ -138,6 +146,41 @@ class Platform:
             entry = self.deployment().contracts["TenderLedger"]
             self._tenders = TenderLedgerClient(self.chain(), entry["address"], entry["abi"])
         return self._tenders
+
+    def evidence(self) -> EvidenceLedgerClient:
+        if self._evidence is None:
+            entry = self.deployment().contracts["EvidenceLedger"]
+            self._evidence = EvidenceLedgerClient(self.chain(), entry["address"], entry["abi"])
+        return self._evidence
+
+    def document_store(self, agency: str) -> str | None:
+        """The address of ``agency``'s DocumentStore, as GovRegistry records it (kept once found)."""
+        agency = Web3.to_checksum_address(agency)
+        if agency not in self._store_of:
+            address = self.registry().document_store_of(agency)
+            if address is None:
+                return None
+            self._store_of[agency] = address
+        return self._store_of[agency]
+
+    def store_client(self, address: str) -> DocumentStoreClient:
+        address = Web3.to_checksum_address(address)
+        if address not in self._stores:
+            self._stores[address] = DocumentStoreClient(self.chain(), address, self.deployment().document_store_abi())
+        return self._stores[address]
+
+    def verifier(self) -> Verifier:
+        if self._verifier is None:
+            self._verifier = Verifier(self.chain(), self.registry(), self.deployment().document_store_abi())
+        return self._verifier
+
+    def issuer(self):
+        """The certificate batcher (:class:`api.certificates.service.Issuer`) of this process."""
+        if self._issuer is None:
+            from api.certificates.service import Issuer  # the service imports this module
+
+            self._issuer = Issuer(self)
+        return self._issuer
 
     def roles(self) -> RoleCache:
         if self._roles is None:
@@ -213,4 +256,6 @@ class Platform:
         return next((m for m in self.active_members() if m.info.domain == domain and role in m.roles), None)
 
     def close(self) -> None:
+        if self._issuer is not None:
+            self._issuer.stop()
         self.engine.dispose()

@@ -3,8 +3,12 @@ stack, step by step, with every transaction.
 
 A fresh applicant key applies for primary-school teacher qualification as one of the demo
 dataset's fake citizens, passes the (simulated) face check, signs the consent; the
-education bureau pulls the data; the applicant reads every access; then revokes, and the
-bureau's next pull is refused. Each step prints what happened and its transaction.
+education bureau pulls the data; the applicant reads every access, then revokes the
+consent, and the bureau's next pull is refused. With the data pulled before that, the
+applicant uploads two materials and signs a commitment for the third, submits (the manifest
+root is anchored); the bureau approves, and the certificate is issued in a Merkle batch and
+verified. Each step prints what happened
+and its transaction; the certificate and its PDF are written to ``demo_dir``.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from eth_account import Account
 from rich.console import Console
 from rich.table import Table
 
+from api import samples
 from api.gateway.dataset import demo_citizen
 from identity import siwe, tender712
 
@@ -47,7 +52,7 @@ def load_stack(state_dir: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def run_no_visit(stack: dict, agency, console: Console, *, citizen_index: int | None = None) -> dict:
+def run_no_visit(stack: dict, agency, console: Console, *, citizen_index: int | None = None, demo_dir: Path | None = None) -> dict:
     """Run the path; returns a summary (application id, consent id, transactions)."""
     citizen = demo_citizen(citizen_index or random.randint(1, 2000))
     applicant = Account.create()
@@ -101,7 +106,43 @@ def run_no_visit(stack: dict, agency, console: Console, *, citizen_index: int | 
         reasons = sorted({p.get("reason") for p in again["pulls"]})
         console.print(f"[bold]8. pull again[/] {', '.join(p['outcome'] for p in again['pulls'])} ({', '.join(map(str, reasons))}): nothing released")
         summary["refused_after_revocation"] = all(p["outcome"] == "refused" for p in again["pulls"])
+        _submit_and_certify(http, stack, applicant, me, bureau, application["id"], console, summary, demo_dir)
     return summary
+
+
+def _submit_and_certify(http, stack, applicant, me, bureau, application_id: str, console: Console, summary: dict, demo_dir: Path | None) -> None:
+    """Steps 9-12: paperless submission (the data pulled before the revocation stays), approval, batched issuance, verification."""
+    url = f"/v1/applications/{application_id}"
+    for material, data, name in (("health-exam", samples.png(), "体检合格证明.png"), ("mandarin-certificate", samples.pdf("Putonghua 二级甲等"), "普通话证书.pdf")):
+        uploaded = _check(http.post(f"{url}/materials", data={"material": material}, files={"file": (name, data)}, headers=me), 201)
+        console.print(f"[bold]9. upload[/]    {material}: {uploaded['mime']}, {uploaded['size']} bytes, sha256 {uploaded['sha256'][:16]}… (sealed to the bureau)")
+    offer = _check(http.get(f"{url}/commitments/education-certificate/typed-data", headers=me), 200)
+    signature = Account.sign_typed_data(applicant.key, full_message=offer["typed_data"]).signature
+    body = {"material": "education-certificate", "signed_at": offer["typed_data"]["message"]["signedAt"], "signature": "0x" + bytes(signature).hex()}
+    committed = _check(http.post(f"{url}/commitments", json=body, headers=me), 201)
+    summary["transactions"].append(committed["tx_hash"])
+    console.print(f"[bold]9. commitment[/] 告知承诺 for education-certificate signed; digest anchored in tx {committed['tx_hash']}")
+    receipt = _check(http.post(f"{url}/submit", json={"delivery": {"method": "electronic"}}, headers=me), 200)
+    summary["transactions"].append(receipt["tx_hash"])
+    console.print(f"[bold]10. submit[/]   manifest of {len(receipt['leaves'])} leaves, root {receipt['root'][:18]}… anchored in tx {receipt['tx_hash']}")
+    _check(http.post(f"{url}/decision", json={"decision": "approve", "reason": "材料齐全，符合条件"}, headers=bureau), 200)
+    _check(http.post("/v1/agency/issuance/flush", headers=bureau), 200)
+    certificate = _check(http.get(f"{url}/certificate", headers=me), 200)
+    summary["transactions"].append(certificate["issue_tx"])
+    summary["certificate_id"] = certificate["id"]
+    console.print(f"[bold]11. issue[/]    {certificate['id']} in batch root {certificate['merkle_root'][:18]}…, tx {certificate['issue_tx']}")
+    document = _check(http.get(f"/v1/certificates/{certificate['id']}/document", headers=me), 200)
+    verdict = _check(http.post("/v1/verify", json=document), 200)
+    summary["certificate_valid"] = verdict["valid"]
+    checks = ", ".join(f"{c['name']} {'ok' if c['valid'] else 'FAILED'}" for c in verdict["checks"])
+    console.print(f"[bold]12. verify[/]   {'VALID' if verdict['valid'] else 'NOT VALID'}: {checks}; QR link {certificate['verify_url']}")
+    if demo_dir is not None:
+        demo_dir.mkdir(parents=True, exist_ok=True)
+        oa_file = demo_dir / f"{certificate['id']}.oa"
+        oa_file.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
+        pdf = http.get(f"/v1/certificates/{certificate['id']}/pdf", headers=me)
+        (demo_dir / f"{certificate['id']}.pdf").write_bytes(pdf.content)
+        console.print(f"             written to {oa_file} (and .pdf); check it yourself: govchain verify {oa_file} --rpc {stack.get('rpc', '<node>')}")
 
 
 def run_bid_opening(stack: dict, procurement, console: Console, *, bidding_seconds: int = 15) -> dict:

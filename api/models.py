@@ -57,6 +57,15 @@ class Application(Base):
     consent_terms: Mapped[dict | None] = mapped_column(JSON)  # terms offered for signing
     consent_id: Mapped[str | None] = mapped_column(String(66), unique=True)
     consent_tx: Mapped[str | None] = mapped_column(String(66))
+    manifest: Mapped[dict | None] = mapped_column(JSON)  # leaves, root and proofs of the paperless submission
+    manifest_root: Mapped[str | None] = mapped_column(String(66), unique=True)
+    manifest_tx: Mapped[str | None] = mapped_column(String(66))
+    submitted_at: Mapped[datetime | None]
+    delivery_method: Mapped[str | None] = mapped_column(String(16))  # mail | electronic
+    delivery_address: Mapped[bytes | None] = mapped_column(LargeBinary)  # sealed postal address
+    delivery_status: Mapped[str | None] = mapped_column(String(16))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -127,3 +136,93 @@ class TenderObjection(Base):
     pseudonym: Mapped[str] = mapped_column(String(66))
     text: Mapped[str] = mapped_column(Text)
     answer: Mapped[str | None] = mapped_column(Text)
+
+
+class MaterialFile(Base):
+    """One uploaded material: HPKE-sealed to the handling agency, stored content-addressed
+    (``blob`` names the ciphertext); ``sha256`` is the plaintext's, the manifest leaf's."""
+
+    __tablename__ = "material_files"
+
+    application_id: Mapped[str] = mapped_column(String(40), ForeignKey("applications.id"), primary_key=True)
+    material: Mapped[str] = mapped_column(String(64), primary_key=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    mime: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    blob: Mapped[str] = mapped_column(String(64), unique=True)
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Commitment(Base):
+    """A notification-commitment (告知承诺) signed instead of uploading a proof, anchored as
+    evidence; the agency checks it after the fact and that outcome is anchored too."""
+
+    __tablename__ = "commitments"
+
+    application_id: Mapped[str] = mapped_column(String(40), ForeignKey("applications.id"), primary_key=True)
+    material: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agency: Mapped[str] = mapped_column(String(42), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    signed_at: Mapped[int]
+    signature: Mapped[str] = mapped_column(String(132))
+    digest: Mapped[str] = mapped_column(String(66), unique=True)  # the EIP-712 digest, anchored as the evidence root
+    tx_hash: Mapped[str] = mapped_column(String(66))
+    check_due: Mapped[datetime] = mapped_column(index=True)
+    check_outcome: Mapped[str | None] = mapped_column(String(16))
+    check_note: Mapped[str | None] = mapped_column(Text)
+    check_root: Mapped[str | None] = mapped_column(String(66))
+    check_tx: Mapped[str | None] = mapped_column(String(66))
+    checked_at: Mapped[datetime | None]
+
+
+class DeliveryEvent(Base):
+    """One change of a certificate's delivery (printed, mailed, delivered), anchored as evidence."""
+
+    __tablename__ = "delivery_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[str] = mapped_column(String(40), ForeignKey("applications.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    tracking_number: Mapped[str | None] = mapped_column(String(64))
+    root: Mapped[str] = mapped_column(String(66), unique=True)
+    tx_hash: Mapped[str] = mapped_column(String(66))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CertificateBatch(Base):
+    """Certificates wrapped into one Merkle tree and issued with one ``issue(root)``."""
+
+    __tablename__ = "certificate_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency: Mapped[str] = mapped_column(String(42), index=True)
+    store: Mapped[str] = mapped_column(String(42))
+    merkle_root: Mapped[str] = mapped_column(String(66), unique=True)
+    size: Mapped[int]
+    state: Mapped[str] = mapped_column(String(16), index=True)  # pending | issued | revoked
+    tx_hash: Mapped[str | None] = mapped_column(String(66))
+    block_number: Mapped[int | None]
+    revoke_tx: Mapped[str | None] = mapped_column(String(66))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    issued_at: Mapped[datetime | None]
+
+
+class Certificate(Base):
+    """One certificate. ``document`` is sealed at rest: the raw data while queued, the
+    wrapped OpenAttestation document once its batch is built."""
+
+    __tablename__ = "certificates"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    application_id: Mapped[str] = mapped_column(String(40), ForeignKey("applications.id"), unique=True)
+    agency: Mapped[str] = mapped_column(String(42), index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # queued | batched | issued | revoked
+    document: Mapped[bytes] = mapped_column(LargeBinary)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("certificate_batches.id"), index=True)
+    target_hash: Mapped[str | None] = mapped_column(String(66), unique=True)
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+    revoke_tx: Mapped[str | None] = mapped_column(String(66))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    issued_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]

@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     face_vendor_api_key: SecretStr = SecretStr("")
     face_webhook_secret: SecretStr = SecretStr("")  # whsec_...
     face_score_threshold: float = Field(0.8, ge=0, le=1)
+    issue_batch_size: int = Field(256, ge=1, le=65_536, description="certificates per Merkle batch (one issue(root) each)")
+    issue_batch_seconds: float = Field(2.0, ge=0, le=3_600, description="longest a queued certificate waits for its batch")
     gateways: dict[str, str] = Field(default_factory=dict, description="data holder domain -> gateway base URL")
 
     @field_validator("state_dir")

@@ -54,7 +54,8 @@ class LocalServices:
 
     def write_stack_file(self, path: Path, api_url: str) -> None:
         """Where everything runs, for `govchain demo` (the file is private: it holds a dev key)."""
-        info = {"api": api_url, "vendor": self.vendor.url, "vendor_api_key": self.settings.secret("face_vendor_api_key"), **self.overrides}
+        info = {"api": api_url, "rpc": self.settings.rpc_url, "vendor": self.vendor.url,
+                "vendor_api_key": self.settings.secret("face_vendor_api_key"), **self.overrides}  # fmt: skip
         path.write_text(json.dumps(info, indent=2))
         path.chmod(0o600)
 

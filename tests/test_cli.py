@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -55,6 +56,11 @@ def test_up_serves_the_stack_runs_the_demo_then_stops_everything_on_ctrl_c(cli_e
         demo = subprocess.run([*GOVCHAIN, "demo", "no-visit", "--citizen", "11"], env=cli_env, capture_output=True, text=True, timeout=180)
         assert demo.returncode == 0, demo.stdout + demo.stderr
         assert "8. pull again" in demo.stdout and "refused" in demo.stdout
+        assert "VALID: integrity ok, status ok, identity ok" in demo.stdout
+        (certificate,) = (tmp_path / "state" / cli_env["GOVCHAIN_NODE"] / "demo").glob("*.oa")
+        rpc = json.loads((tmp_path / "state" / cli_env["GOVCHAIN_NODE"] / "stack.json").read_text())["rpc"]
+        checked = subprocess.run([*GOVCHAIN, "verify", str(certificate), "--rpc", rpc], env=cli_env, capture_output=True, text=True, timeout=120)
+        assert checked.returncode == 0 and "VALID" in checked.stdout, checked.stdout + checked.stderr
         tender = subprocess.run([*GOVCHAIN, "demo", "bid-opening", "--bidding-seconds", "8"], env=cli_env, capture_output=True, text=True, timeout=300)
         assert tender.returncode == 0, tender.stdout + tender.stderr
         assert "NOT decrypted" in tender.stdout and "8. result" in tender.stdout

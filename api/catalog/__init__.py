@@ -77,9 +77,17 @@ class Scene(BaseModel):
     matters: list[str] = Field(min_length=1)
 
 
+class CertificateType(BaseModel):
+    """What a matter's approval issues (the certificate's title)."""
+
+    name_zh: str
+    name_en: str
+
+
 class Catalog(BaseModel):
     matter: list[Matter]
     scene: list[Scene] = Field(default_factory=list)
+    certificate: dict[str, CertificateType] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> "Catalog":
@@ -88,6 +96,9 @@ class Catalog(BaseModel):
         if duplicates:
             raise ValueError(f"codes used twice: {sorted(duplicates)}")
         by_code = {m.code: m for m in self.matter}
+        untitled = sorted({m.certificate for m in self.matter} - set(self.certificate))
+        if untitled:
+            raise ValueError(f"certificates without a [certificate.<code>] entry: {untitled}")
         for scene in self.scene:
             missing = [c for c in scene.matters if c not in by_code]
             if missing:

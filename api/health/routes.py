@@ -21,8 +21,10 @@ def health(platform: PlatformDep):
     except (GovchainError, OSError) as exc:
         chain["error"] = str(exc)
     contracts: dict = {}
+    stores: dict = {}
     try:
         contracts = {name: entry["address"] for name, entry in platform.deployment().contracts.items()}
+        stores = {issuer: entry["address"] for issuer, entry in platform.deployment().stores.items()}
     except GovchainError as exc:
         chain.setdefault("error", str(exc))
     database: dict = {"dialect": platform.engine.dialect.name, "ok": False}
@@ -33,5 +35,5 @@ def health(platform: PlatformDep):
     except Exception as exc:  # any driver error means "down"
         database["error"] = type(exc).__name__
     ok = chain["reachable"] and bool(contracts) and database["ok"]
-    body = {"status": "ok" if ok else "degraded", "chain": chain, "contracts": contracts, "database": database}
+    body = {"status": "ok" if ok else "degraded", "chain": chain, "contracts": contracts, "document_stores": stores, "database": database}
     return JSONResponse(body, status_code=200 if ok else 503)

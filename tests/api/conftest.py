@@ -53,6 +53,11 @@ class ApiServer:
         self.server.should_exit = True
         self.thread.join(10)
 
+    @property
+    def platform(self):
+        """The running API's Platform (same process): tests read chain clients and tune the issuer through it."""
+        return self.app.state.platform
+
 
 def api_settings(tmp_path, database_url, rpc_url, **overrides) -> Settings:
     port = free_port()

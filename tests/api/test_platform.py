@@ -26,7 +26,9 @@ def test_health_reports_chain_contracts_and_database(http, deployment, api):
     assert body["status"] == "ok"
     assert body["chain"]["reachable"] and body["chain"]["chain_id"] == 1337 and body["chain"]["latest_block"] >= 1
     assert body["contracts"] == {name: entry["address"] for name, entry in deployment.contracts.items()}
-    assert set(body["contracts"]) == {"GovRegistry", "ConsentRegistry", "TenderLedger"}
+    assert set(body["contracts"]) == {"GovRegistry", "ConsentRegistry", "TenderLedger", "EvidenceLedger"}
+    assert body["document_stores"] == {issuer: entry["address"] for issuer, entry in deployment.stores.items()}
+    assert len(body["document_stores"]) == 2  # the education and the culture bureaus issue
     assert body["database"]["ok"] and body["database"]["revision"] == body["database"]["head"]
     assert body["database"]["dialect"] == api.settings.sqlalchemy_url.split(":")[0].split("+")[0]
 

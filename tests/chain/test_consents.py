@@ -54,6 +54,9 @@ _nonces = itertools.count(1)
 
 
 def now(chain) -> int:
+    """The chain's time now: a block is mined first, since after a snapshot revert the latest
+    block can be far older than the time the next transaction will see."""
+    rpc_call(chain.w3.provider.endpoint_uri, "evm_mine")
     return chain.w3.eth.get_block("latest")["timestamp"]
 
 

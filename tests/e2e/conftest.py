@@ -37,7 +37,7 @@ class Stack:
 def stack(client, deployment, tmp_path_factory):
     state = tmp_path_factory.mktemp("stack")
     write_record(state, deployment)
-    base = api_settings(state, f"sqlite:///{state / 'platform.db'}", client.w3.provider.endpoint_uri)
+    base = api_settings(state, f"sqlite:///{state / 'platform.db'}", client.w3.provider.endpoint_uri, issue_batch_seconds=0.2)
     with LocalServices(base, log_dir=state / "logs") as services:
         settings = base.model_copy(update=services.overrides)
         clock = Clock()

@@ -87,7 +87,7 @@ def test_face_check_consent_pulls_tracker_then_revocation(stack, parties, applic
 
 
 
-def test_demo_runs_the_whole_path(stack, parties):
+def test_demo_runs_the_whole_path(stack, parties, tmp_path):
     from io import StringIO
 
     from rich.console import Console
@@ -96,10 +96,13 @@ def test_demo_runs_the_whole_path(stack, parties):
 
     out = StringIO()
     info = {"api": stack.api.url, "vendor": stack.services.vendor.url, "vendor_api_key": stack.api.settings.secret("face_vendor_api_key")}
-    summary = run_no_visit(info, parties.agency, Console(file=out, width=200), citizen_index=9)
+    summary = run_no_visit(info, parties.agency, Console(file=out, width=200), citizen_index=9, demo_dir=tmp_path)
     text = out.getvalue()
-    assert summary["refused_after_revocation"] is True
-    assert len([t for t in summary["transactions"] if t]) == 5  # consent, three pulls, revocation
-    for step in ("1. sign-in", "3. face check", "4. consent", "5. pull", "what the applicant sees", "7. revoke", "8. pull again"):
+    assert summary["refused_after_revocation"] is True and summary["certificate_valid"] is True
+    # consent, three pulls, revocation, commitment, manifest, issue
+    assert len([t for t in summary["transactions"] if t]) == 8
+    for step in ("1. sign-in", "3. face check", "4. consent", "5. pull", "what the applicant sees", "7. revoke", "8. pull again",
+                 "9. upload", "9. commitment", "10. submit", "11. issue", "12. verify"):  # fmt: skip
         assert step in text
+    assert (tmp_path / f"{summary['certificate_id']}.oa").exists() and (tmp_path / f"{summary['certificate_id']}.pdf").read_bytes().startswith(b"%PDF")
     assert "revoked" in text

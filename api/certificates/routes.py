@@ -1,0 +1,214 @@
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from api.applications import states
+from api.applications.routes import _out as application_out
+from api.applications.service import get_for
+from api.certificates import pdf, service
+from api.deps import CurrentIdentity, NowDep, PlatformDep, SessionDep, read_body
+from api.materials import service as materials
+from api.models import Application, Certificate, CertificateBatch
+from api.problems import BadRequest, Forbidden, NotFound
+from api.pulls.service import pulled_data, require_agency
+from identity import oa
+
+router = APIRouter(prefix="/v1", tags=["review and certificates"])
+MAX_DOCUMENT_BYTES = 1024 * 1024
+HEX32 = r"^0x[0-9a-fA-F]{64}$"
+
+
+class Decision(BaseModel):
+    decision: Literal["approve", "reject"]
+    reason: str = Field(min_length=1, max_length=2000, description="why; shown to the applicant")
+
+
+class Revocation(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+def _agency(identity) -> None:
+    if "AGENCY" not in identity.roles:
+        raise Forbidden(f"{identity.address} needs the AGENCY role")
+
+
+def _certificate_out(platform, session, certificate: Certificate) -> dict:
+    batch = session.get(CertificateBatch, certificate.batch_id) if certificate.batch_id else None
+    return {
+        "id": certificate.id, "application_id": certificate.application_id, "state": certificate.state,
+        "target_hash": certificate.target_hash, "merkle_root": batch.merkle_root if batch else None,
+        "document_store": batch.store if batch else None, "issue_tx": batch.tx_hash if batch else None,
+        "block_number": batch.block_number if batch else None, "issued_at": certificate.issued_at,
+        "revoked_at": certificate.revoked_at, "revoke_reason": certificate.revoke_reason, "revoke_tx": certificate.revoke_tx,
+        "verify_url": _verify_link(platform, certificate) if certificate.target_hash else None,
+    }  # fmt: skip
+
+
+def _verify_link(platform, certificate: Certificate) -> str:
+    return pdf.qr_payload(platform.settings.public_url + "/verify", certificate.target_hash)
+
+
+def _certificate(session, identity, certificate_id: str) -> Certificate:
+    certificate = session.get(Certificate, certificate_id)
+    if certificate is None:
+        raise NotFound(f"no certificate {certificate_id}")
+    get_for(session, identity, certificate.application_id)  # applicant, its agency or an auditor
+    return certificate
+
+
+# -- agency review ----------------------------------------------------------------------------
+
+
+@router.get("/agency/applications")
+def agency_queue(
+    identity: CurrentIdentity, platform: PlatformDep, session: SessionDep,
+    state: Annotated[str, Query(description="applications in this state")] = states.SUBMITTED,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
+):  # fmt: skip
+    """The agency's applications in a state (submitted: awaiting review), oldest first."""
+    _agency(identity)
+    if state not in states.TRANSITIONS:
+        raise BadRequest(f"unknown state {state!r}; states: {', '.join(states.TRANSITIONS)}")
+    query = select(Application).where(Application.agency == identity.address, Application.state == state)
+    rows = session.scalars(query.order_by(Application.submitted_at, Application.created_at).limit(limit).offset(offset))
+    return [application_out(platform, a) for a in rows]
+
+
+@router.get("/agency/applications/{application_id}")
+def review_bundle(application_id: str, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep):
+    """Everything the agency reviews: the application, the pulled data (opened), the materials and the receipt."""
+    application = get_for(session, identity, application_id)
+    require_agency(identity, application)
+    return {
+        "application": application_out(platform, application),
+        "pulled": pulled_data(platform, session, application),
+        "materials": materials.listing(platform, session, application),
+        "receipt": application.manifest,
+        "delivery_method": application.delivery_method,
+    }
+
+
+@router.post("/applications/{application_id}/decision")
+def decide(application_id: str, body: Decision, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep, now: NowDep):
+    """The agency approves (the certificate joins the next issuance batch) or rejects, with a reason."""
+    application = get_for(session, identity, application_id)
+    require_agency(identity, application)
+    certificate = service.decide(platform, session, application, body.decision == "approve", body.reason, now)
+    out = {"application": application_out(platform, application)}
+    if certificate is not None:
+        out["certificate"] = _certificate_out(platform, session, certificate)
+    return out
+
+
+@router.post("/agency/issuance/flush")
+def flush(identity: CurrentIdentity, platform: PlatformDep, now: NowDep):
+    """Issue every queued certificate now instead of waiting for the batch to fill."""
+    _agency(identity)
+    batches = platform.issuer().work(now, force=True)
+    return [{"merkle_root": b.merkle_root, "size": b.size, "tx_hash": b.tx_hash, "block_number": b.block_number} for b in batches]
+
+
+# -- certificates -----------------------------------------------------------------------------
+
+
+@router.get("/applications/{application_id}/certificate")
+def application_certificate(application_id: str, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep):
+    application = get_for(session, identity, application_id)
+    return _certificate_out(platform, session, service.certificate_for(session, application))
+
+
+@router.get("/certificates/{certificate_id}")
+def certificate(certificate_id: str, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep):
+    return _certificate_out(platform, session, _certificate(session, identity, certificate_id))
+
+
+@router.get("/certificates/{certificate_id}/document")
+def certificate_document(certificate_id: str, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep):
+    """The wrapped OpenAttestation document (a .oa file anyone can verify)."""
+    certificate = _certificate(session, identity, certificate_id)
+    if certificate.target_hash is None:
+        raise NotFound(f"{certificate_id} is {certificate.state}; its document exists once its batch is cut")
+    document = service.document_of(platform, certificate)
+    return Response(json.dumps(document, ensure_ascii=False, indent=2), media_type="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="{certificate_id}.oa"'})  # fmt: skip
+
+
+@router.get("/certificates/{certificate_id}/pdf", response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
+def certificate_pdf(certificate_id: str, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep):
+    """A printable PDF with a QR code carrying the verification link and the target hash (rendered on request)."""
+    certificate = _certificate(session, identity, certificate_id)
+    if certificate.state not in (service.ISSUED, service.REVOKED):
+        raise NotFound(f"{certificate_id} is {certificate.state}; the PDF exists once it is issued")
+    document = service.document_of(platform, certificate)
+    data = oa.unsalt(document["data"])
+    issuer = data["issuers"][0]
+    view = pdf.CertificateView(
+        certificate_id=certificate.id, title_zh=data["certificate"]["titleZh"], title_en=data["certificate"]["titleEn"],
+        holder_name=data["recipient"]["name"], id_number_masked=data["recipient"]["idNumberMasked"],
+        matter_zh="；".join(m["nameZh"] for m in data["matters"]), matter_en="; ".join(m["nameEn"] for m in data["matters"]),
+        agency_name=issuer["name"], issued_on=date.fromisoformat(data["issuedOn"]), document_store=issuer["documentStore"],
+        target_hash=certificate.target_hash,
+    )  # fmt: skip
+    body = pdf.render(view, platform.settings.public_url + "/verify", certificate.target_hash)
+    return Response(body, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{certificate_id}.pdf"'})
+
+
+@router.post("/certificates/{certificate_id}/revoke")
+def revoke(certificate_id: str, body: Revocation, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep, now: NowDep):
+    """The issuing agency revokes one certificate (the others in its batch stay valid)."""
+    certificate = _certificate(session, identity, certificate_id)
+    if identity.address != certificate.agency or "ISSUER" not in identity.roles:
+        raise Forbidden(f"only the issuing agency {certificate.agency} may revoke {certificate_id}")
+    return _certificate_out(platform, session, service.revoke(platform, session, certificate, body.reason, now))
+
+
+@router.post("/certificate-batches/{merkle_root}/revoke")
+def revoke_batch(
+    merkle_root: Annotated[str, Path(pattern=HEX32)], body: Revocation, identity: CurrentIdentity, platform: PlatformDep,
+    session: SessionDep, now: NowDep,
+):  # fmt: skip
+    """The issuing agency revokes a whole batch by its Merkle root."""
+    batch = session.scalar(select(CertificateBatch).where(CertificateBatch.merkle_root == merkle_root.lower()))
+    if batch is None:
+        raise NotFound(f"no batch with root {merkle_root}")
+    if identity.address != batch.agency or "ISSUER" not in identity.roles:
+        raise Forbidden(f"only the issuing agency {batch.agency} may revoke this batch")
+    batch = service.revoke_batch(platform, session, batch, body.reason, now)
+    return {"merkle_root": batch.merkle_root, "state": batch.state, "revoke_tx": batch.revoke_tx, "size": batch.size}
+
+
+# -- verification (public) -------------------------------------------------------------------
+
+
+@router.post("/verify", tags=["verification"], openapi_extra={"requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}, "required": True}})
+async def verify(request: Request, platform: PlatformDep):
+    """Verify a wrapped certificate: integrity, status on chain, issuer identity; each with its reason. No sign-in."""
+    body = await read_body(request, MAX_DOCUMENT_BYTES, "documents")
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequest(f"the body is not a JSON document: {exc}") from None
+    return (await run_in_threadpool(platform.verifier().verify, document)).to_json()
+
+
+@router.get("/verify/{target_hash}", tags=["verification"])
+def verify_by_hash(target_hash: Annotated[str, Path(pattern=HEX32)], platform: PlatformDep, session: SessionDep):
+    """What the QR code links to: the verdict on the certificate with this target hash, and its public face
+    (title, issuer, date; not the holder's data)."""
+    certificate = session.scalar(select(Certificate).where(Certificate.target_hash == target_hash.lower()))
+    if certificate is None:
+        raise NotFound(f"no certificate with target hash {target_hash} was issued here")
+    document = service.document_of(platform, certificate)
+    verdict = platform.verifier().verify(document)
+    data = oa.unsalt(document["data"])
+    public = {"title_zh": data["certificate"]["titleZh"], "title_en": data["certificate"]["titleEn"],
+              "issuer": data["issuers"][0]["name"], "issued_on": data["issuedOn"], "target_hash": certificate.target_hash}  # fmt: skip
+    return {**verdict.to_json(), "certificate": public}

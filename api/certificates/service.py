@@ -1,0 +1,249 @@
+"""Agency decisions and certificate issuance in Merkle batches.
+
+An approval queues a certificate. The :class:`Issuer` wraps queued certificates of one
+agency into one OpenAttestation batch when ``issue_batch_size`` are waiting or the oldest
+has waited ``issue_batch_seconds``, and anchors the batch's Merkle root with one
+``issue(root)`` from the agency's ISSUER key.
+
+Exactly once, through crashes: the batch (root, every wrapped document, every proof) is
+committed to the database *before* the transaction; the transaction goes through the
+outbox under the intent ``certificates:issue:<root>``. A process killed anywhere finds the
+batch pending at start and finishes it with the same root, so no certificate is issued
+twice and none is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from api.applications import states
+from api.applications.service import claimed_identity
+from api.context import Platform
+from api.models import Application, Certificate, CertificateBatch
+from api.problems import Conflict, NotFound, ServiceUnavailable
+from chain.documents import DocumentStoreClient
+from identity import oa
+from identity.sealing import open_at_rest, seal_at_rest
+
+log = logging.getLogger("govchain.certificates")
+QUEUED, BATCHED, ISSUED, REVOKED = "queued", "batched", "issued", "revoked"
+PENDING = "pending"
+TEMPLATE = "GOVCHAIN_CERTIFICATE"
+
+
+def _seal(platform: Platform, certificate_id: str, document: dict) -> bytes:
+    data = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    return seal_at_rest(platform.data_key, data, f"certificates/{certificate_id}".encode())
+
+
+def document_of(platform: Platform, certificate: Certificate) -> dict:
+    return json.loads(open_at_rest(platform.data_key, certificate.document, f"certificates/{certificate.id}".encode()))
+
+
+def mask_id_number(id_number: str) -> str:
+    return id_number[:4] + "*" * (len(id_number) - 8) + id_number[-4:]
+
+
+def store_of(platform: Platform, agency: str) -> DocumentStoreClient:
+    address = platform.document_store(agency)
+    if address is None:
+        raise ServiceUnavailable(f"the agency {agency} has no DocumentStore in GovRegistry; it must create one first")
+    return platform.store_client(address)
+
+
+def certificate_data(platform: Platform, application: Application, certificate_id: str, now: datetime) -> dict:
+    """The certificate's OpenAttestation v2 data (salted and wrapped later, in its batch)."""
+    matters = [platform.catalog.matters[c] for c in application.matters]
+    kind = platform.catalog.certificate[matters[0].certificate]
+    agency = platform.roles().member(application.agency)
+    claimed = claimed_identity(platform, application)
+    return {
+        "$template": {"name": TEMPLATE, "type": "EMBEDDED_RENDERER", "url": platform.settings.public_url + "/verify"},
+        "id": certificate_id,
+        "name": f"{kind.name_zh} {kind.name_en}",
+        "certificate": {"type": matters[0].certificate, "titleZh": kind.name_zh, "titleEn": kind.name_en},
+        "matters": [{"code": m.code, "nameZh": m.name_zh, "nameEn": m.name_en} for m in matters],
+        "recipient": {"name": claimed["name"], "idNumberMasked": mask_id_number(claimed["id_number"])},
+        "applicationRef": application.id,
+        "issuedOn": now.date().isoformat(),
+        "issuers": [{
+            "name": agency.info.name,
+            "documentStore": platform.document_store(application.agency),
+            "identityProof": {"type": "DNS-TXT", "location": agency.info.domain},
+        }],
+    }  # fmt: skip
+
+
+def decide(platform: Platform, session: Session, application: Application, approve: bool, reason: str, now: datetime) -> Certificate | None:
+    """The agency approves (a certificate is queued for the next batch) or rejects with a reason."""
+    states.require(application, states.SUBMITTED)
+    application.decision_reason, application.decided_at = reason, now
+    if not approve:
+        states.advance(application, states.REJECTED)
+        session.commit()
+        return None
+    store_of(platform, application.agency)  # refuse now, not in the batch, if there is no store
+    certificate_id = "cert_" + uuid.uuid4().hex
+    data = certificate_data(platform, application, certificate_id, now)
+    certificate = Certificate(id=certificate_id, application_id=application.id, agency=application.agency, state=QUEUED,
+                              document=_seal(platform, certificate_id, data), created_at=now)  # fmt: skip
+    session.add(certificate)
+    states.advance(application, states.APPROVED)
+    session.commit()
+    platform.issuer().wake()
+    return certificate
+
+
+def certificate_for(session: Session, application: Application) -> Certificate:
+    certificate = session.scalar(select(Certificate).where(Certificate.application_id == application.id))
+    if certificate is None:
+        raise NotFound(f"{application.id} has no certificate")
+    return certificate
+
+
+def revoke(platform: Platform, session: Session, certificate: Certificate, reason: str, now: datetime) -> Certificate:
+    """Revoke one certificate: its target hash, so the rest of its batch stays valid."""
+    if certificate.state == REVOKED:
+        raise Conflict(f"{certificate.id} is revoked already")
+    if certificate.state != ISSUED:
+        raise Conflict(f"{certificate.id} is {certificate.state}; only an issued certificate can be revoked")
+    store = store_of(platform, certificate.agency)
+    call = store.contract.functions.revoke(bytes.fromhex(certificate.target_hash[2:]))
+    receipt = platform.outbox().submit(f"certificates:revoke:{certificate.target_hash}", platform.member_key(certificate.agency), call)
+    certificate.state, certificate.revoke_reason, certificate.revoke_tx, certificate.revoked_at = REVOKED, reason, receipt.tx_hash, now
+    session.commit()
+    return certificate
+
+
+def revoke_batch(platform: Platform, session: Session, batch: CertificateBatch, reason: str, now: datetime) -> CertificateBatch:
+    """Revoke a whole batch: its Merkle root, which every certificate in it proves up to."""
+    if batch.state != ISSUED:
+        raise Conflict(f"batch {batch.merkle_root} is {batch.state}; only an issued batch can be revoked")
+    store = store_of(platform, batch.agency)
+    call = store.contract.functions.revoke(bytes.fromhex(batch.merkle_root[2:]))
+    receipt = platform.outbox().submit(f"certificates:revoke:{batch.merkle_root}", platform.member_key(batch.agency), call)
+    batch.state, batch.revoke_tx = REVOKED, receipt.tx_hash
+    session.execute(
+        update(Certificate).where(Certificate.batch_id == batch.id, Certificate.state == ISSUED)
+        .values(state=REVOKED, revoke_reason=reason, revoke_tx=receipt.tx_hash, revoked_at=now)
+    )  # fmt: skip
+    session.commit()
+    return batch
+
+
+class Issuer:
+    """The background batcher: one per API process (several processes share work through
+    row locks on PostgreSQL; SQLite runs one)."""
+
+    def __init__(self, platform: Platform):
+        self.platform = platform
+        self.batch_size = platform.settings.issue_batch_size
+        self.max_wait = platform.settings.issue_batch_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._flush_lock = threading.Lock()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="certificate-issuer", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(timeout=min(self.max_wait, 1.0) if self.max_wait > 0 else 1.0)
+            self._wake.clear()
+            try:
+                self.work(datetime.now(UTC))
+            except Exception as exc:  # the chain may be down: the batch stays pending, retried next round
+                log.warning("certificate issuance deferred: %s", exc)
+                self._stop.wait(1.0)
+
+    def work(self, now: datetime, *, force: bool = False) -> list[CertificateBatch]:
+        """Finish pending batches, then cut new ones where due; returns the batches issued."""
+        with self._flush_lock:
+            issued = [self._anchor(batch_id) for batch_id in self._pending()]
+            for agency in self._due(now, force):
+                while (batch_id := self._cut(agency)) is not None:
+                    issued.append(self._anchor(batch_id))
+                    if not self._more_full(agency):
+                        break
+            return issued
+
+    def _pending(self) -> list[int]:
+        with self.platform.sessions() as session:
+            return list(session.scalars(select(CertificateBatch.id).where(CertificateBatch.state == PENDING).order_by(CertificateBatch.id)))
+
+    def _due(self, now: datetime, force: bool) -> list[str]:
+        with self.platform.sessions() as session:
+            rows = session.execute(
+                select(Certificate.agency, func.count(), func.min(Certificate.created_at))
+                .where(Certificate.state == QUEUED).group_by(Certificate.agency)
+            ).all()  # fmt: skip
+        due = []
+        for agency, count, oldest in rows:
+            oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
+            if force or count >= self.batch_size or (now - oldest).total_seconds() >= self.max_wait:
+                due.append(agency)
+        return due
+
+    def _more_full(self, agency: str) -> bool:
+        with self.platform.sessions() as session:
+            count = session.scalar(select(func.count()).where(Certificate.state == QUEUED, Certificate.agency == agency))
+        return count >= self.batch_size
+
+    def _cut(self, agency: str) -> int | None:
+        """Wrap up to ``batch_size`` queued certificates into one batch, committed before any send."""
+        platform = self.platform
+        with platform.sessions() as session:
+            query = select(Certificate).where(Certificate.state == QUEUED, Certificate.agency == agency)
+            query = query.order_by(Certificate.created_at, Certificate.id).limit(self.batch_size)
+            if session.bind.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = list(session.scalars(query))
+            if not rows:
+                return None
+            wrapped = oa.wrap([document_of(platform, row) for row in rows])
+            root = wrapped[0]["signature"]["merkleRoot"]
+            store = platform.document_store(agency)
+            batch = CertificateBatch(agency=agency, store=store, merkle_root="0x" + root.removeprefix("0x"), size=len(rows), state=PENDING)
+            session.add(batch)
+            session.flush()
+            for row, document in zip(rows, wrapped, strict=True):
+                row.document = _seal(platform, row.id, document)
+                row.target_hash = "0x" + document["signature"]["targetHash"].removeprefix("0x")
+                row.batch_id, row.state = batch.id, BATCHED
+            session.commit()
+            return batch.id
+
+    def _anchor(self, batch_id: int) -> CertificateBatch:
+        platform = self.platform
+        with platform.sessions() as session:
+            batch = session.get(CertificateBatch, batch_id)
+            store = platform.store_client(batch.store)
+            call = store.contract.functions.issue(bytes.fromhex(batch.merkle_root[2:]))
+            receipt = platform.outbox().submit(f"certificates:issue:{batch.merkle_root}", platform.member_key(batch.agency), call)
+            now = datetime.now(UTC)
+            batch.state, batch.tx_hash, batch.block_number, batch.issued_at = ISSUED, receipt.tx_hash, receipt.block_number, now
+            applications = select(Certificate.application_id).where(Certificate.batch_id == batch.id)
+            session.execute(update(Certificate).where(Certificate.batch_id == batch.id, Certificate.state == BATCHED).values(state=ISSUED, issued_at=now))
+            session.execute(update(Application).where(Application.id.in_(applications), Application.state == states.APPROVED).values(state=states.ISSUED))
+            session.commit()
+            log.info("issued batch %s: %d certificates in %s", batch.merkle_root, batch.size, receipt.tx_hash)
+            return batch

@@ -1,0 +1,278 @@
+"""Paperless submission: materials uploaded (or a commitment signed instead), the manifest
+anchored on chain, and the delivery the applicant chose.
+
+Files are checked by content, sealed with HPKE to the handling agency's registered key and
+stored content-addressed; the database row is written only after the blob, and the blob is
+removed again if the row cannot be written, so a refused or failed upload leaves nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from eth_utils import keccak
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.applications import states
+from api.applications.service import sealed, unsealed
+from api.blobs import BlobStore
+from api.catalog import Material
+from api.context import Platform
+from api.materials import sniff
+from api.models import Application, Commitment, DeliveryEvent, MaterialFile
+from api.problems import BadRequest, Conflict, Forbidden, NotFound
+from identity import commitment as commitments
+from identity import manifest
+from identity.keys import hpke_key_for
+from identity.sealing import hpke_open, hpke_seal
+
+UPLOAD_STATES = (states.DRAFT, states.FACE_VERIFIED, states.CONSENTED, states.DATA_PULLED)
+COMMITMENT_CHECK_DAYS = 30  # after-the-fact check of a commitment is due within this many days
+COMMITMENT_MIME = "application/vnd.govchain.commitment+json"
+DELIVERY_STEPS = {"printed": ("mail",), "mailed": ("mail",), "delivered": ("mail", "electronic")}
+DELIVERY_ORDER = ("printed", "mailed", "delivered")
+
+
+def hx(value: bytes) -> str:
+    return "0x" + value.hex()
+
+
+def blobs(platform: Platform) -> BlobStore:
+    return BlobStore(platform.settings.state_dir / "blobs")
+
+
+def materials_of(platform: Platform, application: Application) -> dict[str, Material]:
+    """Every material the application's matters ask for, by code (a scene may share some)."""
+    out: dict[str, Material] = {}
+    for code in application.matters:
+        for material in platform.catalog.matters[code].materials:
+            out.setdefault(material.code, material)
+    return out
+
+
+def _material(platform: Platform, application: Application, code: str) -> Material:
+    known = materials_of(platform, application)
+    if code not in known:
+        raise BadRequest(f"{application.code} asks for no material {code!r}; it asks for: {', '.join(known) or 'none'}")
+    return known[code]
+
+
+def _info(application: Application, material: str) -> bytes:
+    return f"govchain material {application.id}/{material}".encode()
+
+
+def upload(platform: Platform, session: Session, application: Application, code: str, filename: str, data: bytes) -> MaterialFile:
+    """Check, seal to the agency and store one material; 4xx for anything wrong, nothing kept."""
+    states.require(application, *UPLOAD_STATES)
+    material = _material(platform, application, code)
+    if session.get(MaterialFile, (application.id, code)) or session.get(Commitment, (application.id, code)):
+        raise Conflict(f"{code} is already provided for {application.id}; delete it first to replace it")
+    found = sniff.inspect(data, material.types, material.max_bytes)  # 413/415/422 problems, nothing stored yet
+    agency = platform.roles().member(application.agency)
+    if agency is None or not agency.active:
+        raise Conflict(f"the handling agency {application.agency} is not an active member")
+    ciphertext = hpke_seal(agency.info.hpke_public_key, data, _info(application, code))
+    store = blobs(platform)
+    digest = store.put(ciphertext)
+    row = MaterialFile(
+        application_id=application.id, material=code, filename=manifest.safe_filename(filename), mime=found.mime,
+        size=found.size, sha256=found.sha256.hex(), blob=digest,
+    )  # fmt: skip
+    session.add(row)
+    try:
+        session.commit()
+    except BaseException:
+        session.rollback()
+        store.delete(digest)
+        if isinstance(session.get(MaterialFile, (application.id, code)), MaterialFile):
+            raise Conflict(f"{code} was uploaded for {application.id} at the same time; nothing more was stored") from None
+        raise
+    return row
+
+
+def delete(platform: Platform, session: Session, application: Application, code: str) -> None:
+    states.require(application, *UPLOAD_STATES)
+    row = session.get(MaterialFile, (application.id, code))
+    if row is None:
+        raise NotFound(f"no file for {code} in {application.id}")
+    digest = row.blob
+    session.delete(row)
+    session.commit()
+    blobs(platform).delete(digest)
+
+
+def read_file(platform: Platform, session: Session, application: Application, code: str) -> tuple[MaterialFile, bytes]:
+    """A material opened with the agency's key (the caller has checked it is the agency)."""
+    row = session.get(MaterialFile, (application.id, code))
+    if row is None:
+        raise NotFound(f"no file for {code} in {application.id}")
+    agency_key = hpke_key_for(platform.member_key(application.agency))
+    return row, hpke_open(agency_key, blobs(platform).get(row.blob), _info(application, code))
+
+
+def listing(platform: Platform, session: Session, application: Application) -> list[dict]:
+    files = {f.material: f for f in session.scalars(select(MaterialFile).where(MaterialFile.application_id == application.id))}
+    signed = {c.material: c for c in session.scalars(select(Commitment).where(Commitment.application_id == application.id))}
+    out = []
+    for code, material in materials_of(platform, application).items():
+        entry = {"material": code, "name_zh": material.name_zh, "name_en": material.name_en, "types": material.types,
+                 "max_bytes": material.max_bytes, "commitment_allowed": material.commitment_allowed, "provided": None}  # fmt: skip
+        if code in files:
+            f = files[code]
+            entry["provided"] = {"kind": "file", "filename": f.filename, "mime": f.mime, "size": f.size, "sha256": f.sha256, "uploaded_at": f.uploaded_at}
+        elif code in signed:
+            c = signed[code]
+            entry["provided"] = {"kind": "commitment", "digest": c.digest, "tx_hash": c.tx_hash, "check_due": c.check_due, "check_outcome": c.check_outcome}
+        out.append(entry)
+    return out
+
+
+# -- notification-commitment (告知承诺) ---------------------------------------------------
+
+
+def commitment_text(material: Material) -> str:
+    """The exact text the applicant signs (its keccak goes into the signed message)."""
+    return (
+        f"本人承诺已取得《{material.name_zh}》，所作承诺真实有效，同意主管部门事后核查；如承诺不实，愿承担相应法律责任。\n"
+        f"I declare that I hold the {material.name_en}; this declaration is true, I accept that the agency checks it "
+        "afterwards, and I bear the legal consequences if it is false."
+    )
+
+
+def commitment_domain(platform: Platform) -> commitments.Domain:
+    deployment = platform.deployment()
+    return commitments.Domain(chain_id=deployment.chain_id, verifying_contract=deployment.address("EvidenceLedger"))
+
+
+def commitment_terms(platform: Platform, application: Application, code: str, now: datetime) -> tuple[commitments.Commitment, str]:
+    material = _material(platform, application, code)
+    if not material.commitment_allowed:
+        raise BadRequest(f"{code} cannot be replaced by a commitment; the catalog asks for the file")
+    text = commitment_text(material)
+    terms = commitments.Commitment(
+        applicant=application.applicant, application=commitments.application_ref(application.id), material=code,
+        text_hash=commitments.text_hash(text), signed_at=int(now.timestamp()),
+    )  # fmt: skip
+    return terms, text
+
+
+def sign_commitment(platform: Platform, session: Session, application: Application, code: str, signed_at: int, signature: str, now: datetime) -> Commitment:
+    """Verify the applicant's signature, anchor the digest as evidence, keep the record."""
+    states.require(application, *UPLOAD_STATES)
+    terms, text = commitment_terms(platform, application, code, now)
+    if session.get(MaterialFile, (application.id, code)) or session.get(Commitment, (application.id, code)):
+        raise Conflict(f"{code} is already provided for {application.id}")
+    if abs(signed_at - int(now.timestamp())) > 600:
+        raise BadRequest("signed_at must be within 10 minutes of now")
+    terms = commitments.Commitment(terms.applicant, terms.application, terms.material, terms.text_hash, signed_at)
+    domain = commitment_domain(platform)
+    try:
+        signer = commitments.recover(terms, domain, bytes.fromhex(signature.removeprefix("0x")))
+    except ValueError as exc:
+        raise BadRequest(f"the signature cannot be read: {exc}") from None
+    if signer.lower() != application.applicant.lower():
+        raise Forbidden(f"the commitment is signed by {signer}, not by the applicant {application.applicant}")
+    digest = commitments.digest(terms, domain)
+    receipt = anchor(platform, "COMMITMENT", application.id, digest)
+    row = Commitment(
+        application_id=application.id, material=code, agency=application.agency, text=text, signed_at=signed_at,
+        signature=signature, digest=hx(digest), tx_hash=receipt.tx_hash, check_due=now + timedelta(days=COMMITMENT_CHECK_DAYS),
+    )  # fmt: skip
+    session.add(row)
+    session.commit()
+    return row
+
+
+def check_commitment(platform: Platform, session: Session, row: Commitment, outcome: str, note: str, now: datetime) -> Commitment:
+    if row.check_outcome is not None:
+        raise Conflict(f"the commitment for {row.material} of {row.application_id} was checked already: {row.check_outcome}")
+    root = keccak(json.dumps({"commitment": row.digest, "outcome": outcome, "note": note}, sort_keys=True).encode())
+    receipt = anchor(platform, "COMMITMENT_CHECK", row.application_id, root, account=platform.member_key(row.agency))
+    row.check_outcome, row.check_note, row.check_root, row.check_tx, row.checked_at = outcome, note, hx(root), receipt.tx_hash, now
+    session.commit()
+    return row
+
+
+# -- evidence -------------------------------------------------------------------------------
+
+
+def anchor(platform: Platform, kind: str, application_id: str, root: bytes, *, account=None):
+    """Anchor ``root`` in EvidenceLedger once (the outbox makes a retry return the first receipt)."""
+    ledger = platform.evidence()
+    account = account or platform.signer("relayer")
+    call = ledger.contract.functions.anchor(ledger.kind(kind), keccak(text=application_id), root)
+    return platform.outbox().submit(f"evidence:{kind}:{hx(root)}", account, call)
+
+
+# -- submission -----------------------------------------------------------------------------
+
+
+def submit(platform: Platform, session: Session, application: Application, delivery: dict, now: datetime) -> dict:
+    """Every material provided -> manifest -> root anchored -> SUBMITTED, with the applicant's receipt."""
+    states.require(application, states.DATA_PULLED)
+    files = {f.material: f for f in session.scalars(select(MaterialFile).where(MaterialFile.application_id == application.id))}
+    signed = {c.material: c for c in session.scalars(select(Commitment).where(Commitment.application_id == application.id))}
+    missing = [code for code in materials_of(platform, application) if code not in files and code not in signed]
+    if missing:
+        raise BadRequest(f"materials missing: {', '.join(missing)}; upload each (or sign a commitment where allowed)", missing=missing)
+    leaves = []
+    for code in materials_of(platform, application):
+        if code in files:
+            f = files[code]
+            leaves.append(manifest.Leaf(code, f.filename, f.mime, bytes.fromhex(f.sha256)))
+        else:
+            leaves.append(manifest.Leaf(code, "commitment.json", COMMITMENT_MIME, bytes.fromhex(signed[code].digest[2:])))
+    built = manifest.build(leaves)
+    if delivery["method"] == "mail":
+        address = json.dumps(delivery["address"], ensure_ascii=False, sort_keys=True).encode()
+        application.delivery_address = sealed(platform, application.id, "delivery_address", address)
+    application.delivery_method = delivery["method"]
+    receipt = anchor(platform, "SUBMISSION_MANIFEST", application.id, built.root)
+    block = platform.chain().w3.eth.get_block(receipt.block_number)
+    application.manifest = {**built.to_json(), "tx_hash": receipt.tx_hash, "block_number": receipt.block_number, "block_time": block["timestamp"]}
+    application.manifest_root, application.manifest_tx, application.submitted_at = hx(built.root), receipt.tx_hash, now
+    states.advance(application, states.SUBMITTED)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(f"{application.id} was submitted at the same time") from None
+    return receipt_of(application)
+
+
+def receipt_of(application: Application) -> dict:
+    if application.manifest is None:
+        raise NotFound(f"{application.id} is not submitted yet")
+    return {"application_id": application.id, **application.manifest}
+
+
+def delivery_address(platform: Platform, application: Application) -> dict | None:
+    if application.delivery_address is None:
+        return None
+    return json.loads(unsealed(platform, application.id, "delivery_address", application.delivery_address))
+
+
+def record_delivery(platform: Platform, session: Session, application: Application, status: str, tracking: str | None, now: datetime) -> DeliveryEvent:
+    """One delivery step (printed, mailed with tracking number, delivered), anchored as evidence."""
+    states.require(application, states.ISSUED)
+    if application.delivery_method not in DELIVERY_STEPS[status]:
+        raise Conflict(f"{application.id} is delivered {application.delivery_method}; {status} does not apply")
+    done = [e.status for e in session.scalars(select(DeliveryEvent).where(DeliveryEvent.application_id == application.id))]
+    expected = [s for s in DELIVERY_ORDER if application.delivery_method in DELIVERY_STEPS[s]]
+    position = len(done)
+    if status in done or expected[position] != status:
+        raise Conflict(f"delivery of {application.id} is at {done[-1] if done else 'not started'}; the next step is {expected[position] if position < len(expected) else 'none'}")
+    if status == "mailed" and not tracking:
+        raise BadRequest("a mailed step needs the tracking number")
+    root = keccak(json.dumps({"application": application.id, "status": status, "tracking": tracking, "at": now.isoformat()}, sort_keys=True).encode())
+    receipt = anchor(platform, "DELIVERY", application.id, root, account=platform.member_key(application.agency))
+    event = DeliveryEvent(application_id=application.id, status=status, tracking_number=tracking, root=hx(root), tx_hash=receipt.tx_hash, at=now)
+    session.add(event)
+    application.delivery_status = status
+    if status == "delivered":
+        states.advance(application, states.DELIVERED)
+    session.commit()
+    return event

@@ -1,0 +1,60 @@
+"""Steps of the no-visit flow that several end-to-end tests share."""
+
+from __future__ import annotations
+
+import time
+
+from eth_account import Account
+
+from api.gateway.dataset import demo_citizen
+from api import samples as files
+from tests.e2e.test_no_visit import apply_and_verify_face, consent
+
+
+def upload(stack, me, application_id: str, material: str, data: bytes, filename: str = "scan.png"):
+    return stack.http.post(
+        f"/v1/applications/{application_id}/materials", data={"material": material}, files={"file": (filename, data)}, headers=me
+    )
+
+
+def sign_commitment(stack, applicant, me, application_id: str, material: str):
+    offer = stack.http.get(f"/v1/applications/{application_id}/commitments/{material}/typed-data", headers=me)
+    assert offer.status_code == 200, offer.text
+    typed = offer.json()["typed_data"]
+    signature = Account.sign_typed_data(applicant.key, full_message=typed).signature
+    body = {"material": material, "signed_at": typed["message"]["signedAt"], "signature": "0x" + bytes(signature).hex()}
+    return stack.http.post(f"/v1/applications/{application_id}/commitments", json=body, headers=me)
+
+
+MAIL = {"method": "mail", "address": {"recipient": "测试 张三", "phone": "+86 10 5555 0100", "province": "北京市", "city": "北京市",
+                                      "district": "示例区", "line": "示例路 1 号 2 单元 301", "postcode": "100000"}}  # fmt: skip
+
+
+def submitted_application(stack, parties, applicant, citizen: int = 1, delivery: dict = MAIL) -> tuple[dict, dict, dict]:
+    """An application taken through face check, consent, pulls, materials (one by commitment)
+    and submission. Returns (applicant headers, application, submission receipt)."""
+    me, application = apply_and_verify_face(stack, applicant, demo_citizen(citizen))
+    consent(stack, applicant, me, application["id"])
+    agency = stack.sign_in(parties.agency)
+    pulled = stack.http.post(f"/v1/applications/{application['id']}/pulls", headers=agency)
+    assert pulled.status_code == 200, pulled.text
+    for response in (
+        upload(stack, me, application["id"], "health-exam", files.png(seed=citizen), "体检.png"),
+        upload(stack, me, application["id"], "mandarin-certificate", files.pdf(f"putonghua {citizen}"), "mandarin.pdf"),
+        sign_commitment(stack, applicant, me, application["id"], "education-certificate"),
+    ):
+        assert response.status_code == 201, response.text
+    receipt = stack.http.post(f"/v1/applications/{application['id']}/submit", json={"delivery": delivery}, headers=me)
+    assert receipt.status_code == 200, receipt.text
+    return me, application, receipt.json()
+
+
+def wait_issued(stack, headers, application_id: str, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        certificate = stack.http.get(f"/v1/applications/{application_id}/certificate", headers=headers)
+        assert certificate.status_code == 200, certificate.text
+        if certificate.json()["state"] == "issued":
+            return certificate.json()
+        assert time.monotonic() < deadline, f"not issued within {timeout} s: {certificate.json()}"
+        time.sleep(0.1)
