@@ -40,7 +40,7 @@ def test_up_serves_the_stack_runs_the_demo_then_stops_everything_on_ctrl_c(cli_e
     port = free_port()
     up = subprocess.Popen([*GOVCHAIN, "up", "--port", str(port)], env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 240  # a cold start compiles, deploys and starts four processes; CI machines are shared
         health = None
         while time.monotonic() < deadline:
             try:
