@@ -46,6 +46,15 @@ class IntentInFlight(GovchainError, RuntimeError):
     """Another worker signed the same intent first; its result is the one that counts."""
 
 
+class Superseded(GovchainError, RuntimeError):
+    """A stored transaction can never be mined: another transaction took its nonce."""
+
+
+def _nonce_taken(message: str) -> bool:
+    message = message.lower()
+    return "nonce too low" in message or "correct nonce" in message  # anvil/geth/Besu; ganache
+
+
 class Outbox:
     def __init__(self, client: ChainClient, sessions: sessionmaker):
         self.client = client
@@ -60,7 +69,10 @@ class Outbox:
         """
         existing = self.entry(intent_key)
         if existing is not None:
-            return self._finish(existing)
+            try:
+                return self._finish(existing)
+            except Superseded:
+                pass  # never mined and never will be: sign it again below, with a nonce of its own
         tx = self.client.build(account, call, to=to, data=data, gas=gas)
 
         def store(nonce: int, raw: bytes, tx_hash: str) -> None:
@@ -73,7 +85,7 @@ class Outbox:
             checkpoint("outbox.after_sign")
 
         try:
-            self.client.send(account, tx, before_send=store)
+            self.client.send(account, tx, before_send=store, before_sign=lambda: self._rebroadcast_unsent(account.address))
         except IntentInFlight:
             return self._finish(self.entry(intent_key))
         except TransactionFailed as exc:
@@ -93,22 +105,60 @@ class Outbox:
 
     def resume(self) -> list[Receipt]:
         """Finish every signed or sent entry (run at start-up, before new sends)."""
-        receipts = [self._finish(entry) for entry in self.pending()]
+        receipts = []
+        for entry in self.pending():
+            try:
+                receipts.append(self._finish(entry))
+            except Superseded:
+                continue  # its nonce went to another transaction: the intent is signed again when next submitted
         self.client.nonces.reset()  # re-read counters now that the node has them all
         return receipts
+
+    def _rebroadcast_unsent(self, sender: str) -> bool:
+        """Before a new nonce is taken for ``sender`` (its nonce lock held): send again what an
+        earlier send left stored but unsent (the node was down), so the new transaction cannot
+        take its nonce. Returns whether there was any."""
+        with self.sessions() as session:
+            unsent = list(session.scalars(select(OutboxEntry).where(OutboxEntry.sender == sender, OutboxEntry.status == SIGNED).order_by(OutboxEntry.nonce)))
+        for entry in unsent:
+            try:
+                self._broadcast(entry)
+            except Superseded:
+                continue  # signed again by its next submit
+            self._set(entry.intent_key, SENT)
+        return bool(unsent)
+
+    def _broadcast(self, entry: OutboxEntry) -> Receipt | None:
+        """Send the stored bytes again (same hash: at most one lands); a receipt if it is already mined.
+
+        When the node says the nonce is taken and no receipt exists, another transaction used
+        the nonce: the entry is removed and :class:`Superseded` raised, so the intent is signed
+        again rather than waited for forever.
+        """
+        try:
+            self.client.send_raw(entry.raw_tx)
+        except Web3RPCError as exc:
+            message = str(exc.message)
+            if _nonce_taken(message):
+                receipt = self.client.receipt_or_none(entry.tx_hash)
+                if receipt is not None:
+                    return receipt
+                with self.sessions() as session:
+                    stale = session.scalar(select(OutboxEntry).where(OutboxEntry.intent_key == entry.intent_key))
+                    if stale is not None and stale.tx_hash == entry.tx_hash:
+                        session.delete(stale)
+                        session.commit()
+                raise Superseded(f"{entry.tx_hash} of intent {entry.intent_key!r} lost its nonce {entry.nonce} to another transaction") from None
+            if "known" not in message.lower() and "already" not in message.lower():
+                raise TransactionFailed(f"re-broadcast of {entry.tx_hash} refused: {message}", entry.tx_hash) from None
+        return None
 
     def _finish(self, entry: OutboxEntry) -> Receipt:
         if entry.status == FAILED and entry.block_number is None:
             raise TransactionFailed(f"intent {entry.intent_key!r} failed before mining: {entry.error}", entry.tx_hash)
         receipt = self.client.receipt_or_none(entry.tx_hash)
         if receipt is None:
-            try:
-                self.client.send_raw(entry.raw_tx)  # same bytes, same hash: at most one lands
-            except Web3RPCError as exc:
-                message = str(exc.message).lower()
-                if "known" not in message and "nonce too low" not in message and "already" not in message:
-                    raise TransactionFailed(f"re-broadcast of {entry.tx_hash} refused: {exc.message}", entry.tx_hash) from None
-            receipt = self.client.wait(entry.tx_hash)
+            receipt = self._broadcast(entry) or self.client.wait(entry.tx_hash)
         if entry.status != (MINED if receipt.ok else FAILED) or entry.block_number != receipt.block_number:
             self._set(entry.intent_key, MINED if receipt.ok else FAILED, block_number=receipt.block_number)
         if not receipt.ok:

@@ -218,14 +218,21 @@ class ChainClient:
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise ChainUnavailable(f"chain node unreachable: {exc}") from None
 
-    def send(self, account: LocalAccount, tx: dict, *, before_send: Callable[[int, bytes, str], None] | None = None) -> str:
+    def send(
+        self, account: LocalAccount, tx: dict, *, before_send: Callable[[int, bytes, str], None] | None = None,
+        before_sign: Callable[[], bool] | None = None,
+    ) -> str:  # fmt: skip
         """Sign ``tx`` with the next nonce of ``account`` and send it; returns the hash.
 
-        ``before_send(nonce, raw, tx_hash)`` runs with the nonce lock held, after signing
-        and before sending (the outbox stores the signed transaction there).
+        ``before_sign()`` runs first with the nonce lock held (the outbox re-broadcasts what an
+        earlier failed send left stored); when it returns True the counter is re-read from the
+        node. ``before_send(nonce, raw, tx_hash)`` runs with the lock held, after signing and
+        before sending (the outbox stores the signed transaction there).
         """
         address = account.address
         with self.nonces.lock(address):
+            if before_sign is not None and before_sign():
+                self.nonces.forget(address)
             nonce = self.nonces.peek(address)
             raw, tx_hash = self.sign_with_nonce(account, tx, nonce)
             if before_send:

@@ -98,3 +98,44 @@ def test_a_call_that_would_revert_stores_nothing(chain, registry, parties, sessi
     assert outbox.entry("suspend:agency") is None
     with sessions() as session:
         assert session.scalars(select(OutboxEntry)).all() == []
+
+
+def _unsent(outbox, chain, monkeypatch, intent, account, call):
+    """Submit ``intent`` while the node refuses connections at the send: the signed
+    transaction is stored, nothing reaches the node."""
+    from chain.errors import ChainUnavailable
+
+    real = chain.send_raw
+
+    def down(raw):
+        raise ChainUnavailable("node down (simulated at the send)")
+
+    monkeypatch.setattr(chain, "send_raw", down)
+    with pytest.raises(ChainUnavailable):
+        outbox.submit(intent, account, call)
+    monkeypatch.setattr(chain, "send_raw", real)
+    entry = outbox.entry(intent)
+    assert entry.status == SIGNED
+    return entry
+
+
+def test_an_unsent_transaction_goes_out_before_the_next_one_takes_its_nonce(chain, registry, parties, sessions, monkeypatch):
+    outbox = Outbox(chain, sessions)
+    block_before = chain.block_number() + 1
+    first = _unsent(outbox, chain, monkeypatch, "rotate:first", parties.agency, registry.contract.functions.rotateHpkeKey(b"\x03" * 32))
+    second = outbox.submit("rotate:second", parties.agency, registry.contract.functions.rotateHpkeKey(b"\x04" * 32))
+    assert chain.receipt_or_none(first.tx_hash) is not None  # re-broadcast before the second was signed
+    assert outbox.submit("rotate:first", parties.agency).tx_hash == first.tx_hash
+    assert [e.args["newKey"] for e in rotations_since(chain, registry, block_before)] == [b"\x03" * 32, b"\x04" * 32]
+    assert second.block_number >= chain.receipt_or_none(first.tx_hash).block_number
+
+
+def test_a_transaction_whose_nonce_was_taken_is_signed_again_once(chain, registry, parties, sessions, monkeypatch):
+    outbox = Outbox(chain, sessions)
+    block_before = chain.block_number() + 1
+    lost = _unsent(outbox, chain, monkeypatch, "rotate:lost", parties.agency, registry.contract.functions.rotateHpkeKey(b"\x05" * 32))
+    chain.transact(parties.agency, registry.contract.functions.rotateHpkeKey(b"\x06" * 32))  # outside the outbox: takes the nonce
+    again = outbox.submit("rotate:lost", parties.agency, registry.contract.functions.rotateHpkeKey(b"\x05" * 32))
+    assert again.tx_hash != lost.tx_hash and again.ok
+    assert outbox.submit("rotate:lost", parties.agency).tx_hash == again.tx_hash
+    assert [e.args["newKey"] for e in rotations_since(chain, registry, block_before)] == [b"\x06" * 32, b"\x05" * 32]
