@@ -9,6 +9,8 @@ from fastapi import FastAPI
 
 from api import db, problems
 from api.applications.routes import router as applications_router
+from api.audit.indexer import indexer_of
+from api.audit.routes import router as audit_router
 from api.auth.routes import router as auth_router
 from api.catalog.routes import router as catalog_router
 from api.certificates.routes import router as certificates_router
@@ -39,7 +41,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except Exception as exc:  # the chain may be down at start; routes will answer 503
             log.warning("outbox not resumed at start-up: %s", exc)
         platform.issuer().start()  # finishes batches a previous process left pending, then batches new approvals
+        indexer_of(platform).start()  # follows every govchain contract's events into the audit index (resumes at its cursor)
         yield
+        indexer_of(platform).stop()
         platform.close()
 
     app = FastAPI(
@@ -59,5 +63,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(materials_router)
     app.include_router(certificates_router)
     app.include_router(tenders_router)
+    app.include_router(audit_router)
     app.include_router(pages_router)
     return app

@@ -226,6 +226,10 @@ def demo_bid_opening(node: NodeKind = None, bidding_seconds: Annotated[int, type
     _run_demo(node, "procurement", run_bid_opening, bidding_seconds=bidding_seconds)
 
 
+from api.audit.cli import audit_app  # noqa: E402  (the `govchain audit` commands)
+
+app.add_typer(audit_app, name="audit")
+
 tender_app = typer.Typer(help="Electronic bid opening: check a tender's trail.", no_args_is_help=True)
 app.add_typer(tender_app, name="tender")
 

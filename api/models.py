@@ -9,6 +9,7 @@ from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.gateway.models import GatewayPull  # noqa: F401  (the gateway's table shares the schema history)
+from api.audit.models import ChainRecord  # noqa: F401  (the audit index shares the schema history)
 from chain.db import Base, utcnow
 from chain.events import EventCursor  # noqa: F401  (registers the table)
 from chain.outbox import OutboxEntry  # noqa: F401  (registers the table)

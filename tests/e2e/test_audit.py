@@ -1,0 +1,130 @@
+"""Audit end to end: the trails of a finished no-visit application and of a finished tender
+verify against the chain from the API and from the CLI; records, CSV, receipts, access."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from eth_account import Account
+from typer.testing import CliRunner
+
+from api.cli import app as cli
+from tests.e2e.flows import submitted_application, wait_issued
+from tests.e2e.test_tenders import Bidder, create_tender, move_past
+
+pytestmark = pytest.mark.slow
+runner = CliRunner()
+
+
+def cli_env(stack) -> dict[str, str]:
+    settings = stack.api.settings
+    return {"GOVCHAIN_STATE_DIR": str(settings.state_dir), "GOVCHAIN_DATABASE_URL": settings.sqlalchemy_url,
+            "GOVCHAIN_RPC_URL": settings.rpc_url, "COLUMNS": "250"}  # fmt: skip
+
+
+def test_a_finished_application_trail_verifies_from_the_api_and_the_cli(stack, parties, applicant):
+    me, application, receipt = submitted_application(stack, parties, applicant)
+    app_id = application["id"]
+    agency = stack.sign_in(parties.agency)
+    decided = stack.http.post(f"/v1/applications/{app_id}/decision", json={"decision": "approve", "reason": "材料齐全"}, headers=agency)
+    assert decided.status_code == 200, decided.text
+    certificate = wait_issued(stack, me, app_id)
+    mailed = stack.http.post(f"/v1/applications/{app_id}/delivery", json={"status": "printed"}, headers=agency)
+    assert mailed.status_code in (200, 201), mailed.text
+
+    auditor = stack.sign_in(parties.auditor)
+    trail = stack.http.get(f"/v1/audit/applications/{app_id}/trail", params={"verify": "true"}, headers=auditor)
+    assert trail.status_code == 200, trail.text
+    trail = trail.json()
+    assert trail["case"] == {"kind": "application", "id": app_id}
+    events = [s["event"] for s in trail["steps"]]
+    assert events[0] == "ConsentGranted" and "DataPulled" in events and "DocumentIssued" in events
+    kinds = {s["kind"] for s in trail["steps"]}
+    assert {"consent", "pull", "commitment", "submission", "certificate", "delivery"} <= kinds, kinds
+    assert trail["verified"] is True and all(s["verified"] is True for s in trail["steps"]), trail
+    assert [s["index"] for s in trail["steps"]] == list(range(len(events)))
+    positions = [(s["block_number"], s["log_index"]) for s in trail["steps"]]
+    assert positions == sorted(positions)
+    step = trail["steps"][0]
+    assert set(step) == {"index", "kind", "event", "summary", "contract", "tx_hash", "block_number", "log_index", "time", "signer", "verified", "verification"}
+    assert step["signer"] == parties.relayer.address  # the relayer sent the applicant-signed consent
+    issued = next(s for s in trail["steps"] if s["event"] == "DocumentIssued")
+    assert certificate["target_hash"][2:10] in issued["summary"] or "target hash" in issued["summary"]
+
+    # the applicant and the handling agency read their own trail; another citizen may not
+    assert stack.http.get(f"/v1/audit/applications/{app_id}/trail", headers=me).status_code == 200
+    assert stack.http.get(f"/v1/audit/applications/{app_id}/trail", headers=agency).status_code == 200
+    assert stack.http.get(f"/v1/audit/applications/{app_id}/trail", headers=stack.sign_in(Account.create())).status_code == 403
+
+    # from the CLI, straight from the chain (references from the platform database)
+    done = runner.invoke(cli, ["audit", "trail", "application", app_id, "--rpc", stack.api.settings.rpc_url, "--json"], env=cli_env(stack))
+    assert done.exit_code == 0, done.output
+    from_chain = json.loads(done.output[done.output.index("{"):])
+    assert from_chain["verified"] is True
+    assert [(s["tx_hash"], s["log_index"]) for s in from_chain["steps"]] == [(s["tx_hash"], s["log_index"]) for s in trail["steps"]]
+
+    # records: by kind, by applicant, keyset pages, CSV; an agency sees its own only
+    pulls = stack.http.get("/v1/records", params={"kind": "pull", "applicant": applicant.address}, headers=auditor).json()
+    assert pulls["records"] and all(r["kind"] == "pull" and r["applicant"] == applicant.address for r in pulls["records"])
+    seen, cursor = [], None
+    while True:
+        page = stack.http.get("/v1/records", params={"limit": 3, **({"cursor": cursor} if cursor else {})}, headers=auditor).json()
+        seen += [(r["block_number"], r["log_index"]) for r in page["records"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == sorted(seen) and len(seen) == len(set(seen))
+    exported = stack.http.get("/v1/records", params={"format": "csv", "kind": "consent"}, headers=auditor)
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert rows and {r["kind"] for r in rows} == {"consent"} and any(r["applicant"] == applicant.address for r in rows)
+    own = stack.http.get("/v1/records", params={"limit": 1000}, headers=agency).json()["records"]
+    assert own and all(parties.agency.address in (r["member"], r["tx_sender"]) for r in own)
+    assert stack.http.get("/v1/records", headers=me).status_code == 403
+
+    # the consent receipt (ISO/IEC TS 27560 fields)
+    consent_id = stack.http.get(f"/v1/applications/{app_id}", headers=me).json()["consent_id"]
+    receipt = stack.http.get(f"/v1/me/consents/{consent_id}/receipt", headers=me)
+    assert receipt.status_code == 200, receipt.text
+    receipt = receipt.json()
+    for field in ("recordId", "schemaVersion", "principal", "purposes", "dataCategories", "controllers", "recipients", "validity", "withdrawal", "events"):
+        assert receipt[field], field
+    assert receipt["recordId"] == consent_id and receipt["principal"]["id"] == applicant.address
+    assert receipt["controllers"][0]["address"] == parties.agency.address and receipt["controllers"][0]["domain"]
+    assert any(r["role"] == "data holder (served)" for r in receipt["recipients"])
+    assert [e["type"] for e in receipt["events"]][0] == "granted" and "pull_released" in [e["type"] for e in receipt["events"]]
+    assert stack.http.get(f"/v1/me/consents/{consent_id}/receipt", headers=auditor).status_code == 200
+    assert stack.http.get(f"/v1/me/consents/{consent_id}/receipt", headers=stack.sign_in(Account.create())).status_code == 403
+
+
+def test_a_finished_tender_trail_verifies_from_the_api_and_the_cli(stack, client, deployment, parties):
+    expert = Account.create()
+    tender = create_tender(stack, client, parties, [expert], reference="GC-AUDIT-001", method="lowest_price", min_bidders=1)
+    bidder = Bidder(stack, "测试审计公司", 99_000_00, deployment)
+    bidder.bid_ok(tender)
+    bidder.bid_ok(tender, price=98_000_00)  # replaced: stays in the trail
+    move_past(stack, client, tender["terms"]["opening_time"])
+    procurement = stack.sign_in(parties.procurement)
+    assert stack.http.post(f"/v1/tenders/{tender['tender_id']}/open", headers=procurement).status_code == 200
+    bidder.signed_in(tender)
+    bidder.released(tender)
+    reading = stack.http.post(f"/v1/tenders/{tender['tender_id']}/reading", headers=procurement)
+    assert reading.status_code == 200, reading.text
+    result = stack.http.post(f"/v1/tenders/{tender['tender_id']}/result", json={}, headers=procurement)
+    assert result.status_code == 200, result.text
+
+    auditor = stack.sign_in(parties.auditor)
+    trail = stack.http.get(f"/v1/audit/tenders/{tender['tender_id']}/trail", params={"verify": "true"}, headers=auditor)
+    assert trail.status_code == 200, trail.text
+    trail = trail.json()
+    events = [s["event"] for s in trail["steps"]]
+    assert events[0] == "TenderCreated" and events[-1] == "ResultPublished" and events.count("BidCommitted") == 2
+    assert trail["verified"] is True and all(s["verified"] for s in trail["steps"])
+    assert stack.http.get(f"/v1/audit/tenders/{tender['tender_id']}/trail", headers=stack.sign_in(parties.agency)).status_code == 403
+
+    done = runner.invoke(cli, ["audit", "trail", "tender", tender["tender_id"], "--rpc", stack.api.settings.rpc_url], env=cli_env(stack))
+    assert done.exit_code == 0, done.output
+    assert "verified" in done.output and "ResultPublished" in done.output
