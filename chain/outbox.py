@@ -9,6 +9,7 @@ that is already known returns its receipt instead of sending again.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from eth_account.signers.local import LocalAccount
@@ -22,6 +23,7 @@ from chain.errors import GovchainError, TransactionFailed
 from chain.faults import checkpoint
 from chain.tx import ChainClient, Receipt
 
+log = logging.getLogger(__name__)
 SIGNED, SENT, MINED, FAILED = "signed", "sent", "mined", "failed"
 OPEN = (SIGNED, SENT)
 
@@ -85,14 +87,14 @@ class Outbox:
             checkpoint("outbox.after_sign")
 
         try:
-            self.client.send(account, tx, before_send=store, before_sign=lambda: self._rebroadcast_unsent(account.address))
+            self.client.send(account, tx, before_send=store, before_sign=lambda: self._rebroadcast_unsent(account.address),
+                             after_send=lambda: self._set(intent_key, SENT, only_from=(SIGNED,)))  # fmt: skip
         except IntentInFlight:
             return self._finish(self.entry(intent_key))
         except TransactionFailed as exc:
             self._set(intent_key, FAILED, error=str(exc))
             raise
         checkpoint("outbox.after_send")
-        self._set(intent_key, SENT)
         return self._finish(self.entry(intent_key))
 
     def entry(self, intent_key: str) -> OutboxEntry | None:
@@ -111,6 +113,8 @@ class Outbox:
                 receipts.append(self._finish(entry))
             except Superseded:
                 continue  # its nonce went to another transaction: the intent is signed again when next submitted
+            except TransactionFailed as exc:  # mined with status 0 (now recorded as failed): the others still get finished
+                log.warning("outbox: %s", exc)
         self.client.nonces.reset()  # re-read counters now that the node has them all
         return receipts
 
@@ -125,7 +129,7 @@ class Outbox:
                 self._broadcast(entry)
             except Superseded:
                 continue  # signed again by its next submit
-            self._set(entry.intent_key, SENT)
+            self._set(entry.intent_key, SENT, only_from=(SIGNED,))
         return bool(unsent)
 
     def _broadcast(self, entry: OutboxEntry) -> Receipt | None:
@@ -165,10 +169,12 @@ class Outbox:
             raise TransactionFailed(f"intent {entry.intent_key!r}: {entry.tx_hash} failed (status 0) in block {receipt.block_number}", entry.tx_hash)
         return receipt
 
-    def _set(self, intent_key: str, status: str, **fields) -> None:
+    def _set(self, intent_key: str, status: str, *, only_from: tuple[str, ...] | None = None, **fields) -> None:
+        """Record ``status`` for the intent (only if it is now one of ``only_from``, when given:
+        a late "sent" must never overwrite "mined")."""
         with self.sessions() as session:
             entry = session.scalar(select(OutboxEntry).where(OutboxEntry.intent_key == intent_key))
-            if entry is None:
+            if entry is None or (only_from is not None and entry.status not in only_from):
                 return
             entry.status = status
             for name, value in fields.items():

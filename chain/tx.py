@@ -220,14 +220,16 @@ class ChainClient:
 
     def send(
         self, account: LocalAccount, tx: dict, *, before_send: Callable[[int, bytes, str], None] | None = None,
-        before_sign: Callable[[], bool] | None = None,
+        before_sign: Callable[[], bool] | None = None, after_send: Callable[[], None] | None = None,
     ) -> str:  # fmt: skip
         """Sign ``tx`` with the next nonce of ``account`` and send it; returns the hash.
 
         ``before_sign()`` runs first with the nonce lock held (the outbox re-broadcasts what an
         earlier failed send left stored); when it returns True the counter is re-read from the
         node. ``before_send(nonce, raw, tx_hash)`` runs with the lock held, after signing and
-        before sending (the outbox stores the signed transaction there).
+        before sending (the outbox stores the signed transaction there). ``after_send()`` runs
+        with the lock still held once the node has taken the transaction (the outbox marks it
+        sent there, so the next ``before_sign`` never mistakes it for one left unsent).
         """
         address = account.address
         with self.nonces.lock(address):
@@ -246,6 +248,8 @@ class ChainClient:
                 self.nonces.forget(address)
                 raise
             self.nonces.advance(address)
+            if after_send:
+                after_send()
             return tx_hash
 
     def wait(self, tx_hash: str, timeout: float | None = None) -> Receipt:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from api import db
 from chain.db import make_engine, session_factory
 from chain.events import EventReader
-from chain.outbox import MINED, SIGNED, Outbox, OutboxEntry
+from chain.outbox import MINED, SENT, SIGNED, Outbox, OutboxEntry
 from chain.reverts import revert_class
 
 CHILD = Path(__file__).with_name("outbox_child.py")
@@ -56,7 +56,7 @@ def test_killed_sender_resumes_without_a_second_transaction(fault, chain, regist
     assert crashed.returncode == -9, crashed.stderr  # SIGKILL, at the named point
     with sessions() as session:
         (entry,) = session.scalars(select(OutboxEntry)).all()
-    assert entry.status == SIGNED and entry.intent_key == "anchor:case-1"
+    assert entry.status == (SENT if fault == "outbox.after_send" else SIGNED) and entry.intent_key == "anchor:case-1"
     sent_before_crash = chain.w3.eth.get_transaction_count(agency) - nonce_before
     assert sent_before_crash == (1 if fault == "outbox.after_send" else 0)
 
@@ -89,6 +89,36 @@ def test_same_intent_from_many_threads_is_sent_once(chain, registry, parties, se
         t.join()
     assert len(results) == 8 and len(set(results)) == 1
     assert len(rotations_since(chain, registry, block_before)) == 1
+
+
+def test_many_intents_of_one_sender_at_once_all_end_mined(chain, registry, parties, sessions):
+    """Sixteen threads, sixteen intents, one sender: each is sent once and recorded mined.
+    (Marking "sent" happened after the nonce lock was released; the next sender's re-broadcast
+    of "unsent" entries then took a just-sent one for unsent, and its late "sent" overwrote
+    "mined": writes on chain that the outbox still called open.)"""
+    outbox = Outbox(chain, sessions)
+    block_before = chain.block_number() + 1
+    barrier, errors = threading.Barrier(16), []
+
+    def submit(i):
+        barrier.wait()
+        try:
+            outbox.submit(f"rotate:{i}", parties.agency, registry.contract.functions.rotateHpkeKey(bytes([i + 1]) * 32))
+        except Exception as exc:  # noqa: BLE001 - collected and shown below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    with sessions() as session:
+        entries = session.scalars(select(OutboxEntry)).all()
+    assert sorted(e.intent_key for e in entries) == sorted(f"rotate:{i}" for i in range(16))
+    assert {e.status for e in entries} == {MINED}
+    assert len({e.nonce for e in entries}) == 16
+    assert len(rotations_since(chain, registry, block_before)) == 16
 
 
 def test_a_call_that_would_revert_stores_nothing(chain, registry, parties, sessions):
