@@ -19,6 +19,7 @@ from api.catalog import load_catalog
 from api.certificates.verify import Verifier
 from api.settings import Environment, Settings
 from chain import reverts
+from chain.addresses import checksum
 from chain.config import load_node_config
 from chain.consents import ConsentRegistryClient
 from chain.db import make_engine, session_factory
@@ -51,7 +52,7 @@ class RoleCache:
 
     def member(self, address: str) -> Member | None:
         self.refresh()
-        address = Web3.to_checksum_address(address)
+        address = checksum(address)
         with self._lock:
             cached = self._members.get(address)
         if cached is None:
@@ -155,7 +156,7 @@ class Platform:
 
     def document_store(self, agency: str) -> str | None:
         """The address of ``agency``'s DocumentStore, as GovRegistry records it (kept once found)."""
-        agency = Web3.to_checksum_address(agency)
+        agency = checksum(agency)
         if agency not in self._store_of:
             address = self.registry().document_store_of(agency)
             if address is None:
@@ -164,7 +165,7 @@ class Platform:
         return self._store_of[agency]
 
     def store_client(self, address: str) -> DocumentStoreClient:
-        address = Web3.to_checksum_address(address)
+        address = checksum(address)
         if address not in self._stores:
             self._stores[address] = DocumentStoreClient(self.chain(), address, self.deployment().document_store_abi())
         return self._stores[address]
