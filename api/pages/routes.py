@@ -1,22 +1,40 @@
-"""Server-rendered pages: plain HTML, one stylesheet and one script served from here (no
-CDN, so they work offline and on an intranet). The pages call the same public API."""
+"""Server-rendered pages: plain HTML, one stylesheet and small scripts served from here (no
+CDN, no framework, so they work offline and on an intranet). The pages call the same public
+API as any client; the ones that need a signed-in user sign in with EIP-4361 through the
+browser's EIP-1193 wallet and never see key material."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from fastapi import APIRouter
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse
 
 from api.problems import NotFound
 
 HERE = Path(__file__).resolve().parent
-STATIC = {"govchain.css": "text/css", "verify.js": "text/javascript"}
+STATIC = {
+    "govchain.css": "text/css",
+    "govchain.js": "text/javascript",  # shared: EIP-4361 sign-in through window.ethereum, display helpers
+    "verify.js": "text/javascript",
+    "me.js": "text/javascript",
+    "audit.js": "text/javascript",
+    "tender.js": "text/javascript",
+}
+# Pages load nothing but their own scripts and stylesheet, and may not be framed.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 router = APIRouter(include_in_schema=False)
 
 
 def page(name: str) -> HTMLResponse:
-    return HTMLResponse((HERE / "templates" / f"{name}.html").read_text(encoding="utf-8"))
+    return HTMLResponse((HERE / "templates" / f"{name}.html").read_text(encoding="utf-8"), headers=SECURITY_HEADERS)
 
 
 @router.get("/verify")
@@ -25,8 +43,26 @@ def verify_page():
     return page("verify")
 
 
+@router.get("/me")
+def me_page():
+    """The applicant's consents (with their state and receipts) and every access to their data."""
+    return page("me")
+
+
+@router.get("/audit")
+def audit_page():
+    """An auditor searches a case (application or tender) and sees its trail verified against the chain."""
+    return page("audit")
+
+
+@router.get("/tenders/{tender_id}")
+def tender_page(tender_id: Annotated[str, PathParam(pattern=r"^0x[0-9a-fA-F]{64}$")]):
+    """The public bid-opening hall of one tender, updating live."""
+    return page("tender")
+
+
 @router.get("/static/{name}")
 def static(name: str):
     if name not in STATIC:
         raise NotFound(f"no static file {name}")
-    return FileResponse(HERE / "static" / name, media_type=STATIC[name], headers={"Cache-Control": "max-age=300"})
+    return FileResponse(HERE / "static" / name, media_type=STATIC[name], headers={"Cache-Control": "max-age=300", "X-Content-Type-Options": "nosniff"})

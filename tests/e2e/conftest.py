@@ -3,7 +3,10 @@ stand-in and two data-holder gateways (separate processes), on the suite's node.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -33,9 +36,9 @@ class Stack:
         return {"Authorization": f"Bearer {token.json()['access_token']}"}
 
 
-@pytest.fixture(scope="module")
-def stack(client, deployment, tmp_path_factory):
-    state = tmp_path_factory.mktemp("stack")
+@contextmanager
+def running_stack(client, deployment, state: Path) -> Iterator[Stack]:
+    """The API, the face vendor and two gateways on the suite's node, state in ``state``."""
     write_record(state, deployment)
     base = api_settings(state, f"sqlite:///{state / 'platform.db'}", client.w3.provider.endpoint_uri, issue_batch_seconds=0.2)
     with LocalServices(base, log_dir=state / "logs") as services:
@@ -44,6 +47,12 @@ def stack(client, deployment, tmp_path_factory):
         with ApiServer(settings, clock) as api, httpx.Client(base_url=api.url, timeout=120) as http:
             yield Stack(api, services, http, clock)
     client.nonces.reset()  # the stack's processes sent with shared dev keys
+
+
+@pytest.fixture(scope="module")
+def stack(client, deployment, tmp_path_factory):
+    with running_stack(client, deployment, tmp_path_factory.mktemp("stack")) as started:
+        yield started
 
 
 @pytest.fixture

@@ -58,3 +58,12 @@ def wait_issued(stack, headers, application_id: str, timeout: float = 60) -> dic
             return certificate.json()
         assert time.monotonic() < deadline, f"not issued within {timeout} s: {certificate.json()}"
         time.sleep(0.1)
+
+
+def issued_application(stack, parties, applicant, citizen: int, delivery: dict = MAIL, reason: str = "材料齐全 complete") -> tuple[dict, dict, dict, dict]:
+    """An application taken to an issued certificate: submitted, approved by the agency,
+    batched and anchored. Returns (applicant headers, application, submission receipt, certificate)."""
+    me, application, receipt = submitted_application(stack, parties, applicant, citizen=citizen, delivery=delivery)
+    decided = stack.http.post(f"/v1/applications/{application['id']}/decision", json={"decision": "approve", "reason": reason}, headers=stack.sign_in(parties.agency))
+    assert decided.status_code == 200, decided.text
+    return me, application, receipt, wait_issued(stack, me, application["id"])
