@@ -13,6 +13,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from web3.exceptions import Web3RPCError
 
 from chain.errors import ChainUnavailable, ContractRevert, NotDeployed
 
@@ -68,7 +70,53 @@ def problem_response(status: int, title: str, slug: str, detail: str, headers: d
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "title": "Problem",
+    "description": "RFC 9457 problem details; some problems carry more members (reason, errors, missing ...)",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"},
+    },
+    "additionalProperties": True,
+}  # fmt: skip
+PROBLEM_CONTENT = {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+ERROR_RESPONSES = {"4XX": "refused: the problem details say why", "503": "a dependency (chain, gateway, vendor) is unavailable; retry later"}
+
+
+def declare_problems(spec: dict) -> dict:
+    """Declare every error answer in the OpenAPI document as what it is: problem details.
+
+    FastAPI declares 422 as ``application/json`` HTTPValidationError, but the handlers here
+    answer every error (422 included) as ``application/problem+json`` :data:`PROBLEM_SCHEMA`;
+    routes that name an error status keep their description and get the problem schema, unless
+    they declare a body of their own (health's 503 is its usual report)."""
+    spec.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            for status, response in responses.items():
+                if status[:1] in "45" and ("content" not in response or status == "422"):
+                    response["content"] = PROBLEM_CONTENT
+            for status, description in ERROR_RESPONSES.items():
+                responses.setdefault(status, {"description": description, "content": PROBLEM_CONTENT})
+    spec["components"]["schemas"].pop("HTTPValidationError", None)
+    spec["components"]["schemas"].pop("ValidationError", None)
+    return spec
+
+
 def install(app: FastAPI) -> None:
+    original_openapi = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = declare_problems(original_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi
+
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem):
         return problem_response(exc.status, exc.title, exc.slug, exc.detail, exc.headers, **exc.extra)
@@ -99,6 +147,22 @@ def install(app: FastAPI) -> None:
             "the blockchain node cannot be reached; nothing was written, try again shortly",
             {"Retry-After": "5"},
         )  # fmt: skip
+
+    @app.exception_handler(Web3RPCError)
+    async def _node_error(request: Request, exc: Web3RPCError):
+        message = str(exc.message if hasattr(exc, "message") else exc)
+        if "revert" in message.lower():  # a refusal nobody named: a bug, not an outage
+            return await _unexpected(request, exc)
+        # the node is up but cannot serve (ganache answers "Database is not open" while it stops or starts)
+        return problem_response(
+            503, "Chain unavailable", "chain-unavailable",
+            f"the blockchain node could not serve the request ({message[:120]}); nothing was written, try again shortly",
+            {"Retry-After": "5"},
+        )  # fmt: skip
+
+    @app.exception_handler(PoolTimeout)
+    async def _database_busy(request: Request, exc: PoolTimeout):  # every database connection stayed in use
+        return problem_response(503, "Service busy", "overloaded", "the database is busy; nothing was done, try again shortly", {"Retry-After": "2"})
 
     @app.exception_handler(NotDeployed)
     async def _not_deployed(request: Request, exc: NotDeployed):

@@ -11,7 +11,7 @@ from chain.errors import GovchainError
 router = APIRouter(prefix="/v1", tags=["health"])
 
 
-@router.get("/health", responses={503: {"description": "the chain or the database is down (same body)"}})
+@router.get("/health", responses={503: {"description": "the chain or the database is down (same body)", "content": {"application/json": {"schema": {}}}}})
 def health(platform: PlatformDep):
     """Chain id, latest block, contract addresses and database state; 503 if any is down."""
     chain: dict = {"url": platform.settings.rpc_url, "reachable": False}

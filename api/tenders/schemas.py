@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -14,12 +14,12 @@ class TenderCreate(BaseModel):
     reference: str = Field(min_length=3, max_length=100, description="the procurement project number, unique")
     title: str = Field(min_length=1, max_length=200)
     document_hash: str = Field(pattern=HEX32, description="hash of the published tender document")
-    bid_deadline: int = Field(gt=0, description="unix seconds; bids must be committed before it")
-    opening_time: int | None = Field(None, description="unix seconds; the deadline itself unless set (Art 29)")
+    bid_deadline: int = Field(gt=0, lt=2**39, description="unix seconds; bids must be committed before it")
+    opening_time: int | None = Field(None, ge=0, lt=2**39, description="unix seconds; the deadline itself unless set (Art 29)")
     decryption_minutes: int = Field(30, ge=1, le=1440, description="how long bidders have to release their keys")
     method: Literal["lowest_price", "weighted_score"]
     weights: list[int] = Field(default_factory=list, description="basis points per criterion, summing to 10000 (weighted_score)")
-    experts: list[str] = Field(min_length=1, max_length=50)
+    experts: list[Annotated[str, Field(pattern=ADDRESS)]] = Field(min_length=1, max_length=50)
     min_bidders: int = Field(3, ge=1, le=500, description="TenderLedger bounds a tender to 500 bids")
 
     @model_validator(mode="after")
@@ -68,7 +68,7 @@ class AnswerIn(BaseModel):
 
 class ScoresIn(BaseModel):
     pseudonym: str = Field(pattern=HEX32)
-    scores: list[int] = Field(min_length=1, max_length=20)
+    scores: list[Annotated[int, Field(ge=0, le=100)]] = Field(min_length=1, max_length=20, description="0 to 100 points per criterion (uint16 on chain, MAX_SCORE 100)")
     signature: str = Field(pattern=SIGNATURE, description="EIP-712 Score(tenderId, pseudonym, scoresHash) by the expert")
 
 

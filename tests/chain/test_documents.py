@@ -23,7 +23,6 @@ from chain.documents import (
     deploy_openattestation_store,
     openattestation_artifact,
 )
-from chain.events import EventReader
 from chain.node import NODE_MODULES
 from chain.registry import MemberInfo, ROLES
 from chain.reverts import revert_class
