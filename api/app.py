@@ -17,6 +17,7 @@ from api.certificates.routes import router as certificates_router
 from api.consents.routes import router as consents_router
 from api.context import Platform
 from api.health.routes import router as health_router
+from api.limits import InflightLimit
 from api.materials.routes import router as materials_router
 from api.members.routes import router as members_router
 from api.pages.routes import router as pages_router
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
+    app.add_middleware(InflightLimit, max_inflight=settings.max_inflight, wait_seconds=settings.inflight_wait_seconds)
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(members_router)

@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     issue_batch_size: int = Field(256, ge=1, le=65_536, description="certificates per Merkle batch (one issue(root) each)")
     issue_batch_seconds: float = Field(2.0, ge=0, le=3_600, description="longest a queued certificate waits for its batch")
     gateways: dict[str, str] = Field(default_factory=dict, description="data holder domain -> gateway base URL")
+    max_inflight: int = Field(64, ge=0, description="requests handled at once; beyond it 503 + Retry-After (api.limits); 0: no limit")
+    inflight_wait_seconds: float = Field(0.5, ge=0, le=60, description="how long a request waits for a free slot before that 503")
 
     @field_validator("state_dir")
     @classmethod

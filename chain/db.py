@@ -34,10 +34,14 @@ def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys."""
     if url.startswith("sqlite"):
         memory = url in ("sqlite://", "sqlite:///:memory:")
+        # a file database: one connection per worker thread (the API runs 40, and a request
+        # may hold two sessions); SQLAlchemy's default pool of 5 + 10 timed out under load
+        sizing = {} if memory else {"pool_size": 20, "max_overflow": 80}
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
             poolclass=StaticPool if memory else None,
+            **sizing,
         )
 
         @event.listens_for(engine, "connect")

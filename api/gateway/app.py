@@ -11,6 +11,7 @@ from api import db, problems
 from api.deps import NowDep
 from api.gateway.schemas import PullIn, PullOut
 from api.gateway.service import Gateway, GatewaySettings
+from api.limits import InflightLimit
 
 REFUSALS = {
     401: {"description": "bad or stale signature"},
@@ -41,6 +42,7 @@ def create_gateway_app(settings: GatewaySettings | None = None, source=None) -> 
 
     app = FastAPI(title="govchain data-holder gateway", version="0.1.0", lifespan=lifespan)
     problems.install(app)
+    app.add_middleware(InflightLimit, max_inflight=settings.max_inflight, wait_seconds=settings.inflight_wait_seconds)
 
     @app.post("/v1/pulls", response_model=PullOut, responses=REFUSALS, tags=["pulls"])
     def pull(body: PullIn, gateway: GatewayDep, now: NowDep):

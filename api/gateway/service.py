@@ -77,6 +77,8 @@ class GatewaySettings(BaseSettings):
     batch_interval: float = 0.2
     clock_skew_seconds: int = 300
     dataset_size: int = 2000
+    max_inflight: int = 64  # requests handled at once; beyond it 503 + Retry-After (api.limits)
+    inflight_wait_seconds: float = 0.5
 
 
 class Refused(Forbidden):
