@@ -19,8 +19,11 @@ class ServiceError(GovchainError, RuntimeError):
 
 
 class ServiceProcess:
-    def __init__(self, name: str, module: str, env: dict[str, str], *, health_path: str, log_file: Path | None = None, port: int = 0):
-        self.name, self.module, self.env, self.health_path, self.log_file = name, module, env, health_path, log_file
+    def __init__(self, name: str, module: str, env: dict[str, str], *, health_path: str, log_file: Path | None = None, port: int = 0,
+                 args: tuple[str, ...] = (), start_timeout: float = 60.0):  # fmt: skip
+        """``python -m module *args --port PORT``, answering ``health_path`` once up (``with`` waits ``start_timeout``)."""
+        self.name, self.module, self.env, self.health_path, self.log_file, self.args = name, module, env, health_path, log_file, args
+        self.start_timeout = start_timeout
         self.port = port or free_port()
         self.process: subprocess.Popen | None = None
         self._log = None
@@ -35,7 +38,7 @@ class ServiceProcess:
             self._log = open(self.log_file, "ab")
         out = self._log or subprocess.DEVNULL
         self.process = subprocess.Popen(
-            [sys.executable, "-m", self.module, "--port", str(self.port)],
+            [sys.executable, "-m", self.module, *self.args, "--port", str(self.port)],
             env=self.env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, preexec_fn=die_with_parent,
         )  # fmt: skip
         deadline = time.monotonic() + timeout
@@ -64,7 +67,7 @@ class ServiceProcess:
             self.process.wait()
 
     def __enter__(self) -> "ServiceProcess":
-        return self.start()
+        return self.start(self.start_timeout)
 
     def __exit__(self, *exc) -> None:
         self.stop()

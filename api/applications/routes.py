@@ -3,27 +3,23 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from api.applications import schemas, service, states
+from api.applications import schemas, service
 from api.deps import CurrentIdentity, NowDep, PlatformDep, SessionDep, read_body
 
 router = APIRouter(prefix="/v1", tags=["applications"])
 MAX_CALLBACK_BYTES = 64 * 1024
 
 
-def _out(platform, application):
-    return schemas.application_out(application, platform.catalog, list(states.TRANSITIONS[application.state]))
-
-
 @router.post("/applications", response_model=schemas.ApplicationOut, status_code=201)
 def create_application(body: schemas.ApplicationCreate, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep):
     """A signed-in applicant applies for a matter, or a scene of several matters."""
-    return _out(platform, service.create(platform, session, identity, body.code))
+    return schemas.application_out(service.create(platform, session, identity, body.code), platform.catalog)
 
 
 @router.get("/applications/{application_id}", response_model=schemas.ApplicationOut)
 def get_application(application_id: str, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep):
     """The application and its state (applicant, handling agency or auditor)."""
-    return _out(platform, service.get_for(session, identity, application_id))
+    return schemas.application_out(service.get_for(session, identity, application_id), platform.catalog)
 
 
 @router.post("/applications/{application_id}/face-verification", response_model=schemas.FaceVerificationStarted, status_code=201)

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
+from api.applications import states
 from api.models import Application
 
 FaceOutcome = Literal["pass", "fail", "low_score", "liveness_failure", "identity_mismatch"]
@@ -35,6 +36,12 @@ class ApplicationOut(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    @field_validator("created_at", "updated_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        """Stored in UTC; SQLite hands them back naive, which is no RFC 3339 date-time."""
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
 
 class FaceVerificationStart(BaseModel):
     name: str = Field(min_length=1, max_length=64, description="the applicant's claimed name; stored sealed, never logged")
@@ -47,7 +54,8 @@ class FaceVerificationStarted(BaseModel):
     liveness_url: str
 
 
-def application_out(application: Application, catalog, next_states: list[str]) -> ApplicationOut:
+def application_out(application: Application, catalog) -> ApplicationOut:
+    """An application as the API shows it, with the states it may move to next."""
     return ApplicationOut(
         id=application.id,
         applicant=application.applicant,
@@ -55,7 +63,7 @@ def application_out(application: Application, catalog, next_states: list[str]) -
         matters=[MatterOut(code=c, name_zh=catalog.matters[c].name_zh, name_en=catalog.matters[c].name_en) for c in application.matters],
         agency=application.agency,
         state=application.state,
-        next_states=next_states,
+        next_states=list(states.TRANSITIONS[application.state]),
         face_decision=application.face_decision,
         face_check_ref=application.face_check_ref,
         consent_id=application.consent_id,

@@ -11,24 +11,33 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from api.applications import states
-from api.applications.routes import _out as application_out
+from api.applications.schemas import application_out
 from api.applications.service import get_for
 from api.certificates import pdf, service
 from api.deps import CurrentIdentity, NowDep, PlatformDep, SessionDep, read_body
 from api.materials import service as materials
 from api.models import Application, Certificate, CertificateBatch
-from api.problems import BadRequest, Forbidden, NotFound
+from api.problems import PROBLEM_BASE, BadRequest, Forbidden, NotFound
 from api.pulls.service import pulled_data, require_agency
 from identity import oa
 
 router = APIRouter(prefix="/v1", tags=["review and certificates"])
 MAX_DOCUMENT_BYTES = 1024 * 1024
 HEX32 = r"^0x[0-9a-fA-F]{64}$"
+MAX_BULK_DECISIONS = 1000
 
 
 class Decision(BaseModel):
     decision: Literal["approve", "reject"]
     reason: str = Field(min_length=1, max_length=2000, description="why; shown to the applicant")
+
+
+class BulkDecision(Decision):
+    application_id: str = Field(min_length=1, max_length=100)
+
+
+class BulkDecisions(BaseModel):
+    decisions: list[BulkDecision] = Field(min_length=1, max_length=MAX_BULK_DECISIONS)
 
 
 class Revocation(BaseModel):
@@ -79,7 +88,7 @@ def agency_queue(
         raise BadRequest(f"unknown state {state!r}; states: {', '.join(states.TRANSITIONS)}")
     query = select(Application).where(Application.agency == identity.address, Application.state == state)
     rows = session.scalars(query.order_by(Application.submitted_at, Application.created_at).limit(limit).offset(offset))
-    return [application_out(platform, a) for a in rows]
+    return [application_out(a, platform.catalog) for a in rows]
 
 
 @router.get("/agency/applications/{application_id}")
@@ -88,7 +97,7 @@ def review_bundle(application_id: str, identity: CurrentIdentity, platform: Plat
     application = get_for(session, identity, application_id)
     require_agency(identity, application)
     return {
-        "application": application_out(platform, application),
+        "application": application_out(application, platform.catalog),
         "pulled": pulled_data(platform, session, application),
         "materials": materials.listing(platform, session, application),
         "receipt": application.manifest,
@@ -102,10 +111,37 @@ def decide(application_id: str, body: Decision, identity: CurrentIdentity, platf
     application = get_for(session, identity, application_id)
     require_agency(identity, application)
     certificate = service.decide(platform, session, application, body.decision == "approve", body.reason, now)
-    out = {"application": application_out(platform, application)}
+    out = {"application": application_out(application, platform.catalog)}
     if certificate is not None:
         out["certificate"] = _certificate_out(platform, session, certificate)
     return out
+
+
+@router.post("/agency/decisions")
+def decide_many(body: BulkDecisions, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep, now: NowDep):
+    """Up to 1,000 decisions of the signed-in agency in one request and one database transaction,
+    with a result per item, in order. Each item is judged on its own: one that does not apply
+    (404 unknown application, 403 another agency's, 409 not awaiting a decision or decided earlier
+    in the same list, 503 no DocumentStore) is refused with its problem details and changes
+    nothing; all the others are applied and committed together (the answer is 200 either way;
+    ``decided`` and ``refused`` count them). Approvals queue their certificates for the next
+    batch, as one decision at a time does; the issuer is woken once."""
+    _agency(identity)
+    items = [(d.application_id, d.decision == "approve", d.reason) for d in body.decisions]
+    results = []
+    for (application_id, _, _), (application, certificate, refusal) in zip(
+        items, service.decide_many(platform, session, identity.address, items, now), strict=True
+    ):  # fmt: skip
+        if refusal is not None:
+            problem = {"type": PROBLEM_BASE + refusal.slug, "title": refusal.title, "status": refusal.status, "detail": refusal.detail, **refusal.extra}
+            results.append({"application_id": application_id, "status": refusal.status, "problem": problem})
+            continue
+        out = {"application_id": application_id, "status": 200, "state": application.state}
+        if certificate is not None:
+            out["certificate"] = {"id": certificate.id, "state": certificate.state}
+        results.append(out)
+    decided = sum(1 for r in results if r["status"] == 200)
+    return {"decided": decided, "refused": len(results) - decided, "results": results}
 
 
 @router.post("/agency/issuance/flush")

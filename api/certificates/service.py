@@ -27,8 +27,9 @@ from api.applications import states
 from api.applications.service import claimed_identity
 from api.context import Platform
 from api.models import Application, Certificate, CertificateBatch
-from api.problems import Conflict, NotFound, ServiceUnavailable
+from api.problems import Conflict, Forbidden, NotFound, Problem, ServiceUnavailable
 from chain.documents import DocumentStoreClient
+from chain.faults import checkpoint
 from identity import oa
 from identity.sealing import open_at_rest, seal_at_rest
 
@@ -81,24 +82,63 @@ def certificate_data(platform: Platform, application: Application, certificate_i
     }  # fmt: skip
 
 
-def decide(platform: Platform, session: Session, application: Application, approve: bool, reason: str, now: datetime) -> Certificate | None:
-    """The agency approves (a certificate is queued for the next batch) or rejects with a reason."""
+def _apply(platform: Platform, session: Session, application: Application, approve: bool, reason: str, now: datetime) -> Certificate | None:
+    """One decision, written to the session but not committed. Every refusal is raised before
+    anything is changed, so a refused decision leaves the session as it was."""
     states.require(application, states.SUBMITTED)
+    if approve:
+        store_of(platform, application.agency)  # refuse now, not in the batch, if there is no store
     application.decision_reason, application.decided_at = reason, now
     if not approve:
         states.advance(application, states.REJECTED)
-        session.commit()
         return None
-    store_of(platform, application.agency)  # refuse now, not in the batch, if there is no store
     certificate_id = "cert_" + uuid.uuid4().hex
     data = certificate_data(platform, application, certificate_id, now)
     certificate = Certificate(id=certificate_id, application_id=application.id, agency=application.agency, state=QUEUED,
                               document=_seal(platform, certificate_id, data), created_at=now)  # fmt: skip
     session.add(certificate)
     states.advance(application, states.APPROVED)
-    session.commit()
-    platform.issuer().wake()
     return certificate
+
+
+def decide(platform: Platform, session: Session, application: Application, approve: bool, reason: str, now: datetime) -> Certificate | None:
+    """The agency approves (a certificate is queued for the next batch) or rejects with a reason."""
+    certificate = _apply(platform, session, application, approve, reason, now)
+    session.commit()
+    if certificate is not None:
+        platform.issuer().wake()
+    return certificate
+
+
+def decide_many(
+    platform: Platform, session: Session, agency: str, items: list[tuple[str, bool, str]], now: datetime
+) -> list[tuple[Application | None, Certificate | None, Problem | None]]:
+    """Many decisions of one agency (``(application_id, approve, reason)`` each) in one database
+    transaction: per-item results. An item that does not apply (unknown application, another
+    agency's, not awaiting a decision, decided earlier in the same list) is refused with its
+    problem and changes nothing; every other item is applied, all committed together, and the
+    issuer is woken once. Returns, per item in order, ``(application, certificate, refusal)``."""
+    ids = list(dict.fromkeys(application_id for application_id, _, _ in items))
+    found = {a.id: a for a in session.scalars(select(Application).where(Application.id.in_(ids)))} if ids else {}
+    results: list[tuple[Application | None, Certificate | None, Problem | None]] = []
+    queued = False
+    for application_id, approve, reason in items:
+        application = found.get(application_id)
+        try:
+            if application is None:
+                raise NotFound(f"no application {application_id}")
+            if application.agency != agency:
+                raise Forbidden(f"only the handling agency {application.agency} may decide on {application_id}")
+            certificate = _apply(platform, session, application, approve, reason, now)
+        except Problem as refusal:
+            results.append((application, None, refusal))
+            continue
+        queued = queued or certificate is not None
+        results.append((application, certificate, None))
+    session.commit()
+    if queued:
+        platform.issuer().wake()
+    return results
 
 
 def certificate_for(session: Session, application: Application) -> Certificate:
@@ -230,6 +270,7 @@ class Issuer:
                 row.target_hash = "0x" + document["signature"]["targetHash"].removeprefix("0x")
                 row.batch_id, row.state = batch.id, BATCHED
             session.commit()
+            checkpoint("issuer.after_cut")  # fault drills: killed with a batch cut, before its issue(root)
             return batch.id
 
     def _anchor(self, batch_id: int) -> CertificateBatch:

@@ -10,7 +10,7 @@ import pytest
 
 from api.certificates.service import Issuer
 from api.devdata import seed_submitted
-from api.models import Certificate, CertificateBatch
+from api.models import Application, Certificate, CertificateBatch
 from tests.api.conftest import bearer, sign_in
 
 pytestmark = pytest.mark.db
@@ -63,3 +63,60 @@ def test_decisions_are_refused_when_they_do_not_apply(api, http, parties):
     again = http.post(f"/v1/applications/{application_id}/decision", json={"decision": "approve", "reason": "x"}, headers=agency)
     assert again.status_code == 409 and "rejected" in again.json()["detail"]
     assert http.post("/v1/agency/issuance/flush", headers=bearer(sign_in(http, parties.outsider))).status_code == 403
+
+
+def test_bulk_decisions_answer_per_item_in_one_transaction(api, http, parties):
+    platform = api.platform
+    platform.issuer().max_wait = 3_600.0  # nothing is issued behind the test's back
+    first, second, third = seed_submitted(platform, 3)
+    agency = bearer(sign_in(http, parties.agency))
+    other_agency = bearer(sign_in(http, parties.agency_culture))
+    approve = {"decision": "approve", "reason": "meets every condition"}
+    body = {"decisions": [
+        {"application_id": first, **approve},
+        {"application_id": second, "decision": "reject", "reason": "the diploma is not legible"},
+        {"application_id": "app_missing", **approve},
+        {"application_id": first, **approve},  # decided earlier in the same list
+    ]}  # fmt: skip
+    answer = http.post("/v1/agency/decisions", json=body, headers=agency)
+    assert answer.status_code == 200, answer.text
+    out = answer.json()
+    assert (out["decided"], out["refused"]) == (2, 2)
+    results = out["results"]
+    assert [r["status"] for r in results] == [200, 200, 404, 409]
+    assert results[0]["state"] == "approved" and results[0]["certificate"]["state"] == "queued"
+    assert results[1]["state"] == "rejected" and "certificate" not in results[1]
+    assert results[2]["problem"]["title"] == "Not found" and "app_missing" in results[2]["problem"]["detail"]
+    assert results[3]["problem"]["state"] == "approved"
+
+    # another agency's applications are refused item by item and left as they were
+    refused = http.post("/v1/agency/decisions", json={"decisions": [{"application_id": third, **approve}]}, headers=other_agency)
+    assert refused.status_code == 200 and refused.json()["results"][0]["status"] == 403
+    assert http.get(f"/v1/applications/{third}", headers=agency).json()["state"] == "submitted"
+    # only agencies may call it; an empty or oversized list is invalid
+    applicant = bearer(sign_in(http, parties.auditor))
+    assert http.post("/v1/agency/decisions", json={"decisions": [{"application_id": third, **approve}]}, headers=applicant).status_code == 403
+    assert http.post("/v1/agency/decisions", json={"decisions": []}, headers=agency).status_code == 422
+    assert http.post("/v1/agency/decisions", json={"decisions": [{"application_id": third, **approve}] * 1001}, headers=agency).status_code == 422
+
+    # the approved certificate is issued like one decided alone
+    flushed = http.post("/v1/agency/issuance/flush", headers=agency)
+    assert flushed.status_code == 200 and [b["size"] for b in flushed.json()] == [1]
+    certificate = http.get(f"/v1/applications/{first}/certificate", headers=agency).json()
+    assert certificate["id"] == results[0]["certificate"]["id"] and certificate["state"] == "issued"
+    assert http.get(f"/v1/verify/{certificate['target_hash']}").json()["valid"] is True
+
+
+def test_a_refused_bulk_item_changes_nothing_while_the_others_commit(api, http, parties):
+    platform = api.platform
+    platform.issuer().max_wait = 3_600.0
+    ids = seed_submitted(platform, 3)
+    agency = bearer(sign_in(http, parties.agency))
+    http.post(f"/v1/applications/{ids[1]}/decision", json={"decision": "reject", "reason": "x"}, headers=agency).raise_for_status()
+    body = {"decisions": [{"application_id": i, "decision": "approve", "reason": "bulk"} for i in ids]}
+    results = http.post("/v1/agency/decisions", json=body, headers=agency).json()["results"]
+    assert [r["status"] for r in results] == [200, 409, 200]
+    states = [http.get(f"/v1/applications/{i}", headers=agency).json() for i in ids]
+    assert [s["state"] for s in states] == ["approved", "rejected", "approved"]
+    with platform.sessions() as session:
+        assert session.get(Application, ids[1]).decision_reason == "x"  # the refused item did not overwrite it
