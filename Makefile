@@ -4,20 +4,34 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PY_OK  := $(VENV)/.installed
 NPM_OK := node_modules/.installed
+WEB_OK := $(VENV)/.browser-installed
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-anvil install compile clean
+.PHONY: run test test-anvil install compile clean bench drills slither
 
 run: install ## set up, then node + deploy + API on 127.0.0.1:8000 (Ctrl-C stops all)
 	$(VENV)/bin/govchain up
 
-test: install ## set up, then every test (ganache), then the chain-facing tests on anvil
+test: install $(WEB_OK) ## set up, then every test (ganache), then the chain-facing tests on anvil
 	$(PY) -m pytest
-	GOVCHAIN_NODE=anvil $(PY) -m pytest -m chain -q
+	GOVCHAIN_NODE=anvil $(PY) -m pytest -m "chain and not pages" -q  # the pages run once, on ganache
 
-test-anvil: install
+test-anvil: install $(WEB_OK)
 	GOVCHAIN_NODE=anvil $(PY) -m pytest
 
 install: $(PY_OK) $(NPM_OK)
+
+drills: install ## fault and load drills, full forms (kill -9 API/gateway, node restart, chain down, 200 clients): a pass/fail table
+	$(PY) scripts/drills.py
+
+BENCH_OK := $(VENV)/.bench-installed
+
+$(BENCH_OK): pyproject.toml | $(PY_OK)
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	@touch $@
+
+bench: install $(BENCH_OK) ## gas against floors, throughput against OpenAttestation, end to end on fresh ganache and anvil (< 10 min)
+	$(PY) scripts/bench.py
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "govchain needs Python >= 3.11")'
@@ -31,6 +45,23 @@ $(PY_OK): pyproject.toml | $(PY)
 $(NPM_OK): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
+
+# The page tests' browser: Debian's chromium (Playwright's own browser download is not used), and a
+# CJK font so the screenshots show the Chinese labels. apt runs only for what is missing;
+# GOVCHAIN_CHROMIUM names another Chromium executable instead.
+$(WEB_OK): | $(PY)
+	@pkgs=""; \
+	[ -x "$${GOVCHAIN_CHROMIUM:-/usr/bin/chromium}" ] || pkgs="chromium"; \
+	fc-list :lang=zh 2>/dev/null | grep -q . || pkgs="$$pkgs fonts-wqy-zenhei"; \
+	if [ -n "$$pkgs" ]; then \
+	  echo "installing$$pkgs for the browser tests"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$pkgs; \
+	fi
+	@touch $@
+
+slither: $(NPM_OK) ## static analysis of contracts/ (own venv: slither pins web3 7); every finding fixed or justified in contracts/SLITHER.md
+	[ -x .venv-slither/bin/slither ] || { $(PYTHON) -m venv .venv-slither && .venv-slither/bin/pip install --quiet "slither-analyzer==0.11.6"; }
+	.venv-slither/bin/python scripts/slither.py
 
 compile: install
 	$(VENV)/bin/govchain compile
