@@ -128,8 +128,9 @@ def serve_cmd(host: str = "127.0.0.1", port: int = 8000):
     import uvicorn
 
     from api.app import create_app
+    from api.settings import KEEP_ALIVE_SECONDS
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(), host=host, port=port, log_level="info", timeout_keep_alive=KEEP_ALIVE_SECONDS)
 
 
 @app.command("up")
@@ -143,7 +144,7 @@ def up_cmd(
     import uvicorn
 
     from api.app import create_app
-    from api.settings import Settings
+    from api.settings import KEEP_ALIVE_SECONDS, Settings
     from api.stack import LocalServices
     from chain.config import DEFAULT_CONFIG
     from chain.node import LocalNode
@@ -179,7 +180,7 @@ def up_cmd(
                     f"API       http://{host}:{port}   docs http://{host}:{port}/docs   health http://{host}:{port}/v1/health\n"
                     "Ctrl-C stops the API, the services and the node."
                 )
-                uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+                uvicorn.run(create_app(settings), host=host, port=port, log_level="info", timeout_keep_alive=KEEP_ALIVE_SECONDS)
     except KeyboardInterrupt:
         pass
     except GovchainError as exc:

@@ -9,9 +9,10 @@ import argparse
 import uvicorn
 
 from api.gateway.app import create_gateway_app
+from api.settings import KEEP_ALIVE_SECONDS
 
 parser = argparse.ArgumentParser(prog="python -m api.gateway", description=__doc__.splitlines()[0])
 parser.add_argument("--host", default="127.0.0.1")
 parser.add_argument("--port", type=int, default=8201)
 args = parser.parse_args()
-uvicorn.run(create_gateway_app(), host=args.host, port=args.port, log_level="warning")
+uvicorn.run(create_gateway_app(), host=args.host, port=args.port, log_level="warning", timeout_keep_alive=KEEP_ALIVE_SECONDS)

@@ -35,6 +35,7 @@ from chain.node import LocalNode, die_with_parent, free_port
 from chain.outbox import OPEN, OutboxEntry
 from chain.tx import ChainClient
 from identity import oa, siwe
+from api.settings import KEEP_ALIVE_SECONDS
 from identity.keys import dev_party
 from identity.parties import dev_issuers, dev_member_specs, governor_info
 from identity.sealing import open_at_rest
@@ -153,7 +154,7 @@ class ApiProcess:
         if self.command == "serve":
             return [str(Path(sys.executable).parent / "govchain"), "serve", "--port", str(self.port)]
         return [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--host", "127.0.0.1", "--port", str(self.port),
-                "--log-level", "warning", "--no-access-log"]  # fmt: skip
+                "--log-level", "warning", "--no-access-log", "--timeout-keep-alive", str(KEEP_ALIVE_SECONDS)]  # fmt: skip
 
     def start(self, fault: str | None = None, timeout: float = 60.0) -> "ApiProcess":
         env = {**os.environ, **settings_env(self.settings)}
