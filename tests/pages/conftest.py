@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,15 @@ class Problems:
     def watch(self, page: Page) -> None:
         page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
         page.on("console", lambda message: "Content Security Policy" in message.text and self.errors.append(f"CSP: {message.text}"))
+
+
+@pytest.fixture(autouse=True)
+def wall_clock(stack):
+    """The stack is shared by the whole package; a tender test moves the platform's clock to the
+    chain's (hours ahead after earlier tests). Back to the wall clock after each test, as a fresh
+    stack would be: the gateways (their own processes) refuse requests stamped far from theirs."""
+    yield
+    stack.clock.offset = timedelta(0)
 
 
 @pytest.fixture

@@ -38,6 +38,10 @@ def assert_timeline_matches(page, trail: dict) -> None:
 
 
 def test_audit_shows_a_finished_application_and_a_finished_tender_verified(page, stack, client, deployment, parties, issued):
+    consent = stack.http.get("/v1/me/consents", headers=issued.headers).json()[0]
+    # the tender first: it moves the platform's clock to the chain's, which may be hours ahead
+    # after earlier tests, and a session signed in before that move would have expired
+    tender, _ = finished_tender(stack, client, deployment, parties)
     wallet = Wallet(page, parties.auditor)
     page.goto("/audit")
     page.click("#sign-in")
@@ -48,14 +52,12 @@ def test_audit_shows_a_finished_application_and_a_finished_tender_verified(page,
     search(page, application_id)
     trail = api_trail(stack, parties, "applications", application_id)
     assert_timeline_matches(page, trail)
-    consent = stack.http.get("/v1/me/consents", headers=issued.headers).json()[0]
     timeline = page.locator("#timeline")
     for tx in (consent["granted_tx"], issued.receipt["tx_hash"]):  # the consent on chain, the anchored submission manifest
         expect(timeline.locator(f'li[data-tx="{tx}"]').first).to_be_visible()
     assert page.url.endswith(f"/audit?application={application_id}")
     screenshot(page, "audit-application")
 
-    tender, _ = finished_tender(stack, client, deployment, parties)
     search(page, tender["tender_id"])
     trail = api_trail(stack, parties, "tenders", tender["tender_id"])
     assert_timeline_matches(page, trail)
