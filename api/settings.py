@@ -40,8 +40,8 @@ DEV_SECRETS: dict[str, Callable[[], str]] = {
 
 # How long an idle HTTP keep-alive connection stays open (uvicorn's default is 5 s). Under load a
 # client's pooled connection can sit idle longer than 5 s and be closed just as the client sends
-# on it (the load drill saw one such ReadError in 2,239 requests); 65 s outlasts the usual
-# proxy and client pools.
+# on it (the load drill saw one such ReadError in 2,239 requests, then one at the face-vendor
+# stand-in); 65 s outlasts the usual proxy and client pools. The API, the gateways and the vendor use it.
 KEEP_ALIVE_SECONDS = 65
 
 class Environment(str, Enum):

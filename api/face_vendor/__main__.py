@@ -51,13 +51,14 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from api.face_vendor.app import create_vendor_app
+    from api.settings import KEEP_ALIVE_SECONDS
     from chain.errors import ConfigError
 
     try:
         app = create_vendor_app(secret, api_key)
     except ConfigError as exc:
         return refuse(cli, f"{exc}; refusing to start")
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, timeout_keep_alive=KEEP_ALIVE_SECONDS)
     return 0
 
 
