@@ -17,9 +17,11 @@ from eth_account.signers.local import LocalAccount
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from api import db
 from chain import reverts
 from chain.compile import Build, compile_contracts
 from chain.config import NodeConfig, load_node_config
+from chain.db import make_engine, session_factory
 from chain.deploy import Deployment, deploy
 from chain.node import LocalNode, rpc_call
 from chain.registry import GovRegistryClient
@@ -150,3 +152,12 @@ def database_url(request, tmp_path):
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def sessions(database_url):
+    """Sessions on ``database_url``, migrated to the newest schema."""
+    engine = make_engine(database_url)
+    db.upgrade(engine)
+    yield session_factory(engine)
+    engine.dispose()

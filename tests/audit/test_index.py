@@ -14,14 +14,12 @@ from eth_utils import keccak
 from sqlalchemy import delete, insert, select, update
 from typer.testing import CliRunner
 
-from api import db
 from api.audit.indexer import AuditSettings, Indexer, application_ref, reconcile
 from api.audit.models import ChainRecord
 from api.audit.service import as_row
 from api.audit.trails import ChainChecker
 from api.cli import app as cli
 from chain.consents import ConsentRegistryClient, PullRecord
-from chain.db import make_engine, session_factory
 from chain.deploy import write_record
 from chain.documents import DocumentStoreClient
 from chain.evidence import EvidenceLedgerClient
@@ -92,14 +90,6 @@ class Scene:
 @pytest.fixture
 def scene(chain, deployment, parties) -> Scene:
     return Scene(chain, deployment, parties)
-
-
-@pytest.fixture
-def sessions(database_url):
-    engine = make_engine(database_url)
-    db.upgrade(engine)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 def rows(sessions, **where) -> list[ChainRecord]:

@@ -12,21 +12,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from api import db
-from chain.db import make_engine, session_factory
 from chain.events import EventReader
 from chain.outbox import MINED, SENT, SIGNED, Outbox, OutboxEntry
 from chain.reverts import revert_class
 
 CHILD = Path(__file__).with_name("outbox_child.py")
-
-
-@pytest.fixture
-def sessions(database_url):
-    engine = make_engine(database_url)
-    db.upgrade(engine)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 def rotations_since(chain, registry, block):
