@@ -59,6 +59,8 @@ def main() -> int:
     parser.add_argument("--database-url", default="", help="default: SQLite in the drill's folder")
     args = parser.parse_args()
     chosen = [d.strip() for d in args.only.split(",") if d.strip()]
+    if unknown := [d for d in chosen if d not in DRILLS]:
+        parser.error(f"unknown drill {', '.join(unknown)}; choose from {', '.join(DRILLS)}")
     base = Path(tempfile.mkdtemp(prefix="govchain-drills-"))
     print(f"drills on {args.node}, {os.cpu_count()} cores, work folder {base}", flush=True)
     results: list[DrillResult] = []
