@@ -7,35 +7,12 @@ import pytest
 from eth_account import Account
 
 from api.gateway.dataset import demo_citizen
+from tests.support.flows import apply_and_verify_face, consent
 
 pytestmark = pytest.mark.slow
 
 
-def apply_and_verify_face(stack, applicant, citizen, outcome="pass", code="teacher-qualification-primary"):
-    me = stack.sign_in(applicant)
-    created = stack.http.post("/v1/applications", json={"code": code}, headers=me)
-    assert created.status_code == 201, created.text
-    application = created.json()
-    started = stack.http.post(
-        f"/v1/applications/{application['id']}/face-verification",
-        json={"name": citizen["name"], "id_number": citizen["id_number"], "outcome": outcome}, headers=me,
-    )  # fmt: skip
-    assert started.status_code == 201, started.text
-    completed = stack.vendor("POST", f"/v1/sessions/{started.json()['session_id']}/complete")
-    assert completed.status_code == 202 and completed.json()["delivered"], completed.text
-    return me, stack.http.get(f"/v1/applications/{application['id']}", headers=me).json()
-
-
-def consent(stack, applicant, me, application_id):
-    offer = stack.http.get(f"/v1/applications/{application_id}/consent-terms", headers=me)
-    assert offer.status_code == 200, offer.text
-    signature = Account.sign_typed_data(applicant.key, full_message=offer.json()["typed_data"]).signature
-    granted = stack.http.post(f"/v1/applications/{application_id}/consent", json={"signature": "0x" + bytes(signature).hex()}, headers=me)
-    assert granted.status_code == 201, granted.text
-    assert granted.json()["consent_id"] == offer.json()["consent_id"]
-    return offer.json(), granted.json()
-
-
+@pytest.mark.node  # a smoke run of the flow on every node
 def test_face_check_consent_pulls_tracker_then_revocation(stack, parties, applicant):
     citizen = demo_citizen(1)  # registered locally: has a household register, no residence permit
     me, application = apply_and_verify_face(stack, applicant, citizen)

@@ -70,6 +70,7 @@ def create_tender(stack, client, parties, experts, *, reference, method="weighte
     return response.json()
 
 
+@pytest.mark.node  # a smoke run of the flow on every node
 def test_a_whole_tender(stack, client, deployment, parties):
     experts = [Account.create() for _ in range(3)]
     tender = create_tender(stack, client, parties, experts, reference="GC-2026-001")
