@@ -20,7 +20,7 @@ from api.models import Application, PulledRecord
 from api.problems import Conflict, Forbidden, ServiceUnavailable
 from chain.registry import Member
 from identity.keys import hpke_key_for
-from identity.pull_request import BadMessage, PullRequest, attributes_hash, canonical_json, verify_answer
+from identity.pull_request import BadMessage, PullRequest, attributes_hash, canonical_json, pull_request_id, verify_answer
 from identity.sealing import hpke_open, hpke_seal, open_at_rest, seal_at_rest
 
 
@@ -32,10 +32,6 @@ def holder_for(platform: Platform, category: str) -> Member:
     raise ServiceUnavailable(f"no active data holder serves {category}")
 
 
-def _request_id(application: Application, category: str, attempt: int) -> str:
-    return "0x" + keccak(text=f"{application.id}:{category}:{attempt}").hex()
-
-
 def pull_all(platform: Platform, session: Session, application: Application, now: datetime) -> list[dict]:
     """Pull every category of the consent's scope; returns one result per category."""
     states.require(application, states.CONSENTED, states.DATA_PULLED)
@@ -44,13 +40,15 @@ def pull_all(platform: Platform, session: Session, application: Application, now
     identity = json.loads(unsealed(platform, application.id, "claimed_identity", application.claimed_identity))
     salt = unsealed(platform, application.id, "face_check_salt", application.face_check_salt)
     results = []
+    consent_id = bytes.fromhex(application.consent_id[2:])
     for category in scope:
         attempt = session.scalar(select(PulledRecord).where(PulledRecord.application_id == application.id, PulledRecord.category == category, PulledRecord.sealed.is_(None)))
-        done = session.scalars(select(PulledRecord).where(PulledRecord.application_id == application.id, PulledRecord.category == category)).all()
-        request_id = attempt.request_id if attempt else _request_id(application, category, len(done))
         if attempt is None:
             holder = holder_for(platform, category)
-            attempt = PulledRecord(request_id=request_id, application_id=application.id, category=category, holder=holder.address)
+            # the next pull number of the consent: with the consent it is the request id, the replay guard on chain
+            sequence = platform.consents().get(consent_id).pulls + 1
+            request_id = "0x" + pull_request_id(consent_id, sequence).hex()
+            attempt = PulledRecord(request_id=request_id, application_id=application.id, category=category, holder=holder.address, pull_number=sequence)
             session.add(attempt)
             session.commit()  # the request id is kept before the call: a retry reuses it
         results.append(_pull_one(platform, session, application, attempt, scope, identity["id_number"], salt, agency_key, now))
@@ -61,20 +59,21 @@ def pull_all(platform: Platform, session: Session, application: Application, now
 
 
 def pull_body(
-    agency_key, holder: str, holder_hpke_key: bytes, request_id: str, consent_id: str, category: str, scope: dict[str, list[str]],
+    agency_key, holder: str, holder_hpke_key: bytes, sequence: int, consent_id: str, category: str, scope: dict[str, list[str]],
     attributes: list[str], subject: dict, issued_at: int, chain_id: int, consent_registry: str,
 ) -> dict:
-    """The JSON body of ``POST /v1/pulls``: subject sealed to the holder, request signed by the agency."""
-    request_id_bytes = bytes.fromhex(request_id[2:])
-    sealed_subject = base64.b64encode(hpke_seal(holder_hpke_key, canonical_json(subject), b"govchain subject " + request_id_bytes)).decode()
+    """The JSON body of ``POST /v1/pulls``: subject sealed to the holder, request signed by the agency
+    (EIP-712 in ConsentRegistry's domain: the contract checks the same signature when the pull is logged)."""
+    request_id = pull_request_id(bytes.fromhex(consent_id[2:]), sequence)
+    sealed_subject = base64.b64encode(hpke_seal(holder_hpke_key, canonical_json(subject), b"govchain subject " + request_id)).decode()
     request = PullRequest(
-        request_id=request_id_bytes, consent_id=bytes.fromhex(consent_id[2:]), category=CATEGORIES.index(category),
+        consent_id=bytes.fromhex(consent_id[2:]), sequence=sequence, category=CATEGORIES.index(category),
         attributes_hash=attributes_hash(scope, attributes), subject_hash=keccak(sealed_subject.encode()),
         requester=agency_key.address, holder=holder, issued_at=issued_at,
     )  # fmt: skip
     signature = request.sign(agency_key.key, chain_id, consent_registry)
     return {
-        "request_id": request_id, "consent_id": consent_id, "category": category, "attributes": attributes, "scope": scope,
+        "consent_id": consent_id, "sequence": sequence, "category": category, "attributes": attributes, "scope": scope,
         "subject": sealed_subject, "requester": agency_key.address, "issued_at": issued_at, "signature": "0x" + signature.hex(),
     }  # fmt: skip
 
@@ -87,7 +86,7 @@ def _pull_one(platform, session, application, attempt: PulledRecord, scope, id_n
     subject = {"id_number": id_number, "vendor_request_id": application.face_request_id, "salt": salt.hex()}
     deployment = platform.deployment()
     body = pull_body(
-        agency_key, holder.address, holder.info.hpke_public_key, attempt.request_id, application.consent_id, attempt.category,
+        agency_key, holder.address, holder.info.hpke_public_key, attempt.pull_number, application.consent_id, attempt.category,
         scope, scope[attempt.category], subject, int(now.timestamp()), deployment.chain_id, deployment.address("ConsentRegistry"),
     )  # fmt: skip
     request_id = bytes.fromhex(attempt.request_id[2:])

@@ -22,7 +22,7 @@ from chain.consents import ConsentRegistryClient
 from chain.node import rpc_call
 from identity import binding, eip712
 from identity.keys import dev_account, hpke_key_for, x25519_public_bytes
-from identity.pull_request import verify_answer
+from identity.pull_request import pull_request_id, verify_answer
 from identity.sealing import hpke_open
 
 SCOPE = {"id_card": ["id_number", "name"], "household_register": ["registered_address"]}
@@ -55,16 +55,18 @@ def make_consent(client, consents, parties, node_config):
         domain = eip712.Domain.of(consents.domain())
         consent_id, _ = consents.grant(applicant, terms, eip712.sign_consent(terms, domain, applicant.key))
         subject = {"id_number": person["id_number"], "vendor_request_id": vendor_request_id, "salt": salt.hex()}
-        return {"consent_id": "0x" + consent_id.hex(), "applicant": applicant, "subject": subject, "scope": scope, "person": person}
+        return {"consent_id": "0x" + consent_id.hex(), "applicant": applicant, "subject": subject, "scope": scope, "person": person, "registry": consents}
 
     return make
 
 
 def request(stack, deployment, parties, consent, *, category="id_card", holder="holder_psb", agency=None, attributes=None, **overrides):
     holder_account = getattr(parties, holder)
+    consent_id = bytes.fromhex(consent["consent_id"][2:])
+    sequence = overrides.pop("sequence", None) or consent["registry"].get(consent_id).pulls + 1  # the next pull number
     body = pull_body(
         agency or parties.agency, holder_account.address, x25519_public_bytes(hpke_key_for(holder_account)),
-        overrides.pop("request_id", "0x" + secrets.token_hex(32)), consent["consent_id"], category, consent["scope"],
+        sequence, consent["consent_id"], category, consent["scope"],
         attributes or consent["scope"].get(category, ["name"]), overrides.pop("subject", consent["subject"]),
         overrides.pop("issued_at", int(time.time())), deployment.chain_id, deployment.address("ConsentRegistry"),
     )  # fmt: skip
@@ -95,16 +97,17 @@ def test_released_once_and_retry_returns_the_same_answer(stack, deployment, part
     answer = first.json()
     assert answer["pull_number"] == 1 and answer["category"] == "id_card"
     ciphertext = base64.b64decode(answer["ciphertext"])
-    payload = verify_answer(json.loads(hpke_open(hpke_key_for(parties.agency), ciphertext, b"govchain pull " + bytes.fromhex(body["request_id"][2:]))), parties.holder_psb.address)
+    request_id = pull_request_id(bytes.fromhex(consent["consent_id"][2:]), 1)
+    assert answer["request_id"] == "0x" + request_id.hex()
+    payload = verify_answer(json.loads(hpke_open(hpke_key_for(parties.agency), ciphertext, b"govchain pull " + request_id)), parties.holder_psb.address)
     assert payload["data"] == {"id_number": consent["person"]["id_number"], "name": consent["person"]["name"]}
     assert answer["digest"] == "0x" + hashlib.sha256(ciphertext).hexdigest()
 
     again = post(url, body)
     assert again.status_code == 200 and again.json() == answer  # same ciphertext, same log entry
     assert consents.get(bytes.fromhex(consent["consent_id"][2:])).pulls == 1
-    assert consents.is_request_logged(parties.holder_psb.address, bytes.fromhex(body["request_id"][2:]))
 
-    reused, _ = request(stack, deployment, parties, consent, attributes=["name"], request_id=body["request_id"])
+    reused, _ = request(stack, deployment, parties, consent, attributes=["name"], sequence=1)
     conflict = post(url, reused)  # same id, another (validly signed) request: never a second answer
     assert conflict.status_code == 409 and "another request" in conflict.json()["detail"]
 
@@ -160,9 +163,23 @@ def test_signature_edge_cases_are_401(stack, deployment, parties, make_consent):
     assert response.status_code == 401 and "too far from now" in response.json()["detail"]
     assert post(url, dict(body, signature="0x" + "00" * 65)).status_code == 401
     assert post(url, dict(body, subject="not base64")).status_code in (400, 401)
-    assert post(url, {"request_id": "0x12"}).status_code == 422
+    assert post(url, {"consent_id": "0x12"}).status_code == 422
 
 
+def test_agency_that_lost_its_role_gets_nothing(stack, deployment, parties, make_consent, consents, client, build):
+    from chain.registry import GovRegistryClient
+
+    registry = GovRegistryClient(client, deployment.address("GovRegistry"), build["GovRegistry"].abi)
+    consent = make_consent(agency=parties.agency_culture)
+    registry.revoke_role(parties.governor, "AGENCY", parties.agency_culture.address)
+    try:
+        assert_refused(pull(request(stack, deployment, parties, consent, agency=parties.agency_culture)), "requester_not_agency")
+    finally:
+        registry.grant_role(parties.governor, "AGENCY", parties.agency_culture.address)
+    assert consents.get(bytes.fromhex(consent["consent_id"][2:])).pulls == 0
+
+
+# the kill test sends with the holder's key from another process: it stays the last one of the module
 def test_gateway_killed_between_log_and_answer_delivers_on_retry_with_one_log_entry(stack, deployment, parties, make_consent, consents, tmp_path):
     consent = make_consent()
     env = {**os.environ, "GOVCHAIN_GATEWAY_HOLDER_PARTY": "holder_psb", "GOVCHAIN_GATEWAY_RPC_URL": stack.api.settings.rpc_url,
@@ -173,11 +190,11 @@ def test_gateway_killed_between_log_and_answer_delivers_on_retry_with_one_log_en
         post(doomed.url, body)  # the process dies after the chain logged the pull
     doomed.process.wait(10)
     assert doomed.process.returncode == -9
-    request_id = bytes.fromhex(body["request_id"][2:])
-    assert consents.is_request_logged(parties.holder_psb.address, request_id)
+    assert consents.get(bytes.fromhex(consent["consent_id"][2:])).pulls == 1  # logged before the kill
     with ServiceProcess("gateway", "api.gateway", env, health_path="/v1/health", port=doomed.port) as revived:
-        retry, _ = request(stack, deployment, parties, consent, request_id=body["request_id"])  # re-signed, same id
+        retry, _ = request(stack, deployment, parties, consent, sequence=body["sequence"])  # re-signed, same pull number
         answer = post(revived.url, retry)
     assert answer.status_code == 200, answer.text
     assert answer.json()["pull_number"] == 1
     assert consents.get(bytes.fromhex(consent["consent_id"][2:])).pulls == 1  # exactly one log entry
+
