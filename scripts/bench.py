@@ -200,7 +200,7 @@ def consent_terms(client, consents, config, applicant, max_pulls: int, categorie
     person, salt = demo_citizen(12), os.urandom(32)
     now = client.w3.eth.get_block("latest")["timestamp"]
     terms = eip712.ConsentTerms(
-        applicant.address, dev_party(config, "agency").address, categories, eip712.scope_hash(SCOPE),
+        applicant.address, dev_party(config, "agency").address, categories, eip712.scope_hash(SCOPE, salt),
         eip712.purpose_hash("bench", "bench", salt), binding.face_check_ref("req_bench", person["id_number"], salt),
         now, now + 86_400, max_pulls, nonce, now + 900,
     )  # fmt: skip
@@ -506,7 +506,7 @@ def pulls_phase(run: NodeRun, phases: Phases, sizes: Sizes) -> dict:
                 lock, pulled, consent_id, subject = lanes[i % len(lanes)]
                 with lock:
                     pulled[0] += 1
-                    body = pull_body(agency, holder.address, holder_key, pulled[0], "0x" + consent_id.hex(), "id_card", SCOPE,
+                    body = pull_body(agency, holder.address, holder_key, pulled[0], "0x" + consent_id.hex(), "id_card", SCOPE, bytes.fromhex(subject["salt"]),
                                      SCOPE["id_card"], subject, int(time.time()), deployment.chain_id, deployment.address("ConsentRegistry"))  # fmt: skip
                     started = time.perf_counter()
                     response = http.post(gateway.url + "/v1/pulls", json=body)

@@ -17,7 +17,8 @@ class PullIn(BaseModel):
     )  # fmt: skip
     category: Category
     attributes: list[str] = Field(min_length=1, max_length=50)
-    scope: dict[Category, list[str]] = Field(description="the consent's full attribute list, whose hash is on chain")
+    scope: dict[Category, list[str]] = Field(description="the consent's full attribute list, whose salted hash is on chain")
+    scope_salt: str = Field(pattern=HEX32, description="the salt of the consent's scope hash")
     subject: str = Field(max_length=4096, description="base64 HPKE box to this holder: the opening of the consent's face-check reference")
     requester: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
     issued_at: int = Field(ge=0)

@@ -284,7 +284,7 @@ class Gateway:
         return member.info.hpke_public_key
 
     def _check_scope_and_subject(self, body: PullIn, request: PullRequest, terms: GrantedTerms) -> None:
-        if scope_hash({k: sorted(v) for k, v in body.scope.items()}) != terms.scope_hash:
+        if scope_hash({k: sorted(v) for k, v in body.scope.items()}, bytes.fromhex(body.scope_salt[2:])) != terms.scope_hash:
             raise Refused("scope_mismatch", "the attribute list does not match the consent's scope hash")
         allowed = set(body.scope.get(body.category, []))
         extra = sorted(set(body.attributes) - allowed)

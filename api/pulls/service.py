@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from api.applications import states
 from api.applications.service import unsealed
 from api.catalog import CATEGORIES, merged_scope
+from api.consents.service import scope_salt
 from api.context import Platform
 from api.models import Application, PulledRecord
 from api.problems import Conflict, Forbidden, ServiceUnavailable
@@ -60,7 +61,7 @@ def pull_all(platform: Platform, session: Session, application: Application, now
 
 def pull_body(
     agency_key, holder: str, holder_hpke_key: bytes, sequence: int, consent_id: str, category: str, scope: dict[str, list[str]],
-    attributes: list[str], subject: dict, issued_at: int, chain_id: int, consent_registry: str,
+    scope_salt: bytes, attributes: list[str], subject: dict, issued_at: int, chain_id: int, consent_registry: str,
 ) -> dict:
     """The JSON body of ``POST /v1/pulls``: subject sealed to the holder, request signed by the agency
     (EIP-712 in ConsentRegistry's domain: the contract checks the same signature when the pull is logged)."""
@@ -74,7 +75,7 @@ def pull_body(
     signature = request.sign(agency_key.key, chain_id, consent_registry)
     return {
         "consent_id": consent_id, "sequence": sequence, "category": category, "attributes": attributes, "scope": scope,
-        "subject": sealed_subject, "requester": agency_key.address, "issued_at": issued_at, "signature": "0x" + signature.hex(),
+        "scope_salt": "0x" + bytes(scope_salt).hex(), "subject": sealed_subject, "requester": agency_key.address, "issued_at": issued_at, "signature": "0x" + signature.hex(),
     }  # fmt: skip
 
 
@@ -87,7 +88,8 @@ def _pull_one(platform, session, application, attempt: PulledRecord, scope, id_n
     deployment = platform.deployment()
     body = pull_body(
         agency_key, holder.address, holder.info.hpke_public_key, attempt.pull_number, application.consent_id, attempt.category,
-        scope, scope[attempt.category], subject, int(now.timestamp()), deployment.chain_id, deployment.address("ConsentRegistry"),
+        scope, scope_salt(application), scope[attempt.category], subject, int(now.timestamp()), deployment.chain_id,
+        deployment.address("ConsentRegistry"),
     )  # fmt: skip
     request_id = bytes.fromhex(attempt.request_id[2:])
     try:

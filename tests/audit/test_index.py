@@ -69,7 +69,7 @@ class Scene:
         t = chain_now(self.chain)
         terms = ConsentTerms(
             applicant=applicant.address, agency=self.parties.agency.address,
-            categories=DataCategory.ID_CARD | DataCategory.HOUSEHOLD_REGISTER, scope_hash=scope_hash({"id_card": ["name"]}),
+            categories=DataCategory.ID_CARD | DataCategory.HOUSEHOLD_REGISTER, scope_hash=scope_hash({"id_card": ["name"]}, os.urandom(32)),
             purpose_hash=purpose_hash("M", "A", os.urandom(32)), face_check_ref=keccak(os.urandom(32)),
             not_before=t - 60, expires_at=t + expires_in, max_pulls=max_pulls, nonce=int.from_bytes(os.urandom(16)), deadline=t + 600,
         )  # fmt: skip

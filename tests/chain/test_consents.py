@@ -27,6 +27,7 @@ from identity.eip712 import (
     purpose_hash,
     revocation_digest,
     revocation_typed_data,
+    scope_digest,
     scope_hash,
     sign_consent,
     sign_revocation,
@@ -74,7 +75,7 @@ def make_terms(chain, parties, **changes) -> ConsentTerms:
         applicant=parties.outsider.address,
         agency=parties.agency.address,
         categories=DataCategory.ID_CARD | DataCategory.HOUSEHOLD_REGISTER,
-        scope_hash=scope_hash(SCOPE),
+        scope_hash=scope_hash(SCOPE, b"\x33" * 32),
         purpose_hash=purpose_hash("MATTER-EDU-0001", "APP-2024-000123", b"\x5a" * 32),
         face_check_ref=keccak(text="face-check:session-1"),
         not_before=t - 60,
@@ -176,7 +177,7 @@ TAMPERED = {
     "applicant": lambda t, p: p.outsider2.address,
     "agency": lambda t, p: p.holder_psb.address,
     "categories": lambda t, p: 0b001,
-    "scope_hash": lambda t, p: scope_hash({"id_card": ["name"]}),
+    "scope_hash": lambda t, p: scope_hash({"id_card": ["name"]}, b"\x33" * 32),
     "purpose_hash": lambda t, p: purpose_hash("MATTER-EDU-0001", "APP-2024-000124", b"\x5a" * 32),
     "face_check_ref": lambda t, p: keccak(text="face-check:session-2"),
     "not_before": lambda t, p: t.not_before + 1,
@@ -630,15 +631,20 @@ def test_a_contract_wallet_agency_signs_its_pull_requests_through_erc1271(consen
 # -- off-chain hashes -------------------------------------------------------------------------
 
 
-def test_scope_hash_is_canonical():
+def test_scope_hash_is_canonical_and_salted():
     reordered = {"household_register": ["household_head", "address"], "id_card": ["photo", "id_number", "name", "name"]}
-    assert scope_hash(reordered) == scope_hash(SCOPE)
+    assert scope_digest(reordered) == scope_digest(SCOPE)
     canonical = '{"household_register":["address","household_head"],"id_card":["id_number","name","photo"]}'
-    assert scope_hash(SCOPE) == keccak(canonical.encode())
-    assert scope_hash({"户籍": ["住址"]}) == keccak('{"户籍":["住址"]}'.encode("utf-8"))  # no ASCII escaping
-    assert scope_hash({"id_card": ["name"]}) != scope_hash({"id_card": ["name", "photo"]})
+    assert scope_digest(SCOPE) == keccak(canonical.encode())
+    assert scope_digest({"户籍": ["住址"]}) == keccak('{"户籍":["住址"]}'.encode("utf-8"))  # no ASCII escaping
+    assert scope_digest({"id_card": ["name"]}) != scope_digest({"id_card": ["name", "photo"]})
     with pytest.raises(TypeError):
-        scope_hash({"id_card": "name"})
+        scope_digest({"id_card": "name"})
+    salt = b"\x01" * 32
+    assert scope_hash(reordered, salt) == scope_hash(SCOPE, salt) == keccak(scope_digest(SCOPE) + salt)
+    assert scope_hash(SCOPE, salt) != scope_hash(SCOPE, b"\x02" * 32) and scope_hash(SCOPE, salt) != scope_digest(SCOPE)
+    with pytest.raises(ValueError, match="salt must be 32 bytes, got 3"):
+        scope_hash(SCOPE, b"abc")
 
 
 def test_purpose_hash_is_salted_and_unambiguous():

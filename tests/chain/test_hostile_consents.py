@@ -33,7 +33,7 @@ def consents(chain, deployment):
 def terms_for(client, applicant, agency) -> eip712.ConsentTerms:
     now = client.w3.eth.get_block("latest")["timestamp"]
     return eip712.ConsentTerms(
-        applicant=applicant.address, agency=agency.address, categories=categories_mask(SCOPE), scope_hash=eip712.scope_hash(SCOPE),
+        applicant=applicant.address, agency=agency.address, categories=categories_mask(SCOPE), scope_hash=eip712.scope_hash(SCOPE, os.urandom(32)),
         purpose_hash=eip712.purpose_hash("teacher-qualification-primary", "app_sec", os.urandom(32)),
         face_check_ref=binding.face_check_ref("req_sec", "110101199003070011", os.urandom(32)),
         not_before=now, expires_at=now + 3600, max_pulls=2, nonce=secrets.randbits(64), deadline=now + 900,

@@ -42,11 +42,11 @@ def make_consent(client, consents, parties, node_config):
     def make(*, scope=SCOPE, categories=None, max_pulls=5, opens_in=0, lasts=3600, agency=None, citizen=7):
         applicant = dev_account(node_config, next(_applicant_index) % node_config.accounts)
         person = demo_citizen(citizen)
-        salt, vendor_request_id = os.urandom(32), "req_" + secrets.token_hex(8)
+        salt, scope_salt, vendor_request_id = os.urandom(32), os.urandom(32), "req_" + secrets.token_hex(8)
         now = client.w3.eth.get_block("latest")["timestamp"]
         terms = eip712.ConsentTerms(
             applicant=applicant.address, agency=(agency or parties.agency).address,
-            categories=categories if categories is not None else categories_mask(scope), scope_hash=eip712.scope_hash(scope),
+            categories=categories if categories is not None else categories_mask(scope), scope_hash=eip712.scope_hash(scope, scope_salt),
             purpose_hash=eip712.purpose_hash("teacher-qualification-primary", "app_test", salt),
             face_check_ref=binding.face_check_ref(vendor_request_id, person["id_number"], salt),
             not_before=now + opens_in, expires_at=now + opens_in + lasts, max_pulls=max_pulls,
@@ -55,7 +55,8 @@ def make_consent(client, consents, parties, node_config):
         domain = eip712.Domain.of(consents.domain())
         consent_id, _ = consents.grant(applicant, terms, eip712.sign_consent(terms, domain, applicant.key))
         subject = {"id_number": person["id_number"], "vendor_request_id": vendor_request_id, "salt": salt.hex()}
-        return {"consent_id": "0x" + consent_id.hex(), "applicant": applicant, "subject": subject, "scope": scope, "person": person, "registry": consents}
+        return {"consent_id": "0x" + consent_id.hex(), "applicant": applicant, "subject": subject, "scope": scope, "person": person, "registry": consents,
+                "scope_salt": scope_salt}
 
     return make
 
@@ -66,7 +67,7 @@ def request(stack, deployment, parties, consent, *, category="id_card", holder="
     sequence = overrides.pop("sequence", None) or consent["registry"].get(consent_id).pulls + 1  # the next pull number
     body = pull_body(
         agency or parties.agency, holder_account.address, x25519_public_bytes(hpke_key_for(holder_account)),
-        sequence, consent["consent_id"], category, consent["scope"],
+        sequence, consent["consent_id"], category, consent["scope"], consent["scope_salt"],
         attributes or consent["scope"].get(category, ["name"]), overrides.pop("subject", consent["subject"]),
         overrides.pop("issued_at", int(time.time())), deployment.chain_id, deployment.address("ConsentRegistry"),
     )  # fmt: skip
