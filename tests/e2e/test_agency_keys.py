@@ -1,0 +1,73 @@
+"""Issue 15: the platform held every agency's chain key and opened every pulled record.
+With ``GOVCHAIN_AGENCY_KEYS=agency-held`` (required outside dev) the agency signs its pull
+requests in its own client (typed data fetched from the API, signed with its own key,
+submitted back), the answers stay sealed to the agency's own HPKE key, and the platform
+never loads the agency's key for a pull."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from eth_account import Account
+
+from api.gateway.dataset import demo_citizen
+from identity.keys import hpke_key_for
+from identity.pull_request import verify_answer
+from identity.sealing import hpke_open
+from tests.e2e.test_no_visit import apply_and_verify_face, consent
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def agency_held(stack, parties):
+    platform = stack.api.platform
+    before = platform.settings.agency_keys
+    platform.settings.agency_keys = "agency-held"  # as outside dev
+    platform._keys.pop(parties.agency.address, None)  # whatever earlier tests loaded
+    yield platform
+    platform.settings.agency_keys = before
+
+
+def test_the_agency_signs_its_pulls_and_alone_opens_the_answers(stack, parties, agency_held):
+    applicant = Account.create()
+    me, application = apply_and_verify_face(stack, applicant, demo_citizen(30))
+    consent(stack, applicant, me, application["id"])
+    agency = stack.sign_in(parties.agency)
+    path = f"/v1/applications/{application['id']}"
+
+    unsigned = stack.http.post(path + "/pulls", headers=agency)
+    assert unsigned.status_code == 409, unsigned.text  # the platform has no key to sign with
+    assert "pull-requests" in unsigned.json()["detail"]
+
+    offered = stack.http.get(path + "/pull-requests", headers=agency)
+    assert offered.status_code == 200, offered.text
+    requests = offered.json()["requests"]
+    assert {r["body"]["category"] for r in requests} == {"id_card", "residence_permit", "household_register"}
+    assert [r["body"]["sequence"] for r in requests] == [1, 2, 3]  # the consent's next pull numbers
+    signed = [dict(r["body"], signature="0x" + bytes(Account.sign_typed_data(parties.agency.key, full_message=r["typed_data"]).signature).hex())
+              for r in requests]  # fmt: skip
+    forged = [dict(signed[0], signature="0x" + bytes(Account.sign_typed_data(parties.outsider.key, full_message=requests[0]["typed_data"]).signature).hex())]
+    refused = stack.http.post(path + "/pulls", json={"requests": forged}, headers=agency)
+    assert refused.status_code == 400 and "not by the agency" in refused.json()["detail"], refused.text
+
+    pulled = stack.http.post(path + "/pulls", json={"requests": signed}, headers=agency)
+    assert pulled.status_code == 200, pulled.text
+    assert {r["outcome"] for r in pulled.json()["pulls"]} == {"released"} and pulled.json()["state"] == "data_pulled"
+
+    data = stack.http.get(path + "/data", headers=agency).json()
+    assert len(data) == 3 and all("data" not in d for d in data)  # the platform could not open them
+    opened = []
+    for record in data:  # the agency opens them on its side, with its own key
+        box = base64.b64decode(record["sealed_to_agency"])
+        payload = verify_answer(json.loads(hpke_open(hpke_key_for(parties.agency), box, b"govchain pull " + bytes.fromhex(record["request_id"][2:]))), record["holder"])
+        assert payload["consent_id"] == application_consent(stack, me, application["id"]) and payload["request_id"] == record["request_id"]
+        opened.append(payload)
+    assert any(p["found"] and p["data"] for p in opened)
+    assert parties.agency.address not in agency_held._keys  # never loaded for these pulls
+
+
+def application_consent(stack, me, application_id) -> str:
+    return stack.http.get(f"/v1/applications/{application_id}", headers=me).json()["consent_id"]
