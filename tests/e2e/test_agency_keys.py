@@ -71,3 +71,21 @@ def test_the_agency_signs_its_pulls_and_alone_opens_the_answers(stack, parties, 
 
 def application_consent(stack, me, application_id) -> str:
     return stack.http.get(f"/v1/applications/{application_id}", headers=me).json()["consent_id"]
+
+
+def test_a_material_reaches_the_agency_sealed_to_its_own_key(stack, parties, agency_held):
+    from api import samples
+    from tests.e2e.flows import upload
+
+    applicant = Account.create()
+    me, application = apply_and_verify_face(stack, applicant, demo_citizen(31))
+    scan = samples.pdf("health exam 体检表")
+    uploaded = upload(stack, me, application["id"], "health-exam", scan, "exam.pdf")
+    assert uploaded.status_code == 201, uploaded.text
+    read = stack.http.get(f"/v1/applications/{application['id']}/materials/health-exam/file", headers=stack.sign_in(parties.agency))
+    assert read.status_code == 200, read.text
+    assert read.content != scan and read.headers["content-type"] == "application/octet-stream"  # the platform did not open it
+    info = read.headers["x-govchain-hpke-info"].encode()
+    assert hpke_open(hpke_key_for(parties.agency), read.content, info) == scan  # the agency does, with its own key
+    assert read.headers["x-govchain-mime"] == "application/pdf"
+    assert parties.agency.address not in agency_held._keys
