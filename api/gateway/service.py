@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.exc import IntegrityError
 from web3 import Web3
@@ -41,7 +41,7 @@ from chain.registry import GovRegistryClient, Member, MemberStatus
 from chain.tx import ChainClient
 from identity import binding
 from identity.eip712 import scope_hash
-from identity.keys import dev_party, hpke_key_for, load_keystore
+from identity.keys import dev_party, hpke_key_history, load_keystore
 from identity.pull_request import BadMessage, PullRequest, attributes_hash, canonical_json, pull_request_id, sign_answer
 from identity.sealing import SealError, hpke_open, hpke_seal
 
@@ -69,6 +69,7 @@ class GatewaySettings(BaseSettings):
 
     env: str = "dev"
     holder_party: str = "holder_psb"  # dev: the dev key of this party
+    hpke_generation: int = Field(0, ge=0, le=1000)  # the holder's current HPKE key generation; earlier ones still open
     keystore: Path | None = None  # production: the holder's encrypted keystore
     keystore_password: SecretStr = SecretStr("")
     rpc_url: str = "http://127.0.0.1:8545"
@@ -102,7 +103,8 @@ class Gateway:
     def __init__(self, settings: GatewaySettings, source: DataSource | None = None):
         self.settings = settings
         self.holder = self._holder_key()
-        self.hpke_key = hpke_key_for(self.holder)
+        # the current HPKE key and the earlier ones: a subject sealed to a key before its rotation still opens
+        self.hpke_keys = hpke_key_history(self.holder, settings.hpke_generation)
         record = load_record(settings.state_dir)
         if record is None:
             raise NotDeployed(f"no deployment record in {settings.state_dir}")
@@ -296,7 +298,7 @@ class Gateway:
 
     def _subject(self, body: PullIn) -> dict:
         try:
-            opened = hpke_open(self.hpke_key, base64.b64decode(body.subject, validate=True), b"govchain subject " + pull_request_id(bytes.fromhex(body.consent_id[2:]), body.sequence))
+            opened = hpke_open(self.hpke_keys, base64.b64decode(body.subject, validate=True), b"govchain subject " + pull_request_id(bytes.fromhex(body.consent_id[2:]), body.sequence))
             subject = json.loads(opened)
             assert isinstance(subject, dict) and {"id_number", "vendor_request_id", "salt"} <= subject.keys()
             return subject
