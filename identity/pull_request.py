@@ -101,6 +101,11 @@ class PullRequest:
             },  # fmt: skip
         }
 
+    def digest(self, chain_id: int, verifying_contract: str) -> bytes:
+        """The EIP-712 hash that is signed: what an ERC-1271 wallet's ``isValidSignature`` is asked about."""
+        message = encode_typed_data(full_message=self.typed_data(chain_id, verifying_contract))
+        return keccak(b"\x19" + message.version + message.header + message.body)
+
     def sign(self, private_key, chain_id: int, verifying_contract: str) -> bytes:
         message = encode_typed_data(full_message=self.typed_data(chain_id, verifying_contract))
         return bytes(Account.sign_message(message, private_key).signature)

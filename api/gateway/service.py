@@ -61,6 +61,10 @@ REFUSAL_TEXT = {
 }
 
 
+ERC1271_MAGIC = bytes.fromhex("1626ba7e")  # isValidSignature(bytes32,bytes).selector
+ERC1271_ABI = [{"type": "function", "name": "isValidSignature", "stateMutability": "view",
+                "inputs": [{"name": "hash", "type": "bytes32"}, {"name": "signature", "type": "bytes"}],
+                "outputs": [{"name": "magicValue", "type": "bytes4"}]}]  # fmt: skip
 MEMBER_CACHE_SECONDS = 30.0  # a suspension or key rotation reaches the gateway within this
 
 
@@ -246,13 +250,31 @@ class Gateway:
             attributes_hash=attributes_hash(body.scope, body.attributes), subject_hash=Web3.keccak(body.subject.encode()),
             requester=Web3.to_checksum_address(body.requester), holder=self.holder.address, issued_at=body.issued_at,
         )  # fmt: skip
+        signature = bytes.fromhex(body.signature[2:])
         try:
-            signer = request.signer(bytes.fromhex(body.signature[2:]), self.client.chain_id, self.consents.address)
+            signer = request.signer(signature, self.client.chain_id, self.consents.address)
         except BadMessage as exc:
-            raise Unauthorized(str(exc)) from None
-        if signer != request.requester:
+            signer, malformed = None, exc
+        else:
+            malformed = None
+        if signer != request.requester and not self._wallet_accepts(request, signature):
+            if malformed is not None:
+                raise Unauthorized(str(malformed))
             raise Unauthorized(f"the request is signed by {signer}, not by the requester {request.requester}")
         return request, category
+
+    def _wallet_accepts(self, request: PullRequest, signature: bytes) -> bool:
+        """True when the requester is a contract wallet whose ERC-1271 ``isValidSignature`` accepts
+        the signature (the contract asks the same when the pull is logged)."""
+        w3 = self.client.w3
+        if not w3.eth.get_code(request.requester):
+            return False
+        wallet = w3.eth.contract(address=request.requester, abi=ERC1271_ABI)
+        try:
+            magic = wallet.functions.isValidSignature(request.digest(self.client.chain_id, self.consents.address), signature).call()
+        except Exception:  # a revert, or no such function: not accepted
+            return False
+        return bytes(magic) == ERC1271_MAGIC
 
     def _granted_terms(self, consent_id: bytes) -> GrantedTerms:
         with self._lock:

@@ -26,7 +26,7 @@ from identity.pull_request import pull_request_id, verify_answer
 from identity.sealing import hpke_open
 
 SCOPE = {"id_card": ["id_number", "name"], "household_register": ["registered_address"]}
-_applicant_index = itertools.count(12)  # funded dev accounts no other test uses
+_applicant_index = itertools.count()  # 12 + n % 8: funded dev accounts 12..19, which no party uses
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def make_consent(client, consents, parties, node_config):
     """Grant a consent straight on chain (the applicant sends it) and return what a pull needs."""
 
     def make(*, scope=SCOPE, categories=None, max_pulls=5, opens_in=0, lasts=3600, agency=None, citizen=7):
-        applicant = dev_account(node_config, next(_applicant_index) % node_config.accounts)
+        applicant = dev_account(node_config, 12 + next(_applicant_index) % 8)  # never wraps onto a party's key
         person = demo_citizen(citizen)
         salt, scope_salt, vendor_request_id = os.urandom(32), os.urandom(32), "req_" + secrets.token_hex(8)
         now = client.w3.eth.get_block("latest")["timestamp"]
@@ -178,6 +178,34 @@ def test_agency_that_lost_its_role_gets_nothing(stack, deployment, parties, make
     finally:
         registry.grant_role(parties.governor, "AGENCY", parties.agency_culture.address)
     assert consents.get(bytes.fromhex(consent["consent_id"][2:])).pulls == 0
+
+
+def test_a_contract_wallet_agency_pulls_through_erc1271(stack, deployment, parties, make_consent, consents, client, build):
+    from api.pulls.service import request_body
+    from chain.registry import GovRegistryClient, MemberInfo
+    from tests.chain.test_consents import deploy_wallet
+
+    owner = parties.outsider2
+    wallet = deploy_wallet(client, build, owner)
+    registry = GovRegistryClient(client, deployment.address("GovRegistry"), build["GovRegistry"].abi)
+    hpke = x25519_public_bytes(hpke_key_for(owner))
+    registry.register_member(parties.governor, wallet.address, MemberInfo("区教育局 (multisig)", "ORG-W", "w.edu.example", hpke, 0), ["AGENCY"])
+    consent = make_consent(agency=wallet)
+    holder = parties.holder_psb
+    body, request_ = request_body(
+        wallet.address, holder.address, x25519_public_bytes(hpke_key_for(holder)), 1, consent["consent_id"], "id_card", consent["scope"],
+        consent["scope_salt"], consent["scope"]["id_card"], consent["subject"], int(time.time()),
+    )  # fmt: skip
+    url = stack.services.gateways["holder_psb"].url
+    forged = request_.sign(parties.outsider.key, deployment.chain_id, deployment.address("ConsentRegistry"))
+    assert post(url, dict(body, signature="0x" + forged.hex())).status_code == 401  # not the wallet owner's key
+    signed = request_.sign(owner.key, deployment.chain_id, deployment.address("ConsentRegistry"))
+    answer = post(url, dict(body, signature="0x" + signed.hex()))
+    assert answer.status_code == 200, answer.text  # the wallet accepts its owner's signature (ERC-1271), here and on chain
+    box = base64.b64decode(answer.json()["ciphertext"])
+    payload = verify_answer(json.loads(hpke_open(hpke_key_for(owner), box, b"govchain pull " + request_.request_id)), holder.address)
+    assert payload["data"]["name"] == consent["person"]["name"]
+    assert consents.get(bytes.fromhex(consent["consent_id"][2:])).pulls == 1
 
 
 # the kill test sends with the holder's key from another process: it stays the last one of the module
