@@ -89,3 +89,25 @@ def test_a_material_reaches_the_agency_sealed_to_its_own_key(stack, parties, age
     assert hpke_open(hpke_key_for(parties.agency), read.content, info) == scan  # the agency does, with its own key
     assert read.headers["x-govchain-mime"] == "application/pdf"
     assert parties.agency.address not in agency_held._keys
+
+
+def test_the_agencys_own_client_pulls_with_its_keystore(stack, parties, agency_held, tmp_path, monkeypatch):
+    """``govchain agency pull``: the agency's own service, its key in its own keystore."""
+    from typer.testing import CliRunner
+
+    from api.cli import app as cli
+
+    keystore = tmp_path / "agency.json"
+    keystore.write_text(json.dumps(Account.encrypt(parties.agency.key, "agency keystore pw", kdf="scrypt")))
+    monkeypatch.setenv("GOVCHAIN_KEYSTORE_PASSWORD", "agency keystore pw")
+    applicant = Account.create()
+    citizen = demo_citizen(32)
+    me, application = apply_and_verify_face(stack, applicant, citizen)
+    consent(stack, applicant, me, application["id"])
+    result = CliRunner().invoke(cli, ["agency", "pull", application["id"], "--keystore", str(keystore), "--api", stack.api.url])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["state"] == "data_pulled" and {p["outcome"] for p in out["pulls"]} == {"released"}
+    id_card = next(d for d in out["data"] if d["category"] == "id_card")
+    assert id_card["data"]["name"] == citizen["name"] and id_card["data"]["id_number"] == citizen["id_number"]  # opened in the client
+    assert parties.agency.address not in agency_held._keys
