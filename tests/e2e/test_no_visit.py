@@ -83,3 +83,26 @@ def test_demo_runs_the_whole_path(stack, parties, tmp_path):
         assert step in text
     assert (tmp_path / f"{summary['certificate_id']}.oa").exists() and (tmp_path / f"{summary['certificate_id']}.pdf").read_bytes().startswith(b"%PDF")
     assert "revoked" in text
+
+
+def test_the_chain_does_not_tell_the_matter(stack, parties, client, deployment):
+    """Issue 15: the unsalted scope hash, with the pull budget and the window length, named the
+    matter of a consent against the public catalog. On chain now: a salted scope hash, and the
+    handling agency's one window and budget for every matter it handles."""
+    from api.catalog import load_catalog, merged_scope
+    from chain.consents import ConsentRegistryClient
+    from identity.eip712 import scope_digest
+
+    catalog = load_catalog()
+    contract = ConsentRegistryClient(client, deployment.address("ConsentRegistry"), deployment.contracts["ConsentRegistry"]["abi"]).contract
+    seen = {}
+    for n, code in enumerate(("teacher-qualification-kindergarten", "teacher-qualification-primary")):
+        applicant = Account.create()
+        me, application = apply_and_verify_face(stack, applicant, demo_citizen(20 + n), code=code)
+        _, granted = consent(stack, applicant, me, application["id"])
+        (event,) = contract.events.ConsentGranted.get_logs(from_block=0, argument_filters={"consentId": bytes.fromhex(granted["consent_id"][2:])})
+        args = event["args"]
+        guesses = {scope_digest(merged_scope([m])) for m in catalog.matter} | {scope_digest(merged_scope([catalog.matters[c] for c in s.matters])) for s in catalog.scene}
+        assert bytes(args["scopeHash"]) not in guesses, f"the scope hash of {code} is the catalog's: the matter is named on chain"
+        seen[code] = (args["expiresAt"] - args["notBefore"], args["maxPulls"])
+    assert len(set(seen.values())) == 1, seen
