@@ -57,12 +57,14 @@ contract GovRegistry is IGovRegistry, AccessControlDefaultAdminRules {
         _addMember(account, info, _msgSender());
         for (uint256 i = 0; i < roles.length; ++i) {
             if (roles[i] == DEFAULT_ADMIN_ROLE) revert GovRegistryRoleNotGrantable(roles[i]);
+            _checkRole(getRoleAdmin(roles[i])); // the rule grantRole applies: GOVERNOR is the default admin's
             _grantRole(roles[i], account);
         }
     }
 
     /// @inheritdoc IGovRegistry
     function updateMember(address account, MemberInfo calldata info) external onlyActiveGovernor {
+        if (account == defaultAdmin() && _msgSender() != account) revert GovRegistryAdminProtected(account, _msgSender());
         Member storage m = _members[account];
         _requireNotRetired(account, m.status);
         if (bytes(info.name).length == 0) revert GovRegistryEmptyName(account);
@@ -89,6 +91,7 @@ contract GovRegistry is IGovRegistry, AccessControlDefaultAdminRules {
 
     /// @inheritdoc IGovRegistry
     function suspendMember(address account, bytes32 reasonHash) external onlyActiveGovernor {
+        _requireNotDefaultAdmin(account);
         _setStatus(account, MemberStatus.Active, MemberStatus.Suspended);
         emit MemberSuspended(account, _msgSender(), reasonHash);
     }
@@ -114,6 +117,7 @@ contract GovRegistry is IGovRegistry, AccessControlDefaultAdminRules {
 
     /// @inheritdoc IGovRegistry
     function retireMember(address account, bytes32 reasonHash) external onlyActiveGovernor {
+        _requireNotDefaultAdmin(account);
         Member storage m = _members[account];
         _requireNotRetired(account, m.status);
         m.status = MemberStatus.Retired;
@@ -237,6 +241,11 @@ contract GovRegistry is IGovRegistry, AccessControlDefaultAdminRules {
         if (store == address(0)) return;
         bool active = hasActiveRole(ISSUER_ROLE, account);
         if (DocumentStore(store).writable() != active) DocumentStore(store).setWritable(active);
+    }
+
+    /// @dev The default admin's record changes hands only through the two-step admin transfer.
+    function _requireNotDefaultAdmin(address account) private view {
+        if (account == defaultAdmin()) revert GovRegistryAdminProtected(account, _msgSender());
     }
 
     function _requireActiveRole(bytes32 role, address account) private view {

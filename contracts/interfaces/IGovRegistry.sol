@@ -53,6 +53,9 @@ interface IGovRegistry {
     error GovRegistryEmptyName(address account);
     /// @notice `role` cannot be granted through this path (the default admin role has its own two-step transfer).
     error GovRegistryRoleNotGrantable(bytes32 role);
+    /// @notice `caller` tried to suspend, retire or (not being it) update `account`, the default admin:
+    /// the admin's record only changes by its own hand or through the two-step default-admin transfer.
+    error GovRegistryAdminProtected(address account, address caller);
     /// @notice `account` already has its document store `store` (one per issuer account).
     error GovRegistryStoreExists(address account, address store);
     /// @notice A governor tried to replace the HPKE key of `account` (`currentKey`) with `proposedKey`:
@@ -80,13 +83,15 @@ interface IGovRegistry {
 
     /// @notice Registers `account` as an active member with `info` and grants it `roles`.
     /// Requirements: caller holds GOVERNOR_ROLE and is active; `account` is new and not zero;
-    /// `info.name` is not empty; no role in `roles` is the default admin role.
+    /// `info.name` is not empty; no role in `roles` is the default admin role; the caller holds each role's
+    /// admin role (the rule {grantRole} applies: GOVERNOR_ROLE is granted by the default admin only).
     /// Emits {MemberRegistered} and one {IAccessControl-RoleGranted} per new role.
     function registerMember(address account, MemberInfo calldata info, bytes32[] calldata roles) external;
 
     /// @notice Replaces the metadata of `account`, but never its HPKE key: uploads and pull answers
     /// are sealed to that key, so only the member changes it ({rotateHpkeKey}).
     /// Requirements: caller is an active governor; `account` is registered and not retired; name not empty;
+    /// `account` is not the default admin unless the caller is it;
     /// `info.hpkePublicKey` is the member's current key.
     /// Emits {MemberUpdated}.
     function updateMember(address account, MemberInfo calldata info) external;
@@ -97,7 +102,8 @@ interface IGovRegistry {
     /// Emits {MemberKeyRotated}.
     function rotateHpkeKey(bytes32 newKey) external;
 
-    /// @notice Suspends an active member. Requirements: caller is an active governor; `account` is active.
+    /// @notice Suspends an active member. Requirements: caller is an active governor; `account` is active
+    /// and is not the default admin.
     /// Emits {MemberSuspended}.
     function suspendMember(address account, bytes32 reasonHash) external;
 
@@ -106,7 +112,7 @@ interface IGovRegistry {
     function reinstateMember(address account) external;
 
     /// @notice Retires a member for good and revokes every role it holds.
-    /// Requirements: caller is an active governor; `account` is active or suspended.
+    /// Requirements: caller is an active governor; `account` is active or suspended and is not the default admin.
     /// Emits {MemberRetired} and one {IAccessControl-RoleRevoked} per role.
     function retireMember(address account, bytes32 reasonHash) external;
 

@@ -196,3 +196,76 @@ def test_a_governor_cannot_redirect_a_members_data_key(registry, parties):
     assert registry.member(parties.agency.address).info == renamed
     registry.rotate_hpke_key(parties.agency, b"\x0b" * 32)  # the member itself may
     assert registry.member(parties.agency.address).info.hpke_public_key == b"\x0b" * 32
+
+
+AdminProtected = revert_class("GovRegistryAdminProtected")
+ADMIN_ROLE = b"\0" * 32
+
+
+@pytest.fixture
+def deputy(registry, parties):
+    """A second governor, granted by the bureau's admin (an existing funded member, so it can send)."""
+    registry.grant_role(parties.governor, "GOVERNOR", parties.auditor.address)
+    assert registry.has_active_role("GOVERNOR", parties.auditor.address)
+    return parties.auditor
+
+
+@pytest.mark.parametrize(
+    "grant",
+    [
+        lambda r, d, p: r.register_member(d, new_address(), MemberInfo("Shadow bureau"), ["GOVERNOR"]),
+        lambda r, d, p: r.grant_role(d, "GOVERNOR", p.relayer.address),
+    ],
+    ids=["registerMember", "grantRole"],
+)
+def test_a_governor_cannot_mint_governors_on_any_path(registry, parties, deputy, grant):
+    """Issue 16: ``registerMember(x, ..., [GOVERNOR])`` by a governor granted GOVERNOR although
+    ``grantRole(GOVERNOR)`` was refused. Both paths apply OpenZeppelin's role-admin rule."""
+    governors = [m.address for m in registry.members() if "GOVERNOR" in m.roles]
+    with pytest.raises(Unauthorized) as refused:
+        grant(registry, deputy, parties)
+    assert refused.value.args_by_name == {"account": deputy.address, "neededRole": ADMIN_ROLE}
+    assert [m.address for m in registry.members() if "GOVERNOR" in m.roles] == governors
+
+
+def test_registration_grants_each_role_under_its_own_admin(registry, parties, deputy):
+    member = new_address()
+    registry.register_member(deputy, member, MemberInfo("区档案馆"), ["AGENCY", "AUDITOR"])  # GOVERNOR administers these
+    assert registry.roles_of(member) == {"AGENCY", "AUDITOR"}
+    governor = new_address()
+    registry.register_member(parties.governor, governor, MemberInfo("Deputy bureau"), ["GOVERNOR"])  # the admin may
+    assert registry.has_active_role("GOVERNOR", governor)
+    with pytest.raises(Unauthorized):  # revoking GOVERNOR is the admin's too
+        registry.revoke_role(deputy, "GOVERNOR", parties.governor.address)
+    registry.revoke_role(parties.governor, "GOVERNOR", deputy.address)
+    assert registry.has_active_role("GOVERNOR", deputy.address) is False
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        lambda r, d, admin: r.suspend_member(d, admin),
+        lambda r, d, admin: r.retire_member(d, admin),
+        lambda r, d, admin: r.update_member(d, admin, MemberInfo("Captured bureau", hpke_public_key=r.member(admin).info.hpke_public_key)),
+    ],
+    ids=["suspend", "retire", "update"],
+)
+def test_a_governor_cannot_touch_the_default_admins_record(registry, parties, deputy, action):
+    """Issue 16: a second governor suspended the bureau's admin, who could not reinstate itself."""
+    admin = parties.governor.address
+    before = registry.member(admin)
+    with pytest.raises(AdminProtected) as refused:
+        action(registry, deputy, admin)
+    assert refused.value.args_by_name == {"account": admin, "caller": deputy.address}
+    assert registry.member(admin) == before and registry.has_active_role("GOVERNOR", admin)
+
+
+def test_the_default_admin_keeps_its_record_and_cannot_suspend_itself(registry, parties):
+    admin = parties.governor.address
+    info = registry.member(admin).info
+    renamed = MemberInfo("市政务服务局（更名）", info.org_code, info.domain, info.hpke_public_key, info.data_categories)
+    registry.update_member(parties.governor, admin, renamed)
+    assert registry.member(admin).info == renamed
+    with pytest.raises(AdminProtected):  # it would lock the registry: the admin leaves by the two-step transfer
+        registry.suspend_member(parties.governor, admin, REASON)
+    assert registry.member(admin).status is MemberStatus.ACTIVE
