@@ -170,6 +170,18 @@ def application_refs(session: Session, application: Application) -> tuple[list[s
     return refs, notes
 
 
+def application_actors(platform: Platform, session: Session, application: Application) -> dict:
+    """The contracts and actors whose events belong to ``application``'s trail: the DocumentStore
+    that issued its certificate, the relayer and the handling agency as anchorers of their kinds."""
+    from web3 import Web3
+
+    certificate = session.scalar(select(Certificate).where(Certificate.application_id == application.id))
+    batch = session.get(CertificateBatch, certificate.batch_id) if certificate is not None and certificate.batch_id else None
+    stores = {Web3.to_checksum_address(batch.store)} if batch is not None else set()
+    relayer = platform.signer("relayer").address
+    return {"stores": stores, "anchorers": trails.expected_anchorers(relayer, Web3.to_checksum_address(application.agency))}
+
+
 def application_trail(platform: Platform, session: Session, identity: Identity, application_id: str, verify: bool) -> dict:
     application = session.get(Application, application_id)
     if application is None:
@@ -181,6 +193,7 @@ def application_trail(platform: Platform, session: Session, identity: Identity, 
     indexer.refresh()
     refs, notes = application_refs(session, application)
     rows = [as_row(r) for r in session.scalars(select(ChainRecord).where(ChainRecord.case_ref.in_(refs)))]
+    rows = trails.own_rows(rows, **application_actors(platform, session, application))
     return _finish("application", application.id, rows, platform, notes, verify)
 
 

@@ -101,6 +101,33 @@ def summary(row: dict, names: Names, notes: dict[str, str] | None = None) -> str
     return f"{event} on {row['contract_name']}"
 
 
+RELAYED_KINDS = ("SUBMISSION_MANIFEST", "COMMITMENT")  # the platform's relayer anchors these
+AGENCY_KINDS = ("COMMITMENT_CHECK", "DELIVERY")  # the handling agency anchors these
+
+
+def expected_anchorers(relayer: str, agency: str) -> dict[str, set[str]]:
+    """Who may anchor each evidence kind under an application's reference."""
+    return {**{k: {relayer} for k in RELAYED_KINDS}, **{k: {agency} for k in AGENCY_KINDS}}
+
+
+def own_rows(rows: list[dict], *, stores: set[str], anchorers: dict[str, set[str]]) -> list[dict]:
+    """The rows a case's own contracts and expected actors wrote: a document event only from the
+    store that issued the case's certificate, an evidence anchor only from an anchorer allowed for
+    its kind. Anyone else writing under the case's references is not the case's story."""
+    from chain.evidence import KIND_BY_ID
+
+    kept = []
+    for row in rows:
+        if row["contract_name"] == "DocumentStore" and row["contract"] not in stores:
+            continue
+        if row["event"] == "EvidenceAnchored":
+            kind = KIND_BY_ID.get(bytes.fromhex(str(row["args"]["kind"])[2:]), "")
+            if row["args"]["by"] not in anchorers.get(kind, set()):
+                continue
+        kept.append(row)
+    return kept
+
+
 def step_of(index: int, row: dict, names: Names, notes: dict | None = None) -> dict:
     return {
         "index": index, "kind": row["kind"], "event": row["event"], "summary": summary(row, names, notes), "contract": row["contract"],

@@ -129,3 +129,33 @@ def test_a_finished_tender_trail_verifies_from_the_api_and_the_cli(stack, client
     done = runner.invoke(cli, ["audit", "trail", "tender", tender["tender_id"], "--rpc", stack.api.settings.rpc_url], env=cli_env(stack))
     assert done.exit_code == 0, done.output
     assert "verified" in done.output and "ResultPublished" in done.output
+
+
+def test_a_trail_counts_only_the_cases_own_store_and_anchorers(stack, client, deployment, build, parties, applicant):
+    """Issue 16: another issuer revoked the bureau's batch root in its OWN DocumentStore and the
+    bureau's trail said "certificate batch revoked"; an AGENCY anchored evidence under another
+    application's reference and it showed in that trail. Neither is the case's own."""
+    from chain.documents import DocumentStoreClient
+    from chain.evidence import EvidenceLedgerClient
+    from chain.registry import GovRegistryClient
+    from eth_utils import keccak
+    from tests.support.flows import issued_application
+
+    me, application, _, certificate = issued_application(stack, parties, applicant, citizen=4)
+    app_id, root = application["id"], certificate["merkle_root"]
+    registry = GovRegistryClient(client, deployment.address("GovRegistry"), build["GovRegistry"].abi)
+    rival = parties.agency_culture  # an active ISSUER and AGENCY with a store of its own
+    store = DocumentStoreClient(client, registry.document_store_of(rival.address), build["DocumentStore"].abi)
+    store.revoke(rival, root)  # any bytes32: the rival's store now says the bureau's root is revoked
+    ledger = EvidenceLedgerClient(client, deployment.address("EvidenceLedger"), build["EvidenceLedger"].abi)
+    planted = ledger.anchor(rival, "DELIVERY", keccak(text=app_id), keccak(text=f"forged delivery {app_id}"))
+
+    assert stack.http.get(f"/v1/verify/{certificate['target_hash']}").json()["valid"] is True
+    auditor = stack.sign_in(parties.auditor)
+    trail = stack.http.get(f"/v1/audit/applications/{app_id}/trail", params={"verify": "true"}, headers=auditor)
+    assert trail.status_code == 200, trail.text
+    trail = trail.json()
+    assert not [s for s in trail["steps"] if s["event"] == "DocumentRevoked"], trail["steps"]
+    assert planted.tx_hash not in {s["tx_hash"] for s in trail["steps"]}
+    assert not any(s["signer"] == rival.address for s in trail["steps"])
+    assert "DocumentIssued" in [s["event"] for s in trail["steps"]] and trail["verified"] is True
