@@ -4,10 +4,12 @@ Only the root is anchored; the applicant's receipt keeps every leaf and its proo
 file can later be shown to be part of the submission without revealing the others.
 
 Leaf encoding and tree follow OpenZeppelin's ``StandardMerkleTree`` (``@openzeppelin/merkle-tree``,
-format ``standard-v1``) with leaf encoding ``["string", "string", "string", "bytes32"]``:
+format ``standard-v1``) with leaf encoding ``["string", "string", "string", "string", "bytes32"]``:
 
-* leaf hash ``keccak256(bytes.concat(keccak256(abi.encode(material, filename, mime, sha256))))``
-  (double hashing: a leaf can never be passed off as an inner node);
+* leaf hash ``keccak256(bytes.concat(keccak256(abi.encode(application, material, filename, mime, sha256))))``
+  (double hashing: a leaf can never be passed off as an inner node). The application id is in
+  every leaf: the same files in two applications (a re-application, a public template) give
+  two different roots, and a leaf of one submission never proves a file of another;
 * inner node ``keccak256(min(a, b) ‖ max(a, b))``, the commutative hash of OZ ``Hashes``;
 * layout: the leaf hashes sorted ascending, placed in an array heap of ``2n - 1`` nodes with
   leaf ``i`` (in sorted order) at ``tree[2n - 2 - i]`` and node ``j``'s children at
@@ -28,8 +30,8 @@ from dataclasses import dataclass, field
 from eth_abi import encode
 from eth_utils import keccak
 
-LEAF_ENCODING = ("string", "string", "string", "bytes32")
-FORMAT = "govchain-manifest-v1"  # tree and leaves: OpenZeppelin standard-v1
+LEAF_ENCODING = ("string", "string", "string", "string", "bytes32")  # application, material, filename, mime, sha256
+FORMAT = "govchain-manifest-v2"  # tree and leaves: OpenZeppelin standard-v1
 MAX_FILENAME = 120
 _UNSAFE_IN_NAME = re.compile(r'[<>:"|?*]')  # refused by Windows when the applicant saves the file
 
@@ -37,14 +39,18 @@ _UNSAFE_IN_NAME = re.compile(r'[<>:"|?*]')  # refused by Windows when the applic
 @dataclass(frozen=True)
 class Leaf:
     """One material of a submission: which material it is, the file's (safe) name, its sniffed
-    MIME type and the SHA-256 of its bytes. Pass the name through :func:`safe_filename` first."""
+    MIME type, the SHA-256 of its bytes and the application it was submitted in. Pass the name
+    through :func:`safe_filename` first."""
 
     material: str
     filename: str
     mime: str
     sha256: bytes
+    application: str
 
     def __post_init__(self) -> None:
+        if not isinstance(self.application, str) or not self.application:
+            raise ValueError(f"a leaf names the application it belongs to, got {self.application!r}")
         for name in ("material", "filename", "mime"):
             if not isinstance(getattr(self, name), str):
                 raise TypeError(f"{name} must be a string, got {getattr(self, name)!r}")
@@ -53,17 +59,17 @@ class Leaf:
         object.__setattr__(self, "sha256", bytes(self.sha256))
 
     @classmethod
-    def of_file(cls, material: str, filename: str, mime: str, data: bytes) -> "Leaf":
+    def of_file(cls, material: str, filename: str, mime: str, data: bytes, application: str) -> "Leaf":
         """The leaf of the uploaded ``data``: the name made safe, the SHA-256 computed here."""
-        return cls(material, safe_filename(filename), mime, hashlib.sha256(data).digest())
+        return cls(material, safe_filename(filename), mime, hashlib.sha256(data).digest(), application)
 
     def hash(self) -> bytes:
-        """The OZ standard leaf hash: keccak256(keccak256(abi.encode(material, filename, mime, sha256)))."""
-        return keccak(keccak(encode(list(LEAF_ENCODING), [self.material, self.filename, self.mime, self.sha256])))
+        """The OZ standard leaf hash: keccak256(keccak256(abi.encode(application, material, filename, mime, sha256)))."""
+        return keccak(keccak(encode(list(LEAF_ENCODING), [self.application, self.material, self.filename, self.mime, self.sha256])))
 
     def as_dict(self) -> dict:
         """JSON-friendly; ``sha256`` as plain hex, as ``sha256sum`` and ``certutil`` print it."""
-        return {"material": self.material, "filename": self.filename, "mime": self.mime, "sha256": self.sha256.hex()}
+        return {"application": self.application, "material": self.material, "filename": self.filename, "mime": self.mime, "sha256": self.sha256.hex()}
 
 
 def _hash_pair(a: bytes, b: bytes) -> bytes:

@@ -211,7 +211,7 @@ def anchor(platform: Platform, kind: str, application_id: str, root: bytes, *, a
     ledger = platform.evidence()
     account = account or platform.signer("relayer")
     call = ledger.contract.functions.anchor(ledger.kind(kind), keccak(text=application_id), root)
-    return platform.outbox().submit(f"evidence:{kind}:{hx(root)}", account, call)
+    return platform.outbox().submit(f"evidence:{kind}:{application_id}:{hx(root)}", account, call)
 
 
 # -- submission -----------------------------------------------------------------------------
@@ -229,9 +229,9 @@ def submit(platform: Platform, session: Session, application: Application, deliv
     for code in materials_of(platform, application):
         if code in files:
             f = files[code]
-            leaves.append(manifest.Leaf(code, f.filename, f.mime, bytes.fromhex(f.sha256)))
+            leaves.append(manifest.Leaf(code, f.filename, f.mime, bytes.fromhex(f.sha256), application.id))
         else:
-            leaves.append(manifest.Leaf(code, "commitment.json", COMMITMENT_MIME, bytes.fromhex(signed[code].digest[2:])))
+            leaves.append(manifest.Leaf(code, "commitment.json", COMMITMENT_MIME, bytes.fromhex(signed[code].digest[2:]), application.id))
     built = manifest.build(leaves)
     if delivery["method"] == "mail":
         address = json.dumps(delivery["address"], ensure_ascii=False, sort_keys=True).encode()

@@ -70,7 +70,7 @@ def test_submission_issuance_verification_delivery_revocation(stack, parties, ap
     assert {leaf["material"] for leaf in receipt["leaves"]} == {"health-exam", "mandarin-certificate", "education-certificate"}
     root = bytes.fromhex(receipt["root"][2:])
     for leaf in receipt["leaves"]:
-        entry = manifest.Leaf(leaf["material"], leaf["filename"], leaf["mime"], bytes.fromhex(leaf["sha256"]))
+        entry = manifest.Leaf(leaf["material"], leaf["filename"], leaf["mime"], bytes.fromhex(leaf["sha256"]), leaf["application"])
         assert manifest.verify(entry, [bytes.fromhex(p[2:]) for p in leaf["proof"]], root)
     health = next(leaf for leaf in receipt["leaves"] if leaf["material"] == "health-exam")
     assert health["mime"] == "image/png" and health["filename"] == "体检.png"

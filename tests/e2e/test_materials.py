@@ -119,3 +119,32 @@ def test_submit_refuses_missing_materials_and_anchors_nothing(stack, parties, ap
     assert no_address.status_code == 422
     not_allowed = stack.http.get(f"/v1/applications/{application['id']}/commitments/health-exam/typed-data", headers=me)
     assert not_allowed.status_code == 400 and "commitment" in not_allowed.json()["detail"]
+
+
+def _submitted_with_template_files(stack, parties, applicant, citizen: int) -> dict:
+    """An application whose every material is a file that anyone else might upload too."""
+    me, application = apply_and_verify_face(stack, applicant, demo_citizen(citizen))
+    consent(stack, applicant, me, application["id"])
+    assert stack.http.post(f"/v1/applications/{application['id']}/pulls", headers=stack.sign_in(parties.agency)).status_code == 200
+    for material, data, name in (("health-exam", files.png(seed=99), "体检表模板.png"), ("mandarin-certificate", files.pdf("template"), "模板.pdf"),
+                                 ("education-certificate", files.pdf("template 2"), "学历模板.pdf")):  # fmt: skip
+        assert upload(stack, me, application["id"], material, data, name).status_code == 201
+    submitted = stack.http.post(f"/v1/applications/{application['id']}/submit", json={"delivery": {"method": "electronic"}}, headers=me)
+    assert submitted.status_code == 200, submitted.text
+    return submitted.json()
+
+
+def test_the_same_files_in_two_applications_are_both_anchored_and_a_reapplication_works(stack, parties, applicant):
+    """Issue 16: leaves carried no application id and the outbox intent key was the root, so a second
+    application with the same files (a re-application after a rejection included) got 409 forever."""
+    first = _submitted_with_template_files(stack, parties, applicant, citizen=6)
+    rejected = stack.http.post(f"/v1/applications/{first['application_id']}/decision", json={"decision": "reject", "reason": "照片不清晰"},
+                               headers=stack.sign_in(parties.agency))  # fmt: skip
+    assert rejected.status_code == 200, rejected.text
+    again = _submitted_with_template_files(stack, parties, applicant, citizen=6)  # the same person, the same files
+    assert again["application_id"] != first["application_id"] and again["root"] != first["root"]
+    assert again["tx_hash"] != first["tx_hash"]
+    other = _submitted_with_template_files(stack, parties, Account.create(), citizen=7)  # another person, the same files
+    assert other["root"] not in (first["root"], again["root"])
+    for receipt in (first, again, other):
+        assert {leaf["application"] for leaf in receipt["leaves"]} == {receipt["application_id"]}

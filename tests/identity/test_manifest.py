@@ -34,6 +34,7 @@ def create_leaf(i: int = 0, **overrides) -> Leaf:
         "filename": f"身份证正面-{i}.jpg",
         "mime": "image/jpeg",
         "sha256": hashlib.sha256(f"file {i}".encode()).digest(),
+        "application": "app_test",
     }
     return Leaf(**{**fields, **overrides})
 
@@ -69,17 +70,17 @@ def test_tree_layout_matches_the_oz_render_snapshot_for_an_odd_count():
 
 
 def test_three_leaf_manifest_matches_the_hand_derived_vector():
-    # By the OZ algorithm: h_i = keccak256(keccak256(abi.encode(material, filename, mime, sha256)));
+    # By the OZ algorithm: h_i = keccak256(keccak256(abi.encode(application, material, filename, mime, sha256)));
     # sort ascending -> s0 < s1 < s2; heap of 5 nodes: tree[4]=s0, tree[3]=s1, tree[2]=s2,
     # tree[1] = H(tree[3], tree[4]), tree[0] = H(tree[1], tree[2]) with H(a, b) = keccak256(min ‖ max).
     leaves = [create_leaf(i) for i in range(3)]
-    s0, s1, s2 = sorted(oz_leaf_hash(["string", "string", "string", "bytes32"], [x.material, x.filename, x.mime, x.sha256]) for x in leaves)
+    s0, s1, s2 = sorted(oz_leaf_hash(["string", "string", "string", "string", "bytes32"], [x.application, x.material, x.filename, x.mime, x.sha256]) for x in leaves)
     node1 = keccak(min(s1, s0) + max(s1, s0))
     root = keccak(min(node1, s2) + max(node1, s2))
     manifest = build(leaves)
     assert manifest.root == root
     # pinned, so a change to the encoding or the layout cannot pass unnoticed
-    assert "0x" + root.hex() == "0x609b59d4e3a1ac7c80efde44e1f7484e250dd66cb42c9dfecd2637dec69744e3"
+    assert "0x" + root.hex() == "0x6056fef66d6c34a8fac5fa770ba1c6ce234a44927ed4252d7202faf50f27028d"
     # the smallest leaf sits deepest-right and proves with its sibling, then the third leaf
     smallest = next(i for i, x in enumerate(leaves) if x.hash() == s0)
     assert manifest.proof(smallest) == [s1, s2]
@@ -134,18 +135,18 @@ def test_receipt_carries_leaves_proofs_and_root_and_survives_json():
     receipt = json.loads(json.dumps(manifest.to_json(), ensure_ascii=False))
     assert receipt == manifest.to_json()
     assert receipt["root"] == "0x" + manifest.root.hex()
-    assert receipt["leafEncoding"] == ["string", "string", "string", "bytes32"]
+    assert receipt["leafEncoding"] == ["string", "string", "string", "string", "bytes32"]
     for i, (leaf, entry) in enumerate(zip(leaves, receipt["leaves"], strict=True)):
         # sha256 in plain hex, as `sha256sum` prints it; keccak values 0x-hex
         assert entry["sha256"] == hashlib.sha256(f"file {i}".encode()).hexdigest() and entry["filename"] == leaf.filename
         assert entry["leafHash"] == "0x" + leaf.hash().hex()
         assert entry["proof"] == ["0x" + p.hex() for p in manifest.proof(i)]
-        restored = Leaf(entry["material"], entry["filename"], entry["mime"], bytes.fromhex(entry["sha256"]))
+        restored = Leaf(entry["material"], entry["filename"], entry["mime"], bytes.fromhex(entry["sha256"]), entry["application"])
         assert verify(restored, [bytes.fromhex(p[2:]) for p in entry["proof"]], bytes.fromhex(receipt["root"][2:]))
 
 
 def test_leaf_of_file_hashes_the_bytes_and_cleans_the_name():
-    leaf = Leaf.of_file("id-front", "../../身份证.jpg", "image/jpeg", b"\xff\xd8\xff...")
+    leaf = Leaf.of_file("id-front", "../../身份证.jpg", "image/jpeg", b"\xff\xd8\xff...", "app_x")
     assert leaf.filename == "身份证.jpg" and leaf.sha256 == hashlib.sha256(b"\xff\xd8\xff...").digest()
 
 
@@ -157,7 +158,7 @@ _hashes = st.binary(min_size=32, max_size=32)
 @example([("", "", b"\x00" * 32)])
 @example([("a", "a.pdf", b"\x00" * 32), ("a", "a.pdf", b"\x00" * 32)])  # a duplicate upload
 def test_any_manifest_proves_each_of_its_leaves(entries):
-    leaves = [Leaf(material, name, "application/pdf", digest) for material, name, digest in entries]
+    leaves = [Leaf(material, name, "application/pdf", digest, "app_x") for material, name, digest in entries]
     manifest = build(leaves)
     for i, leaf in enumerate(leaves):
         assert verify(leaf, manifest.proof(i), manifest.root)
@@ -212,3 +213,13 @@ def test_safe_filename_is_never_empty_never_a_path_and_stable(name):
     assert "/" not in safe and "\\" not in safe and not safe.startswith(".")
     assert all(ord(c) >= 0x20 and ord(c) != 0x7F for c in safe)
     assert safe_filename(safe) == safe
+
+
+def test_the_same_files_in_two_applications_give_two_roots_and_no_cross_proof():
+    """Issue 16: leaves without the application id gave two applications the same root."""
+    first = build([create_leaf(0, application="app_a"), create_leaf(1, application="app_a")])
+    second = build([create_leaf(0, application="app_b"), create_leaf(1, application="app_b")])
+    assert first.root != second.root
+    assert not verify(second.leaves[0], second.proof(0), first.root)
+    with pytest.raises(ValueError):
+        create_leaf(0, application="")
