@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 from web3.exceptions import Web3RPCError
 
 from chain.db import Base, utcnow
-from chain.errors import GovchainError, TransactionFailed
+from chain.errors import GovchainError, NonceTaken, TransactionFailed
 from chain.faults import checkpoint
 from chain.tx import ChainClient, Receipt
 
@@ -70,11 +70,24 @@ class Outbox:
         status 0 is recorded as failed and raises :class:`TransactionFailed`.
         """
         existing = self.entry(intent_key)
+        if existing is not None and existing.status == FAILED and existing.block_number is None:
+            self._discard(existing)  # refused before mining (a row of an earlier version): nothing on chain, sign again
+            existing = None
         if existing is not None:
             try:
                 return self._finish(existing)
             except Superseded:
                 pass  # never mined and never will be: sign it again below, with a nonce of its own
+        for attempt in (1, 2):
+            try:
+                return self._sign_and_send(intent_key, account, call, to=to, data=data, gas=gas)
+            except NonceTaken:
+                if attempt == 2:
+                    raise
+                log.warning("outbox: the nonce of intent %r was taken by another sender of %s; signing again", intent_key, account.address)
+        raise AssertionError("unreachable")
+
+    def _sign_and_send(self, intent_key: str, account: LocalAccount, call, *, to: str | None, data: str, gas: int | None) -> Receipt:
         tx = self.client.build(account, call, to=to, data=data, gas=gas)
 
         def store(nonce: int, raw: bytes, tx_hash: str) -> None:
@@ -92,7 +105,12 @@ class Outbox:
         except IntentInFlight:
             return self._finish(self.entry(intent_key))
         except TransactionFailed as exc:
-            self._set(intent_key, FAILED, error=str(exc))
+            # refused before mining (the node said no: a nonce taken, a transient refusal): nothing is
+            # on chain, so the stored row goes and the intent stays open to be signed again with a
+            # fresh nonce; "failed" is kept for transactions mined with status 0 (see _finish)
+            stored = self.entry(intent_key)
+            if stored is not None and stored.tx_hash == exc.tx_hash:
+                self._discard(stored)
             raise
         checkpoint("outbox.after_send")
         return self._finish(self.entry(intent_key))
@@ -157,9 +175,15 @@ class Outbox:
                 raise TransactionFailed(f"re-broadcast of {entry.tx_hash} refused: {message}", entry.tx_hash) from None
         return None
 
+    def _discard(self, entry: OutboxEntry) -> None:
+        """Remove ``entry`` (never mined) so its intent is signed again; only the very row read."""
+        with self.sessions() as session:
+            stale = session.scalar(select(OutboxEntry).where(OutboxEntry.intent_key == entry.intent_key))
+            if stale is not None and stale.tx_hash == entry.tx_hash and stale.block_number is None:
+                session.delete(stale)
+                session.commit()
+
     def _finish(self, entry: OutboxEntry) -> Receipt:
-        if entry.status == FAILED and entry.block_number is None:
-            raise TransactionFailed(f"intent {entry.intent_key!r} failed before mining: {entry.error}", entry.tx_hash)
         receipt = self.client.receipt_or_none(entry.tx_hash)
         if receipt is None:
             receipt = self._broadcast(entry) or self.client.wait(entry.tx_hash)

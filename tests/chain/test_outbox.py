@@ -161,3 +161,21 @@ def test_a_transaction_whose_nonce_was_taken_is_signed_again_once(chain, registr
     assert again.tx_hash != lost.tx_hash and again.ok
     assert outbox.submit("rotate:lost", parties.agency).tx_hash == again.tx_hash
     assert [e.args["newKey"] for e in rotations_since(chain, registry, block_before)] == [b"\x06" * 32, b"\x05" * 32]
+
+
+def test_a_refusal_before_mining_is_signed_again_not_failed_for_good(chain, registry, parties, sessions, node):
+    """Issue 16 drill: the key is also used outside the platform (another ChainClient, an operator's
+    wallet). Its send between two outbox submissions took the nonce the outbox's counter held; the
+    node refused the outbox's transaction before mining and the intent was marked failed for good."""
+    from chain.tx import ChainClient
+
+    outbox = Outbox(chain, sessions)
+    block_before = chain.block_number() + 1
+    assert outbox.submit("rotate:first", parties.agency, registry.contract.functions.rotateHpkeKey(b"\x07" * 32)).ok
+    wallet = ChainClient.from_url(node.url, expected_chain_id=node.config.chain_id)  # outside the platform
+    wallet.transact(parties.agency, registry.contract.functions.rotateHpkeKey(b"\x08" * 32))
+    second = outbox.submit("rotate:second", parties.agency, registry.contract.functions.rotateHpkeKey(b"\x09" * 32))
+    assert second.ok
+    assert outbox.entry("rotate:second").status == MINED and outbox.entry("rotate:second").tx_hash == second.tx_hash
+    assert outbox.submit("rotate:second", parties.agency).tx_hash == second.tx_hash  # once, as ever
+    assert [e.args["newKey"] for e in rotations_since(chain, registry, block_before)] == [b"\x07" * 32, b"\x08" * 32, b"\x09" * 32]
