@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Annotated
@@ -96,8 +97,10 @@ def reconcile_cmd(rpc: Rpc = None, record: Record = None, limit: Annotated[int, 
     client = _client(rpc or settings.rpc_url, deployment.chain_id)
     result = reconcile(client, deployment, _sessions(settings))
     state = "[green]consistent[/]" if result.consistent else "[bold red]NOT consistent[/]"
-    console.print(f"blocks {result.from_block}..{result.to_block}: {result.chain_events} events on chain, "
-                  f"{result.indexed_rows} rows indexed: {state}")  # fmt: skip
+    console.print(f"GovRegistry {deployment.address('GovRegistry')} on chain {deployment.chain_id}, blocks {result.from_block}..{result.to_block}: "
+                  f"{result.chain_events} events on chain, {result.indexed_rows} rows indexed: {state}")  # fmt: skip
+    for refusal in result.refusals:
+        console.print(f"[bold red]refused:[/] {refusal}")
     for title, rows in (("missing from the index", result.missing), ("in the index but not on chain", result.extra)):
         if rows:
             table = Table(title=f"{len(rows)} {title}")
@@ -166,7 +169,8 @@ def trail_cmd(
     if kind == "application" and consent is None and not documents:
         consent, documents = _from_platform_db(settings, case_id)
         if consent or documents:
-            console.print("[dim]references (consent id, certificate hashes) taken from the platform database; every step below is read from the chain[/]")
+            note = "references (consent id, certificate hashes) taken from the platform database; every step below is read from the chain"
+            (Console(stderr=True) if as_json else console).print(f"[dim]{note}[/]")  # --json: stdout is the JSON alone
     if kind == "tender":
         rows = trails.chain_rows(watched, registry, tender_id=case_id.lower())
     else:
@@ -184,7 +188,7 @@ def trail_cmd(
         notes = {"target_hash": documents[0], "batch_root": documents[1]}
     trail = trails.verify(trails.trail_of(kind, case_id, rows, name, notes), rows, trails.ChainChecker(client, watched))
     if as_json:
-        console.print_json(data=trail)
+        typer.echo(json.dumps(trail, ensure_ascii=False, indent=2))
     else:
         from datetime import UTC, datetime
 

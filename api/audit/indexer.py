@@ -32,7 +32,7 @@ from eth_utils import event_abi_to_log_topic, keccak
 from hexbytes import HexBytes
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import delete, func, insert, or_, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 from web3.types import RPCEndpoint
@@ -536,10 +536,11 @@ class Reconciliation:
     missing: list[dict] = field(default_factory=list)  # on chain, not in the index
     extra: list[dict] = field(default_factory=list)  # in the index, not on chain
     different: list[dict] = field(default_factory=list)  # {"tx_hash", "log_index", "fields": {name: [indexed, chain]}}
+    refusals: list[str] = field(default_factory=list)  # why nothing (or not this deployment) was compared
 
     @property
     def consistent(self) -> bool:
-        return not (self.missing or self.extra or self.different)
+        return not (self.refusals or self.missing or self.extra or self.different)
 
 
 def reconcile(client: ChainClient, deployment: Deployment, sessions: Session | sessionmaker, *, page_blocks: int = 2_000) -> Reconciliation:
@@ -558,6 +559,17 @@ def reconcile(client: ChainClient, deployment: Deployment, sessions: Session | s
         indexed = {(r.tx_hash, r.log_index): r for r in session.scalars(select(ChainRecord).where(ChainRecord.chain_id == watched.chain_id,
                    ChainRecord.contract.in_(watched.addresses()), ChainRecord.block_number.between(watched.start_block, to_block)))}  # fmt: skip
     result = Reconciliation(watched.start_block, to_block, len(expected), len(indexed))
+    for name, entry in deployment.contracts.items():  # the record must be of a deployment on this chain
+        if not bytes(client.w3.eth.get_code(entry["address"])):
+            result.refusals.append(f"{name} {entry['address']} has no code on chain {watched.chain_id}: the record is of another deployment or chain")
+    if last is None:
+        result.refusals.append(f"the index holds nothing for this deployment (GovRegistry {watched.registry} on chain {watched.chain_id}, "
+                               f"from block {watched.start_block}): nothing was compared")  # fmt: skip
+    with sessions() as session:
+        foreign = session.scalar(select(func.count()).select_from(ChainRecord).where(
+            or_(ChainRecord.chain_id != watched.chain_id, ChainRecord.contract.not_in(watched.addresses()))))  # fmt: skip
+    if foreign:
+        result.refusals.append(f"{foreign} indexed rows are of another deployment or chain than GovRegistry {watched.registry} on chain {watched.chain_id}")
     for key, row in expected.items():
         found = indexed.get(key)
         if found is None:

@@ -7,7 +7,7 @@ import io
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import Select, and_, or_, select
@@ -193,8 +193,16 @@ def application_trail(platform: Platform, session: Session, identity: Identity, 
     indexer.refresh()
     refs, notes = application_refs(session, application)
     rows = [as_row(r) for r in session.scalars(select(ChainRecord).where(ChainRecord.case_ref.in_(refs)))]
-    rows = trails.own_rows(rows, **application_actors(platform, session, application))
-    return _finish("application", application.id, rows, platform, notes, verify)
+    actors = application_actors(platform, session, application)
+    rows = trails.own_rows(rows, **actors)
+
+    def from_chain() -> list[dict]:
+        documents = tuple(notes[k] for k in ("target_hash", "batch_root") if k in notes)
+        found = trails.chain_rows(indexer.watched(), platform.registry(), application_id=application.id,
+                                  consent_id=application.consent_id.lower() if application.consent_id else None, documents=documents)  # fmt: skip
+        return trails.own_rows(found, **actors)
+
+    return _finish("application", application.id, rows, platform, notes, verify, from_chain)
 
 
 def tender_trail(platform: Platform, session: Session, identity: Identity, tender_id: str, verify: bool) -> dict:
@@ -209,13 +217,23 @@ def tender_trail(platform: Platform, session: Session, identity: Identity, tende
         raise NotFound(f"no tender {tender_id} in the index")
     if not identity.roles & OVERSEERS and identity.address != created["args"]["agency"]:
         raise Forbidden(f"{identity.address} is neither an auditor, a governor nor the agency of tender {tender_id}")
-    return _finish("tender", tender_id, rows, platform, {}, verify)
+    return _finish("tender", tender_id, rows, platform, {}, verify,
+                   lambda: trails.chain_rows(indexer.watched(), platform.registry(), tender_id=tender_id))
 
 
-def _finish(kind: str, case_id: str, rows: list[dict], platform: Platform, notes: dict, verify: bool) -> dict:
-    trail = trails.trail_of(kind, case_id, rows, names_of(platform), notes)
+def _finish(kind: str, case_id: str, rows: list[dict], platform: Platform, notes: dict, verify: bool,
+            from_chain: Callable[[], list[dict]]) -> dict:
+    """The trail; with ``verify`` each step checked against its receipt and the set of steps
+    re-derived from the chain's logs (a step the index lacks is reported, not dropped)."""
+    names = names_of(platform)
+    trail = trails.trail_of(kind, case_id, rows, names, notes)
     if verify:
-        trails.verify(trail, rows, trails.ChainChecker(platform.chain(), indexer_of(platform).watched()))
+        try:
+            chain_side = from_chain()
+        except Exception as exc:  # the node failed: the trail cannot be called verified
+            trail["verified"], trail["verification"] = False, f"could not read the case's logs from the chain: {exc}"
+            return trail
+        trails.verify(trail, rows, trails.ChainChecker(platform.chain(), indexer_of(platform).watched()), from_chain=chain_side, names=names, notes=notes)
     return trail
 
 

@@ -41,7 +41,15 @@ def _categories(mask: int) -> str:
 
 
 def summary(row: dict, names: Names, notes: dict[str, str] | None = None) -> str:
-    """One line saying what the step is, for people."""
+    """One line saying what the step is, for people; a row whose arguments do not fit its event
+    name (an index edited by hand, an event of a newer contract) is said to be so, never a 500."""
+    try:
+        return _summary(row, names, notes)
+    except (KeyError, TypeError, IndexError, ValueError, AttributeError):
+        return f"{row.get('event')} on {row.get('contract_name')}: the arguments do not match a known {row.get('event')} (check it with ?verify=true)"
+
+
+def _summary(row: dict, names: Names, notes: dict[str, str] | None = None) -> str:
     event, a, notes = row["event"], row["args"], notes or {}
     match event:
         case "ConsentGranted":
@@ -193,14 +201,30 @@ class ChainChecker:
         return True, f"receipt holds: {row['event']} at log {row['log_index']} of block {row['block_number']}, sent by {_short(row['tx_sender'])}"
 
 
-def verify(trail: dict, rows: list[dict], checker: ChainChecker) -> dict:
-    """Mark each step verified or not (rows in the trail's order) and the whole trail."""
+def verify(trail: dict, rows: list[dict], checker: ChainChecker, *, from_chain: list[dict] | None = None,
+           names: Names | None = None, notes: dict | None = None) -> dict:
+    """Mark each step verified or not (rows in the trail's order) and the whole trail.
+
+    ``from_chain``, the case's rows re-derived from the chain's logs, adds every step the index
+    lacks, marked not verified with the reason: a deleted index row never goes unnoticed.
+    """
     rows = sorted(rows, key=lambda r: (r["block_number"], r["log_index"]))
     for step, row in zip(trail["steps"], rows, strict=True):
         try:
             step["verified"], step["verification"] = checker.check(row)
         except Exception as exc:  # the node failed mid-way: this step is not verified
             step["verified"], step["verification"] = False, f"could not check: {exc}"
+    if from_chain is not None:
+        known = {(r["tx_hash"], r["log_index"]) for r in rows}
+        for row in from_chain:
+            if (row["tx_hash"], row["log_index"]) not in known:
+                step = step_of(0, row, names or (lambda _: None), notes)
+                step["verified"] = False
+                step["verification"] = f"{row['event']} is on chain (log {row['log_index']} of block {row['block_number']}) but missing from the index"
+                trail["steps"].append(step)
+        trail["steps"].sort(key=lambda s: (s["block_number"], s["log_index"]))
+        for i, step in enumerate(trail["steps"]):
+            step["index"] = i
     trail["verified"] = bool(trail["steps"]) and all(step["verified"] for step in trail["steps"])
     return trail
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from unittest.mock import ANY
 
 import pytest
@@ -210,3 +211,29 @@ def test_reconcile_catches_an_edited_a_deleted_and_an_invented_row(chain, deploy
     assert caught.exit_code == 1, caught.output
     for text in ("NOT consistent", "1 missing from the index", "1 in the index but not on chain", "1 different from the chain", pulls[1].tx_hash):
         assert text in caught.output, text
+
+
+def test_reconcile_refuses_to_call_an_empty_or_foreign_index_consistent(chain, deployment, parties, scene, sessions, database_url, tmp_path):
+    """Issue 16: pointed at an empty state folder, reconcile said "0 events, 0 rows: consistent" and exited 0."""
+    import json
+
+    write_record(tmp_path, deployment)
+    env = {"GOVCHAIN_STATE_DIR": str(tmp_path), "GOVCHAIN_DATABASE_URL": database_url, "GOVCHAIN_RPC_URL": chain.w3.provider.endpoint_uri, "COLUMNS": "250"}
+    runner = CliRunner()
+    scene.grant(Account.create())
+    empty = runner.invoke(cli, ["audit", "reconcile"], env=env)
+    assert empty.exit_code == 1, empty.output
+    assert "NOT consistent" in empty.output and "holds nothing for this deployment" in empty.output
+    assert re.search(r"blocks \d+\.\.\d+", empty.output) and deployment.address("GovRegistry") in empty.output
+    assert runner.invoke(cli, ["audit", "index"], env=env).exit_code == 0
+    assert runner.invoke(cli, ["audit", "reconcile"], env=env).exit_code == 0
+
+    record = json.loads((tmp_path / "deployment.json").read_text())  # a record of a deployment this chain never had
+    for entry in record["contracts"].values():
+        entry["address"] = Account.create().address
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "deployment.json").write_text(json.dumps(record))
+    caught = runner.invoke(cli, ["audit", "reconcile"], env={**env, "GOVCHAIN_STATE_DIR": str(foreign)})
+    assert caught.exit_code == 1, caught.output
+    assert "has no code on chain" in caught.output and "of another deployment or chain" in caught.output

@@ -63,7 +63,7 @@ def test_a_finished_application_trail_verifies_from_the_api_and_the_cli(stack, p
     # from the CLI, straight from the chain (references from the platform database)
     done = runner.invoke(cli, ["audit", "trail", "application", app_id, "--rpc", stack.api.settings.rpc_url, "--json"], env=cli_env(stack))
     assert done.exit_code == 0, done.output
-    from_chain = json.loads(done.output[done.output.index("{"):])
+    from_chain = json.loads(done.stdout)  # --json prints the JSON alone (issue 16: a note came first)
     assert from_chain["verified"] is True
     assert [(s["tx_hash"], s["log_index"]) for s in from_chain["steps"]] == [(s["tx_hash"], s["log_index"]) for s in trail["steps"]]
 
@@ -159,3 +159,44 @@ def test_a_trail_counts_only_the_cases_own_store_and_anchorers(stack, client, de
     assert planted.tx_hash not in {s["tx_hash"] for s in trail["steps"]}
     assert not any(s["signer"] == rival.address for s in trail["steps"])
     assert "DocumentIssued" in [s["event"] for s in trail["steps"]] and trail["verified"] is True
+
+
+def test_a_tampered_index_is_reported_never_a_500_and_never_silently_dropped(stack, parties, applicant):
+    """Issue 16: a changed event name in the index made the trail answer 500 (KeyError in the
+    summary); a deleted index row left ``?verify=true`` at verified: true with one step fewer."""
+    from sqlalchemy import create_engine, text
+
+    me, application, _ = submitted_application(stack, parties, applicant, citizen=5)
+    app_id, auditor = application["id"], stack.sign_in(parties.auditor)
+    url = f"/v1/audit/applications/{app_id}/trail"
+    honest = stack.http.get(url, params={"verify": "true"}, headers=auditor).json()
+    assert honest["verified"] is True
+    pull = next(s for s in honest["steps"] if s["event"] == "DataPulled")
+    submission = next(s for s in honest["steps"] if s["kind"] == "submission")
+    engine = create_engine(stack.api.settings.sqlalchemy_url)
+    where = "tx_hash = :tx AND log_index = :log"
+    try:
+        with engine.begin() as db:
+            db.execute(text(f"UPDATE chain_records SET event = 'BidCommitted' WHERE {where}"), {"tx": pull["tx_hash"], "log": pull["log_index"]})
+            saved = db.execute(text(f"SELECT * FROM chain_records WHERE {where}"), {"tx": submission["tx_hash"], "log": submission["log_index"]}).mappings().one()
+            db.execute(text(f"DELETE FROM chain_records WHERE {where}"), {"tx": submission["tx_hash"], "log": submission["log_index"]})
+        plain = stack.http.get(url, headers=auditor)
+        assert plain.status_code == 200, plain.text
+        renamed = next(s for s in plain.json()["steps"] if s["tx_hash"] == pull["tx_hash"] and s["log_index"] == pull["log_index"])
+        assert renamed["event"] == "BidCommitted" and "not" in renamed["summary"]
+        checked = stack.http.get(url, params={"verify": "true"}, headers=auditor)
+        assert checked.status_code == 200, checked.text
+        checked = checked.json()
+        assert checked["verified"] is False
+        by_position = {(s["tx_hash"], s["log_index"]): s for s in checked["steps"]}
+        assert by_position[(pull["tx_hash"], pull["log_index"])]["verified"] is False
+        missing = by_position[(submission["tx_hash"], submission["log_index"])]  # re-derived from the chain
+        assert missing["verified"] is False and "missing from the index" in missing["verification"]
+        assert len(checked["steps"]) == len(honest["steps"])
+    finally:
+        with engine.begin() as db:
+            db.execute(text(f"UPDATE chain_records SET event = 'DataPulled' WHERE {where}"), {"tx": pull["tx_hash"], "log": pull["log_index"]})
+            if not db.execute(text(f"SELECT 1 FROM chain_records WHERE {where}"), {"tx": submission["tx_hash"], "log": submission["log_index"]}).first():
+                db.execute(text(f"INSERT INTO chain_records ({', '.join(saved)}) VALUES ({', '.join(':' + k for k in saved)})"), dict(saved))
+        engine.dispose()
+    assert stack.http.get(url, params={"verify": "true"}, headers=auditor).json()["verified"] is True
