@@ -6,6 +6,7 @@ revocation -> all three say revoked."""
 from __future__ import annotations
 
 import copy
+from datetime import datetime, timedelta
 import json
 import subprocess
 import sys
@@ -159,6 +160,10 @@ def test_submission_issuance_verification_delivery_revocation(stack, parties, ap
     assert stack.http.post(f"/v1/certificates/{certificate['id']}/revoke", json={"reason": "x"}, headers=me).status_code == 403
     revoked = stack.http.post(f"/v1/certificates/{certificate['id']}/revoke", json={"reason": "issued in error 误发"}, headers=agency)
     assert revoked.status_code == 200, revoked.text
+    # issue 16: revoked_at came back with a time zone and issued_at (read back from the database) without
+    for body in (revoked.json(), stack.http.get(f"/v1/applications/{application['id']}/certificate", headers=me).json()):
+        for name in ("issued_at", "revoked_at"):
+            assert datetime.fromisoformat(body[name]).utcoffset() == timedelta(0), (name, body[name])
     verdict = api_verify(stack, document)
     assert checks(verdict) == {"integrity": True, "status": False, "identity": True}
     assert "revoked" in verdict["checks"][1]["reason"]
