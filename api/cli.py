@@ -200,21 +200,21 @@ def demo_no_visit(
     """Face check -> consent -> pulls -> data tracker -> materials -> submission -> certificate -> verification
     -> revocation -> refused pull, with every transaction."""
     from api.demo import run_no_visit
-    from api.settings import Settings
+    from api.settings import state_folder
 
-    folder = Settings().state_dir / (node or load_node_config().kind) / "demo"
+    folder = state_folder(node) / "demo"
     _run_demo(node, "agency", run_no_visit, citizen_index=citizen, demo_dir=folder)
 
 
 def _run_demo(node: str | None, party: str, run, **options) -> None:
     """Run a demo against the stack `govchain up` described in its stack.json, acting as ``party``."""
     from api.demo import DemoFailed, load_stack
-    from api.settings import Settings
+    from api.settings import state_folder
     from identity.keys import dev_party
 
     config = load_node_config()
     try:
-        run(load_stack(Settings().state_dir / (node or config.kind)), dev_party(config, party), console, **options)
+        run(load_stack(state_folder(node)), dev_party(config, party), console, **options)
     except (DemoFailed, GovchainError, OSError) as exc:
         _fail(exc)
 
@@ -278,11 +278,11 @@ def tender_verify(
 
 def _record(record: Path | None, contract: str):
     """The deployment record (``--record``, else the state dir's) that names ``contract``; its ABIs registered for reverts."""
-    from api.settings import Settings
+    from api.settings import state_folder
     from chain import reverts
     from chain.deploy import load_record
 
-    folder = record.parent if record else Settings().state_dir / load_node_config().kind
+    folder = record.parent if record else state_folder()
     deployment = load_record(folder)
     if deployment is None or contract not in deployment.contracts:
         _fail(GovchainError(f"no deployment record with a {contract} in {folder}; pass --record"))

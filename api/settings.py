@@ -156,3 +156,17 @@ def check_secret(secret: str) -> None:
         raise ConfigError("the token-signing secret is empty or a placeholder; refusing to start")
     if len(secret) < MIN_SECRET_LENGTH:
         raise ConfigError(f"the token-signing secret has {len(secret)} characters; at least {MIN_SECRET_LENGTH} are needed")
+
+
+def state_folder(node: str | None = None) -> Path:
+    """The one state folder every command uses: ``GOVCHAIN_STATE_DIR`` itself when it holds a
+    deployment record (the API and services that ``govchain up`` starts are pointed there), else
+    ``<GOVCHAIN_STATE_DIR>/<node kind>``, where ``govchain up`` keeps the record, the database
+    and the logs of each node."""
+    from chain.config import load_node_config
+    from chain.deploy import RECORD_NAME
+
+    base = Settings().state_dir
+    if (base / RECORD_NAME).exists():
+        return base
+    return base / (node or load_node_config().kind)

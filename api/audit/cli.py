@@ -35,12 +35,12 @@ def _fail(message: str, code: int = 1):
 
 
 def _deployment(record: Path | None):
-    from api.settings import Settings
+    from api.settings import Settings, state_folder
     from chain import reverts
     from chain.deploy import load_record
 
-    settings = Settings()
-    folder = record.parent if record else settings.state_dir
+    folder = record.parent if record else state_folder()
+    settings = Settings(state_dir=folder)  # the database beside the record, as the API that `govchain up` starts keeps it
     deployment = load_record(folder)
     if deployment is None:
         _fail(f"no deployment record in {folder}; pass --record")

@@ -237,3 +237,16 @@ def test_reconcile_refuses_to_call_an_empty_or_foreign_index_consistent(chain, d
     caught = runner.invoke(cli, ["audit", "reconcile"], env={**env, "GOVCHAIN_STATE_DIR": str(foreign)})
     assert caught.exit_code == 1, caught.output
     assert "has no code on chain" in caught.output and "of another deployment or chain" in caught.output
+
+
+def test_audit_commands_find_the_state_folder_govchain_up_writes(chain, deployment, node_config, database_url, tmp_path):
+    """Issue 16: `govchain up` keeps the record in <GOVCHAIN_STATE_DIR>/<node>, but `audit reconcile`
+    and `audit trail` read <GOVCHAIN_STATE_DIR> itself and found no deployment."""
+    write_record(tmp_path / node_config.kind, deployment)
+    env = {"GOVCHAIN_STATE_DIR": str(tmp_path), "GOVCHAIN_DATABASE_URL": database_url, "GOVCHAIN_RPC_URL": chain.w3.provider.endpoint_uri,
+           "GOVCHAIN_NODE": node_config.kind, "COLUMNS": "250"}  # fmt: skip
+    runner = CliRunner()
+    assert runner.invoke(cli, ["audit", "index"], env=env).exit_code == 0
+    found = runner.invoke(cli, ["audit", "reconcile"], env=env)
+    assert "no deployment record" not in found.output and deployment.address("GovRegistry") in found.output, found.output
+    assert found.exit_code == 0, found.output
