@@ -45,6 +45,16 @@ def sign_in(http: httpx.Client, account) -> dict[str, str]:
     return {"Authorization": f"Bearer {token['access_token']}"}
 
 
+def keep_key(folder: Path, account) -> Path:
+    """Write the demo applicant's private key (hex) to ``folder``, readable by its owner only."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"applicant-{account.address}.key"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write("0x" + bytes(account.key).hex() + "\n")
+    return path
+
+
 def load_stack(state_dir: Path) -> dict:
     path = state_dir / "stack.json"
     if not path.exists():
@@ -60,6 +70,9 @@ def run_no_visit(stack: dict, agency, console: Console, *, citizen_index: int | 
     with httpx.Client(base_url=stack["api"], timeout=120) as http:
         me = sign_in(http, applicant)
         console.print(f"[bold]1. sign-in[/]   applicant {applicant.address} (a fresh key, as on a phone)")
+        if demo_dir is not None:  # dev only: kept so /me can be opened for this applicant afterwards
+            summary["applicant_key_file"] = str(keep_key(demo_dir, applicant))
+            console.print(f"              its key (dev only, never a real citizen's): {summary['applicant_key_file']}")
         application = _check(http.post("/v1/applications", json={"code": "teacher-qualification-primary"}, headers=me), 201)
         summary["application_id"] = application["id"]
         console.print(f"[bold]2. apply[/]     {application['id']}: {application['matters'][0]['name_zh']} -> {application['state']}")

@@ -3,6 +3,8 @@ access; then revocation -> the next pull is refused and nothing is released."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from eth_account import Account
 
@@ -83,6 +85,13 @@ def test_demo_runs_the_whole_path(stack, parties, tmp_path):
         assert step in text
     assert (tmp_path / f"{summary['certificate_id']}.oa").exists() and (tmp_path / f"{summary['certificate_id']}.pdf").read_bytes().startswith(b"%PDF")
     assert "revoked" in text
+    # issue 16: the demo threw the applicant's key away, so nobody could open /me for it afterwards
+    key_file = Path(summary["applicant_key_file"])
+    assert key_file.parent == tmp_path and str(key_file) in text.replace("\n", "") and key_file.stat().st_mode & 0o077 == 0
+    kept = Account.from_key(key_file.read_text().strip())
+    mine = stack.http.get(f"/v1/applications/{summary['application_id']}", headers=stack.sign_in(kept))  # the applicant's own
+    assert mine.status_code == 200 and mine.json()["applicant"] == kept.address, mine.text
+    assert stack.http.get("/v1/me/consents", headers=stack.sign_in(kept)).json()
 
 
 def test_the_chain_does_not_tell_the_matter(stack, parties, client, deployment):
