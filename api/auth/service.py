@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from api.context import Platform
@@ -47,6 +47,9 @@ def issue_challenge(platform: Platform, session: Session, address: str, now: dat
     challenge = AuthChallenge(
         nonce=message.nonce, address=address, message=message.text(), issued_at=now, expires_at=message.expiration_time
     )
+    # an expired challenge can never be exchanged (nor replayed: its message is refused as expired
+    # by its own expiration time first), so it goes as new ones are issued
+    session.execute(delete(AuthChallenge).where(AuthChallenge.expires_at <= now))
     session.add(challenge)
     session.commit()
     return challenge

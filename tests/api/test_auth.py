@@ -102,3 +102,21 @@ def test_missing_tampered_and_expired_tokens_are_refused(http, parties, clock):
     assert http.get("/v1/auth/me", headers=bearer(token)).status_code == 200
     clock.offset = timedelta(minutes=16)  # past the 15-minute token life
     assert_401(http.get("/v1/auth/me", headers=bearer(token)), "expired")
+
+
+def test_expired_challenges_are_purged(http, parties, api, clock):
+    """Issue 16: sign-in challenges were never purged; every challenge request left a row for good."""
+    from sqlalchemy import func, select
+
+    from api.models import AuthChallenge
+
+    def count(nonce_of: str | None = None) -> int:
+        with api.platform.sessions() as session:
+            where = [AuthChallenge.message == nonce_of] if nonce_of else []
+            return session.scalar(select(func.count()).select_from(AuthChallenge).where(*where))
+
+    old = [challenge_for(http, parties.agency)["message"] for _ in range(3)]
+    assert all(count(m) == 1 for m in old)
+    clock.offset = timedelta(minutes=6)  # past the 5-minute challenge TTL
+    fresh = challenge_for(http, parties.agency)["message"]
+    assert [count(m) for m in old] == [0, 0, 0] and count(fresh) == 1
