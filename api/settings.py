@@ -107,6 +107,11 @@ class Settings(BaseSettings):
             check_secret(self.token_secret.get_secret_value())
         if self.env is not Environment.DEV and self.agency_keys == "dev-derived":
             raise ConfigError("outside dev the platform holds no agency key for pulls: set GOVCHAIN_AGENCY_KEYS=agency-held")
+        if self.env is Environment.PRODUCTION:
+            for name in ("public_domain", "public_url", "face_vendor_url"):  # the dev defaults point at this machine
+                value = getattr(self, name)
+                if _loopback(value):
+                    raise ConfigError(f"production needs a real GOVCHAIN_{name.upper()}, got {value!r} (a loopback address)")
         return self
 
     @property
@@ -149,6 +154,20 @@ class Settings(BaseSettings):
         if len(key) != 32:
             raise ConfigError(f"GOVCHAIN_DATA_KEY decodes to {len(key)} bytes, expected 32")
         return key
+
+
+def _loopback(value: str) -> bool:
+    """Whether a URL or a host[:port] names this machine (localhost, 127.0.0.0/8, ::1)."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = urlsplit(value if "://" in value else f"//{value}").hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def check_secret(secret: str) -> None:

@@ -38,7 +38,12 @@ def test_production_refuses_an_empty_secret_and_dev_keys(tmp_path):
     keystores = dict(governor_keystore=tmp_path / "g", relayer_keystore=tmp_path / "r")
     with pytest.raises(ValueError, match="GOVCHAIN_AGENCY_KEYS=agency-held"):  # issue 15: no agency key on the platform for pulls
         Settings(env="production", state_dir=tmp_path, token_secret=GOOD, **keystores, **secrets)
-    ok = Settings(env="production", state_dir=tmp_path, token_secret=GOOD, **keystores, agency_keys="agency-held", **secrets)
+    held = dict(keystores, agency_keys="agency-held")
+    for name, value in (("public_domain", "127.0.0.1:8000"), ("public_url", "http://localhost:8000"), ("face_vendor_url", "http://[::1]:8100")):
+        public = dict(public_domain="gov.example", public_url="https://gov.example", face_vendor_url="https://face.vendor.example")
+        with pytest.raises(ValueError, match=f"GOVCHAIN_{name.upper()}"):  # issue 16: production kept the localhost defaults
+            Settings(env="production", state_dir=tmp_path, token_secret=GOOD, **held, **secrets, **{**public, name: value})
+    ok = Settings(env="production", state_dir=tmp_path, token_secret=GOOD, **held, **secrets, **public)
     assert ok.resolved_token_secret() == GOOD
     assert ok.resolved_data_key() == bytes(32)
     assert not (tmp_path / "token_secret").exists()
