@@ -173,7 +173,7 @@ def run_bid_opening(stack: dict, procurement, console: Console, *, bidding_secon
         for bidder in bidders:
             _check(bidder.sign_in_to_opening(tid), 200)
             outcome = _check(bidder.release_key(tid), 200)
-            state = "decrypted" if outcome["decrypted"] else f"NOT decrypted ({outcome['cause']}: bidder's fault, treated as revoked)"
+            state = "decrypted" if outcome["decrypted"] else f"NOT decrypted ({outcome['cause']}: its revealed key does not open it; left out as withdrawn)"
             console.print(f"[bold]4. decrypt[/]   {bidder.name}: signed in, key released, {state}")
         reading = _check(http.post(f"/v1/tenders/{tid}/reading", headers=agency), 200)
         console.print(f"[bold]5. reading[/]   tx {reading['tx_hash']}\n{reading['announcement']}")

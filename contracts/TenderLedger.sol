@@ -198,6 +198,8 @@ contract TenderLedger is ITenderLedger, EIP712 {
             revert TenderLedgerWrongBidStatus(tenderId, pseudonym, status);
         }
         if (cause != CAUSE_BIDDER && cause != CAUSE_NOT_BIDDER) revert TenderLedgerInvalidCause(tenderId, pseudonym, cause);
+        // A revealed key is the bidder's part done: only the agency's side (cause 2) can leave it unopened.
+        if (status == BidStatus.Revealed && cause == CAUSE_BIDDER) revert TenderLedgerKeyWasRevealed(tenderId, pseudonym);
         // Without a revealed key only the end of the window settles the bid: the bidder keeps all of it.
         if (status == BidStatus.Committed && block.timestamp < t.decryptionEnd) {
             revert TenderLedgerDecryptionOpen(tenderId, t.decryptionEnd, block.timestamp);

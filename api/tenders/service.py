@@ -223,19 +223,34 @@ def decrypt(platform: Platform, session: Session, tender: Tender, bid: TenderBid
         if price <= 0:
             raise ValueError("price must be positive")
     except (BidUnreadable, KeyError, TypeError, ValueError) as exc:
-        return record(False, bytes(32), BIDDER_FAULT, "unreadable", cause="unreadable", detail=str(exc))
+        # the key is on chain, so the contract takes no "bidder's fault" for it (TenderLedgerKeyWasRevealed):
+        # the bid is left out as not decrypted, and anyone can re-open the file to check (tender verify)
+        return record(False, bytes(32), NOT_BIDDER_FAULT, "unreadable", cause="unreadable", detail=str(exc))
     plaintext_hash = keccak(canonical_json(opened))
     bid.opened = {**opened, "bidder_name": bidder_name}
     return record(True, plaintext_hash, 0, "decrypted", plaintext_hash=hx(plaintext_hash))
 
 
+def revealed_keys(platform: Platform, tender: Tender) -> dict[str, bytes]:
+    """The keys revealed on chain for the tender (by the platform or by bidders themselves), by pseudonym."""
+    return {hx(e.args["pseudonym"]): bytes(e.args["key"]) for e in platform.tenders().trail(unhex(tender.tender_id)) if e.name == "KeyRevealed"}
+
+
 def close_decryption(platform: Platform, session: Session, identity, tender: Tender) -> list[dict]:
-    """After the window: every bid with no released key is recorded as the bidder's fault."""
+    """After the window: a bid whose key was revealed straight on chain is decrypted with the key
+    read from its ``KeyRevealed`` event; every bid with no key revealed is the bidder's fault."""
     require_agency(identity, tender)
     agency, tid = platform.member_key(tender.agency), unhex(tender.tender_id)
     recorded = []
+    keys: dict[str, bytes] | None = None
     for bid in session.scalars(select(TenderBid).where(TenderBid.tender_id == tender.tender_id, TenderBid.withdrawn.is_(False))):
-        if platform.tenders().get_bid(tid, unhex(bid.pseudonym)).status is not BidStatus.COMMITTED:
+        status = platform.tenders().get_bid(tid, unhex(bid.pseudonym)).status
+        if status is BidStatus.REVEALED:  # revealed straight to the contract: the platform never saw the key
+            keys = keys if keys is not None else revealed_keys(platform, tender)
+            outcome = decrypt(platform, session, tender, bid, keys[bid.pseudonym])
+            recorded.append({"pseudonym": bid.pseudonym, "cause": bid.decryption, "tx_hash": outcome["tx_hash"]})
+            continue
+        if status is not BidStatus.COMMITTED:
             continue
         call = platform.tenders().contract.functions.recordDecryption(tid, unhex(bid.pseudonym), False, bytes(32), BIDDER_FAULT)
         receipt, _ = _send(platform, f"tender:decrypt:{tender.tender_id}:{bid.pseudonym}", agency, call)

@@ -49,9 +49,10 @@ interface ITenderLedger {
     /// @notice Status of a bid (the latest version of a pseudonym's bid).
     /// `Committed`: in the tender (signed in or not, see `bidder`). `Withdrawn`: withdrawn before
     /// the deadline. `Revealed`: its key matched the commitment. `Decrypted`: the platform opened it.
-    /// `Revoked`: not decrypted through the bidder's fault (cause 1: no sign-in, no key, or the key
-    /// does not open the file). `NotDecryptedWithdrawn`: not decrypted through no fault of the
-    /// bidder (cause 2): treated as withdrawn.
+    /// `Revoked`: not decrypted through the bidder's fault (cause 1: no sign-in or no key by the end of
+    /// the window). `NotDecryptedWithdrawn`: not decrypted and not recorded as the bidder's fault
+    /// (cause 2: the platform's copy is lost or altered, or a revealed key does not open the file):
+    /// treated as withdrawn.
     enum BidStatus {
         None,
         Committed,
@@ -197,6 +198,10 @@ interface ITenderLedger {
     error TenderLedgerKeyMismatch(bytes32 tenderId, bytes32 pseudonym);
     /// @notice `cause` may not be recorded for the bid `pseudonym` (0 with `decrypted`, 1 or 2 without).
     error TenderLedgerInvalidCause(bytes32 tenderId, bytes32 pseudonym, uint8 cause);
+    /// @notice The key of the bid `pseudonym` was revealed and matches its commitment: the bidder did its
+    /// part, so the bid may not be recorded as not decrypted through the bidder's fault (cause 1). Whether
+    /// the revealed key opens the file anyone can re-check off chain (`govchain tender verify`).
+    error TenderLedgerKeyWasRevealed(bytes32 tenderId, bytes32 pseudonym);
     /// @notice `pending` of the tender's opened bids have no decryption outcome recorded yet.
     error TenderLedgerBidsPending(bytes32 tenderId, uint256 pending);
     /// @notice The reading lists `count` bids but `expected` were decrypted.
@@ -329,10 +334,12 @@ interface ITenderLedger {
     /// @notice Records the outcome of decrypting the bid `pseudonym`: decrypted (to `plaintextHash`),
     /// or not, for `cause` 1 (the bidder's fault: revoked) or 2 (not the bidder's fault: withdrawn).
     /// Requirements: caller is the tender's agency; the tender is `Opened`. Decrypted: the bid is
-    /// `Revealed` and `cause` is 0. Not decrypted, `cause` 1 or 2: a `Revealed` bid at any time (1: its
-    /// key does not open the file; 2: e.g. the platform's copy of the file is lost or does not match
-    /// `ciphertextHash`); a `Committed` bid (no key revealed: not signed in, or no key) only once
-    /// `block.timestamp >= decryptionEnd`, so no bidder loses any of its window.
+    /// `Revealed` and `cause` is 0. Not decrypted: a `Revealed` bid at any time, with `cause` 2 only
+    /// (its key is on chain: the contract cannot open the file, so it never takes the agency's word
+    /// that the bidder is at fault; e.g. the platform's copy is lost, does not match `ciphertextHash`,
+    /// or the key does not open it, which anyone re-checks off chain); a `Committed` bid (no key
+    /// revealed: not signed in, or no key), `cause` 1 or 2, only once `block.timestamp >= decryptionEnd`,
+    /// so no bidder loses any of its window.
     /// Emits {BidDecrypted} or {BidNotDecrypted}.
     function recordDecryption(bytes32 tenderId, bytes32 pseudonym, bool decrypted, bytes32 plaintextHash, uint8 cause)
         external;

@@ -78,6 +78,7 @@ ScoreOutOfRange = revert_class("TenderLedgerScoreOutOfRange")
 ScoresMissing = revert_class("TenderLedgerScoresMissing")
 NoReadBids = revert_class("TenderLedgerNoReadBids")
 WrongWinner = revert_class("TenderLedgerWrongWinner")
+KeyWasRevealed = revert_class("TenderLedgerKeyWasRevealed")
 
 HOUR = 3600
 DECRYPTION = 30 * 60
@@ -562,14 +563,17 @@ def test_a_key_that_does_not_match_its_commitment_is_refused(ledger, domain, par
     with pytest.raises(WrongBidStatus) as again:
         reveal(ledger, parties.relayer, tender_id, a)
     assert again.value.args_by_name == {"tenderId": tender_id, "pseudonym": a.pseudonym, "status": BidStatus.REVEALED}
-    # the key matched, but the file it opens is broken: the bidder's fault, recorded at once
+    # the key matched, but the file it opens is broken: left out at once, never as the bidder's fault
+    # (the key is on chain: anyone re-checks that it does not open the file)
     with pytest.raises(InvalidCause) as cause:
         ledger.record_decryption(parties.procurement, tender_id, a.pseudonym, False, cause=3)
     assert cause.value.args_by_name == {"tenderId": tender_id, "pseudonym": a.pseudonym, "cause": 3}
     with pytest.raises(InvalidCause):
         ledger.record_decryption(parties.procurement, tender_id, a.pseudonym, False, cause=Cause.NONE)
-    ledger.record_decryption(parties.procurement, tender_id, a.pseudonym, False, cause=Cause.BIDDER_FAULT)
-    assert ledger.get_bid(tender_id, a.pseudonym).status is BidStatus.REVOKED
+    with pytest.raises(KeyWasRevealed):
+        ledger.record_decryption(parties.procurement, tender_id, a.pseudonym, False, cause=Cause.BIDDER_FAULT)
+    ledger.record_decryption(parties.procurement, tender_id, a.pseudonym, False, cause=Cause.NOT_BIDDER_FAULT)
+    assert ledger.get_bid(tender_id, a.pseudonym).status is BidStatus.NOT_DECRYPTED_WITHDRAWN
     with pytest.raises(WrongBidStatus):
         ledger.record_decryption(parties.procurement, tender_id, a.pseudonym, True, h("x"))
 
@@ -1185,3 +1189,23 @@ def test_gas_figures(ledger, domain, parties, chain, create, bidders, experts, a
     for name, gas in GAS.items():
         print(f"gas {name}: {gas}")
     assert GAS["commitBid (new pseudonym)"] < 150_000 and GAS["publishReading (4 bids)"] < 250_000
+
+
+# -- fairness against a dishonest agency (issue 14) ---------------------------------------------------
+
+
+def test_a_revealed_bid_is_never_recorded_as_the_bidders_fault(ledger, domain, parties, chain, create, bidders):
+    """The agency tried to drop the lowest bid as "bidder's fault" although its key was revealed."""
+    tender_id, terms = create(min_bidders=1)
+    a = bidders[0]
+    commit(ledger, parties.relayer, tender_id, a)
+    open_now(ledger, chain, parties, tender_id, terms)
+    sign_in(ledger, domain, parties.relayer, tender_id, a)
+    reveal(ledger, a.account, tender_id, a)  # straight to the contract
+    for moment in ("in the window", "after it"):
+        with pytest.raises(KeyWasRevealed) as refused:
+            ledger.record_decryption(parties.procurement, tender_id, a.pseudonym, False, cause=Cause.BIDDER_FAULT)
+        assert refused.value.args_by_name == {"tenderId": tender_id, "pseudonym": a.pseudonym}, moment
+        advance_to(chain, ledger.get_tender(tender_id).decryption_end)
+    assert ledger.get_bid(tender_id, a.pseudonym).status is BidStatus.REVEALED
+    ledger.record_decryption(parties.procurement, tender_id, a.pseudonym, True, plaintext_hash(a))

@@ -1,0 +1,108 @@
+"""Fair bid opening against dishonest bidders, agencies and outsiders (issue 14), over real HTTP
+on a real node. Each test is an attack that worked before its fix. The dishonest agency sends
+with its own key straight to the chain, so its tests come last in this module (the stack's
+nonce counter for that key is stale after them)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from eth_account import Account
+from eth_utils import keccak
+
+from chain.tenders import BidStatus, Cause, Reading, TenderLedgerClient
+from identity.keys import dev_account
+from identity.pull_request import canonical_json
+from tests.e2e.test_tenders import ITEMS, Bidder, create_tender, move_past
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def ledger(client, deployment) -> TenderLedgerClient:
+    entry = deployment.contracts["TenderLedger"]
+    return TenderLedgerClient(client, entry["address"], entry["abi"])
+
+
+def fund(client, node_config, address: str) -> None:
+    """Give a bidder's fresh key gas money, so it can send to the contract itself."""
+    funder = dev_account(node_config, 19)
+    client.wait(client.send(funder, client.build(funder, to=address, value=10**17)))
+
+
+def tender_of(stack, tender) -> dict:
+    response = stack.http.get(f"/v1/tenders/{tender['tender_id']}")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def opened(stack, client, parties, tender) -> dict:
+    move_past(stack, client, tender["terms"]["opening_time"])
+    response = stack.http.post(f"/v1/tenders/{tender['tender_id']}/open", headers=stack.sign_in(parties.procurement))
+    assert response.status_code == 200 and response.json()["state"] == "opened", response.text
+    return tender_of(stack, tender)
+
+
+def reveal_on_chain(client, node_config, ledger, tender, bidder: Bidder) -> None:
+    """The bidder sends ``revealKey`` itself, not through the platform (the contract allows it)."""
+    fund(client, node_config, bidder.account.address)
+    tid, pid = bytes.fromhex(tender["tender_id"][2:]), bytes.fromhex(bidder.receipt["pseudonym"][2:])
+    ledger.reveal_key(bidder.account, tid, pid, bidder.committed_key, bidder.sealed.salt)
+
+
+def test_a_key_revealed_straight_to_the_contract_is_decrypted_at_close(stack, client, deployment, parties, node_config, ledger):
+    tender = create_tender(stack, client, parties, [Account.create()], reference="GC-2026-F05", method="lowest_price", min_bidders=1)
+    honest, direct = Bidder(stack, "测试直揭甲公司", 300_00, deployment), Bidder(stack, "测试直揭乙公司", 200_00, deployment)
+    for bidder in (honest, direct):
+        bidder.bid_ok(tender)
+    tender = opened(stack, client, parties, tender)
+    for bidder in (honest, direct):
+        bidder.signed_in(tender)
+    assert honest.released(tender)["decrypted"] is True
+    reveal_on_chain(client, node_config, ledger, tender, direct)
+    move_past(stack, client, tender["terms"]["decryption_end"])
+    procurement = stack.sign_in(parties.procurement)
+    closed = stack.http.post(f"/v1/tenders/{tender['tender_id']}/close-decryption", headers=procurement)
+    assert closed.status_code == 200, closed.text
+    assert [(c["pseudonym"], c["cause"]) for c in closed.json()] == [(direct.receipt["pseudonym"], "decrypted")]
+    tid, pid = bytes.fromhex(tender["tender_id"][2:]), bytes.fromhex(direct.receipt["pseudonym"][2:])
+    assert ledger.get_bid(tid, pid).status is BidStatus.DECRYPTED
+    reading = stack.http.post(f"/v1/tenders/{tender['tender_id']}/reading", headers=procurement)
+    assert reading.status_code == 200, reading.text
+    assert reading.json()["read"] == 2 and "200.00 元" in reading.json()["announcement"]
+
+
+# -- the dishonest agency (sends with its own key: keep these last) ---------------------------------
+
+
+def test_verify_fails_when_the_agency_drops_a_bid_whose_revealed_key_opens_it(stack, client, deployment, parties, node_config, ledger):
+    tender = create_tender(stack, client, parties, [Account.create()], reference="GC-2026-F04", method="lowest_price", min_bidders=1)
+    high, low = Bidder(stack, "测试弃标甲公司", 300_00, deployment), Bidder(stack, "测试弃标乙公司", 100_00, deployment)
+    for bidder in (high, low):
+        bidder.bid_ok(tender)
+    tender = opened(stack, client, parties, tender)
+    for bidder in (high, low):
+        bidder.signed_in(tender)
+    assert high.released(tender)["decrypted"] is True
+    reveal_on_chain(client, node_config, ledger, tender, low)  # the lowest bid; the platform has not decrypted it yet
+    tid, pid = bytes.fromhex(tender["tender_id"][2:]), bytes.fromhex(low.receipt["pseudonym"][2:])
+    client.nonces.reset()  # the stack sent with the agency's key too
+    from chain.reverts import revert_class
+
+    with pytest.raises(revert_class("TenderLedgerKeyWasRevealed")):  # "the bidder's fault": refused by the contract
+        ledger.record_decryption(parties.procurement, tid, pid, False, cause=Cause.BIDDER_FAULT)
+    ledger.record_decryption(parties.procurement, tid, pid, False, cause=Cause.NOT_BIDDER_FAULT)  # "the file is lost"
+    high_pid = bytes.fromhex(high.receipt["pseudonym"][2:])
+    ledger.publish_reading(parties.procurement, tid, [Reading(high_pid, 300_00, keccak(canonical_json(ITEMS)))], keccak(text="唱标"))
+
+    record = stack.api.settings.state_dir / "deployment.json"
+    assert record.exists()
+    verified = subprocess.run(
+        [sys.executable, "-m", "api.cli", "tender", "verify", tender["tender_id"], "--rpc", client.w3.provider.endpoint_uri,
+         "--record", str(record), "--api", stack.api.url], capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "250"},
+    )  # fmt: skip
+    assert verified.returncode == 1, verified.stdout + verified.stderr
+    assert "NOT consistent" in verified.stdout and "recorded as not decrypted" in verified.stdout, verified.stdout
