@@ -100,6 +100,12 @@ def submit_scores(tender_id: str, body: schemas.ScoresIn, identity: CurrentIdent
     return service.submit_scores(platform, identity, service.get_tender(session, tender_id), body)
 
 
+@router.post("/{tender_id}/experts/replace")
+def replace_expert(tender_id: str, body: schemas.ExpertReplace, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep):
+    """The agency replaces an expert who has not scored every read bid by its scoring deadline."""
+    return service.replace_expert(platform, identity, service.get_tender(session, tender_id), body)
+
+
 @router.post("/{tender_id}/result")
 def publish_result(tender_id: str, body: schemas.ResultIn, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep):
     """The result, computed from the anchored readings and scores, with the signed report's hash."""

@@ -285,9 +285,15 @@ def publish_reading(platform: Platform, session: Session, identity, tender: Tend
 
 def raise_objection(platform: Platform, session: Session, identity, tender: Tender, text: str, signature: str) -> dict:
     bid = own_bid(platform, session, identity, tender)
-    call = platform.tenders().contract.functions.raiseObjection(unhex(tender.tender_id), unhex(bid.pseudonym), keccak(text=text), unhex(signature))
-    count = platform.tenders().objection_count(unhex(tender.tender_id))
-    receipt, events = _send(platform, f"tender:objection:{tender.tender_id}:{count}", platform.signer("relayer"), call)
+    objection_hash = keccak(text=text)
+    if session.scalar(select(TenderObjection).where(TenderObjection.tender_id == tender.tender_id, TenderObjection.pseudonym == bid.pseudonym,
+                                                    TenderObjection.text == text)):  # fmt: skip
+        raise Conflict("this objection was raised already (the contract takes each objection once)")
+    call = platform.tenders().contract.functions.raiseObjection(unhex(tender.tender_id), unhex(bid.pseudonym), objection_hash, unhex(signature))
+    # one intent per objection: the contract takes each (pseudonym, objection hash) once, so this key is
+    # unique (hashed to fit the outbox's 200 characters)
+    intent = f"tender:objection:{tender.tender_id}:{hx(keccak(unhex(bid.pseudonym) + objection_hash))}"
+    receipt, events = _send(platform, intent, platform.signer("relayer"), call)
     (raised,) = [e for e in events if e.name == "ObjectionRaised"]
     session.add(TenderObjection(tender_id=tender.tender_id, index=raised.args["index"], pseudonym=bid.pseudonym, text=text))
     session.commit()
@@ -311,6 +317,17 @@ def submit_scores(platform: Platform, identity, tender: Tender, body: schemas.Sc
     call = platform.tenders().contract.functions.submitScores(unhex(tender.tender_id), identity.address, unhex(body.pseudonym), body.scores, unhex(body.signature))
     receipt, _ = _send(platform, f"tender:scores:{tender.tender_id}:{identity.address}:{body.pseudonym.lower()}", platform.signer("relayer"), call)
     return {"expert": identity.address, "pseudonym": body.pseudonym.lower(), "tx_hash": receipt.tx_hash}
+
+
+def replace_expert(platform: Platform, identity, tender: Tender, body: schemas.ExpertReplace) -> dict:
+    """Replace an expert who has not scored every read bid by its scoring deadline (the contract
+    checks the deadline and drops its scores); the replacement is anchored (``ExpertReplaced``)."""
+    require_agency(identity, tender)
+    expert, replacement = Web3.to_checksum_address(body.expert), Web3.to_checksum_address(body.replacement)
+    call = platform.tenders().contract.functions.replaceExpert(unhex(tender.tender_id), expert, replacement)
+    receipt, events = _send(platform, f"tender:replace:{tender.tender_id}:{expert}", platform.member_key(tender.agency), call)
+    (replaced,) = [e for e in events if e.name == "ExpertReplaced"]
+    return {"expert": expert, "replacement": replacement, "dropped_scores": replaced.args["droppedScores"], "tx_hash": receipt.tx_hash}
 
 
 def publish_result(platform: Platform, session: Session, identity, tender: Tender, winner: str | None) -> dict:

@@ -51,6 +51,7 @@ def verify_tender(ledger: TenderLedgerClient, tender_id: bytes, fetch: Callable[
         verdict.add("tender exists", False, "no TenderCreated event for this id")
         return verdict
     created = next(e.args for e in events if e.name == "TenderCreated")
+    panel = list(created["experts"])
     committed: dict[bytes, dict] = {}
     revealed: dict[bytes, dict] = {}
     decrypted: dict[bytes, bytes] = {}
@@ -74,6 +75,9 @@ def verify_tender(ledger: TenderLedgerClient, tender_id: bytes, fetch: Callable[
             items[bytes(args["pseudonym"])] = bytes(args["itemsHash"])
         elif event.name == "ScoresSubmitted":
             scores[(args["expert"], bytes(args["pseudonym"]))] = list(args["scores"])
+        elif event.name == "ExpertReplaced":  # its scores are dropped; the replacement scores instead
+            panel = [args["replacement"] if e == args["expert"] else e for e in panel]
+            scores = {k: v for k, v in scores.items() if k[0] != args["expert"]}
         elif event.name == "ResultPublished":
             result = args
     chain_id = ledger.client.chain_id
@@ -106,7 +110,7 @@ def verify_tender(ledger: TenderLedgerClient, tender_id: bytes, fetch: Callable[
             verdict.add(f"{label} read items are the bid's items", keccak(canonical_json(bid.get("items", {}))) == items[pseudonym])
     if result is not None:
         try:
-            winner, value = compute_result(created["method"], list(created["weights"]), prices, scores, list(created["experts"]))
+            winner, value = compute_result(created["method"], list(created["weights"]), prices, scores, panel)
             verdict.add("published result is the one the readings and scores give",
                         winner == bytes(result["winner"]) and value == result["value"],
                         f"computed 0x{winner.hex()[:10]} ({value}), published 0x{bytes(result['winner']).hex()[:10]} ({result['value']})")  # fmt: skip

@@ -18,6 +18,15 @@ import {IGovRegistry} from "./IGovRegistry.sol";
 /// or `Opened` (sign-in, key reveal until `decryptionEnd`, decryption records) ->
 /// {publishReading} -> `Read` (scores) -> {publishResult} -> `Decided`.
 ///
+/// Windows no party can shorten. Let `window = decryptionEnd - openingTime` as created. The
+/// decryption window counts from the block that opens the tender: {openTender} moves
+/// `decryptionEnd` to that block's time + `window`, so an agency that opens late only delays, and
+/// every bidder keeps the whole window. Objections may be raised from the opening until the
+/// reading's block time + `window` ({objectionDeadline}); none after, so no bidder stalls the
+/// result with a new objection after each answer. An expert who has not scored every read bid by
+/// {scoringDeadline} (the reading, or its own appointment, + `window`) may be replaced by the agency
+/// ({replaceExpert}); its scores are dropped and the replacement is anchored ({ExpertReplaced}).
+///
 /// EIP-712 domain: name "govchain TenderLedger", version "1", the chain id and this contract.
 /// Types:
 ///   SignIn(bytes32 tenderId,bytes32 pseudonym,address bidder)
@@ -159,7 +168,7 @@ interface ITenderLedger {
     error TenderLedgerInvalidMinBidders(uint16 minBidders, uint256 max);
     /// @notice The panel has `size` experts; it needs 1 to `max`.
     error TenderLedgerInvalidPanelSize(uint256 size, uint256 max);
-    /// @notice `expert` is the zero address.
+    /// @notice `expert` is the zero address, or (as a replacement) an expert replaced in this tender before.
     error TenderLedgerInvalidExpert(address expert);
     /// @notice `expert` is on the panel twice.
     error TenderLedgerDuplicateExpert(address expert);
@@ -202,6 +211,12 @@ interface ITenderLedger {
     /// part, so the bid may not be recorded as not decrypted through the bidder's fault (cause 1). Whether
     /// the revealed key opens the file anyone can re-check off chain (`govchain tender verify`).
     error TenderLedgerKeyWasRevealed(bytes32 tenderId, bytes32 pseudonym);
+    /// @notice No objection may be raised in tender `tenderId` from `deadline` on (block time `now`).
+    error TenderLedgerObjectionsClosed(bytes32 tenderId, uint256 deadline, uint256 now);
+    /// @notice `expert` may not be replaced before its scoring deadline `deadline` (block time `now`).
+    error TenderLedgerScoringOpen(bytes32 tenderId, address expert, uint256 deadline, uint256 now);
+    /// @notice `expert` scored every read bid of tender `tenderId`: there is nothing to replace it for.
+    error TenderLedgerExpertDone(bytes32 tenderId, address expert);
     /// @notice `pending` of the tender's opened bids have no decryption outcome recorded yet.
     error TenderLedgerBidsPending(bytes32 tenderId, uint256 pending);
     /// @notice The reading lists `count` bids but `expected` were decrypted.
@@ -255,8 +270,9 @@ interface ITenderLedger {
     event BidWithdrawn(bytes32 indexed tenderId, bytes32 indexed pseudonym, uint32 version);
     /// @notice Emitted when the tender was opened with `bids` bids, fewer than `minBidders`: it must be run again.
     event TenderFailed(bytes32 indexed tenderId, uint256 bids, uint16 minBidders);
-    /// @notice Emitted when the tender was opened with `bids` bids.
-    event TenderOpened(bytes32 indexed tenderId, uint256 bids);
+    /// @notice Emitted when the tender was opened with `bids` bids; keys are accepted until `decryptionEnd`
+    /// (this block's time + the window of the terms).
+    event TenderOpened(bytes32 indexed tenderId, uint256 bids, uint40 decryptionEnd);
     /// @notice Emitted when `bidder` signed in as the bidder behind `pseudonym`.
     event BidderSignedIn(bytes32 indexed tenderId, bytes32 indexed pseudonym, address indexed bidder);
     /// @notice Emitted when the key (and salt) of the bid `pseudonym` was revealed and matched its commitment.
@@ -278,6 +294,9 @@ interface ITenderLedger {
     event ObjectionAnswered(bytes32 indexed tenderId, uint256 indexed index, bytes32 pseudonym, bytes32 answerHash);
     /// @notice Emitted when `expert` scored the bid `pseudonym`, one score (0 to 100) per criterion.
     event ScoresSubmitted(bytes32 indexed tenderId, address indexed expert, bytes32 indexed pseudonym, uint16[] scores);
+    /// @notice Emitted when the agency replaced `expert`, who had not scored every read bid by its deadline,
+    /// with `replacement`; the `droppedScores` bids `expert` had scored are to be scored by `replacement`.
+    event ExpertReplaced(bytes32 indexed tenderId, address indexed expert, address indexed replacement, uint256 droppedScores);
     /// @notice Emitted when the agency published the result: `winner` (signed in as `bidder`) with `value`
     /// (method 0: its price; method 1: its total score); `reportHash` hashes the evaluation report.
     event ResultPublished(
@@ -307,7 +326,8 @@ interface ITenderLedger {
     /// Emits {BidWithdrawn}.
     function withdrawBid(bytes32 tenderId, bytes32 pseudonym) external;
 
-    /// @notice Opens the tender: with fewer than `minBidders` bids not withdrawn it fails, else it is `Opened`.
+    /// @notice Opens the tender: with fewer than `minBidders` bids not withdrawn it fails, else it is `Opened`
+    /// and its `decryptionEnd` becomes `block.timestamp + (decryptionEnd - openingTime)`.
     /// Requirements: caller is the tender's agency, still an active PROCUREMENT member; the tender is
     /// `Bidding`; `block.timestamp >= openingTime`.
     /// Emits {TenderFailed} or {TenderOpened}.
@@ -351,8 +371,8 @@ interface ITenderLedger {
     function publishReading(bytes32 tenderId, Reading[] calldata readings, bytes32 announcementHash) external;
 
     /// @notice Raises an objection on the EIP-712 `Objection` signature of the bidder signed in under `pseudonym`.
-    /// Requirements: caller is that bidder or an active RELAYER; the tender is `Opened` or `Read`;
-    /// a bidder signed in to `pseudonym`; `signature` is that bidder's; the same objection was not raised before.
+    /// Requirements: caller is that bidder or an active RELAYER; the tender is `Opened`, or `Read` and
+    /// `block.timestamp < objectionDeadline(tenderId)`; a bidder signed in to `pseudonym`; `signature` is that bidder's; the same objection was not raised before.
     /// Emits {ObjectionRaised}.
     /// @return index The objection's index in the tender (0, 1, ...).
     function raiseObjection(bytes32 tenderId, bytes32 pseudonym, bytes32 objectionHash, bytes calldata signature)
@@ -377,6 +397,16 @@ interface ITenderLedger {
         uint16[] calldata scores,
         bytes calldata signature
     ) external;
+
+    /// @notice Replaces `expert`, who has not scored every read bid by {scoringDeadline}, with `replacement`:
+    /// the scores `expert` gave are dropped from the totals and `replacement` scores every read bid, with a
+    /// scoring deadline of its own (this block's time + the window).
+    /// Requirements: caller is the tender's agency; the tender is `Read` and evaluated by method 1;
+    /// `expert` is on the panel and missed at least one read bid; `block.timestamp >= scoringDeadline`;
+    /// `replacement` is not zero, never replaced in this tender, not on the panel, not the agency and
+    /// not a signed-in bidder. Loops once over the tender's pseudonyms (at most 500).
+    /// Emits {ExpertReplaced}.
+    function replaceExpert(bytes32 tenderId, address expert, address replacement) external;
 
     /// @notice Publishes the result; the contract recomputes the winner ({computeResult}) and refuses another.
     /// Requirements: caller is the tender's agency; the tender is `Read`; no objection is unanswered;
@@ -419,6 +449,14 @@ interface ITenderLedger {
     /// @notice The pseudonym `bidder` signed in under in tender `tenderId` (zero if none).
     function pseudonymOf(bytes32 tenderId, address bidder) external view returns (bytes32);
 
-    /// @notice True when `expert` scored the bid `pseudonym` of tender `tenderId`.
+    /// @notice True when `expert` scored the bid `pseudonym` of tender `tenderId` (and was not replaced since).
     function hasScored(bytes32 tenderId, address expert, bytes32 pseudonym) external view returns (bool);
+
+    /// @notice The first second no objection may be raised in tender `tenderId`: the reading's block time
+    /// + the window; zero before the reading (objections are open from the opening).
+    function objectionDeadline(bytes32 tenderId) external view returns (uint256);
+
+    /// @notice The first second `expert` may be replaced for not scoring every read bid: the later of the
+    /// reading and its appointment, + the window; zero before the reading.
+    function scoringDeadline(bytes32 tenderId, address expert) external view returns (uint256);
 }

@@ -195,6 +195,11 @@ def commit(ledger, relayer, tender_id, bidder: Bidder):
     return ledger.commit_bid(relayer, tender_id, bidder.pseudonym, bidder.ciphertext_hash, bidder.commitment(ledger, tender_id))
 
 
+def decryption_end(ledger, tender_id) -> int:
+    """The end of the decryption window that counts: the opening block's time + the terms' window."""
+    return ledger.get_tender(tender_id).decryption_end
+
+
 def open_now(ledger, chain, parties, tender_id, terms):
     advance_to(chain, terms.opening_time)
     return ledger.open_tender(parties.procurement, tender_id)
@@ -295,7 +300,10 @@ def test_lowest_price_tender_end_to_end(ledger, domain, parties, chain, create, 
 
     opening = open_now(ledger, chain, parties, tender_id, terms)
     assert (opening.state, opening.count) == (TenderState.OPENED, 4)
-    assert [(e.name, e.args) for e in ledger.events(opening.receipt)] == [("TenderOpened", {"tenderId": tender_id, "bids": 4})]
+    opened_at = chain.w3.eth.get_block(opening.receipt.block_number)["timestamp"]
+    assert [(e.name, e.args) for e in ledger.events(opening.receipt)] == [
+        ("TenderOpened", {"tenderId": tender_id, "bids": 4, "decryptionEnd": opened_at + DECRYPTION})
+    ]
 
     # sign-ins go through the relayer; a reveals its key itself, b and c through the relayer; d never signs in
     receipt = sign_in(ledger, domain, parties.relayer, tender_id, a)
@@ -317,14 +325,14 @@ def test_lowest_price_tender_end_to_end(ledger, domain, parties, chain, create, 
     # d has the whole window: nothing can be recorded for it, and nothing read, before decryptionEnd
     with pytest.raises(DecryptionOpen) as early:
         ledger.record_decryption(parties.procurement, tender_id, d.pseudonym, False, cause=Cause.BIDDER_FAULT)
-    assert early.value.args_by_name["tenderId"] == tender_id and early.value.args_by_name["decryptionEnd"] == terms.decryption_end
-    assert early.value.args_by_name["now"] < terms.decryption_end
+    assert early.value.args_by_name["tenderId"] == tender_id and early.value.args_by_name["decryptionEnd"] == decryption_end(ledger, tender_id)
+    assert early.value.args_by_name["now"] < decryption_end(ledger, tender_id)
     prices = (1000, 900, 900)  # b and c tie: the lower pseudonym wins
     with pytest.raises(BidsPending) as pending:
         ledger.publish_reading(parties.procurement, tender_id, readings_for((a, b, c), prices), h("announcement"))
     assert pending.value.args_by_name == {"tenderId": tender_id, "pending": 1}
 
-    advance_to(chain, terms.decryption_end)
+    advance_to(chain, decryption_end(ledger, tender_id))
     receipt = ledger.record_decryption(parties.procurement, tender_id, d.pseudonym, False, cause=Cause.BIDDER_FAULT)
     assert [(e.name, e.args) for e in ledger.events(receipt)] == [
         ("BidNotDecrypted", {"tenderId": tender_id, "pseudonym": d.pseudonym, "cause": 1})
@@ -369,7 +377,7 @@ def test_lowest_price_tender_end_to_end(ledger, domain, parties, chain, create, 
     assert final.state is TenderState.DECIDED and final.winner == tie_winner
     assert (final.bids, final.active_bids, final.settled_bids, final.decrypted_bids) == (4, 4, 4, 3)
     assert (final.objections, final.open_objections, final.agency) == (1, 0, parties.procurement.address)
-    assert final.terms == dataclasses.replace(terms, experts=tuple(terms.experts), method=Method.LOWEST_PRICE)
+    assert final.terms == dataclasses.replace(terms, experts=tuple(terms.experts), method=Method.LOWEST_PRICE, decryption_end=opened_at + DECRYPTION)
     assert final.as_json()["method"] == "lowest_price" and "active_bids" not in final.as_json()
 
     trail = ledger.trail(tender_id)
@@ -397,7 +405,7 @@ def test_weighted_score_tender_end_to_end(ledger, domain, parties, chain, create
     for bidder in (a, b, c):
         decrypt(ledger, domain, parties, tender_id, bidder)
     sign_in(ledger, domain, parties.relayer, tender_id, d)  # d signs in but never releases its key
-    advance_to(chain, terms.decryption_end)
+    advance_to(chain, decryption_end(ledger, tender_id))
     with pytest.raises(DecryptionClosed):
         reveal(ledger, d.account, tender_id, d)
     ledger.record_decryption(parties.procurement, tender_id, d.pseudonym, False, cause=Cause.BIDDER_FAULT)
@@ -600,7 +608,7 @@ def test_a_commitment_binds_the_bidder_chain_and_contract(ledger, domain, partie
         with pytest.raises(KeyMismatch):
             reveal(ledger, parties.relayer, tender_id, bidder)
     # not the bidder's fault: recorded as withdrawn once the window is over
-    advance_to(chain, terms.decryption_end)
+    advance_to(chain, decryption_end(ledger, tender_id))
     ledger.record_decryption(parties.procurement, tender_id, a.pseudonym, False, cause=Cause.NOT_BIDDER_FAULT)
     assert ledger.get_bid(tender_id, a.pseudonym).status is BidStatus.NOT_DECRYPTED_WITHDRAWN
 
@@ -834,12 +842,12 @@ def test_sign_in_and_reveal_close_at_decryption_end(ledger, domain, parties, cha
         commit(ledger, parties.relayer, tender_id, bidder)
     open_now(ledger, chain, parties, tender_id, terms)
     sign_in(ledger, domain, parties.relayer, tender_id, a)
-    advance_to(chain, terms.decryption_end)
+    advance_to(chain, decryption_end(ledger, tender_id))
     with pytest.raises(DecryptionClosed) as late_key:
         reveal(ledger, parties.relayer, tender_id, a)
     assert late_key.value.args_by_name["tenderId"] == tender_id
-    assert late_key.value.args_by_name["decryptionEnd"] == terms.decryption_end
-    assert late_key.value.args_by_name["now"] >= terms.decryption_end
+    assert late_key.value.args_by_name["decryptionEnd"] == decryption_end(ledger, tender_id)
+    assert late_key.value.args_by_name["now"] >= decryption_end(ledger, tender_id)
     with pytest.raises(DecryptionClosed):
         sign_in(ledger, domain, parties.relayer, tender_id, b)
     # after the window, causes are recorded for bids without a key: signed in (a) or not (b)
@@ -880,7 +888,7 @@ def test_decryption_outcomes_need_the_right_bid_status(ledger, domain, parties, 
     assert withdrawn.value.args_by_name["status"] == BidStatus.WITHDRAWN
     with pytest.raises(UnknownBid):
         ledger.record_decryption(parties.procurement, tender_id, h("nobody"), False, cause=Cause.BIDDER_FAULT)
-    advance_to(chain, terms.decryption_end)
+    advance_to(chain, decryption_end(ledger, tender_id))
     with pytest.raises(InvalidCause):
         ledger.record_decryption(parties.procurement, tender_id, b.pseudonym, False, cause=0)
     ledger.record_decryption(parties.procurement, tender_id, b.pseudonym, False, cause=Cause.BIDDER_FAULT)
@@ -899,7 +907,7 @@ def test_the_reading_lists_every_decrypted_bid_exactly_once(ledger, domain, part
     open_now(ledger, chain, parties, tender_id, terms)
     for bidder in (a, b):
         decrypt(ledger, domain, parties, tender_id, bidder)
-    advance_to(chain, terms.decryption_end)
+    advance_to(chain, decryption_end(ledger, tender_id))
     ledger.record_decryption(parties.procurement, tender_id, c.pseudonym, False, cause=Cause.BIDDER_FAULT)
 
     def publish(readers, prices=None):
@@ -963,7 +971,7 @@ def test_objection_rules(ledger, domain, parties, chain, create, bidders):
     assert twice.value.args_by_name == {"tenderId": tender_id, "index": 1}
     assert ledger.get_objection(tender_id, 1).answered is True
 
-    advance_to(chain, terms.decryption_end)
+    advance_to(chain, decryption_end(ledger, tender_id))
     ledger.record_decryption(parties.procurement, tender_id, b.pseudonym, False, cause=Cause.BIDDER_FAULT)
     ledger.publish_reading(parties.procurement, tender_id, readings_for([a], [10]), h("announcement"))
     assert objection(a, "after the reading")[0] == 3  # objections stay open through the evaluation
@@ -997,7 +1005,7 @@ def test_score_rules(ledger, domain, parties, chain, create, read_tender, bidder
     with pytest.raises(WrongState) as early:
         scores_for(ledger, domain, parties.relayer, tender_id, experts[0], a, [50, 50])
     assert early.value.args_by_name == {"tenderId": tender_id, "state": TenderState.OPENED}
-    advance_to(chain, terms.decryption_end)
+    advance_to(chain, decryption_end(ledger, tender_id))
     ledger.record_decryption(parties.procurement, tender_id, c.pseudonym, False, cause=Cause.BIDDER_FAULT)
     ledger.publish_reading(parties.procurement, tender_id, readings_for([a, b], [100, 100]), h("announcement"))
 
@@ -1180,7 +1188,7 @@ def test_gas_figures(ledger, domain, parties, chain, create, bidders, experts, a
     open_now(ledger, chain, parties, lowest, lowest_terms)
     for bidder in bidders[:3]:
         decrypt(ledger, domain, parties, lowest, bidder)
-    advance_to(chain, lowest_terms.decryption_end)
+    advance_to(chain, decryption_end(ledger, lowest))
     GAS["recordDecryption (cause 1, after the window)"] = ledger.record_decryption(
         parties.procurement, lowest, bidders[3].pseudonym, False, cause=Cause.BIDDER_FAULT
     ).gas_used
@@ -1209,3 +1217,107 @@ def test_a_revealed_bid_is_never_recorded_as_the_bidders_fault(ledger, domain, p
         advance_to(chain, ledger.get_tender(tender_id).decryption_end)
     assert ledger.get_bid(tender_id, a.pseudonym).status is BidStatus.REVEALED
     ledger.record_decryption(parties.procurement, tender_id, a.pseudonym, True, plaintext_hash(a))
+
+
+# -- windows no party can shorten (issue 14) ---------------------------------------------------------
+
+ObjectionsClosed = revert_class("TenderLedgerObjectionsClosed")
+ScoringOpen = revert_class("TenderLedgerScoringOpen")
+ExpertDone = revert_class("TenderLedgerExpertDone")
+
+
+def test_a_late_opening_does_not_shorten_the_decryption_window(ledger, domain, parties, chain, create, bidders):
+    """The agency opened one minute before the planned decryptionEnd: bidders still get the whole window."""
+    tender_id, terms = create(min_bidders=1)
+    a, b = bidders[:2]
+    for bidder in (a, b):
+        commit(ledger, parties.relayer, tender_id, bidder)
+    advance_to(chain, terms.decryption_end - 60)
+    opening = ledger.open_tender(parties.procurement, tender_id)
+    opened_at = chain.w3.eth.get_block(opening.receipt.block_number)["timestamp"]
+    assert opened_at >= terms.decryption_end - 60
+    end = opened_at + (terms.decryption_end - terms.opening_time)
+    assert ledger.get_tender(tender_id).decryption_end == end
+    assert [e.args for e in ledger.events(opening.receipt)] == [{"tenderId": tender_id, "bids": 2, "decryptionEnd": end}]
+    advance_to(chain, terms.decryption_end + 1)  # past the planned end, inside the window that counts
+    decrypt(ledger, domain, parties, tender_id, a)
+    with pytest.raises(DecryptionOpen) as early:  # b keeps its time: nothing recorded for it yet
+        ledger.record_decryption(parties.procurement, tender_id, b.pseudonym, False, cause=Cause.BIDDER_FAULT)
+    assert early.value.args_by_name["decryptionEnd"] == end
+    advance_to(chain, end)
+    with pytest.raises(DecryptionClosed):
+        sign_in(ledger, domain, parties.relayer, tender_id, b)
+    ledger.record_decryption(parties.procurement, tender_id, b.pseudonym, False, cause=Cause.BIDDER_FAULT)
+
+
+def test_no_new_objection_after_the_objection_deadline(ledger, domain, parties, chain, read_tender, bidders):
+    """A bidder stalled the result by raising a new objection after each answer."""
+    tender_id, terms, _ = read_tender()
+    a = bidders[0]
+    window = terms.decryption_end - terms.opening_time
+    deadline = ledger.objection_deadline(tender_id)
+    read_at = chain.w3.eth.get_block(ledger.trail(tender_id)[-1].block_number)["timestamp"]
+    assert deadline == read_at + window
+
+    def objection(text):
+        signature = tender712.sign_objection(tender_id, a.pseudonym, h(text), domain, a.account)
+        return ledger.raise_objection(parties.relayer, tender_id, a.pseudonym, h(text), signature)
+
+    for n in range(2):
+        index, _ = objection(f"objection {n}")
+        ledger.answer_objection(parties.procurement, tender_id, index, h(f"answer {n}"))
+    advance_to(chain, deadline)
+    with pytest.raises(ObjectionsClosed) as closed:
+        objection("objection 2")
+    assert closed.value.args_by_name["tenderId"] == tender_id and closed.value.args_by_name["deadline"] == deadline
+    winner, _ = ledger.compute_result(tender_id)
+    assert ledger.publish_result(parties.procurement, tender_id, winner, h("report")).winner == winner
+
+
+def test_an_expert_who_does_not_score_is_replaced_after_the_deadline(ledger, domain, parties, chain, create, bidders, experts, spare):
+    """One expert never scored: the result was blocked for good."""
+    tender_id, terms = create(method=Method.WEIGHTED_SCORE, min_bidders=1)
+    a, b = bidders[:2]
+    for bidder in (a, b):
+        commit(ledger, parties.relayer, tender_id, bidder)
+    open_now(ledger, chain, parties, tender_id, terms)
+    for bidder in (a, b):
+        decrypt(ledger, domain, parties, tender_id, bidder)
+    ledger.publish_reading(parties.procurement, tender_id, readings_for([a, b], [100, 90]), h("announcement"))
+    for expert in experts[:2]:
+        for bidder in (a, b):
+            scores_for(ledger, domain, parties.relayer, tender_id, expert, bidder, [50, 50])
+    stalling = experts[2]
+    scores_for(ledger, domain, parties.relayer, tender_id, stalling, a, [100, 100])  # one bid only, then nothing
+    with pytest.raises(ScoresMissing):
+        ledger.compute_result(tender_id)
+    deadline = ledger.scoring_deadline(tender_id, stalling.address)
+    with pytest.raises(ScoringOpen) as early:
+        ledger.replace_expert(parties.procurement, tender_id, stalling.address, spare.address)
+    assert early.value.args_by_name["deadline"] == deadline
+    advance_to(chain, deadline)
+    with pytest.raises(ExpertDone) as done:  # an expert who scored every read bid stays
+        ledger.replace_expert(parties.procurement, tender_id, experts[0].address, spare.address)
+    assert done.value.args_by_name == {"tenderId": tender_id, "expert": experts[0].address}
+    for bad, error in ((experts[1].address, DuplicateExpert), (a.address, ConflictOfInterest), (parties.procurement.address, ConflictOfInterest),
+                       ("0x" + "00" * 20, InvalidExpert)):  # fmt: skip
+        with pytest.raises(error):
+            ledger.replace_expert(parties.procurement, tender_id, stalling.address, bad)
+    with pytest.raises(UnauthorizedAgency):
+        ledger.replace_expert(parties.relayer, tender_id, stalling.address, spare.address)
+    receipt = ledger.replace_expert(parties.procurement, tender_id, stalling.address, spare.address)
+    assert [(e.name, e.args) for e in ledger.events(receipt)] == [
+        ("ExpertReplaced", {"tenderId": tender_id, "expert": stalling.address, "replacement": spare.address, "droppedScores": 1})
+    ]
+    assert ledger.get_tender(tender_id).experts == (experts[0].address, experts[1].address, spare.address)
+    assert (ledger.get_bid(tender_id, a.pseudonym).score_count, ledger.has_scored(tender_id, stalling.address, a.pseudonym)) == (2, False)
+    with pytest.raises(NotAnExpert):  # the replaced expert is off the panel
+        scores_for(ledger, domain, parties.relayer, tender_id, stalling, b, [100, 100])
+    with pytest.raises(InvalidExpert):  # and never comes back
+        ledger.replace_expert(parties.procurement, tender_id, spare.address, stalling.address)
+    assert ledger.scoring_deadline(tender_id, spare.address) > deadline  # the replacement gets a whole window of its own
+    for bidder in (a, b):
+        scores_for(ledger, domain, parties.relayer, tender_id, spare, bidder, [60, 40] if bidder is b else [10, 10])
+    winner, value = ledger.compute_result(tender_id)
+    assert (winner, value) == (b.pseudonym, 2 * (50 * 6000 + 50 * 4000) + 60 * 6000 + 40 * 4000)
+    ledger.publish_result(parties.procurement, tender_id, winner, h("report"))

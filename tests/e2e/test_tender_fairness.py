@@ -8,12 +8,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from eth_account import Account
 from eth_utils import keccak
 
 from chain.tenders import BidStatus, Cause, Reading, TenderLedgerClient
+from api.tenders.client import score
+from identity import tender712
 from identity.keys import dev_account
 from identity.pull_request import canonical_json
 from tests.e2e.test_tenders import ITEMS, Bidder, create_tender, move_past
@@ -73,6 +77,63 @@ def test_a_key_revealed_straight_to_the_contract_is_decrypted_at_close(stack, cl
     reading = stack.http.post(f"/v1/tenders/{tender['tender_id']}/reading", headers=procurement)
     assert reading.status_code == 200, reading.text
     assert reading.json()["read"] == 2 and "200.00 元" in reading.json()["announcement"]
+
+
+def test_concurrent_objections_each_reach_the_chain(stack, client, deployment, parties, ledger):
+    """Two objections raised at once shared the intent key tender:objection:{count}: one was never sent."""
+    tender = create_tender(stack, client, parties, [Account.create()], reference="GC-2026-F06", method="lowest_price", min_bidders=1)
+    bidders = [Bidder(stack, f"测试异议{n}公司", price, deployment) for n, price in (("甲", 300_00), ("乙", 200_00), ("丙", 250_00))]
+    for bidder in bidders:
+        bidder.bid_ok(tender)
+    tender = opened(stack, client, parties, tender)
+    for bidder in bidders:
+        bidder.signed_in(tender)
+        bidder.released(tender)
+    procurement = stack.sign_in(parties.procurement)
+    assert stack.http.post(f"/v1/tenders/{tender['tender_id']}/reading", headers=procurement).status_code == 200
+    barrier = threading.Barrier(len(bidders))
+
+    def object_at_once(bidder):
+        barrier.wait()
+        return bidder.object(tender["tender_id"], f"{bidder.name}对开标记录有异议")
+
+    with ThreadPoolExecutor(len(bidders)) as pool:
+        responses = list(pool.map(object_at_once, bidders))
+    assert [r.status_code for r in responses] == [201] * len(bidders), [r.text for r in responses]
+    assert sorted(r.json()["index"] for r in responses) == list(range(len(bidders)))
+    assert len({r.json()["tx_hash"] for r in responses}) == len(bidders)
+    assert ledger.objection_count(bytes.fromhex(tender["tender_id"][2:])) == len(bidders)
+    again = bidders[0].object(tender["tender_id"], f"{bidders[0].name}对开标记录有异议")  # the same objection twice
+    assert again.status_code == 409, again.text
+
+
+def test_an_expert_who_never_scores_is_replaced_through_the_api(stack, client, deployment, parties, ledger):
+    """One expert who never scored blocked the result for good."""
+    experts = [Account.create(), Account.create()]
+    tender = create_tender(stack, client, parties, experts, reference="GC-2026-F07", min_bidders=1, weights=(10000,))
+    bidder = Bidder(stack, "测试换专家公司", 100_00, deployment)
+    bidder.bid_ok(tender)
+    tender = opened(stack, client, parties, tender)
+    bidder.signed_in(tender)
+    bidder.released(tender)
+    procurement = stack.sign_in(parties.procurement)
+    assert stack.http.post(f"/v1/tenders/{tender['tender_id']}/reading", headers=procurement).status_code == 200
+    domain = tender712.domain(deployment.chain_id, deployment.address("TenderLedger"))
+    assert score(stack.http, experts[0], stack.sign_in(experts[0]), tender["tender_id"], bidder.receipt["pseudonym"], [80], domain).status_code == 201
+    substitute = Account.create()
+    body = {"expert": experts[1].address, "replacement": substitute.address}
+    early = stack.http.post(f"/v1/tenders/{tender['tender_id']}/experts/replace", json=body, headers=procurement)
+    assert early.status_code == 409 and early.json()["error"] == "TenderLedgerScoringOpen", early.text
+    move_past(stack, client, ledger.scoring_deadline(bytes.fromhex(tender["tender_id"][2:]), experts[1].address))
+    procurement = stack.sign_in(parties.procurement)
+    replaced = stack.http.post(f"/v1/tenders/{tender['tender_id']}/experts/replace", json=body, headers=procurement)
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["dropped_scores"] == 0
+    assert score(stack.http, substitute, stack.sign_in(substitute), tender["tender_id"], bidder.receipt["pseudonym"], [90], domain).status_code == 201
+    result = stack.http.post(f"/v1/tenders/{tender['tender_id']}/result", json={}, headers=procurement)
+    assert result.status_code == 200 and result.json()["value"] == 80 * 10000 + 90 * 10000, result.text
+    steps = [s["step"] for s in stack.http.get(f"/v1/tenders/{tender['tender_id']}/trail").json()]
+    assert "ExpertReplaced" in steps
 
 
 # -- the dishonest agency (sends with its own key: keep these last) ---------------------------------

@@ -119,6 +119,7 @@ MATRIX: dict[tuple[str, str], tuple[frozenset, object]] = {
     ("POST", TENDER + "/reading"): (PROCUREMENT, None),
     ("POST", TENDER + "/objections/{index}/answer"): (PROCUREMENT, lambda w: {"json": {"text": "答复"}}),
     ("POST", TENDER + "/result"): (PROCUREMENT, lambda w: {"json": {}}),
+    ("POST", TENDER + "/experts/replace"): (PROCUREMENT, lambda w: {"json": {"expert": w.applicant.address, "replacement": "0x" + "00" * 19 + "02"}}),
     ("POST", "/v1/agency/decisions"): (AGENCY_ROLE, lambda w: {"json": {"decisions": [{"application_id": w.application_id, "decision": "reject", "reason": "x"}]}}),
     # oversight
     ("GET", "/v1/outbox"): (GOVERNOR_AUDITOR, None),
