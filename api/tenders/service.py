@@ -52,6 +52,12 @@ def pseudonym_for(platform: Platform, tender_id: str, bidder: str) -> str:
     return hx(hmac.new(platform.data_key, f"pseudonym:{tender_id}:{bidder}".encode(), hashlib.sha256).digest())
 
 
+def sealed_intent(action: str, tender_id: str, pseudonym: str, version: int) -> str:
+    """The outbox intent of a bid step, opaque: the outbox listing (governor, auditor) names no tender
+    or pseudonym before the opening."""
+    return f"tender:{action}:{hx(keccak(text=f'{tender_id}:{pseudonym}:{version}'))}"
+
+
 def _send(platform: Platform, intent: str, account, call):
     receipt = platform.outbox().submit(intent, account, call)
     return receipt, platform.tenders().events(receipt)
@@ -128,7 +134,7 @@ def upload_bid(platform: Platform, session: Session, identity, tender: Tender, c
     store = blobs(platform)
     blob = store.put(ciphertext)
     try:
-        receipt, events = _send(platform, f"tender:bid:{tender.tender_id}:{pseudonym}:{version}", platform.signer("relayer"), call)
+        receipt, events = _send(platform, sealed_intent("bid", tender.tender_id, pseudonym, version), platform.signer("relayer"), call)
     except Exception:
         if not session.scalar(select(TenderBid).where(TenderBid.blob == blob)):
             store.delete(blob)  # refused (too late, chain down): leave no file behind
@@ -166,7 +172,7 @@ def withdraw_bid(platform: Platform, session: Session, identity, tender: Tender,
     if bid.withdrawn:
         raise Conflict("this bid is already withdrawn")
     call = platform.tenders().contract.functions.withdrawBid(unhex(tender.tender_id), unhex(bid.pseudonym))
-    receipt, _ = _send(platform, f"tender:withdraw:{tender.tender_id}:{bid.pseudonym}:{bid.version}", platform.signer("relayer"), call)
+    receipt, _ = _send(platform, sealed_intent("withdraw", tender.tender_id, bid.pseudonym, bid.version), platform.signer("relayer"), call)
     bid.withdrawn = True
     session.commit()
     return {"pseudonym": bid.pseudonym, "withdrawn": True, "tx_hash": receipt.tx_hash}
@@ -349,11 +355,15 @@ def publish_result(platform: Platform, session: Session, identity, tender: Tende
 
 
 def trail(platform: Platform, tender: Tender) -> list[dict]:
-    """Every step on chain for the tender, in order, with transaction, block, time and sender."""
+    """Every step on chain for the tender, in order, with transaction, block, time and sender. Before
+    the opening, bid commitments and withdrawals are left out (names and count stay secret, Art 21)."""
     times: dict[int, int] = {}
     steps = []
     w3 = platform.chain().w3
-    for event in platform.tenders().trail(unhex(tender.tender_id)):
+    events = platform.tenders().trail(unhex(tender.tender_id))
+    if not any(e.name in ("TenderOpened", "TenderFailed") for e in events):
+        events = [e for e in events if e.name not in ("BidCommitted", "BidWithdrawn")]
+    for event in events:
         if event.block_number not in times:
             times[event.block_number] = w3.eth.get_block(event.block_number)["timestamp"]
         sender = w3.eth.get_transaction(event.tx_hash)["from"]

@@ -57,6 +57,42 @@ def reveal_on_chain(client, node_config, ledger, tender, bidder: Bidder) -> None
     ledger.reveal_key(bidder.account, tid, pid, bidder.committed_key, bidder.sealed.salt)
 
 
+BID_EVENTS = {"BidCommitted", "BidWithdrawn"}
+
+
+def test_nothing_about_bids_is_served_before_the_opening(stack, client, deployment, parties, ledger):
+    """Before the opening, anyone could count the bids, their pseudonyms, versions and times."""
+    tender = create_tender(stack, client, parties, [Account.create()], reference="GC-2026-F01", method="lowest_price", min_bidders=1, bidding=300)
+    tid = tender["tender_id"]
+    first, second = Bidder(stack, "测试保密甲公司", 300_00, deployment), Bidder(stack, "测试保密乙公司", 200_00, deployment)
+    first.bid_ok(tender)
+    first.bid_ok(tender, price=290_00)  # a replacement near the deadline
+    second.bid_ok(tender)
+    assert second.withdraw(tid).status_code == 200
+    seen = {
+        "public trail": [s["step"] for s in stack.http.get(f"/v1/tenders/{tid}/trail").json()],
+        "tender": list(stack.http.get(f"/v1/tenders/{tid}").json()),
+        "agency's audit trail": [s["event"] for s in stack.http.get(f"/v1/audit/tenders/{tid}/trail", headers=stack.sign_in(parties.procurement)).json()["steps"]],
+    }
+    governor = stack.sign_in(parties.governor)
+    records = stack.http.get("/v1/records", params={"case_ref": tid}, headers=governor)
+    assert records.status_code == 200, records.text
+    seen["records"] = [r["event"] for r in records.json()["records"]]
+    findings = stack.http.get("/v1/audit/findings", params={"rule": "bid_changed_near_deadline"}, headers=governor)
+    assert findings.status_code == 200, findings.text
+    seen["findings"] = [f for f in findings.json()["findings"] if f["case_ref"] == tid]
+    outbox = stack.http.get("/v1/outbox", params={"limit": 500}, headers=governor).json()
+    seen["outbox"] = [e["intent_key"] for e in outbox if first.receipt["pseudonym"] in e["intent_key"] or tid in e["intent_key"] and ":bid" in e["intent_key"]]
+    assert seen == {"public trail": ["TenderCreated"], "tender": ["tender_id", "reference", "title", "agency", "state", "terms", "created_tx"],
+                    "agency's audit trail": ["TenderCreated"], "records": ["TenderCreated"], "findings": [], "outbox": []}, seen  # fmt: skip
+    # what the chain itself still shows a member that reads the logs: every commitment and withdrawal
+    logs = [e.name for e in ledger.trail(bytes.fromhex(tid[2:]))]
+    assert [n for n in logs if n in BID_EVENTS] == ["BidCommitted", "BidCommitted", "BidCommitted", "BidWithdrawn"]
+    tender = opened(stack, client, parties, tender)  # from the opening on, the trail is whole
+    steps = [s["step"] for s in stack.http.get(f"/v1/tenders/{tid}/trail").json()]
+    assert steps == ["TenderCreated", "BidCommitted", "BidCommitted", "BidCommitted", "BidWithdrawn", "TenderOpened"]
+
+
 def test_a_key_revealed_straight_to_the_contract_is_decrypted_at_close(stack, client, deployment, parties, node_config, ledger):
     tender = create_tender(stack, client, parties, [Account.create()], reference="GC-2026-F05", method="lowest_price", min_bidders=1)
     honest, direct = Bidder(stack, "测试直揭甲公司", 300_00, deployment), Bidder(stack, "测试直揭乙公司", 200_00, deployment)

@@ -157,8 +157,12 @@ def test_replace_and_withdraw_before_the_deadline_stay_in_the_trail(stack, clien
     assert first.bid_ok(tender, price=150_00)["version"] == 2
     withdrawn = stack.http.delete(f"/v1/tenders/{tender['tender_id']}/bids/mine", headers=first.headers)
     assert withdrawn.status_code == 200, withdrawn.text
-    steps = [s["step"] for s in stack.http.get(f"/v1/tenders/{tender['tender_id']}/trail").json()]
-    assert steps == ["TenderCreated", "BidCommitted", "BidCommitted", "BidWithdrawn"]
+    trail = f"/v1/tenders/{tender['tender_id']}/trail"
+    assert [s["step"] for s in stack.http.get(trail).json()] == ["TenderCreated"]  # nothing about bids before the opening
+    move_past(stack, client, tender["terms"]["opening_time"])
+    assert stack.http.post(f"/v1/tenders/{tender['tender_id']}/open", headers=stack.sign_in(parties.procurement)).json()["state"] == "failed"
+    steps = [s["step"] for s in stack.http.get(trail).json()]
+    assert steps == ["TenderCreated", "BidCommitted", "BidCommitted", "BidWithdrawn", "TenderFailed"]
 
 
 def test_undecryptable_and_tampered_bids_are_caught(stack, client, deployment, parties):
