@@ -219,6 +219,8 @@ contract TenderLedger is ITenderLedger, EIP712 {
         b.status = cause == CAUSE_BIDDER ? BidStatus.Revoked : BidStatus.NotDecryptedWithdrawn;
         t.settledBids += 1;
         emit BidNotDecrypted(tenderId, pseudonym, cause);
+        // Holding a key back costs the bid security: a selective reveal does not pay.
+        if (cause == CAUSE_BIDDER) emit BidSecurityForfeited(tenderId, pseudonym, b.bidder);
     }
 
     /// @inheritdoc ITenderLedger

@@ -71,15 +71,16 @@ def release_key(tender_id: str, body: schemas.KeyRelease, identity: CurrentIdent
 
 
 @router.post("/{tender_id}/close-decryption")
-def close_decryption(tender_id: str, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep):
-    """After the decryption window: bids without a released key are recorded (bidder's fault)."""
-    return service.close_decryption(platform, session, identity, service.get_tender(session, tender_id))
+def close_decryption(tender_id: str, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep, now: NowDep):
+    """Once every bid can be opened (window closed, or every key revealed): decryption outcomes are
+    recorded; bids without a key are the bidder's fault (bid security forfeited)."""
+    return service.close_decryption(platform, session, identity, service.get_tender(session, tender_id), now)
 
 
 @router.post("/{tender_id}/reading")
-def publish_reading(tender_id: str, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep):
-    """唱标: bidders, prices and items read from the decrypted bids, anchored with the announcement."""
-    return service.publish_reading(platform, session, identity, service.get_tender(session, tender_id))
+def publish_reading(tender_id: str, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep, now: NowDep):
+    """唱标: outcomes recorded if not yet, then bidders, prices and items read from the decrypted bids, anchored with the announcement."""
+    return service.publish_reading(platform, session, identity, service.get_tender(session, tender_id), now)
 
 
 @router.post("/{tender_id}/objections", status_code=201)
@@ -120,5 +121,5 @@ def tender_trail(tender_id: str, platform: PlatformDep, session: SessionDep):
 
 @router.get("/{tender_id}/bids/{pseudonym}/ciphertext", response_class=Response)
 def bid_ciphertext(tender_id: str, pseudonym: str, platform: PlatformDep, session: SessionDep):
-    """The encrypted bid file, for anyone re-checking the trail once the tender is opened."""
+    """The encrypted bid file, for anyone re-checking the trail once the reading is published."""
     return Response(service.ciphertext_after_opening(platform, session, service.get_tender(session, tender_id), pseudonym), media_type="application/octet-stream")

@@ -100,14 +100,20 @@ def view(platform: Platform, session: Session, tender: Tender) -> dict:
     out = {"tender_id": tender.tender_id, "reference": tender.reference, "title": tender.title, "agency": tender.agency,
            "state": on_chain.state.name.lower(), "terms": on_chain.as_json(), "created_tx": tender.created_tx}  # fmt: skip
     if on_chain.state is not TenderState.BIDDING:
-        out["bids"] = [_bid_view(platform, tender, bid) for bid in session.scalars(select(TenderBid).where(TenderBid.tender_id == tender.tender_id))]
+        read = on_chain.state in READ_OUT
+        out["bids"] = [_bid_view(platform, tender, bid, read) for bid in session.scalars(select(TenderBid).where(TenderBid.tender_id == tender.tender_id))]
     return out
 
 
-def _bid_view(platform: Platform, tender: Tender, bid: TenderBid) -> dict:
+READ_OUT = (TenderState.READ, TenderState.DECIDED)  # every bid opened or out for good: contents may be shown
+
+
+def _bid_view(platform: Platform, tender: Tender, bid: TenderBid, read: bool = True) -> dict:
+    """A bid as shown: its decryption outcome and content only once the reading is published, that
+    is once every bid could be opened (the window closed, or every key revealed)."""
     chain_bid = platform.tenders().get_bid(unhex(tender.tender_id), unhex(bid.pseudonym))
     return {"pseudonym": bid.pseudonym, "status": chain_bid.status.name.lower(), "bidder": chain_bid.bidder,
-            "version": bid.version, "decryption": bid.decryption, "bid": bid.opened}  # fmt: skip
+            "version": bid.version, "decryption": bid.decryption if read else None, "bid": bid.opened if read else None}  # fmt: skip
 
 
 # -- bids --------------------------------------------------------------------------------------
@@ -197,44 +203,54 @@ def sign_in(platform: Platform, session: Session, identity, tender: Tender, sign
 
 
 def release_key(platform: Platform, session: Session, identity, tender: Tender, key: str, salt: str) -> dict:
-    """Reveal the key on chain, then decrypt: check the stored file against its commitment and
-    record the outcome (a key that does not open the file is the bidder's fault)."""
+    """Reveal the key on chain and tell the bidder at once whether it opens its stored file. The
+    outcome goes on chain only when every bid can be opened (:func:`settle`): before that no
+    plaintext hash (a price could be tried against it) and no content leaves the platform."""
     bid = own_bid(platform, session, identity, tender)
     tid, pid = unhex(tender.tender_id), unhex(bid.pseudonym)
     reveal = platform.tenders().contract.functions.revealKey(tid, pid, unhex(key), unhex(salt))
     revealed, _ = _send(platform, f"tender:reveal:{tender.tender_id}:{bid.pseudonym}", platform.signer("relayer"), reveal)
-    outcome = decrypt(platform, session, tender, bid, unhex(key))
-    return {"pseudonym": bid.pseudonym, "reveal_tx": revealed.tx_hash, **outcome}
+    outcome = _open(platform, tender, bid, unhex(key))
+    details = {k: v for k, v in outcome.items() if k in ("cause", "detail")}
+    return {"pseudonym": bid.pseudonym, "reveal_tx": revealed.tx_hash, "decrypted": outcome["cause"] is None, **details,
+            "recorded": False}  # fmt: skip
 
 
-def decrypt(platform: Platform, session: Session, tender: Tender, bid: TenderBid, key: bytes) -> dict:
+def _open(platform: Platform, tender: Tender, bid: TenderBid, key: bytes) -> dict:
+    """Check the stored file against its on-chain hash and open it: ``cause`` None and the bid, or why not."""
     tid, pid = unhex(tender.tender_id), unhex(bid.pseudonym)
-
-    def record(decrypted: bool, digest: bytes, fault: int, outcome: str, /, **details) -> dict:
-        bid.decryption = outcome
-        session.commit()
-        call = platform.tenders().contract.functions.recordDecryption(tid, pid, decrypted, digest, fault)
-        receipt, _ = _send(platform, f"tender:decrypt:{tender.tender_id}:{bid.pseudonym}", platform.member_key(tender.agency), call)
-        return {"decrypted": decrypted, **details, "tx_hash": receipt.tx_hash}
-
     try:
         ciphertext = blobs(platform).get(bid.blob)
         if ciphertext_hash(ciphertext) != platform.tenders().get_bid(tid, pid).ciphertext_hash:
             raise BlobMissing("the stored file does not match its on-chain commitment")
     except BlobMissing as exc:  # the platform's copy is gone or altered: not the bidder's fault
-        return record(False, bytes(32), NOT_BIDDER_FAULT, "file_mismatch", cause="file_mismatch", detail=str(exc))
+        return {"cause": "file_mismatch", "detail": str(exc)}
     try:
         opened = open_bid(ciphertext, key, tid, pid)
-        price, bidder_name = int(opened["price_fen"]), str(opened["bidder"])
+        price, _name = int(opened["price_fen"]), str(opened["bidder"])
         if price <= 0:
             raise ValueError("price must be positive")
     except (BidUnreadable, KeyError, TypeError, ValueError) as exc:
-        # the key is on chain, so the contract takes no "bidder's fault" for it (TenderLedgerKeyWasRevealed):
-        # the bid is left out as not decrypted, and anyone can re-open the file to check (tender verify)
-        return record(False, bytes(32), NOT_BIDDER_FAULT, "unreadable", cause="unreadable", detail=str(exc))
-    plaintext_hash = keccak(canonical_json(opened))
-    bid.opened = {**opened, "bidder_name": bidder_name}
-    return record(True, plaintext_hash, 0, "decrypted", plaintext_hash=hx(plaintext_hash))
+        return {"cause": "unreadable", "detail": str(exc)}
+    return {"cause": None, "bid": opened}
+
+
+def decrypt(platform: Platform, session: Session, tender: Tender, bid: TenderBid, key: bytes) -> dict:
+    """Open the bid with its revealed key and record the outcome on chain (the agency's key)."""
+    tid, pid = unhex(tender.tender_id), unhex(bid.pseudonym)
+    outcome = _open(platform, tender, bid, key)
+    if outcome["cause"] is None:
+        opened = outcome["bid"]
+        digest, decrypted, fault = keccak(canonical_json(opened)), True, 0
+        bid.opened, bid.decryption = {**opened, "bidder_name": str(opened["bidder"])}, "decrypted"
+    else:
+        # a revealed key is never "the bidder's fault" on chain (TenderLedgerKeyWasRevealed): the bid is
+        # left out as not decrypted, and anyone re-opens the file with the key on chain (tender verify)
+        digest, decrypted, fault, bid.decryption = bytes(32), False, NOT_BIDDER_FAULT, outcome["cause"]
+    session.commit()
+    call = platform.tenders().contract.functions.recordDecryption(tid, pid, decrypted, digest, fault)
+    receipt, _ = _send(platform, f"tender:decrypt:{tender.tender_id}:{bid.pseudonym}", platform.member_key(tender.agency), call)
+    return {"decrypted": decrypted, "cause": bid.decryption, "tx_hash": receipt.tx_hash}
 
 
 def revealed_keys(platform: Platform, tender: Tender) -> dict[str, bytes]:
@@ -242,28 +258,42 @@ def revealed_keys(platform: Platform, tender: Tender) -> dict[str, bytes]:
     return {hx(e.args["pseudonym"]): bytes(e.args["key"]) for e in platform.tenders().trail(unhex(tender.tender_id)) if e.name == "KeyRevealed"}
 
 
-def close_decryption(platform: Platform, session: Session, identity, tender: Tender) -> list[dict]:
-    """After the window: a bid whose key was revealed straight on chain is decrypted with the key
-    read from its ``KeyRevealed`` event; every bid with no key revealed is the bidder's fault."""
-    require_agency(identity, tender)
-    agency, tid = platform.member_key(tender.agency), unhex(tender.tender_id)
-    recorded = []
-    keys: dict[str, bytes] | None = None
-    for bid in session.scalars(select(TenderBid).where(TenderBid.tender_id == tender.tender_id, TenderBid.withdrawn.is_(False))):
-        status = platform.tenders().get_bid(tid, unhex(bid.pseudonym)).status
-        if status is BidStatus.REVEALED:  # revealed straight to the contract: the platform never saw the key
+def settle(platform: Platform, session: Session, tender: Tender, now: datetime) -> list[dict]:
+    """Record every open bid's outcome, once every bid can be opened: the decryption window has
+    closed (the chain's time, or the platform's), or every bid not withdrawn has its key revealed.
+    Revealed bids (through the platform or straight to the contract) are decrypted with the key
+    read from their ``KeyRevealed`` event; bids with no key are the bidder's fault (bid security
+    forfeited on chain). Before that, nothing is recorded: no plaintext hash, no content."""
+    tid = unhex(tender.tender_id)
+    on_chain = platform.tenders().get_tender(tid)
+    if on_chain.state is not TenderState.OPENED:
+        raise Conflict(f"tender {tender.reference} is {on_chain.state.name.lower()}, not opened: there is nothing to decrypt")
+    bids = list(session.scalars(select(TenderBid).where(TenderBid.tender_id == tender.tender_id, TenderBid.withdrawn.is_(False))))
+    statuses = {bid.pseudonym: platform.tenders().get_bid(tid, unhex(bid.pseudonym)).status for bid in bids}
+    waiting = [p for p, status in statuses.items() if status is BidStatus.COMMITTED]
+    chain_now = platform.chain().w3.eth.get_block("latest")["timestamp"]
+    if waiting and max(chain_now, int(now.timestamp())) < on_chain.decryption_end:
+        raise Conflict(f"the decryption window of {tender.reference} is open until {on_chain.decryption_end} and {len(waiting)} bids have "
+                       "no key yet: no outcome is recorded, and nothing is shown, before every bid can be opened")  # fmt: skip
+    recorded, keys = [], None
+    for bid in bids:
+        if statuses[bid.pseudonym] is BidStatus.REVEALED:
             keys = keys if keys is not None else revealed_keys(platform, tender)
             outcome = decrypt(platform, session, tender, bid, keys[bid.pseudonym])
-            recorded.append({"pseudonym": bid.pseudonym, "cause": bid.decryption, "tx_hash": outcome["tx_hash"]})
-            continue
-        if status is not BidStatus.COMMITTED:
-            continue
-        call = platform.tenders().contract.functions.recordDecryption(tid, unhex(bid.pseudonym), False, bytes(32), BIDDER_FAULT)
-        receipt, _ = _send(platform, f"tender:decrypt:{tender.tender_id}:{bid.pseudonym}", agency, call)
-        bid.decryption = "no_key"
-        recorded.append({"pseudonym": bid.pseudonym, "cause": "no_key", "tx_hash": receipt.tx_hash})
+            recorded.append({"pseudonym": bid.pseudonym, "cause": outcome["cause"], "tx_hash": outcome["tx_hash"]})
+        elif statuses[bid.pseudonym] is BidStatus.COMMITTED:
+            call = platform.tenders().contract.functions.recordDecryption(tid, unhex(bid.pseudonym), False, bytes(32), BIDDER_FAULT)
+            receipt, _ = _send(platform, f"tender:decrypt:{tender.tender_id}:{bid.pseudonym}", platform.member_key(tender.agency), call)
+            bid.decryption = "no_key"
+            recorded.append({"pseudonym": bid.pseudonym, "cause": "no_key", "tx_hash": receipt.tx_hash})
     session.commit()
     return recorded
+
+
+def close_decryption(platform: Platform, session: Session, identity, tender: Tender, now: datetime) -> list[dict]:
+    """Once every bid can be opened (see :func:`settle`): record every outcome."""
+    require_agency(identity, tender)
+    return settle(platform, session, tender, now)
 
 
 def items_hash(bid: dict) -> bytes:
@@ -278,9 +308,12 @@ def announcement(tender: Tender, bids: list[TenderBid]) -> str:
     return "\n".join(lines)
 
 
-def publish_reading(platform: Platform, session: Session, identity, tender: Tender) -> dict:
-    """唱标: read every decrypted bid (bidder, price, items) and anchor it with the announcement."""
+def publish_reading(platform: Platform, session: Session, identity, tender: Tender, now: datetime) -> dict:
+    """唱标: record the outcomes not yet recorded (see :func:`settle`), then read every decrypted bid
+    (bidder, price, items) and anchor it with the announcement."""
     require_agency(identity, tender)
+    if platform.tenders().state(unhex(tender.tender_id)) is TenderState.OPENED:
+        settle(platform, session, tender, now)
     bids = list(session.scalars(select(TenderBid).where(TenderBid.tender_id == tender.tender_id, TenderBid.decryption == "decrypted").order_by(TenderBid.pseudonym)))
     text = announcement(tender, bids)
     readings = [(unhex(b.pseudonym), int(b.opened["price_fen"]), items_hash(b.opened)) for b in bids]
@@ -374,8 +407,9 @@ def trail(platform: Platform, tender: Tender) -> list[dict]:
 
 
 def ciphertext_after_opening(platform: Platform, session: Session, tender: Tender, pseudonym: str) -> bytes:
-    if platform.tenders().get_tender(unhex(tender.tender_id)).state in (TenderState.NONE, TenderState.BIDDING):
-        raise Forbidden("bid files are released only after the opening")
+    if platform.tenders().get_tender(unhex(tender.tender_id)).state not in READ_OUT:
+        # a revealed key is on chain during the window: its file must not be, or a rival reads the price
+        raise Forbidden("bid files are released only after the reading (once every bid could be opened)")
     bid = session.get(TenderBid, (tender.tender_id, pseudonym.lower()))
     if bid is None or bid.blob is None:
         raise NotFound(f"no bid {pseudonym} in {tender.reference}")

@@ -282,6 +282,11 @@ interface ITenderLedger {
     /// @notice Emitted when the agency recorded the bid `pseudonym` as not decrypted, for `cause`
     /// (1: the bidder's fault, the bid is revoked; 2: not the bidder's fault, the bid counts as withdrawn).
     event BidNotDecrypted(bytes32 indexed tenderId, bytes32 indexed pseudonym, uint8 cause);
+    /// @notice Emitted with {BidNotDecrypted} cause 1: the bid `pseudonym` had no key by the end of the decryption
+    /// window, so its bid security is forfeited (招标投标法实施条例 Art 35: a bidder that withdraws its bid after
+    /// the deadline loses its security; the amount is in the tender documents). `bidder` is zero if it never signed in
+    /// (the platform alone links the pseudonym to it).
+    event BidSecurityForfeited(bytes32 indexed tenderId, bytes32 indexed pseudonym, address indexed bidder);
     /// @notice Emitted for each bid read out at the opening (唱标).
     event BidRead(bytes32 indexed tenderId, bytes32 indexed pseudonym, address indexed bidder, uint256 price, bytes32 itemsHash);
     /// @notice Emitted after the `count` {BidRead} of the reading; `announcementHash` hashes the published reading record.
@@ -360,7 +365,7 @@ interface ITenderLedger {
     /// or the key does not open it, which anyone re-checks off chain); a `Committed` bid (no key
     /// revealed: not signed in, or no key), `cause` 1 or 2, only once `block.timestamp >= decryptionEnd`,
     /// so no bidder loses any of its window.
-    /// Emits {BidDecrypted} or {BidNotDecrypted}.
+    /// Emits {BidDecrypted}, or {BidNotDecrypted} (with cause 1, then {BidSecurityForfeited}).
     function recordDecryption(bytes32 tenderId, bytes32 pseudonym, bool decrypted, bytes32 plaintextHash, uint8 cause)
         external;
 

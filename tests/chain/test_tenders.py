@@ -335,7 +335,8 @@ def test_lowest_price_tender_end_to_end(ledger, domain, parties, chain, create, 
     advance_to(chain, decryption_end(ledger, tender_id))
     receipt = ledger.record_decryption(parties.procurement, tender_id, d.pseudonym, False, cause=Cause.BIDDER_FAULT)
     assert [(e.name, e.args) for e in ledger.events(receipt)] == [
-        ("BidNotDecrypted", {"tenderId": tender_id, "pseudonym": d.pseudonym, "cause": 1})
+        ("BidNotDecrypted", {"tenderId": tender_id, "pseudonym": d.pseudonym, "cause": 1}),
+        ("BidSecurityForfeited", {"tenderId": tender_id, "pseudonym": d.pseudonym, "bidder": "0x" + "0" * 40}),  # never signed in
     ]
     assert ledger.get_bid(tender_id, d.pseudonym).status is BidStatus.REVOKED
 
@@ -383,7 +384,7 @@ def test_lowest_price_tender_end_to_end(ledger, domain, parties, chain, create, 
     trail = ledger.trail(tender_id)
     assert [e.name for e in trail] == (
         ["TenderCreated"] + ["BidCommitted"] * 4 + ["TenderOpened"]
-        + ["BidderSignedIn", "KeyRevealed", "BidDecrypted"] * 3 + ["BidNotDecrypted"]
+        + ["BidderSignedIn", "KeyRevealed", "BidDecrypted"] * 3 + ["BidNotDecrypted", "BidSecurityForfeited"]
         + ["BidRead"] * 3 + ["ReadingPublished", "ObjectionRaised", "ObjectionAnswered", "ResultPublished"]
     )  # fmt: skip
     assert [(e.block_number, e.log_index) for e in trail] == sorted((e.block_number, e.log_index) for e in trail)

@@ -93,6 +93,42 @@ def test_nothing_about_bids_is_served_before_the_opening(stack, client, deployme
     assert steps == ["TenderCreated", "BidCommitted", "BidCommitted", "BidCommitted", "BidWithdrawn", "TenderOpened"]
 
 
+def test_no_price_is_shown_before_every_bid_can_be_opened_and_holding_back_a_key_forfeits(stack, client, deployment, parties, ledger):
+    """A ring bid two prices, waited for the honest bidder to reveal, read its price and released only
+    the key that beat it."""
+    tender = create_tender(stack, client, parties, [Account.create()], reference="GC-2026-F02", method="lowest_price", min_bidders=1)
+    tid = tender["tender_id"]
+    honest = Bidder(stack, "测试诚信公司", 300_00, deployment)
+    ring_high, ring_low = Bidder(stack, "测试围标甲公司", 320_00, deployment), Bidder(stack, "测试围标乙公司", 290_00, deployment)
+    for bidder in (honest, ring_high, ring_low):
+        bidder.bid_ok(tender)
+    tender = opened(stack, client, parties, tender)
+    for bidder in (honest, ring_high, ring_low):
+        bidder.signed_in(tender)
+    assert honest.released(tender)["decrypted"] is True
+    # the ring looks, during the window, at everything the platform serves
+    during = tender_of(stack, tender)
+    assert {b["pseudonym"] for b in during["bids"]} == {b.receipt["pseudonym"] for b in (honest, ring_high, ring_low)}
+    assert [b for b in during["bids"] if b.get("bid") is not None or b.get("decryption") is not None] == [], during["bids"]
+    ciphertext = stack.http.get(f"/v1/tenders/{tid}/bids/{honest.receipt['pseudonym']}/ciphertext")  # its key is on chain already
+    assert ciphertext.status_code == 403, ciphertext.text
+    steps = [s["step"] for s in stack.http.get(f"/v1/tenders/{tid}/trail").json()]
+    assert "BidDecrypted" not in steps  # a plaintext hash on chain would let anyone try prices against it
+    ring_low.released(tender)  # blind: the ring has seen no price
+    move_past(stack, client, tender["terms"]["decryption_end"])
+    procurement = stack.sign_in(parties.procurement)
+    closed = stack.http.post(f"/v1/tenders/{tid}/close-decryption", headers=procurement)
+    assert closed.status_code == 200, closed.text
+    assert {c["pseudonym"]: c["cause"] for c in closed.json()}[ring_high.receipt["pseudonym"]] == "no_key"
+    trail = stack.http.get(f"/v1/tenders/{tid}/trail").json()
+    forfeited = [s["args"] for s in trail if s["step"] == "BidSecurityForfeited"]
+    assert forfeited == [{"pseudonym": ring_high.receipt["pseudonym"], "bidder": ring_high.account.address}]
+    assert stack.http.post(f"/v1/tenders/{tid}/reading", headers=procurement).status_code == 200
+    after = {b["pseudonym"]: b for b in tender_of(stack, tender)["bids"]}
+    assert after[honest.receipt["pseudonym"]]["bid"]["price_fen"] == 300_00
+    assert stack.http.get(f"/v1/tenders/{tid}/bids/{honest.receipt['pseudonym']}/ciphertext").status_code == 200
+
+
 def test_a_key_revealed_straight_to_the_contract_is_decrypted_at_close(stack, client, deployment, parties, node_config, ledger):
     tender = create_tender(stack, client, parties, [Account.create()], reference="GC-2026-F05", method="lowest_price", min_bidders=1)
     honest, direct = Bidder(stack, "测试直揭甲公司", 300_00, deployment), Bidder(stack, "测试直揭乙公司", 200_00, deployment)
@@ -107,7 +143,7 @@ def test_a_key_revealed_straight_to_the_contract_is_decrypted_at_close(stack, cl
     procurement = stack.sign_in(parties.procurement)
     closed = stack.http.post(f"/v1/tenders/{tender['tender_id']}/close-decryption", headers=procurement)
     assert closed.status_code == 200, closed.text
-    assert [(c["pseudonym"], c["cause"]) for c in closed.json()] == [(direct.receipt["pseudonym"], "decrypted")]
+    assert sorted((c["pseudonym"], c["cause"]) for c in closed.json()) == sorted((b.receipt["pseudonym"], "decrypted") for b in (honest, direct))
     tid, pid = bytes.fromhex(tender["tender_id"][2:]), bytes.fromhex(direct.receipt["pseudonym"][2:])
     assert ledger.get_bid(tid, pid).status is BidStatus.DECRYPTED
     reading = stack.http.post(f"/v1/tenders/{tender['tender_id']}/reading", headers=procurement)
@@ -193,6 +229,8 @@ def test_verify_fails_when_the_agency_drops_a_bid_whose_revealed_key_opens_it(st
         ledger.record_decryption(parties.procurement, tid, pid, False, cause=Cause.BIDDER_FAULT)
     ledger.record_decryption(parties.procurement, tid, pid, False, cause=Cause.NOT_BIDDER_FAULT)  # "the file is lost"
     high_pid = bytes.fromhex(high.receipt["pseudonym"][2:])
+    opened_high = {"bidder": high.name, "price_fen": 300_00, "items": ITEMS}
+    ledger.record_decryption(parties.procurement, tid, high_pid, True, keccak(canonical_json(opened_high)))
     ledger.publish_reading(parties.procurement, tid, [Reading(high_pid, 300_00, keccak(canonical_json(ITEMS)))], keccak(text="唱标"))
 
     record = stack.api.settings.state_dir / "deployment.json"
