@@ -106,7 +106,7 @@ class Reading:
 class Tender:
     """A tender as ``getTender`` reports it: terms, agency, state and counts.
 
-    ``bids``: pseudonyms ever committed; ``active_bids``: not withdrawn (frozen at the opening);
+    ``bids``: pseudonyms listed (bids not withdrawn); ``active_bids``: not withdrawn (frozen at the opening);
     ``settled_bids``: opened bids with a decryption outcome; ``decrypted_bids``: decrypted ones;
     ``winner``: the winning pseudonym once decided, else None.
     """
@@ -371,7 +371,7 @@ class TenderLedgerClient(ContractClient):
         )
 
     def bid_pseudonyms(self, tender_id: bytes) -> list[bytes]:
-        """Every pseudonym ever committed to the tender, in order of first commitment."""
+        """The pseudonyms with a bid not withdrawn (a withdrawn one frees its slot)."""
         return [bytes(p) for p in self.contract.functions.bidPseudonyms(bytes(tender_id)).call()]
 
     def objection_count(self, tender_id: bytes) -> int:

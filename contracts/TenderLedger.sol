@@ -62,7 +62,9 @@ contract TenderLedger is ITenderLedger, EIP712 {
     mapping(bytes32 tenderId => address[]) private _experts;
     mapping(bytes32 tenderId => mapping(address expert => bool)) private _onPanel;
     mapping(bytes32 tenderId => uint16[]) private _weights;
+    /// @dev Pseudonyms with a bid not withdrawn; `_slotOf` is each one's index + 1 (zero: not listed).
     mapping(bytes32 tenderId => bytes32[]) private _pseudonyms;
+    mapping(bytes32 tenderId => mapping(bytes32 pseudonym => uint256)) private _slotOf;
     mapping(bytes32 tenderId => mapping(bytes32 pseudonym => Bid)) private _bids;
     mapping(bytes32 tenderId => mapping(address bidder => bytes32 pseudonym)) private _pseudonymOf;
     mapping(bytes32 tenderId => Objection[]) private _objections;
@@ -111,10 +113,12 @@ contract TenderLedger is ITenderLedger, EIP712 {
         if (pseudonym == bytes32(0)) revert TenderLedgerZeroPseudonym(tenderId);
         Bid storage b = _bids[tenderId][pseudonym];
         BidStatus status = b.status;
-        if (status == BidStatus.None) {
+        if (status != BidStatus.Committed) {
+            // new, or back after a withdrawal: it takes a slot; a withdrawn pseudonym holds none
             bytes32[] storage list = _pseudonyms[tenderId];
             if (list.length >= MAX_BIDS) revert TenderLedgerTooManyBids(tenderId, MAX_BIDS);
             list.push(pseudonym);
+            _slotOf[tenderId][pseudonym] = list.length;
         }
         // Before the deadline a bid is new, committed (replaced now) or withdrawn (committed again now).
         if (status != BidStatus.Committed) t.activeBids += 1;
@@ -134,6 +138,7 @@ contract TenderLedger is ITenderLedger, EIP712 {
         if (b.status != BidStatus.Committed) revert TenderLedgerWrongBidStatus(tenderId, pseudonym, b.status);
         b.status = BidStatus.Withdrawn;
         t.activeBids -= 1;
+        _freeSlot(tenderId, pseudonym);
         emit BidWithdrawn(tenderId, pseudonym, b.version);
     }
 
@@ -535,6 +540,19 @@ contract TenderLedger is ITenderLedger, EIP712 {
             }
         }
         if (!found) revert TenderLedgerNoReadBids(tenderId);
+    }
+
+    /// @dev Takes a withdrawn pseudonym off the list (the last one moves into its slot): junk that is
+    /// committed and withdrawn never uses up the tender's 500.
+    function _freeSlot(bytes32 tenderId, bytes32 pseudonym) private {
+        bytes32[] storage list = _pseudonyms[tenderId];
+        mapping(bytes32 => uint256) storage slotOf = _slotOf[tenderId];
+        uint256 index = slotOf[pseudonym] - 1;
+        bytes32 last = list[list.length - 1];
+        list[index] = last;
+        slotOf[last] = index + 1;
+        list.pop();
+        delete slotOf[pseudonym];
     }
 
     /// @dev Names the first panel expert (at most 64) who has not scored `pseudonym`.

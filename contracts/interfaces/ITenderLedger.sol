@@ -39,7 +39,8 @@ import {IGovRegistry} from "./IGovRegistry.sol";
 ///   keccak256(abi.encode(block.chainid, address(this), tenderId, bidder, key, salt))
 /// with `bytes32 key, bytes32 salt`: bound to the bidder, the tender, this contract and the chain.
 ///
-/// Bounds: at most 500 pseudonyms per tender and 64 experts per panel. {openTender} counts in
+/// Bounds: at most 500 bids not withdrawn per tender (a withdrawn pseudonym frees its slot) and 64
+/// experts per panel. {openTender} counts in
 /// constant time; {publishReading} loops over its calldata (at most one entry per bid);
 /// {computeResult} and {publishResult} loop once over the tender's pseudonyms (and, only to
 /// name a missing expert, over the panel). Totals are summed when scores arrive.
@@ -93,7 +94,8 @@ interface ITenderLedger {
     }
 
     /// @notice A tender as {getTender} reports it.
-    /// @param bids Pseudonyms ever committed (withdrawn ones included).
+    /// @param bids Pseudonyms with a bid not withdrawn (equal to `activeBids`; every version of every bid,
+    /// withdrawn ones included, stays in {BidCommitted} and {BidWithdrawn}).
     /// @param activeBids Bids committed and not withdrawn; frozen at the opening.
     /// @param settledBids Opened bids whose decryption outcome is recorded (decrypted or not).
     /// @param decryptedBids Opened bids recorded as decrypted (all of them are read by {publishReading}).
@@ -178,7 +180,7 @@ interface ITenderLedger {
     error TenderLedgerBiddingClosed(bytes32 tenderId, uint40 deadline, uint256 now);
     /// @notice The pseudonym is zero (zero means "none" in {pseudonymOf} and {TenderInfo}).
     error TenderLedgerZeroPseudonym(bytes32 tenderId);
-    /// @notice Tender `tenderId` already has the maximum of `max` pseudonyms.
+    /// @notice Tender `tenderId` already has the maximum of `max` bids not withdrawn.
     error TenderLedgerTooManyBids(bytes32 tenderId, uint256 max);
     /// @notice Tender `tenderId` may not be opened before `openingTime` (block time `now`).
     error TenderLedgerTooEarly(bytes32 tenderId, uint40 openingTime, uint256 now);
@@ -318,14 +320,15 @@ interface ITenderLedger {
 
     /// @notice Commits (or replaces, or re-commits after a withdrawal) the bid `pseudonym`.
     /// Requirements: caller is an active RELAYER; the tender exists; `block.timestamp < bidDeadline`;
-    /// `pseudonym` is not zero; a new pseudonym fits in the tender's 500.
+    /// `pseudonym` is not zero; a new pseudonym, or one back after a withdrawal, fits in the tender's 500
+    /// bids not withdrawn.
     /// Emits {BidCommitted}.
     /// @return version 1 for a new pseudonym, one more than the last version otherwise.
     function commitBid(bytes32 tenderId, bytes32 pseudonym, bytes32 ciphertextHash, bytes32 keyCommitment)
         external
         returns (uint32 version);
 
-    /// @notice Withdraws the bid `pseudonym`; it may be committed again before the deadline.
+    /// @notice Withdraws the bid `pseudonym` and frees its slot; it may be committed again before the deadline.
     /// Requirements: caller is an active RELAYER; the tender exists; `block.timestamp < bidDeadline`;
     /// the bid is `Committed`.
     /// Emits {BidWithdrawn}.
@@ -441,7 +444,8 @@ interface ITenderLedger {
     /// @notice The latest version of the bid `pseudonym` (all zero for an unknown one).
     function getBid(bytes32 tenderId, bytes32 pseudonym) external view returns (Bid memory);
 
-    /// @notice Every pseudonym ever committed to tender `tenderId`, in order of first commitment.
+    /// @notice The pseudonyms of tender `tenderId` with a bid not withdrawn (a withdrawal moves the last one into
+    /// the freed slot; a re-commitment appends).
     function bidPseudonyms(bytes32 tenderId) external view returns (bytes32[] memory);
 
     /// @notice The number of objections raised in tender `tenderId`.
