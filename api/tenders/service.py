@@ -24,7 +24,7 @@ from web3 import Web3
 from api.blobs import BlobMissing, BlobStore
 from api.context import Platform
 from api.models import Tender, TenderBid, TenderObjection
-from api.problems import Conflict, Forbidden, NotFound
+from api.problems import Conflict, Forbidden, NotFound, TooManyRequests
 from api.tenders import schemas
 from chain.tenders import BidStatus, TenderState
 from identity.bids import BidUnreadable, ciphertext_hash, open_bid
@@ -129,6 +129,22 @@ def _check_bidding(platform: Platform, tender: Tender, now: datetime) -> None:
         raise Conflict(f"bidding on {tender.reference} closed at {terms.bid_deadline} (now {int(now.timestamp())}); nothing was accepted")
 
 
+def take_upload_slot(platform: Platform, identity, now: datetime) -> None:
+    """Count one upload of the caller's; refuse with 429 beyond its limit (per bidder, every tender)."""
+    wait = platform.bid_uploads.take(identity.address, now.timestamp())
+    if wait:
+        settings = platform.settings
+        raise TooManyRequests(f"{identity.address} made {settings.bid_uploads_per_window} bid uploads in the last "
+                              f"{settings.bid_upload_window_seconds} s; nothing was stored, retry in {wait} s", retry_after=wait)  # fmt: skip
+
+
+def _drop_blob(platform: Platform, session: Session, blob: str | None) -> None:
+    """Delete a bid file no bid refers to any more: the chain keeps its hash, the trail needs no copy
+    (only the latest version of a bid not withdrawn is ever opened)."""
+    if blob and not session.scalar(select(TenderBid).where(TenderBid.blob == blob)):
+        blobs(platform).delete(blob)
+
+
 def upload_bid(platform: Platform, session: Session, identity, tender: Tender, ciphertext: bytes, key_commitment: str, now: datetime) -> schemas.BidReceipt:
     """Store the ciphertext and commit it on chain (a new version if the bidder bid before)."""
     _check_bidding(platform, tender, now)
@@ -150,9 +166,11 @@ def upload_bid(platform: Platform, session: Session, identity, tender: Tender, c
     if existing is None:
         existing = TenderBid(tender_id=tender.tender_id, pseudonym=pseudonym, bidder_sealed=sealed, version=0, tx_hash="")
         session.add(existing)
+    superseded = existing.blob
     existing.version, existing.blob, existing.key_commitment = committed.args["version"], blob, key_commitment.lower()
     existing.tx_hash, existing.withdrawn = receipt.tx_hash, False
     session.commit()
+    _drop_blob(platform, session, superseded if superseded != blob else None)
     return _receipt(platform, tender.tender_id, pseudonym, existing.version, hx(digest), key_commitment.lower(), now, receipt)
 
 
@@ -179,8 +197,9 @@ def withdraw_bid(platform: Platform, session: Session, identity, tender: Tender,
         raise Conflict("this bid is already withdrawn")
     call = platform.tenders().contract.functions.withdrawBid(unhex(tender.tender_id), unhex(bid.pseudonym))
     receipt, _ = _send(platform, sealed_intent("withdraw", tender.tender_id, bid.pseudonym, bid.version), platform.signer("relayer"), call)
-    bid.withdrawn = True
+    bid.withdrawn, withdrawn_blob, bid.blob = True, bid.blob, None
     session.commit()
+    _drop_blob(platform, session, withdrawn_blob)
     return {"pseudonym": bid.pseudonym, "withdrawn": True, "tx_hash": receipt.tx_hash}
 
 

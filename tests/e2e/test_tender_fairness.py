@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+from datetime import timedelta
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -206,6 +207,43 @@ def test_an_expert_who_never_scores_is_replaced_through_the_api(stack, client, d
     assert result.status_code == 200 and result.json()["value"] == 80 * 10000 + 90 * 10000, result.text
     steps = [s["step"] for s in stack.http.get(f"/v1/tenders/{tender['tender_id']}/trail").json()]
     assert "ExpertReplaced" in steps
+
+
+def blob_files(stack) -> set[str]:
+    return {p.name for p in (stack.api.settings.state_dir / "blobs").rglob("*") if p.is_file()}
+
+
+def test_superseded_bid_files_are_deleted(stack, client, deployment, parties):
+    """Every version of every bid stayed in the blob store for good (20 MiB an upload)."""
+    tender = create_tender(stack, client, parties, [Account.create()], reference="GC-2026-F03", method="lowest_price", min_bidders=1)
+    bidder = Bidder(stack, "测试换标公司", 300_00, deployment)
+    bidder.bid_ok(tender)
+    first = bidder.sealed.ciphertext_hash.hex()
+    assert first in blob_files(stack)
+    bidder.bid_ok(tender, price=280_00)  # a replacement: the chain keeps the first version's hash
+    second = bidder.sealed.ciphertext_hash.hex()
+    assert first not in blob_files(stack) and second in blob_files(stack)
+    assert bidder.withdraw(tender["tender_id"]).status_code == 200  # a withdrawn bid is never opened
+    assert second not in blob_files(stack)
+    bidder.bid_ok(tender, price=270_00)  # back again, with a file of its own
+    assert bidder.sealed.ciphertext_hash.hex() in blob_files(stack)
+
+
+def test_bid_uploads_are_rate_limited_per_bidder(stack, client, deployment, parties):
+    """One bidder could upload without end (each upload a chain transaction and up to 20 MiB)."""
+    tender = create_tender(stack, client, parties, [Account.create()], reference="GC-2026-F08", method="lowest_price", min_bidders=1, bidding=3600)
+    eager, other = Bidder(stack, "测试频繁公司", 300_00, deployment), Bidder(stack, "测试正常公司", 310_00, deployment)
+    limit = stack.api.settings.bid_uploads_per_window
+    for n in range(limit):
+        eager.bid_ok(tender, price=300_00 - n)
+    refused = eager.bid(tender["tender_id"], 1_00)
+    assert refused.status_code == 429, refused.text
+    assert int(refused.headers["Retry-After"]) > 0 and refused.json()["status"] == 429
+    assert eager.sealed.ciphertext_hash.hex() not in blob_files(stack)  # nothing kept, nothing committed
+    other.bid_ok(tender)  # per bidder: the others are not held back
+    stack.clock.offset += timedelta(seconds=stack.api.settings.bid_upload_window_seconds)
+    eager.refresh()
+    assert eager.bid_ok(tender, price=250_00)["version"] == limit + 1  # the window moved on
 
 
 # -- the dishonest agency (sends with its own key: keep these last) ---------------------------------
