@@ -15,6 +15,7 @@ import {ITenderLedger} from "./interfaces/ITenderLedger.sol";
 contract TenderLedger is ITenderLedger, EIP712 {
     bytes32 private constant RELAYER_ROLE = keccak256("RELAYER");
     bytes32 private constant PROCUREMENT_ROLE = keccak256("PROCUREMENT");
+    bytes32 private constant BIDDER_ROLE = keccak256("BIDDER");
 
     bytes32 private constant SIGNIN_TYPEHASH = keccak256("SignIn(bytes32 tenderId,bytes32 pseudonym,address bidder)");
     bytes32 private constant OBJECTION_TYPEHASH =
@@ -174,6 +175,7 @@ contract TenderLedger is ITenderLedger, EIP712 {
         if (bidder == t.agency || _onPanel[tenderId][bidder]) revert TenderLedgerConflictOfInterest(tenderId, bidder);
         bytes32 other = _pseudonymOf[tenderId][bidder];
         if (other != bytes32(0)) revert TenderLedgerBidderHasBid(tenderId, bidder, other);
+        if (!_registry.hasActiveRole(BIDDER_ROLE, bidder)) revert TenderLedgerUnregisteredBidder(tenderId, bidder);
         _checkSignature(tenderId, bidder, keccak256(abi.encode(SIGNIN_TYPEHASH, tenderId, pseudonym, bidder)), signature);
         b.bidder = bidder;
         _pseudonymOf[tenderId][bidder] = pseudonym;

@@ -38,8 +38,10 @@ async def upload_bid(
     tender_id: str, request: Request, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep, now: NowDep,
     key_commitment: Annotated[str, Query(pattern=schemas.HEX32, description="keccak of (chain, contract, tender, bidder, key, salt)")],
 ):  # fmt: skip
-    """Upload the encrypted bid file (the body, as bytes); uploading again replaces it. At most
+    """A registered bidder (BIDDER on GovRegistry) uploads its encrypted bid file (the body, as bytes);
+    uploading again replaces it. At most
     ``bid_uploads_per_window`` uploads per bidder per window: beyond, 429 with Retry-After, before the body is read."""
+    service.require_bidder(identity)
     service.take_upload_slot(platform, identity, now)
     body = await read_body(request, service.MAX_BID_BYTES, "bid files")
     if len(body) < 29:

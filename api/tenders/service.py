@@ -129,6 +129,13 @@ def _check_bidding(platform: Platform, tender: Tender, now: datetime) -> None:
         raise Conflict(f"bidding on {tender.reference} closed at {terms.bid_deadline} (now {int(now.timestamp())}); nothing was accepted")
 
 
+def require_bidder(identity) -> None:
+    """Only a bidder firm the bureau registered on GovRegistry (BIDDER role) may bid: a throw-away key
+    cannot fill a tender or count toward its minimum (TenderLedger also refuses its sign-in)."""
+    if "BIDDER" not in identity.roles:
+        raise Forbidden(f"{identity.address} needs the BIDDER role on GovRegistry (a registered bidder) to bid; nothing was stored")
+
+
 def take_upload_slot(platform: Platform, identity, now: datetime) -> None:
     """Count one upload of the caller's; refuse with 429 beyond its limit (per bidder, every tender)."""
     wait = platform.bid_uploads.take(identity.address, now.timestamp())

@@ -201,6 +201,8 @@ interface ITenderLedger {
     error TenderLedgerBidderHasBid(bytes32 tenderId, address bidder, bytes32 pseudonym);
     /// @notice `bidder` is on the panel or is the agency of tender `tenderId`, so it may not bid.
     error TenderLedgerConflictOfInterest(bytes32 tenderId, address bidder);
+    /// @notice `bidder` is not an active GovRegistry member holding BIDDER_ROLE (a registered bidder firm).
+    error TenderLedgerUnregisteredBidder(bytes32 tenderId, address bidder);
     /// @notice No bidder signed in to the bid `pseudonym` yet.
     error TenderLedgerNotSignedIn(bytes32 tenderId, bytes32 pseudonym);
     /// @notice The signature is not `signer`'s over the message (EOA or ERC-1271).
@@ -348,7 +350,9 @@ interface ITenderLedger {
     /// relayer submits sign-ins: nobody else can squat a pseudonym and block its bidder's sign-in.
     /// Requirements: caller is an active RELAYER; the tender is `Opened`;
     /// `block.timestamp < decryptionEnd`; the bid is `Committed` and nobody signed in to it; `bidder` has
-    /// no other bid in the tender, is not on the panel and is not the agency; `signature` is `bidder`'s.
+    /// no other bid in the tender, is not on the panel and is not the agency; `bidder` is an active
+    /// member holding BIDDER_ROLE (so every bid that is opened is a registered bidder's: the key
+    /// commitment binds the bid to its bidder from the commitment on); `signature` is `bidder`'s.
     /// Emits {BidderSignedIn}.
     function signIn(bytes32 tenderId, bytes32 pseudonym, address bidder, bytes calldata signature) external;
 

@@ -19,7 +19,7 @@ from eth_utils import keccak
 from chain.deploy import deploy, load_record, write_record
 from chain.errors import DeploymentMismatch
 from chain.node import rpc_call
-from chain.registry import MemberInfo
+from chain.registry import MemberInfo, role_id
 from chain.reverts import revert_class
 from chain.tenders import (
     BidStatus,
@@ -155,9 +155,21 @@ def spare(accounts) -> LocalAccount:
     return accounts[7]
 
 
+def register_bidder(registry, governor, address: str, name: str = "测试投标人") -> None:
+    """The governor registers a bidder firm on GovRegistry with the BIDDER role (TenderLedger's sign-in asks for it)."""
+    if registry.contract.functions.hasRole(role_id("BIDDER"), address).call():
+        return
+    try:
+        registry.register_member(governor, address, MemberInfo(name), ["BIDDER"])
+    except revert_class("GovRegistryMemberExists"):
+        registry.grant_role(governor, "BIDDER", address)
+
+
 @pytest.fixture
-def bidders(accounts) -> list[Bidder]:
+def bidders(accounts, registry, parties) -> list[Bidder]:
     label = next(_ids)
+    for n, account in enumerate(accounts[:4]):
+        register_bidder(registry, parties.governor, account.address, f"测试投标人{n}")
     return [make_bidder(account, f"{label}:{n}") for n, account in enumerate(accounts[:4])]
 
 
@@ -587,7 +599,7 @@ def test_a_key_that_does_not_match_its_commitment_is_refused(ledger, domain, par
         ledger.record_decryption(parties.procurement, tender_id, a.pseudonym, True, h("x"))
 
 
-def test_a_commitment_binds_the_bidder_chain_and_contract(ledger, domain, parties, chain, create, bidders, spare):
+def test_a_commitment_binds_the_bidder_chain_and_contract(ledger, domain, parties, chain, create, bidders, spare, registry):
     """Someone who signs in to another's pseudonym cannot reveal its key: the commitment names
     the bidder. So do commitments made for another contract or chain."""
     tender_id, terms = create(min_bidders=1)
@@ -598,6 +610,7 @@ def test_a_commitment_binds_the_bidder_chain_and_contract(ledger, domain, partie
     other_contract = tender712.key_commitment(ledger.client.chain_id, parties.relayer.address, tender_id, c.address, c.key, c.salt)
     ledger.commit_bid(parties.relayer, tender_id, c.pseudonym, c.ciphertext_hash, other_contract)
     open_now(ledger, chain, parties, tender_id, terms)
+    register_bidder(registry, parties.governor, spare.address, "测试抢注投标人")  # a registered firm, all the same
     squatter = dataclasses.replace(a, account=spare)  # tries to sign in, by itself, under a's pseudonym
     with pytest.raises(UnauthorizedRelayer):
         sign_in(ledger, domain, spare, tender_id, squatter)
@@ -643,11 +656,12 @@ def test_sign_in_rules(ledger, domain, parties, chain, create, bidders, experts)
     assert second.value.args_by_name == {"tenderId": tender_id, "bidder": a.address, "pseudonym": a.pseudonym}
 
 
-def test_a_contract_wallet_bidder_signs_in_through_erc1271(ledger, domain, parties, chain, create, bidders, build):
+def test_a_contract_wallet_bidder_signs_in_through_erc1271(ledger, domain, parties, chain, create, bidders, build, registry):
     owner = bidders[0].account
     artifact = build["TestERC1271Wallet"]
     factory = chain.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
     wallet = chain.transact(owner, factory.constructor(owner.address)).raw["contractAddress"]
+    register_bidder(registry, parties.governor, wallet, "测试合约钱包投标人")
     tender_id, terms = create(min_bidders=1)
     key, salt, pseudonym = os.urandom(32), os.urandom(32), h("wallet bid")
     commitment = tender712.key_commitment(chain.chain_id, ledger.address, tender_id, wallet, key, salt)
@@ -1344,3 +1358,21 @@ def test_a_withdrawn_pseudonym_frees_its_slot(ledger, parties, chain, create):
     with pytest.raises(TooManyBids):
         ledger.commit_bid(parties.relayer, tender_id, h("one more"), h("file"), h("key"))
     assert len(set(ledger.bid_pseudonyms(tender_id))) == ledger.get_tender(tender_id).bids == ledger.get_tender(tender_id).active_bids == 500
+
+
+UnregisteredBidder = revert_class("TenderLedgerUnregisteredBidder")
+
+
+def test_only_a_registered_bidder_signs_in(ledger, domain, parties, chain, create, registry, spare):
+    """A throw-away key committed a bid through the relayer and took part in the opening."""
+    tender_id, terms = create(min_bidders=1)
+    throwaway = make_bidder(spare, f"throwaway:{next(_ids)}")
+    commit(ledger, parties.relayer, tender_id, throwaway)
+    open_now(ledger, chain, parties, tender_id, terms)
+    with pytest.raises(UnregisteredBidder) as refused:
+        sign_in(ledger, domain, parties.relayer, tender_id, throwaway)
+    assert refused.value.args_by_name == {"tenderId": tender_id, "bidder": spare.address}
+    register_bidder(registry, parties.governor, spare.address, "测试新注册投标人")
+    sign_in(ledger, domain, parties.relayer, tender_id, throwaway)
+    registry.revoke_role(parties.governor, "BIDDER", spare.address)  # the chain answers at each call
+    assert ledger.get_bid(tender_id, throwaway.pseudonym).bidder == spare.address

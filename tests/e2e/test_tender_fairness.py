@@ -209,6 +209,19 @@ def test_an_expert_who_never_scores_is_replaced_through_the_api(stack, client, d
     assert "ExpertReplaced" in steps
 
 
+def test_a_throwaway_key_cannot_bid(stack, client, deployment, parties):
+    """Anyone signed in with a throw-away key committed bids (the relayer paid): 500 of them filled a
+    tender and counted toward its minimum of 3."""
+    tender = create_tender(stack, client, parties, [Account.create()], reference="GC-2026-F09", method="lowest_price", min_bidders=1)
+    junk = Bidder(stack, "测试一次性密钥", 1_00, deployment, registered=False)
+    refused = junk.bid(tender["tender_id"], 1_00)
+    assert refused.status_code == 403 and "BIDDER" in refused.json()["detail"], refused.text
+    assert junk.sealed.ciphertext_hash.hex() not in blob_files(stack)
+    Bidder(stack, "测试注册投标公司", 100_00, deployment).bid_ok(tender)  # registered by the bureau
+    tender = opened(stack, client, parties, tender)
+    assert tender["bids"] and len(tender["bids"]) == 1  # the junk never reached the chain
+
+
 def blob_files(stack) -> set[str]:
     return {p.name for p in (stack.api.settings.state_dir / "blobs").rglob("*") if p.is_file()}
 

@@ -10,6 +10,7 @@ import pytest
 from eth_account import Account
 
 from chain.node import rpc_call
+from chain.registry import MemberInfo
 from identity import tender712
 from api.tenders.client import BidderClient, score
 
@@ -34,11 +35,21 @@ def move_past(stack, client, moment: int) -> None:
 ITEMS = {"工期": "90天", "质保": "2年"}
 
 
+def register_bidder(stack, address: str, name: str) -> None:
+    """The bureau registers a bidder firm on GovRegistry with the BIDDER role, sent through the
+    stack's own chain client (its nonce counter for the governor's key stays right)."""
+    platform = stack.api.app.state.platform
+    platform.registry().register_member(platform.signer("governor"), address, MemberInfo(name), ["BIDDER"])
+
+
 class Bidder(BidderClient):
     """The bidder's client software, with the tests' expectations."""
 
-    def __init__(self, stack, name: str, price_fen: int, deployment):
-        super().__init__(stack.http, Account.create(), name, deployment.chain_id, deployment.address("TenderLedger"))
+    def __init__(self, stack, name: str, price_fen: int, deployment, *, registered: bool = True):
+        account = Account.create()
+        if registered:
+            register_bidder(stack, account.address, name)
+        super().__init__(stack.http, account, name, deployment.chain_id, deployment.address("TenderLedger"))
         self.price = price_fen
 
     def bid_ok(self, tender, *, price=None, wrong_key=False) -> dict:

@@ -74,7 +74,7 @@ MATRIX: dict[tuple[str, str], tuple[frozenset, object]] = {
     ("GET", "/v1/me/consents/{consent_id}/revocation"): (OWNER, None),
     ("POST", "/v1/me/consents/{consent_id}/revocation"): (OWNER, lambda w: {"json": {"deadline": 1, "signature": SIG}}),
     ("GET", TENDER + "/pseudonym"): (SIGNED, None),
-    ("POST", TENDER + "/bids"): (SIGNED, lambda w: {"content": b"short", "params": {"key_commitment": HEX32}}),
+    ("POST", TENDER + "/bids"): (EVERYONE - EVERYONE, lambda w: {"content": b"short", "params": {"key_commitment": HEX32}}),  # registered bidders only (BIDDER)
     ("DELETE", TENDER + "/bids/mine"): (SIGNED, None),
     ("POST", TENDER + "/sign-in"): (SIGNED, lambda w: {"json": {"signature": SIG}}),
     ("POST", TENDER + "/key"): (SIGNED, lambda w: {"json": {"key": HEX32, "salt": HEX32}}),
