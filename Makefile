@@ -7,17 +7,31 @@ NPM_OK := node_modules/.installed
 WEB_OK := $(VENV)/.browser-installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-anvil install compile clean bench drills slither
+.PHONY: run test test-anvil check lint install compile clean bench drills slither
+
+# Test workers (pytest-xdist, whole modules per worker): each runs its own node, deployment and stack.
+WORKERS ?= 2
+# The unit tests of `make check`: no node, no stack, no browser, no database server.
+UNIT := not chain and not slow and not pages and not db
 
 run: install ## set up, then node + deploy + API on 127.0.0.1:8000 (Ctrl-C stops all)
 	$(VENV)/bin/govchain up
 
-test: install $(WEB_OK) ## set up, then every test (ganache), then the chain-facing tests on anvil
-	$(PY) -m pytest
-	GOVCHAIN_NODE=anvil $(PY) -m pytest -m "chain and not pages" -q  # the pages run once, on ganache
+# Every test on ganache; then what depends on the node (marked `node`: transactions, nonces,
+# receipts, reverts, logs, restarts, one smoke run of each end-to-end flow) on anvil too.
+test: install $(WEB_OK) lint ## set up, lint, then every test on ganache, then the node-dependent ones on anvil
+	$(PY) -m pytest -n $(WORKERS) --dist loadscope
+	GOVCHAIN_NODE=anvil $(PY) -m pytest -m node -n $(WORKERS) --dist loadscope -q
 
-test-anvil: install $(WEB_OK)
-	GOVCHAIN_NODE=anvil $(PY) -m pytest
+test-anvil: install $(WEB_OK) ## every test on anvil
+	GOVCHAIN_NODE=anvil $(PY) -m pytest -n $(WORKERS) --dist loadscope
+
+check: lint ## the inner loop, under a minute: lint, type check, the unit tests (no node, no stack)
+	$(PY) -m pytest -m "$(UNIT)" -n $(WORKERS) -q
+
+lint: install ## ruff and mypy (configured in pyproject.toml)
+	$(VENV)/bin/ruff check chain identity api scripts tests
+	$(VENV)/bin/mypy
 
 install: $(PY_OK) $(NPM_OK)
 
@@ -67,4 +81,4 @@ compile: install
 	$(VENV)/bin/govchain compile
 
 clean:
-	rm -rf build .pytest_cache test-artifacts
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -337,6 +337,39 @@ def verify_cmd(
     raise typer.Exit(0 if verdict.valid else 1)
 
 
+agency_app = typer.Typer(help="An agency's own client: sign pull requests with its keystore, open what it pulled.", no_args_is_help=True)
+app.add_typer(agency_app, name="agency")
+
+
+@agency_app.command("pull")
+def agency_pull(
+    application_id: Annotated[str, typer.Argument(help="the application to pull data for")],
+    keystore: Annotated[Path, typer.Option(help="the agency's encrypted keystore (password: GOVCHAIN_KEYSTORE_PASSWORD or a prompt)")],
+    api: Annotated[str, typer.Option(help="the platform API")] = "http://127.0.0.1:8000",
+    hpke_generation: Annotated[int, typer.Option(min=0, help="the agency's current HPKE key generation")] = 0,
+):
+    """Pull an application's consented data as the agency: the requests are signed here with the
+    agency's own key, and the answers opened here with its own HPKE keys (printed as JSON)."""
+    import json
+
+    import httpx
+
+    from api.pulls.client import AgencyClient
+    from identity.keys import load_keystore
+
+    password = os.environ.get("GOVCHAIN_KEYSTORE_PASSWORD") or getpass.getpass("keystore password: ")
+    try:
+        account = load_keystore(keystore, password)
+        with httpx.Client(base_url=api, timeout=180) as http:
+            client = AgencyClient(http, account, hpke_generation)
+            pulled = client.pull(application_id)
+            print(json.dumps({"pulls": pulled["pulls"], "state": pulled["state"], "data": client.data(application_id)}, ensure_ascii=False, indent=2))
+    except httpx.HTTPStatusError as exc:
+        _fail(GovchainError(f"{exc.request.method} {exc.request.url} answered {exc.response.status_code}: {exc.response.text[:300]}"))
+    except GovchainError as exc:
+        _fail(exc)
+
+
 @keys_app.command("new")
 def keys_new(path: Annotated[Path, typer.Argument(help="where to write the encrypted keystore (must not exist)")]):
     """Create a key in an encrypted keystore; the password comes from GOVCHAIN_KEYSTORE_PASSWORD or a prompt."""

@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -71,6 +72,12 @@ class Settings(BaseSettings):
     receipt_timeout_seconds: float = Field(60.0, gt=0)
     data_key: SecretStr = SecretStr("")  # base64url, 32 bytes: AES-256-GCM key for data at rest
     keystore_dir: Path | None = None  # production member keys: <dir>/<address>.json
+    agency_keys: Literal["dev-derived", "agency-held"] = Field(
+        "dev-derived",
+        description="dev-derived: the platform signs an agency's pull requests with the agency's dev key and opens the "
+        "answers with the HPKE key derived from it (dev only). agency-held: the agency signs its pull requests in its "
+        "own client (GET .../pull-requests, POST .../pulls) and the answers stay sealed to its own HPKE key",
+    )  # fmt: skip
     catalog_path: Path = DEFAULT_CATALOG
     face_vendor_url: str = "http://127.0.0.1:8100"
     face_vendor_api_key: SecretStr = SecretStr("")
@@ -100,6 +107,8 @@ class Settings(BaseSettings):
                 raise ConfigError("production needs GOVCHAIN_GOVERNOR_KEYSTORE and GOVCHAIN_RELAYER_KEYSTORE")
         elif self.token_secret.get_secret_value():
             check_secret(self.token_secret.get_secret_value())
+        if self.env is not Environment.DEV and self.agency_keys == "dev-derived":
+            raise ConfigError("outside dev the platform holds no agency key for pulls: set GOVCHAIN_AGENCY_KEYS=agency-held")
         return self
 
     @property

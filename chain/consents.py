@@ -42,7 +42,9 @@ class PullRefusal(IntEnum):
     WRONG_REQUESTER = 7
     CATEGORY_NOT_SERVED = 8
     MAX_PULLS_REACHED = 9
-    DUPLICATE_REQUEST = 10
+    DUPLICATE_REQUEST = 10  # the sequence number was logged already
+    REQUESTER_NOT_AGENCY = 11  # the requester is not an active AGENCY (any more)
+    OUT_OF_SEQUENCE = 12  # the sequence number skips ahead of the consent's pull count
 
 
 class _Tupled(Protocol):
@@ -51,17 +53,26 @@ class _Tupled(Protocol):
 
 @dataclass(frozen=True)
 class PullRecord:
-    """``IConsentRegistry.PullRecord``. ``category`` is a bit index (0 ID card, 1 residence
-    permit, 2 household register), not a mask; ``digest`` hashes what was handed over."""
+    """``IConsentRegistry.PullRecord``: a pull to log, with the requester's EIP-712 signature of
+    its ``PullRequest`` (built and signed in ``identity.pull_request``). ``category`` is a bit
+    index (0 ID card, 1 residence permit, 2 household register), not a mask; ``sequence`` the
+    pull number asked for; ``details_hash`` the struct hash of the request's ``PullDetails``;
+    ``digest`` hashes what was handed over."""
 
     consent_id: bytes
+    sequence: int
     category: int
     requester: str
-    request_id: bytes
+    issued_at: int
+    details_hash: bytes
     digest: bytes
+    signature: bytes
 
     def as_tuple(self) -> tuple:
-        return (bytes(self.consent_id), int(self.category), Web3.to_checksum_address(self.requester), bytes(self.request_id), bytes(self.digest))
+        return (
+            bytes(self.consent_id), int(self.sequence), int(self.category), Web3.to_checksum_address(self.requester),
+            int(self.issued_at), bytes(self.details_hash), bytes(self.digest), bytes(self.signature),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -186,7 +197,7 @@ class ConsentRegistryClient(ContractClient):
         )
 
     def check_pull(self, consent_id: bytes, category: int, requester: str, holder: str) -> PullRefusal:
-        """What ``record_pulls`` would say now, request-id check aside (``NONE``: it would be logged)."""
+        """What ``record_pulls`` would say of the next pull now, signature and sequence aside (``NONE``: it would be logged)."""
         call = self.contract.functions.checkPull(
             bytes(consent_id), category, Web3.to_checksum_address(requester), Web3.to_checksum_address(holder)
         )
@@ -195,8 +206,11 @@ class ConsentRegistryClient(ContractClient):
     def nonce_used(self, applicant: str, nonce: int) -> bool:
         return self.contract.functions.nonceUsed(Web3.to_checksum_address(applicant), nonce).call()
 
-    def is_request_logged(self, holder: str, request_id: bytes) -> bool:
-        return self.contract.functions.isRequestLogged(Web3.to_checksum_address(holder), bytes(request_id)).call()
+    def pull_request_id(self, consent_id: bytes, sequence: int) -> bytes:
+        return bytes(self.contract.functions.pullRequestId(bytes(consent_id), sequence).call())
+
+    def pull_request_lifetime(self) -> int:
+        return self.contract.functions.pullRequestLifetime().call()
 
     def domain(self) -> DomainFields:
         _fields, name, version, chain_id, verifying_contract, _salt, _extensions = self.contract.functions.eip712Domain().call()

@@ -48,6 +48,12 @@ class TransactionFailed(GovchainError, RuntimeError):
         super().__init__(message)
 
 
+class NonceTaken(TransactionFailed):
+    """The node refused a transaction for its nonce: someone else sent with the same key (another
+    process, an operator's wallet), so this client's counter was behind the chain (ganache says
+    the same when the counter is ahead, after a chain was rewound)."""
+
+
 class ReceiptTimeout(GovchainError, TimeoutError):
     """No receipt arrived for a sent transaction within the timeout."""
 

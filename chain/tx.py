@@ -8,6 +8,7 @@ per sending key keep nonces right under many concurrent senders.
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from web3.middleware import ExtraDataToPOAMiddleware
 from web3.types import RPCEndpoint
 
 from chain import reverts
-from chain.errors import ChainMismatch, ChainUnavailable, ContractRevert, ReceiptTimeout, TransactionFailed
+from chain.errors import ChainMismatch, ChainUnavailable, ContractRevert, NonceTaken, ReceiptTimeout, TransactionFailed
 
 DEFAULT_PRIORITY_FEE = Web3.to_wei(1, "gwei")
 
@@ -52,6 +53,10 @@ def connect(url: str, *, timeout: float = 10.0) -> Web3:
         w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
     return w3
 
+
+# How nodes say a nonce is already used: geth, Besu and anvil "nonce too low"; ganache "the tx
+# doesn't have the correct nonce. account has nonce of: N tx has nonce of: M".
+_NONCE_TAKEN = re.compile(r"nonce too low|doesn't have the correct nonce", re.IGNORECASE)
 
 class NonceManager:
     """One lock and one local counter per sending address.
@@ -243,7 +248,8 @@ class ChainClient:
                 self.send_raw(raw)
             except Web3RPCError as exc:
                 self.nonces.forget(address)
-                raise TransactionFailed(f"node refused transaction {tx_hash} (nonce {nonce}): {exc.message}", tx_hash) from None
+                refused = NonceTaken if _NONCE_TAKEN.search(str(exc.message)) else TransactionFailed
+                raise refused(f"node refused transaction {tx_hash} (nonce {nonce}): {exc.message}", tx_hash) from None
             except ChainUnavailable:
                 self.nonces.forget(address)
                 raise
@@ -289,9 +295,16 @@ class ChainClient:
         )
 
     def transact(self, account: LocalAccount, call=None, *, to: str | None = None, data: str = "0x", gas: int | None = None) -> Receipt:
-        """Build, sign, send and await one transaction; raise its named error if it fails."""
+        """Build, sign, send and await one transaction; raise its named error if it fails.
+
+        A nonce someone else took with the same key (see :class:`NonceTaken`) is signed again
+        once, with the node's count: the refused transaction never existed for the chain."""
         tx = self.build(account, call, to=to, data=data, gas=gas)
-        receipt = self.wait(self.send(account, tx))
+        try:
+            tx_hash = self.send(account, tx)
+        except NonceTaken:
+            tx_hash = self.send(account, tx)
+        receipt = self.wait(tx_hash)
         if not receipt.ok:
             raise self.explain_failure(tx, account, receipt)
         return receipt

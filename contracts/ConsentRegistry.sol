@@ -8,10 +8,11 @@ import {IConsentRegistry} from "./interfaces/IConsentRegistry.sol";
 
 /// @title ConsentRegistry — citizens' signed consents to data pulls, and the pull log
 /// @notice Consents are EIP-712 signed by the applicant (EOA or ERC-1271 wallet) and submitted
-/// by the applicant or an active relayer; data holders log each pull against a consent.
-/// Roles are read from GovRegistry at the time of each call. Per consent two storage slots
-/// are kept; the scope, purpose and face-check hashes are only emitted, and bound by the
-/// consent id (the EIP-712 digest of the terms).
+/// by the applicant or an active relayer; data holders log each pull against a consent, on the
+/// requesting agency's EIP-712 signed pull request, checked here. Roles are read from
+/// GovRegistry at the time of each call. Per consent two storage slots are kept; the scope,
+/// purpose and face-check hashes are only emitted, and bound by the consent id (the EIP-712
+/// digest of the terms). A pull writes no slot of its own: its sequence number is the replay guard.
 contract ConsentRegistry is IConsentRegistry, EIP712 {
     bytes32 private constant RELAYER_ROLE = keccak256("RELAYER");
     bytes32 private constant AGENCY_ROLE = keccak256("AGENCY");
@@ -22,6 +23,11 @@ contract ConsentRegistry is IConsentRegistry, EIP712 {
         "bytes32 faceCheckRef,uint40 notBefore,uint40 expiresAt,uint16 maxPulls,uint256 nonce,uint256 deadline)"
     );
     bytes32 private constant REVOCATION_TYPEHASH = keccak256("Revocation(bytes32 consentId,uint256 deadline)");
+    bytes32 private constant PULL_REQUEST_TYPEHASH = keccak256(
+        "PullRequest(bytes32 consentId,uint16 sequence,uint8 category,address requester,address holder,"
+        "PullDetails details,uint64 issuedAt)PullDetails(bytes32 attributesHash,bytes32 subjectHash)"
+    );
+    uint256 private constant PULL_REQUEST_LIFETIME = 1 days;
 
     /// @dev Categories are bits 0..2 of a uint8: anything at or above this is invalid.
     uint8 private constant CATEGORY_LIMIT = 8;
@@ -30,7 +36,6 @@ contract ConsentRegistry is IConsentRegistry, EIP712 {
 
     mapping(bytes32 consentId => Consent) private _consents;
     mapping(address applicant => mapping(uint256 word => uint256 bits)) private _usedNonces;
-    mapping(address holder => mapping(bytes32 requestId => bool)) private _loggedRequests;
 
     /// @param registry_ The GovRegistry that says who is an active relayer, agency and data holder.
     constructor(IGovRegistry registry_) EIP712("govchain ConsentRegistry", "1") {
@@ -115,28 +120,36 @@ contract ConsentRegistry is IConsentRegistry, EIP712 {
     function recordPulls(PullRecord[] calldata pulls) external returns (uint256 recorded) {
         address holder = msg.sender;
         if (!_registry.hasActiveRole(DATA_HOLDER_ROLE, holder)) revert ConsentRegistryUnauthorizedHolder(holder);
-        // Which categories the holder serves, asked of the registry once per category and batch.
+        // Registry answers kept for the batch: which categories the holder serves (asked once per
+        // category), and whether the last requester asked about is an active agency.
         uint256 asked;
         uint256 served;
+        address lastRequester;
+        bool lastIsAgency;
         for (uint256 i = 0; i < pulls.length; ++i) {
             PullRecord calldata p = pulls[i];
-            PullRefusal reason = _precheck(_consents[p.consentId], p.category, p.requester);
+            _checkSigned(p, holder, i);
+            Consent storage c = _consents[p.consentId];
+            Consent memory m = c; // two reads of storage for all the checks
+            PullRefusal reason = _precheck(m, p.category, p.requester);
             if (reason == PullRefusal.None) {
                 uint256 bit = uint256(1) << p.category;
                 if (asked & bit == 0) {
                     asked |= bit;
                     if (_registry.servesCategory(holder, p.category)) served |= bit;
                 }
-                reason = _finalCheck(_consents[p.consentId], served & bit != 0);
-            }
-            if (reason == PullRefusal.None && _loggedRequests[holder][p.requestId]) {
-                reason = PullRefusal.DuplicateRequest;
+                if (p.requester != lastRequester) {
+                    lastRequester = p.requester;
+                    lastIsAgency = _registry.hasActiveRole(AGENCY_ROLE, lastRequester);
+                }
+                reason = _finalCheck(m, lastIsAgency, served & bit != 0, p.sequence);
             }
             if (reason == PullRefusal.None) {
-                _logPull(p, holder);
+                c.pulls = p.sequence;
+                emit DataPulled(p.consentId, holder, p.requester, p.category, p.digest, p.sequence);
                 ++recorded;
             } else {
-                emit PullRefused(p.consentId, holder, p.requester, p.category, p.requestId, reason);
+                emit PullRefused(p.consentId, holder, p.requester, p.category, p.sequence, reason);
             }
         }
     }
@@ -162,10 +175,11 @@ contract ConsentRegistry is IConsentRegistry, EIP712 {
         view
         returns (PullRefusal)
     {
-        Consent storage c = _consents[consentId];
+        Consent memory c = _consents[consentId];
         PullRefusal reason = _precheck(c, category, requester);
         if (reason != PullRefusal.None) return reason;
-        return _finalCheck(c, _registry.servesCategory(holder, category));
+        bool isAgency = _registry.hasActiveRole(AGENCY_ROLE, requester);
+        return _finalCheck(c, isAgency, _registry.servesCategory(holder, category), c.pulls == type(uint16).max ? c.pulls : c.pulls + 1);
     }
 
     /// @inheritdoc IConsentRegistry
@@ -174,8 +188,13 @@ contract ConsentRegistry is IConsentRegistry, EIP712 {
     }
 
     /// @inheritdoc IConsentRegistry
-    function isRequestLogged(address holder, bytes32 requestId) external view returns (bool) {
-        return _loggedRequests[holder][requestId];
+    function pullRequestId(bytes32 consentId, uint16 sequence) external pure returns (bytes32) {
+        return keccak256(abi.encode(consentId, sequence));
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function pullRequestLifetime() external pure returns (uint256) {
+        return PULL_REQUEST_LIFETIME;
     }
 
     function _hashTerms(ConsentTerms calldata t) private pure returns (bytes32) {
@@ -220,16 +239,32 @@ contract ConsentRegistry is IConsentRegistry, EIP712 {
         _usedNonces[applicant][nonce >> 8] = word | bit;
     }
 
-    function _logPull(PullRecord calldata p, address holder) private {
-        Consent storage c = _consents[p.consentId];
-        uint16 pullNumber = c.pulls + 1;
-        c.pulls = pullNumber;
-        _loggedRequests[holder][p.requestId] = true;
-        emit DataPulled(p.consentId, holder, p.requester, p.category, p.requestId, p.digest, pullNumber);
+    /// @dev Reverts unless record `index` is fresh and signed by its requester for this holder.
+    function _checkSigned(PullRecord calldata p, address holder, uint256 index) private view {
+        if (block.timestamp > uint256(p.issuedAt) + PULL_REQUEST_LIFETIME) {
+            revert ConsentRegistryPullRequestExpired(index, p.issuedAt, block.timestamp);
+        }
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    PULL_REQUEST_TYPEHASH,
+                    p.consentId,
+                    p.sequence,
+                    p.category,
+                    p.requester,
+                    holder,
+                    p.detailsHash,
+                    p.issuedAt
+                )
+            )
+        );
+        if (!SignatureChecker.isValidSignatureNow(p.requester, digest, p.signature)) {
+            revert ConsentRegistryInvalidPullSignature(index, p.requester);
+        }
     }
 
     /// @dev The checks that need no registry call, in the order of {PullRefusal}.
-    function _precheck(Consent storage c, uint8 category, address requester) private view returns (PullRefusal) {
+    function _precheck(Consent memory c, uint8 category, address requester) private view returns (PullRefusal) {
         ConsentState status = c.status;
         if (status == ConsentState.None) return PullRefusal.UnknownConsent;
         if (status == ConsentState.Revoked) return PullRefusal.Revoked;
@@ -241,10 +276,19 @@ contract ConsentRegistry is IConsentRegistry, EIP712 {
         return PullRefusal.None;
     }
 
-    /// @dev The checks after the precheck passed, given whether the holder serves the category.
-    function _finalCheck(Consent storage c, bool served) private view returns (PullRefusal) {
+    /// @dev The checks after the precheck passed, given whether the requester is an active
+    /// agency, whether the holder serves the category, and the sequence number asked for.
+    function _finalCheck(Consent memory c, bool isAgency, bool served, uint16 sequence)
+        private
+        pure
+        returns (PullRefusal)
+    {
+        if (!isAgency) return PullRefusal.RequesterNotAgency;
         if (!served) return PullRefusal.CategoryNotServed;
-        if (c.pulls >= c.maxPulls) return PullRefusal.MaxPullsReached;
+        uint16 pulls = c.pulls;
+        if (sequence <= pulls) return PullRefusal.DuplicateRequest;
+        if (pulls >= c.maxPulls) return PullRefusal.MaxPullsReached;
+        if (sequence != pulls + 1) return PullRefusal.OutOfSequence;
         return PullRefusal.None;
     }
 

@@ -70,6 +70,10 @@ contract GovRegistry is IGovRegistry, AccessControlDefaultAdminRules {
         Member storage m = _members[account];
         _requireNotRetired(account, m.status);
         if (bytes(info.name).length == 0) revert GovRegistryEmptyName(account);
+        bytes32 currentKey = m.hpkePublicKey;
+        if (info.hpkePublicKey != currentKey) {
+            revert GovRegistryKeyChangeNeedsMember(account, currentKey, info.hpkePublicKey);
+        }
         _writeInfo(m, info);
         emit MemberUpdated(
             account, _msgSender(), info.name, info.orgCode, info.domain, info.hpkePublicKey, info.dataCategories

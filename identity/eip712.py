@@ -196,8 +196,8 @@ def sign_revocation(consent_id: bytes, deadline: int, domain: Domain, private_ke
 # -- the hashes a consent carries -------------------------------------------------------------
 
 
-def scope_hash(attributes: dict[str, list[str]]) -> bytes:
-    """keccak256 of the canonical JSON of ``{category: [attribute name, ...]}``.
+def scope_digest(attributes: dict[str, list[str]]) -> bytes:
+    """keccak256 of the canonical JSON of ``{category: [attribute name, ...]}`` (never on chain alone).
 
     Canonical: categories sorted, each category's attribute names sorted and without
     duplicates, separators ``(",", ":")``, no ASCII escaping, UTF-8. Names only, no values.
@@ -211,6 +211,15 @@ def scope_hash(attributes: dict[str, list[str]]) -> bytes:
         canonical[category] = sorted(set(names))
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return keccak(text.encode("utf-8"))
+
+
+def scope_hash(attributes: dict[str, list[str]], salt: bytes) -> bytes:
+    """keccak256(abi.encode(bytes32 scopeDigest, bytes32 salt)): the consent's ``scopeHash``.
+
+    Salted per consent (the salt goes to the agency and the data holders, never on chain), so
+    the hash cannot be matched against the scopes of the public catalog to name the matter.
+    """
+    return keccak(encode(["bytes32", "bytes32"], [scope_digest(attributes), _bytes32(salt, "salt")]))
 
 
 def purpose_hash(matter_code: str, application_id: str, salt: bytes) -> bytes:

@@ -41,14 +41,24 @@ def dev_party(config: NodeConfig, party: str) -> LocalAccount:
     return dev_account(config, config.party_index(party))
 
 
-def hpke_key_for(account: LocalAccount) -> X25519PrivateKey:
+def hpke_key_for(account: LocalAccount, generation: int = 0) -> X25519PrivateKey:
     """A member's HPKE (X25519) key, derived from its chain key with HKDF-SHA256.
 
     One secret per member (its keystore) then gives both keys; the public half is what
-    GovRegistry holds as the member's ``hpkePublicKey``.
+    GovRegistry holds as the member's ``hpkePublicKey``. ``generation`` numbers the keys a
+    member rotated to (``rotateHpkeKey``); generation 0 is the key it registered with.
     """
-    seed = HKDF(algorithm=SHA256(), length=32, salt=b"govchain", info=b"hpke x25519 v1").derive(bytes(account.key))
+    if generation < 0:
+        raise ValueError(f"key generation {generation} is negative")
+    info = b"hpke x25519 v1" if generation == 0 else b"hpke x25519 v1 generation %d" % generation
+    seed = HKDF(algorithm=SHA256(), length=32, salt=b"govchain", info=info).derive(bytes(account.key))
     return X25519PrivateKey.from_private_bytes(seed)
+
+
+def hpke_key_history(account: LocalAccount, generation: int) -> list[X25519PrivateKey]:
+    """Every HPKE key of a member up to ``generation``, newest first: the current one, then the
+    earlier ones it keeps to open what was sealed to them before a rotation."""
+    return [hpke_key_for(account, g) for g in range(generation, -1, -1)]
 
 
 def x25519_public_bytes(key: X25519PrivateKey) -> bytes:

@@ -1,9 +1,13 @@
 """Messages between an agency and a data holder's gateway.
 
-The agency signs each pull request as EIP-712 typed data (domain "govchain DataGateway",
-bound to the chain and to the ConsentRegistry contract). The holder signs its answer
-(EIP-191 over canonical JSON) and then seals it with HPKE to the agency's registered
-X25519 key: signed-then-encrypted, as Singapore's Myinfo does.
+The agency signs each pull request as EIP-712 typed data in ConsentRegistry's own domain
+("govchain ConsentRegistry", version "1", the chain, the contract), so the contract checks
+the signature itself when the holder logs the pull (``recordPulls``): a pull or a refusal
+naming an agency is on chain only with that agency's signature. A request is number
+``sequence`` of its consent (the consent's pull count plus one); its id is
+``keccak256(abi.encode(consentId, sequence))``. The holder signs its answer (EIP-191 over
+canonical JSON) and then seals it with HPKE to the agency's registered X25519 key:
+signed-then-encrypted, as Singapore's Myinfo does.
 """
 
 from __future__ import annotations
@@ -11,24 +15,31 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from eth_abi import encode
 from eth_account import Account
 from eth_account.messages import encode_defunct, encode_typed_data
 from eth_utils import keccak
 
+from chain.consents import PullRecord
 from chain.errors import GovchainError
 
+DOMAIN_NAME, DOMAIN_VERSION = "govchain ConsentRegistry", "1"
 PULL_REQUEST_TYPES = {
     "PullRequest": [
-        {"name": "requestId", "type": "bytes32"},
         {"name": "consentId", "type": "bytes32"},
+        {"name": "sequence", "type": "uint16"},
         {"name": "category", "type": "uint8"},
-        {"name": "attributesHash", "type": "bytes32"},
-        {"name": "subjectHash", "type": "bytes32"},
         {"name": "requester", "type": "address"},
         {"name": "holder", "type": "address"},
+        {"name": "details", "type": "PullDetails"},
         {"name": "issuedAt", "type": "uint64"},
-    ]
+    ],
+    "PullDetails": [
+        {"name": "attributesHash", "type": "bytes32"},
+        {"name": "subjectHash", "type": "bytes32"},
+    ],
 }
+PULL_DETAILS_TYPEHASH = keccak(text="PullDetails(bytes32 attributesHash,bytes32 subjectHash)")
 
 
 class BadMessage(GovchainError, PermissionError):
@@ -43,10 +54,15 @@ def attributes_hash(scope: dict[str, list[str]], attributes: list[str]) -> bytes
     return keccak(canonical_json({"scope": scope, "attributes": sorted(attributes)}))
 
 
+def pull_request_id(consent_id: bytes, sequence: int) -> bytes:
+    """``ConsentRegistry.pullRequestId``: the id of pull number ``sequence`` of a consent."""
+    return keccak(encode(["bytes32", "uint16"], [bytes(consent_id), sequence]))
+
+
 @dataclass(frozen=True)
 class PullRequest:
-    request_id: bytes
     consent_id: bytes
+    sequence: int  # the pull number asked for: the consent's pull count plus one
     category: int  # bit index: 0 ID card, 1 residence permit, 2 household register
     attributes_hash: bytes
     subject_hash: bytes  # keccak of the sealed subject (the opening of the face-check reference)
@@ -54,7 +70,17 @@ class PullRequest:
     holder: str
     issued_at: int
 
+    @property
+    def request_id(self) -> bytes:
+        return pull_request_id(self.consent_id, self.sequence)
+
+    @property
+    def details_hash(self) -> bytes:
+        """The EIP-712 struct hash of ``PullDetails``: what ``PullRecord.detailsHash`` carries on chain."""
+        return keccak(encode(["bytes32", "bytes32", "bytes32"], [PULL_DETAILS_TYPEHASH, self.attributes_hash, self.subject_hash]))
+
     def typed_data(self, chain_id: int, verifying_contract: str) -> dict:
+        """The full EIP-712 message: what an agency's wallet or keystore signs (``eth_signTypedData_v4``)."""
         return {
             "types": {
                 "EIP712Domain": [
@@ -66,23 +92,44 @@ class PullRequest:
                 **PULL_REQUEST_TYPES,
             },
             "primaryType": "PullRequest",
-            "domain": {"name": "govchain DataGateway", "version": "1", "chainId": chain_id, "verifyingContract": verifying_contract},
+            "domain": {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": chain_id, "verifyingContract": verifying_contract},
             "message": {
-                "requestId": self.request_id, "consentId": self.consent_id, "category": self.category,
-                "attributesHash": self.attributes_hash, "subjectHash": self.subject_hash, "requester": self.requester,
-                "holder": self.holder, "issuedAt": self.issued_at,
+                "consentId": "0x" + self.consent_id.hex(), "sequence": self.sequence, "category": self.category,
+                "requester": self.requester, "holder": self.holder,
+                "details": {"attributesHash": "0x" + self.attributes_hash.hex(), "subjectHash": "0x" + self.subject_hash.hex()},
+                "issuedAt": self.issued_at,
             },  # fmt: skip
         }
+
+    def digest(self, chain_id: int, verifying_contract: str) -> bytes:
+        """The EIP-712 hash that is signed: what an ERC-1271 wallet's ``isValidSignature`` is asked about."""
+        message = encode_typed_data(full_message=self.typed_data(chain_id, verifying_contract))
+        return keccak(b"\x19" + message.version + message.header + message.body)
 
     def sign(self, private_key, chain_id: int, verifying_contract: str) -> bytes:
         message = encode_typed_data(full_message=self.typed_data(chain_id, verifying_contract))
         return bytes(Account.sign_message(message, private_key).signature)
+
+    def record(self, signature: bytes, digest: bytes) -> PullRecord:
+        """The ``recordPulls`` record a holder logs for this request, once it handed over ``digest``."""
+        return PullRecord(self.consent_id, self.sequence, self.category, self.requester, self.issued_at, self.details_hash, digest, signature)
 
     def signer(self, signature: bytes, chain_id: int, verifying_contract: str) -> str:
         try:
             return Account.recover_message(encode_typed_data(full_message=self.typed_data(chain_id, verifying_contract)), signature=signature)
         except Exception:  # malformed signatures raise many types in eth-keys
             raise BadMessage("the pull request's signature is malformed") from None
+
+
+def signed_record(
+    requester, holder: str, consent_id: bytes, sequence: int, category: int, *, chain_id: int, verifying_contract: str,
+    issued_at: int, digest: bytes, attributes: bytes = bytes(32), subject: bytes = bytes(32),
+) -> PullRecord:
+    """A ``recordPulls`` record of pull number ``sequence``, signed by ``requester`` (a local key)
+    for ``holder``: what a holder logs once it answered. ``attributes`` and ``subject`` are the
+    request's attribute and subject hashes (their values only matter to the holder)."""
+    request = PullRequest(bytes(consent_id), sequence, category, attributes, subject, requester.address, holder, issued_at)
+    return request.record(request.sign(requester.key, chain_id, verifying_contract), digest)
 
 
 def sign_answer(payload: dict, private_key) -> dict:
@@ -102,4 +149,4 @@ def verify_answer(answer: dict, holder: str) -> dict:
     return answer["payload"]
 
 
-__all__ = ["BadMessage", "PullRequest", "attributes_hash", "canonical_json", "sign_answer", "verify_answer"]
+__all__ = ["BadMessage", "PullRequest", "attributes_hash", "canonical_json", "pull_request_id", "sign_answer", "signed_record", "verify_answer"]

@@ -46,8 +46,11 @@ def hpke_seal(recipient_public_key: bytes, plaintext: bytes, info: bytes) -> byt
     return _SUITE.encrypt(plaintext, X25519PublicKey.from_public_bytes(recipient_public_key), info=info)
 
 
-def hpke_open(private_key: X25519PrivateKey, ciphertext: bytes, info: bytes) -> bytes:
-    try:
-        return _SUITE.decrypt(ciphertext, private_key, info=info)
-    except Exception:  # InvalidTag, ValueError on short input, ...: one opaque failure
-        raise SealError("HPKE ciphertext cannot be opened") from None
+def hpke_open(private_key: X25519PrivateKey | list[X25519PrivateKey], ciphertext: bytes, info: bytes) -> bytes:
+    """Open with a key, or with the first of a member's keys (current and earlier ones) that opens it."""
+    for key in private_key if isinstance(private_key, list) else [private_key]:
+        try:
+            return _SUITE.decrypt(ciphertext, key, info=info)
+        except Exception:  # InvalidTag, ValueError on short input, ...: one opaque failure
+            continue
+    raise SealError("HPKE ciphertext cannot be opened")

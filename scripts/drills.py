@@ -29,8 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.drills import api_kill, chain_faults  # noqa: E402
-from tests.drills.harness import DrillResult  # noqa: E402
+from scripts.faults import api_kill, chain_faults  # noqa: E402
+from scripts.faults.harness import DrillResult  # noqa: E402
 
 GATEWAY_TEST = "tests/e2e/test_gateway.py::test_gateway_killed_between_log_and_answer_delivers_on_retry_with_one_log_entry"
 DRILLS = ("api-kill", "gateway-kill", "node-restart", "chain-down", "load")

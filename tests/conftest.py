@@ -1,8 +1,17 @@
 """Suite-wide fixtures: a real local node (ganache, or anvil with GOVCHAIN_NODE=anvil),
 the compiled contracts, a deployment with the dev parties, and a chain snapshot per test.
 
-Tests that touch the chain are marked ``chain`` automatically (they are the ones `make test`
-runs again on anvil).
+Markers (what `make test` runs where):
+- ``chain``: talks to the local node; set automatically from the fixtures a test takes.
+- ``node``: depends on which node runs (transactions, nonces, receipts, reverts, logs, restarts;
+  one smoke run of each end-to-end flow). Set by hand; the anvil pass runs these alone.
+- ``db``: its subject is the database (migrations, locking, dialect differences, the outbox's
+  and the indexer's transactions). These run on SQLite and, when GOVCHAIN_TEST_DATABASE_URL
+  is set (CI), on PostgreSQL too; every other test runs on SQLite only.
+
+The whole-stack tests (``stack``: API, face vendor, two gateways) share one stack per session
+(per xdist worker) and run after every other test, so no snapshot revert pulls the chain out
+from under the running services.
 """
 
 from __future__ import annotations
@@ -10,9 +19,12 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
+from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -22,24 +34,45 @@ from chain import reverts
 from chain.compile import Build, compile_contracts
 from chain.config import NodeConfig, load_node_config
 from chain.db import make_engine, session_factory
-from chain.deploy import Deployment, deploy
+from chain.deploy import Deployment, deploy, write_record
 from chain.node import LocalNode, rpc_call
 from chain.registry import GovRegistryClient
 from chain.tx import ChainClient
 from identity.keys import dev_account, dev_party
 from identity.parties import dev_issuers, dev_member_specs, governor_info
+from tests.support.api import ApiServer, Clock, api_settings
+from tests.support.stack import running_stack
+
+# An xdist worker starts with COLUMNS=80 in its environment, and rich fixes a console's width
+# from it when the console is made (at import of the CLI modules). Without it the width is read
+# at each print, and the CLI tests' own COLUMNS holds, as it does in a plain pytest run.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.pop("COLUMNS", None)
 
 CHAIN_FIXTURES = {"node_config", "node", "client", "chain", "deployment", "registry", "snapshot"}
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "chain: talks to the local node (run on ganache and on anvil)")
+    config.addinivalue_line("markers", "chain: talks to the local node (set from the fixtures a test takes)")
+    config.addinivalue_line("markers", "node: depends on which node runs; `make test` runs these on anvil as well")
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
         if CHAIN_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.chain)
+    # The shared stack's tests last: a snapshot revert after them would rewind its services' chain.
+    items.sort(key=lambda item: "stack" in getattr(item, "fixturenames", ()))
+
+
+def pytest_generate_tests(metafunc):
+    """``database_url`` is SQLite, and PostgreSQL as well for ``db`` tests when one is configured."""
+    chosen = any("database_url" in marker.args[0] for marker in metafunc.definition.iter_markers("parametrize"))
+    if "database_url" in metafunc.fixturenames and not chosen:
+        kinds = ["sqlite"]
+        if os.environ.get("GOVCHAIN_TEST_DATABASE_URL") and metafunc.definition.get_closest_marker("db"):
+            kinds.append("postgresql")
+        metafunc.parametrize("database_url", kinds, indirect=True)
 
 
 @pytest.fixture(scope="session")
@@ -127,17 +160,10 @@ def registry(chain, deployment, build) -> GovRegistryClient:
 
 # -- databases ------------------------------------------------------------------------------
 
-def _database_params():
-    params = ["sqlite"]
-    if os.environ.get("GOVCHAIN_TEST_DATABASE_URL"):
-        params.append("postgresql")
-    return params
-
-
-@pytest.fixture(params=_database_params())
+@pytest.fixture
 def database_url(request, tmp_path):
-    """A fresh, empty database: a SQLite file, and (when GOVCHAIN_TEST_DATABASE_URL is set,
-    as in CI) a throw-away database on that PostgreSQL server."""
+    """A fresh, empty database: a SQLite file, or (``db`` tests, when GOVCHAIN_TEST_DATABASE_URL
+    is set, as in CI) a throw-away database on that PostgreSQL server."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.db'}"
         return
@@ -161,3 +187,50 @@ def sessions(database_url):
     db.upgrade(engine)
     yield session_factory(engine)
     engine.dispose()
+
+
+# -- the platform API and the whole stack -----------------------------------------------------
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def api(chain, deployment, database_url, tmp_path, clock):
+    """The platform API on a fresh database, serving real HTTP on a free loopback port."""
+    write_record(tmp_path, deployment)
+    settings = api_settings(tmp_path, database_url, chain.w3.provider.endpoint_uri)
+    with ApiServer(settings, clock) as server:
+        yield server
+
+
+@pytest.fixture
+def http(api):
+    with httpx.Client(base_url=api.url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def stack(client, deployment, tmp_path_factory):
+    """One whole stack (API, face vendor, two gateways) for every test that takes it."""
+    with running_stack(client, deployment, tmp_path_factory.mktemp("stack")) as started:
+        yield started
+
+
+@pytest.fixture(autouse=True)
+def _stack_back_to_wall_clock(request):
+    """After a test on the shared stack: the platform's clock back to the wall clock (a tender
+    test moves it to the chain's, which runs ahead; the gateways refuse requests stamped far
+    from their own clock), and the suite's nonce counters re-read (the stack sent with the
+    same dev keys)."""
+    yield
+    if "stack" in request.fixturenames:
+        request.getfixturevalue("stack").clock.offset = timedelta(0)
+        request.getfixturevalue("client").nonces.reset()
+
+
+@pytest.fixture
+def applicant():
+    """A fresh applicant key: every test is a new citizen."""
+    return Account.create()

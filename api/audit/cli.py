@@ -19,6 +19,15 @@ Rpc = Annotated[str | None, typer.Option("--rpc", help="JSON-RPC URL (default GO
 Record = Annotated[Path | None, typer.Option("--record", help="deployment.json (default: the one in GOVCHAIN_STATE_DIR)")]
 
 
+# Identifiers are never cut short, however narrow the output (a pipe or a CI log is 80 columns):
+# an auditor copies them whole. The other columns give way.
+_WHOLE = {"tx": 66, "contract": 42}
+
+
+def _add_column(table: Table, name: str) -> None:
+    table.add_column(name, no_wrap=name in _WHOLE, min_width=_WHOLE.get(name))
+
+
 def _fail(message: str, code: int = 1):
     console.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code)
@@ -93,14 +102,14 @@ def reconcile_cmd(rpc: Rpc = None, record: Record = None, limit: Annotated[int, 
         if rows:
             table = Table(title=f"{len(rows)} {title}")
             for column in ("block", "tx", "log", "event", "contract"):
-                table.add_column(column)
+                _add_column(table, column)
             for row in rows[:limit]:
                 table.add_row(str(row["block_number"]), row["tx_hash"], str(row["log_index"]), row["event"], row["contract"])
             console.print(table)
     if result.different:
         table = Table(title=f"{len(result.different)} different from the chain")
         for column in ("block", "tx", "log", "event", "field", "index", "chain"):
-            table.add_column(column)
+            _add_column(table, column)
         for row in result.different[:limit]:
             for name, (indexed, chain) in row["fields"].items():
                 table.add_row(str(row["block_number"]), row["tx_hash"], str(row["log_index"]), row["event"], name, str(indexed), str(chain))

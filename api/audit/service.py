@@ -220,7 +220,7 @@ def _finish(kind: str, case_id: str, rows: list[dict], platform: Platform, notes
 
 # -- findings --------------------------------------------------------------------------------
 
-SEVERITY_OF_REFUSAL = {"wrong_requester": "high", "unknown_consent": "high", "revoked": "medium", "expired": "medium",
+SEVERITY_OF_REFUSAL = {"wrong_requester": "high", "requester_not_agency": "high", "unknown_consent": "high", "revoked": "medium", "expired": "medium",
                        "max_pulls_reached": "medium", "paused": "medium", "category_not_covered": "medium"}  # fmt: skip
 
 

@@ -52,7 +52,8 @@ def summary(row: dict, names: Names, notes: dict[str, str] | None = None) -> str
                     f"released by {_who(names, a['holder'])} to {_who(names, a['requester'])}")  # fmt: skip
         case "PullRefused":
             category = CATEGORIES[a["category"]] if a["category"] < len(CATEGORIES) else a["category"]
-            return f"pull of {category} refused by {_who(names, a['holder'])} to {_who(names, a['requester'])}: {REFUSALS.get(a['reason'], a['reason'])}"
+            return (f"pull #{a['sequence']} of {category}, signed by {_who(names, a['requester'])}, refused by {_who(names, a['holder'])}: "
+                    f"{REFUSALS.get(a['reason'], a['reason'])}")  # fmt: skip
         case "ConsentRevoked":
             return f"consent revoked by the applicant (sent by {_who(names, a['by'])}): later pulls are refused"
         case "ConsentPaused" | "ConsentResumed":

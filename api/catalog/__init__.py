@@ -108,6 +108,15 @@ class Catalog(BaseModel):
                 raise ValueError(f"scene {scene.code} spans agencies {sorted(agencies)}; one lead agency handles a scene")
         return self
 
+    def consent_profile(self, agency: str) -> tuple[int, int]:
+        """``(consent_days, max_pulls)`` of every consent to ``agency``: the largest over the matters
+        it handles. One window and one budget per agency, whatever the matter, so neither names the
+        matter on chain (the agency is on chain anyway)."""
+        handled = [m for m in self.matter if m.agency == agency]
+        if not handled:
+            raise ValueError(f"no matter in the catalog is handled by {agency!r}")
+        return max(m.consent_days for m in handled), max(m.max_pulls for m in handled)
+
     @cached_property
     def matters(self) -> dict[str, Matter]:
         return {m.code: m for m in self.matter}

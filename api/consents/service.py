@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
+from eth_utils import keccak
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -48,22 +49,30 @@ def terms_of(stored: dict) -> eip712.ConsentTerms:
     return eip712.ConsentTerms(**fields)
 
 
+def scope_salt(application: Application) -> bytes:
+    """The salt of the consent's scope hash, derived from the application's purpose salt (a
+    one-way step: handing it to the agency and the data holders reveals nothing of the purpose)."""
+    return keccak(b"govchain scope salt v1" + bytes.fromhex(application.purpose_salt[2:]))
+
+
 def offer(platform: Platform, session: Session, application: Application, now: datetime) -> schemas.ConsentOffer:
-    """Terms for the applicant to sign: scope from the catalog, validity from the matters."""
+    """Terms for the applicant to sign: scope from the catalog (salted hash), and the handling
+    agency's one window and pull budget (nothing on chain names the matter)."""
     states.require(application, states.FACE_VERIFIED)
     matters = [platform.catalog.matters[code] for code in application.matters]
     scope = merged_scope(matters)
+    days, pulls = platform.catalog.consent_profile(matters[0].agency)
     start, later = clocks(platform, now)
     terms = eip712.ConsentTerms(
         applicant=application.applicant,
         agency=application.agency,
         categories=categories_mask(scope),
-        scope_hash=eip712.scope_hash(scope),
+        scope_hash=eip712.scope_hash(scope, scope_salt(application)),
         purpose_hash=eip712.purpose_hash(application.code, application.id, bytes.fromhex(application.purpose_salt[2:])),
         face_check_ref=bytes.fromhex(application.face_check_ref[2:]),
         not_before=start,
-        expires_at=start + min(m.consent_days for m in matters) * 86_400,
-        max_pulls=max(m.max_pulls for m in matters),
+        expires_at=start + days * 86_400,
+        max_pulls=pulls,
         nonce=secrets.randbits(128),
         deadline=later + int(SIGNATURE_WINDOW.total_seconds()),
     )

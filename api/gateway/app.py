@@ -14,11 +14,12 @@ from api.gateway.service import Gateway, GatewaySettings
 from api.limits import InflightLimit
 
 REFUSALS = {
-    401: {"description": "bad or stale signature"},
+    401: {"description": "bad or stale signature (checked here, and again by the contract)"},
     403: {"description": "refused, with `reason`: revoked, expired, paused, not_yet_valid, category_not_covered, "
                          "category_not_served, max_pulls_reached, wrong_agency, unknown_consent, scope_mismatch, "
-                         "attribute_not_covered, subject_mismatch"},
-    409: {"description": "the request id was used for another request"},
+                         "attribute_not_covered, subject_mismatch, requester_not_active, requester_not_agency, "
+                         "duplicate_request, out_of_sequence"},
+    409: {"description": "the pull number of this consent was used for another request"},
 }  # fmt: skip
 
 

@@ -15,6 +15,7 @@ from concurrent.futures import Future
 from eth_account.signers.local import LocalAccount
 
 from chain.consents import ConsentRegistryClient, PullOutcome, PullRecord
+from chain.errors import ContractRevert
 
 
 class PullBatcher:
@@ -60,9 +61,20 @@ class PullBatcher:
             self._flush(batch)
 
     def _flush(self, batch: list[tuple[PullRecord, Future]]) -> None:
-        # the same request id twice in one batch: the contract logs the first, refuses the rest
+        # pulls of one consent in the order of their numbers (the contract refuses a number that skips
+        # ahead); the same number twice in one batch: the contract logs the first, refuses the rest
+        batch = sorted(batch, key=lambda item: (item[0].consent_id, item[0].sequence))
         try:
             result = self.consents.record_pulls(self.holder, [record for record, _ in batch])
+        except ContractRevert as exc:
+            if len(batch) == 1:
+                batch[0][1].set_exception(exc)
+                return
+            # one record the contract refuses whole (a signature it does not accept, an expired
+            # request) reverts the batch: log the others one by one, so only that one fails
+            for item in batch:
+                self._flush([item])
+            return
         except Exception as exc:  # the chain is down, a nonce failed...: every waiter learns it
             for _, future in batch:
                 future.set_exception(exc)

@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.exc import IntegrityError
 from web3 import Web3
@@ -35,14 +35,14 @@ from chain.config import PROJECT_ROOT, load_node_config
 from chain.consents import ConsentRegistryClient, PullRecord, PullRefusal
 from chain.db import make_engine, session_factory
 from chain.deploy import load_record
-from chain.errors import ConfigError, NotDeployed
+from chain.errors import ConfigError, ContractRevert, NotDeployed
 from chain.faults import checkpoint
 from chain.registry import GovRegistryClient, Member, MemberStatus
 from chain.tx import ChainClient
 from identity import binding
 from identity.eip712 import scope_hash
-from identity.keys import dev_party, hpke_key_for, load_keystore
-from identity.pull_request import BadMessage, PullRequest, attributes_hash, canonical_json, sign_answer
+from identity.keys import dev_party, hpke_key_history, load_keystore
+from identity.pull_request import BadMessage, PullRequest, attributes_hash, canonical_json, pull_request_id, sign_answer
 from identity.sealing import SealError, hpke_open, hpke_seal
 
 REFUSAL_TEXT = {
@@ -56,9 +56,15 @@ REFUSAL_TEXT = {
     PullRefusal.CATEGORY_NOT_SERVED: "category_not_served",
     PullRefusal.MAX_PULLS_REACHED: "max_pulls_reached",
     PullRefusal.DUPLICATE_REQUEST: "duplicate_request",
+    PullRefusal.REQUESTER_NOT_AGENCY: "requester_not_agency",
+    PullRefusal.OUT_OF_SEQUENCE: "out_of_sequence",
 }
 
 
+ERC1271_MAGIC = bytes.fromhex("1626ba7e")  # isValidSignature(bytes32,bytes).selector
+ERC1271_ABI = [{"type": "function", "name": "isValidSignature", "stateMutability": "view",
+                "inputs": [{"name": "hash", "type": "bytes32"}, {"name": "signature", "type": "bytes"}],
+                "outputs": [{"name": "magicValue", "type": "bytes4"}]}]  # fmt: skip
 MEMBER_CACHE_SECONDS = 30.0  # a suspension or key rotation reaches the gateway within this
 
 
@@ -67,6 +73,7 @@ class GatewaySettings(BaseSettings):
 
     env: str = "dev"
     holder_party: str = "holder_psb"  # dev: the dev key of this party
+    hpke_generation: int = Field(0, ge=0, le=1000)  # the holder's current HPKE key generation; earlier ones still open
     keystore: Path | None = None  # production: the holder's encrypted keystore
     keystore_password: SecretStr = SecretStr("")
     rpc_url: str = "http://127.0.0.1:8545"
@@ -100,7 +107,8 @@ class Gateway:
     def __init__(self, settings: GatewaySettings, source: DataSource | None = None):
         self.settings = settings
         self.holder = self._holder_key()
-        self.hpke_key = hpke_key_for(self.holder)
+        # the current HPKE key and the earlier ones: a subject sealed to a key before its rotation still opens
+        self.hpke_keys = hpke_key_history(self.holder, settings.hpke_generation)
         record = load_record(settings.state_dir)
         if record is None:
             raise NotDeployed(f"no deployment record in {settings.state_dir}")
@@ -117,7 +125,7 @@ class Gateway:
         self.source = source or DemoDataset(settings.dataset_size)
         self.batcher = PullBatcher(self.consents, self.holder, max_batch=settings.max_batch, interval=settings.batch_interval)
         self._terms: dict[bytes, GrantedTerms] = {}
-        self._members: dict[str, tuple[float, Member]] = {}
+        self._members: dict[str, tuple[float, Member, bool]] = {}
         self._lock = threading.Lock()
 
     def _holder_key(self) -> LocalAccount:
@@ -135,33 +143,34 @@ class Gateway:
 
     def pull(self, body: PullIn, now: datetime) -> PullOut:
         request, category = self._verified_request(body, now)
+        request_id = "0x" + request.request_id.hex()
         # what the request asks for, not its envelope: a retry re-signs with a new time and a new box
-        asked = body.model_dump(include={"request_id", "consent_id", "category", "attributes", "scope", "requester"})
+        asked = body.model_dump(include={"sequence", "consent_id", "category", "attributes", "scope", "requester"})
         fingerprint = "0x" + Web3.keccak(canonical_json({**asked, "attributes": sorted(body.attributes)})).hex()
         with self.sessions() as session:
-            known = session.get(GatewayPull, body.request_id.lower())
-            if known is not None:
+            known = session.get(GatewayPull, request_id)
+            if known is not None and known.status == REFUSED:  # released nothing: its number is free again
+                session.delete(known)
+                session.commit()
+            elif known is not None:
                 if known.fingerprint != fingerprint:
-                    raise Conflict(f"request id {body.request_id} was used for another request")
+                    raise Conflict(f"request {body.sequence} of consent {body.consent_id} ({request_id}) was used for another request")
                 if known.status == LOGGED:
                     return self._answer(known)
-                if known.status == PENDING:
-                    return self._log(known)  # a retry after a crash or a timeout: finish the same pull
-                session.delete(known)  # refused before: the consent may allow it now
-                session.commit()
+                return self._log(known, request, body.signature)  # pending: a retry after a crash or a timeout finishes the same pull
         terms = self._granted_terms(request.consent_id)
         self._check_scope_and_subject(body, request, terms)
         subject = self._subject(body)
         data = self.source.lookup(body.category, subject["id_number"])
         released = {name: data[name] for name in body.attributes if name in data} if data else None
         payload = {
-            "request_id": body.request_id.lower(), "consent_id": body.consent_id.lower(), "category": body.category,
+            "request_id": request_id, "consent_id": body.consent_id.lower(), "sequence": body.sequence, "category": body.category,
             "holder": self.holder.address, "found": data is not None, "data": released, "answered_at": int(now.timestamp()),
         }  # fmt: skip
         requester_key = self._requester_key(request.requester)
         ciphertext = hpke_seal(requester_key, canonical_json(sign_answer(payload, self.holder.key)), b"govchain pull " + request.request_id)
         row = GatewayPull(
-            request_id=body.request_id.lower(), holder=self.holder.address, consent_id=body.consent_id.lower(), category=category,
+            request_id=request_id, holder=self.holder.address, consent_id=body.consent_id.lower(), category=category,
             requester=request.requester, fingerprint=fingerprint, ciphertext=ciphertext,
             digest="0x" + hashlib.sha256(ciphertext).hexdigest(), status=PENDING,
         )  # fmt: skip
@@ -171,16 +180,28 @@ class Gateway:
                 session.commit()
             except IntegrityError:  # the same request id raced in: answer as the first one does
                 session.rollback()
-                raise Conflict(f"request id {body.request_id} is being processed; retry") from None
-        return self._log(row)
+                raise Conflict(f"request id {request_id} is being processed; retry") from None
+        return self._log(row, request, body.signature)
 
-    def _log(self, row: GatewayPull) -> PullOut:
-        request_id = bytes.fromhex(row.request_id[2:])
-        record = PullRecord(bytes.fromhex(row.consent_id[2:]), row.category, row.requester, request_id, bytes.fromhex(row.digest[2:]))
-        outcome, receipt = self.batcher.submit(record).result(120)
+    def _log(self, row: GatewayPull, request: PullRequest, signature: str) -> PullOut:
+        """Log the pull on chain with the agency's signed request (the contract checks the signature)."""
+        record = PullRecord(
+            request.consent_id, request.sequence, row.category, row.requester, request.issued_at, request.details_hash,
+            bytes.fromhex(row.digest[2:]), bytes.fromhex(signature[2:]),
+        )  # fmt: skip
+        try:
+            outcome, receipt = self.batcher.submit(record).result(120)
+        except ContractRevert as exc:
+            if exc.name not in ("ConsentRegistryInvalidPullSignature", "ConsentRegistryPullRequestExpired"):
+                raise
+            with self.sessions() as session:  # the contract will not take this request: nothing goes out
+                stored = session.get(GatewayPull, row.request_id)
+                stored.status, stored.reason, stored.ciphertext = REFUSED, "request_not_accepted_on_chain", None
+                session.commit()
+            raise Unauthorized(f"the chain does not accept the request's signature ({exc.name})") from None
         checkpoint("gateway.after_log")  # fault drills: killed after the log, before the answer
         if outcome.refusal is PullRefusal.DUPLICATE_REQUEST:
-            return self._recover(row)
+            return self._recover(row, request.sequence)
         with self.sessions() as session:
             stored = session.get(GatewayPull, row.request_id)
             if outcome.logged:
@@ -192,20 +213,24 @@ class Gateway:
                 raise Refused(stored.reason, f"pull refused: {stored.reason}")
             return self._answer(stored)
 
-    def _recover(self, row: GatewayPull) -> PullOut:
-        """The chain already holds this request's log (a crash between log and answer)."""
+    def _recover(self, row: GatewayPull, sequence: int) -> PullOut:
+        """The chain may already hold this request's log (a crash between log and answer)."""
         events = self.consents.contract.events.DataPulled.get_logs(
             from_block=self.from_block, argument_filters={"consentId": bytes.fromhex(row.consent_id[2:]), "holder": self.holder.address}
         )
         for event in events:
-            if "0x" + bytes(event["args"]["requestId"]).hex() == row.request_id:
+            if event["args"]["pullNumber"] == sequence and "0x" + bytes(event["args"]["digest"]).hex() == row.digest:
                 with self.sessions() as session:
                     stored = session.get(GatewayPull, row.request_id)
                     stored.status, stored.tx_hash = LOGGED, "0x" + bytes(event["transactionHash"]).hex()
                     stored.block_number, stored.pull_number = event["blockNumber"], event["args"]["pullNumber"]
                     session.commit()
                     return self._answer(stored)
-        raise Conflict(f"request {row.request_id} is logged on chain under another digest")
+        with self.sessions() as session:  # the number went to another pull: this one was never logged
+            stored = session.get(GatewayPull, row.request_id)
+            stored.status, stored.reason, stored.ciphertext = REFUSED, REFUSAL_TEXT[PullRefusal.DUPLICATE_REQUEST], None
+            session.commit()
+        raise Refused("duplicate_request", f"pull number {sequence} of consent {row.consent_id} is logged already, for another request")
 
     def _answer(self, row: GatewayPull) -> PullOut:
         return PullOut(
@@ -221,17 +246,35 @@ class Gateway:
             raise Unauthorized(f"the request was issued at {body.issued_at}, too far from now ({int(now.timestamp())})")
         category = CATEGORIES.index(body.category)
         request = PullRequest(
-            request_id=bytes.fromhex(body.request_id[2:]), consent_id=bytes.fromhex(body.consent_id[2:]), category=category,
+            consent_id=bytes.fromhex(body.consent_id[2:]), sequence=body.sequence, category=category,
             attributes_hash=attributes_hash(body.scope, body.attributes), subject_hash=Web3.keccak(body.subject.encode()),
             requester=Web3.to_checksum_address(body.requester), holder=self.holder.address, issued_at=body.issued_at,
         )  # fmt: skip
+        signature = bytes.fromhex(body.signature[2:])
         try:
-            signer = request.signer(bytes.fromhex(body.signature[2:]), self.client.chain_id, self.consents.address)
+            signer = request.signer(signature, self.client.chain_id, self.consents.address)
         except BadMessage as exc:
-            raise Unauthorized(str(exc)) from None
-        if signer != request.requester:
+            signer, malformed = None, exc
+        else:
+            malformed = None
+        if signer != request.requester and not self._wallet_accepts(request, signature):
+            if malformed is not None:
+                raise Unauthorized(str(malformed))
             raise Unauthorized(f"the request is signed by {signer}, not by the requester {request.requester}")
         return request, category
+
+    def _wallet_accepts(self, request: PullRequest, signature: bytes) -> bool:
+        """True when the requester is a contract wallet whose ERC-1271 ``isValidSignature`` accepts
+        the signature (the contract asks the same when the pull is logged)."""
+        w3 = self.client.w3
+        if not w3.eth.get_code(request.requester):
+            return False
+        wallet = w3.eth.contract(address=request.requester, abi=ERC1271_ABI)
+        try:
+            magic = wallet.functions.isValidSignature(request.digest(self.client.chain_id, self.consents.address), signature).call()
+        except Exception:  # a revert, or no such function: not accepted
+            return False
+        return bytes(magic) == ERC1271_MAGIC
 
     def _granted_terms(self, consent_id: bytes) -> GrantedTerms:
         with self._lock:
@@ -248,21 +291,24 @@ class Gateway:
 
     def _requester_key(self, requester: str) -> bytes:
         """The requester's registered X25519 key (cached for ``MEMBER_CACHE_SECONDS``); refused
-        if the requester is not an active member any more."""
+        if the requester is not an active member holding the AGENCY role any more (the contract
+        checks the role again when the pull is logged, so a cached answer never lets one through)."""
         now = time.monotonic()
         with self._lock:
             cached = self._members.get(requester)
         if cached is None or now - cached[0] > MEMBER_CACHE_SECONDS:
-            cached = (now, self.registry.member(requester, with_roles=False))
+            cached = (now, self.registry.member(requester, with_roles=False), self.registry.has_active_role("AGENCY", requester))
             with self._lock:
                 self._members[requester] = cached
-        member = cached[1]
+        member, is_agency = cached[1], cached[2]
         if member.status is not MemberStatus.ACTIVE:
             raise Refused("requester_not_active", f"{requester} is not an active member ({member.status.name.lower()})")
+        if not is_agency:
+            raise Refused("requester_not_agency", f"{requester} does not hold the AGENCY role")
         return member.info.hpke_public_key
 
     def _check_scope_and_subject(self, body: PullIn, request: PullRequest, terms: GrantedTerms) -> None:
-        if scope_hash({k: sorted(v) for k, v in body.scope.items()}) != terms.scope_hash:
+        if scope_hash({k: sorted(v) for k, v in body.scope.items()}, bytes.fromhex(body.scope_salt[2:])) != terms.scope_hash:
             raise Refused("scope_mismatch", "the attribute list does not match the consent's scope hash")
         allowed = set(body.scope.get(body.category, []))
         extra = sorted(set(body.attributes) - allowed)
@@ -274,7 +320,7 @@ class Gateway:
 
     def _subject(self, body: PullIn) -> dict:
         try:
-            opened = hpke_open(self.hpke_key, base64.b64decode(body.subject, validate=True), b"govchain subject " + bytes.fromhex(body.request_id[2:]))
+            opened = hpke_open(self.hpke_keys, base64.b64decode(body.subject, validate=True), b"govchain subject " + pull_request_id(bytes.fromhex(body.consent_id[2:]), body.sequence))
             subject = json.loads(opened)
             assert isinstance(subject, dict) and {"id_number", "vendor_request_id", "salt"} <= subject.keys()
             return subject

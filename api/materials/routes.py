@@ -134,10 +134,15 @@ def delete_material(application_id: str, material: str, identity: CurrentIdentit
 
 @router.get("/applications/{application_id}/materials/{material}/file")
 def read_material(application_id: str, material: str, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep):
-    """The handling agency reads a material, opened with its HPKE key."""
+    """The handling agency reads a material: opened (dev-derived keys), or the HPKE box sealed to the
+    agency's own key (agency-held keys; ``X-Govchain-HPKE-Info`` and ``X-Govchain-Mime`` to open it)."""
     application = get_for(session, identity, application_id)
     require_agency(identity, application)
-    row, data = service.read_file(platform, session, application, material)
+    row, data, info = service.read_file(platform, session, application, material)
+    if info is not None:
+        disposition = "attachment; filename*=UTF-8''" + quote(row.filename + ".hpke", safe="")
+        headers = {"Content-Disposition": disposition, "X-Govchain-HPKE-Info": info.decode(), "X-Govchain-Mime": row.mime}
+        return Response(data, media_type="application/octet-stream", headers=headers)
     disposition = "attachment; filename*=UTF-8''" + quote(row.filename, safe="")
     return Response(data, media_type=row.mime, headers={"Content-Disposition": disposition})
 

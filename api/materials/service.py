@@ -104,13 +104,20 @@ def delete(platform: Platform, session: Session, application: Application, code:
     blobs(platform).delete(digest)
 
 
-def read_file(platform: Platform, session: Session, application: Application, code: str) -> tuple[MaterialFile, bytes]:
-    """A material opened with the agency's key (the caller has checked it is the agency)."""
+def read_file(platform: Platform, session: Session, application: Application, code: str) -> tuple[MaterialFile, bytes, bytes | None]:
+    """A material for the agency (the caller has checked it is the agency): ``(row, bytes, info)``.
+
+    With ``agency_keys=dev-derived`` the bytes are opened with the HPKE key derived from the
+    agency's dev key (``info`` None); with ``agency-held`` they are the HPKE box sealed to the
+    agency's own key, and ``info`` is the HPKE info to open it with on the agency's side."""
     row = session.get(MaterialFile, (application.id, code))
     if row is None:
         raise NotFound(f"no file for {code} in {application.id}")
-    agency_key = hpke_key_for(platform.member_key(application.agency))
-    return row, hpke_open(agency_key, blobs(platform).get(row.blob), _info(application, code))
+    box = blobs(platform).get(row.blob)
+    if platform.settings.agency_keys != "dev-derived":
+        return row, box, _info(application, code)
+    dev_key = hpke_key_for(platform.member_key(application.agency))
+    return row, hpke_open(dev_key, box, _info(application, code)), None
 
 
 def listing(platform: Platform, session: Session, application: Application) -> list[dict]:

@@ -1,5 +1,10 @@
-"""The agency's side of a pull: fan out to the data holders' gateways, open the answers
-with the agency's key, keep them sealed at rest, and advance the application."""
+"""The agency's side of a pull: fan out to the data holders' gateways, keep the answers
+sealed at rest, and advance the application.
+
+Who signs and who opens depends on ``agency_keys``: ``agency-held`` (required outside dev)
+has the agency sign each pull request in its own client and keeps each answer sealed to the
+agency's own HPKE key (the agency opens it); ``dev-derived`` has the platform sign with the
+agency's dev key and open with the HPKE key derived from it."""
 
 from __future__ import annotations
 
@@ -11,16 +16,18 @@ import httpx
 from eth_utils import keccak
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from web3 import Web3
 
 from api.applications import states
 from api.applications.service import unsealed
 from api.catalog import CATEGORIES, merged_scope
+from api.consents.service import scope_salt
 from api.context import Platform
 from api.models import Application, PulledRecord
-from api.problems import Conflict, Forbidden, ServiceUnavailable
+from api.problems import BadRequest, Conflict, Forbidden, ServiceUnavailable
 from chain.registry import Member
 from identity.keys import hpke_key_for
-from identity.pull_request import BadMessage, PullRequest, attributes_hash, canonical_json, verify_answer
+from identity.pull_request import BadMessage, PullRequest, attributes_hash, canonical_json, pull_request_id, verify_answer
 from identity.sealing import hpke_open, hpke_seal, open_at_rest, seal_at_rest
 
 
@@ -32,64 +39,148 @@ def holder_for(platform: Platform, category: str) -> Member:
     raise ServiceUnavailable(f"no active data holder serves {category}")
 
 
-def _request_id(application: Application, category: str, attempt: int) -> str:
-    return "0x" + keccak(text=f"{application.id}:{category}:{attempt}").hex()
+def _attempts(platform: Platform, session: Session, application: Application) -> list[PulledRecord]:
+    """The open attempt of each category still to pull, in the order of their pull numbers.
+
+    A new attempt takes the consent's next free pull number (its count on chain plus one,
+    past the numbers other open attempts hold): with the consent it is the request id, the
+    replay guard on chain. The number is kept before any call, so a retry reuses it."""
+    scope = merged_scope([platform.catalog.matters[c] for c in application.matters])
+    consent_id = bytes.fromhex(application.consent_id[2:])
+    open_rows = {a.category: a for a in session.scalars(select(PulledRecord).where(PulledRecord.application_id == application.id, PulledRecord.sealed.is_(None)))}
+    taken = {a.pull_number for a in open_rows.values()}
+    number = platform.consents().get(consent_id).pulls + 1
+    for category in scope:
+        if category in open_rows:
+            continue
+        while number in taken:
+            number += 1
+        holder = holder_for(platform, category)
+        open_rows[category] = PulledRecord(
+            request_id="0x" + pull_request_id(consent_id, number).hex(), application_id=application.id, category=category,
+            holder=holder.address, pull_number=number,
+        )  # fmt: skip
+        session.add(open_rows[category])
+        taken.add(number)
+    session.commit()
+    return sorted(open_rows.values(), key=lambda a: a.pull_number)
 
 
-def pull_all(platform: Platform, session: Session, application: Application, now: datetime) -> list[dict]:
-    """Pull every category of the consent's scope; returns one result per category."""
-    states.require(application, states.CONSENTED, states.DATA_PULLED)
-    agency_key = platform.member_key(application.agency)
+def _unsigned(platform: Platform, application: Application, attempt: PulledRecord, now: datetime) -> tuple[dict, PullRequest]:
+    """The body of one pull request, all but the agency's signature, and the request it signs."""
     scope = merged_scope([platform.catalog.matters[c] for c in application.matters])
     identity = json.loads(unsealed(platform, application.id, "claimed_identity", application.claimed_identity))
     salt = unsealed(platform, application.id, "face_check_salt", application.face_check_salt)
-    results = []
-    for category in scope:
-        attempt = session.scalar(select(PulledRecord).where(PulledRecord.application_id == application.id, PulledRecord.category == category, PulledRecord.sealed.is_(None)))
-        done = session.scalars(select(PulledRecord).where(PulledRecord.application_id == application.id, PulledRecord.category == category)).all()
-        request_id = attempt.request_id if attempt else _request_id(application, category, len(done))
-        if attempt is None:
-            holder = holder_for(platform, category)
-            attempt = PulledRecord(request_id=request_id, application_id=application.id, category=category, holder=holder.address)
-            session.add(attempt)
-            session.commit()  # the request id is kept before the call: a retry reuses it
-        results.append(_pull_one(platform, session, application, attempt, scope, identity["id_number"], salt, agency_key, now))
+    subject = {"id_number": identity["id_number"], "vendor_request_id": application.face_request_id, "salt": salt.hex()}
+    holder = platform.roles().member(attempt.holder)
+    return request_body(
+        application.agency, holder.address, holder.info.hpke_public_key, attempt.pull_number, application.consent_id, attempt.category,
+        scope, scope_salt(application), scope[attempt.category], subject, int(now.timestamp()),
+    )  # fmt: skip
+
+
+def pull_requests(platform: Platform, session: Session, application: Application, now: datetime) -> list[dict]:
+    """The pull requests for the agency to sign in its own client: per category, the body to
+    send back with its ``signature`` and the EIP-712 typed data to sign (``eth_signTypedData_v4``)."""
+    states.require(application, states.CONSENTED, states.DATA_PULLED)
+    deployment = platform.deployment()
+    out = []
+    for attempt in _attempts(platform, session, application):
+        body, request = _unsigned(platform, application, attempt, now)
+        out.append({"body": body, "typed_data": request.typed_data(deployment.chain_id, deployment.address("ConsentRegistry"))})
+    return out
+
+
+def pull_all(platform: Platform, session: Session, application: Application, now: datetime, signed: list[dict] | None = None) -> list[dict]:
+    """Pull every category of the consent's scope; returns one result per category.
+
+    ``signed``: the request bodies the agency signed in its own client (from :func:`pull_requests`).
+    Without them the platform signs with the agency's dev key, and only with ``agency_keys=dev-derived``."""
+    states.require(application, states.CONSENTED, states.DATA_PULLED)
+    attempts = _attempts(platform, session, application)
+    if signed is None:
+        if platform.settings.agency_keys != "dev-derived":
+            raise Conflict(f"the agency signs its pull requests in its own client: GET /v1/applications/{application.id}/pull-requests, "
+                           "sign each typed_data, then POST the bodies with their signatures here as {\"requests\": [...]}")  # fmt: skip
+        dev_key = platform.member_key(application.agency)  # dev only: the agency's derived dev key
+        deployment = platform.deployment()
+        bodies = []
+        for attempt in attempts:
+            body, request = _unsigned(platform, application, attempt, now)
+            signature = request.sign(dev_key.key, deployment.chain_id, deployment.address("ConsentRegistry"))
+            bodies.append((attempt, dict(body, signature="0x" + signature.hex())))
+    else:
+        bodies = _match_signed(platform, application, attempts, signed)
+    results = [_pull_one(platform, session, application, attempt, body) for attempt, body in bodies]
     if any(r["outcome"] == "released" for r in results) and application.state == states.CONSENTED:
         states.advance(application, states.DATA_PULLED)
         session.commit()
     return results
 
 
-def pull_body(
-    agency_key, holder: str, holder_hpke_key: bytes, request_id: str, consent_id: str, category: str, scope: dict[str, list[str]],
-    attributes: list[str], subject: dict, issued_at: int, chain_id: int, consent_registry: str,
-) -> dict:
-    """The JSON body of ``POST /v1/pulls``: subject sealed to the holder, request signed by the agency."""
-    request_id_bytes = bytes.fromhex(request_id[2:])
-    sealed_subject = base64.b64encode(hpke_seal(holder_hpke_key, canonical_json(subject), b"govchain subject " + request_id_bytes)).decode()
+def _match_signed(platform: Platform, application: Application, attempts: list[PulledRecord], signed: list[dict]) -> list[tuple[PulledRecord, dict]]:
+    """Each signed body with its open attempt, checked: this consent, this agency, the attempt's
+    number and holder, the scope's attributes, and the agency's own signature (EOA)."""
+    by_number = {a.pull_number: a for a in attempts}
+    deployment = platform.deployment()
+    scope = merged_scope([platform.catalog.matters[c] for c in application.matters])
+    matched = []
+    for body in signed:
+        attempt = by_number.get(body["sequence"])
+        if attempt is None or attempt.category != body["category"]:
+            raise BadRequest(f"pull {body['sequence']} of {body['category']} is not one of the open requests; GET .../pull-requests again")
+        if body["consent_id"].lower() != application.consent_id or body["requester"].lower() != application.agency.lower():
+            raise BadRequest("the request is for another consent or another agency")
+        if not set(body["attributes"]) <= set(scope[attempt.category]) or body["scope"] != scope:
+            raise BadRequest(f"the attributes asked are not the consent's scope for {attempt.category}")
+        request = PullRequest(
+            bytes.fromhex(body["consent_id"][2:]), body["sequence"], CATEGORIES.index(body["category"]), attributes_hash(body["scope"], body["attributes"]),
+            keccak(body["subject"].encode()), application.agency, attempt.holder, body["issued_at"],
+        )  # fmt: skip
+        signer = request.signer(bytes.fromhex(body["signature"][2:]), deployment.chain_id, deployment.address("ConsentRegistry"))
+        if signer != application.agency:
+            raise BadRequest(f"pull {body['sequence']} is signed by {signer}, not by the agency {application.agency}")
+        matched.append((attempt, body))
+    return sorted(matched, key=lambda item: item[0].pull_number)
+
+
+def request_body(
+    requester: str, holder: str, holder_hpke_key: bytes, sequence: int, consent_id: str, category: str, scope: dict[str, list[str]],
+    scope_salt: bytes, attributes: list[str], subject: dict, issued_at: int,
+) -> tuple[dict, PullRequest]:
+    """The JSON body of a gateway's ``POST /v1/pulls`` without its signature (the subject sealed
+    to the holder), and the EIP-712 ``PullRequest`` the requester signs for it."""
+    request_id = pull_request_id(bytes.fromhex(consent_id[2:]), sequence)
+    sealed_subject = base64.b64encode(hpke_seal(holder_hpke_key, canonical_json(subject), b"govchain subject " + request_id)).decode()
     request = PullRequest(
-        request_id=request_id_bytes, consent_id=bytes.fromhex(consent_id[2:]), category=CATEGORIES.index(category),
+        consent_id=bytes.fromhex(consent_id[2:]), sequence=sequence, category=CATEGORIES.index(category),
         attributes_hash=attributes_hash(scope, attributes), subject_hash=keccak(sealed_subject.encode()),
-        requester=agency_key.address, holder=holder, issued_at=issued_at,
+        requester=Web3.to_checksum_address(requester), holder=holder, issued_at=issued_at,
     )  # fmt: skip
-    signature = request.sign(agency_key.key, chain_id, consent_registry)
-    return {
-        "request_id": request_id, "consent_id": consent_id, "category": category, "attributes": attributes, "scope": scope,
-        "subject": sealed_subject, "requester": agency_key.address, "issued_at": issued_at, "signature": "0x" + signature.hex(),
+    body = {
+        "consent_id": consent_id, "sequence": sequence, "category": category, "attributes": attributes, "scope": scope,
+        "scope_salt": "0x" + bytes(scope_salt).hex(), "subject": sealed_subject, "requester": request.requester, "issued_at": issued_at,
     }  # fmt: skip
+    return body, request
 
 
-def _pull_one(platform, session, application, attempt: PulledRecord, scope, id_number, salt, agency_key, now) -> dict:
+def pull_body(
+    agency_key, holder: str, holder_hpke_key: bytes, sequence: int, consent_id: str, category: str, scope: dict[str, list[str]],
+    scope_salt: bytes, attributes: list[str], subject: dict, issued_at: int, chain_id: int, consent_registry: str,
+) -> dict:
+    """A signed gateway body (a client holding the agency's key: tests, benchmarks, an agency's own service);
+    EIP-712 in ConsentRegistry's domain, so the contract checks the same signature when the pull is logged."""
+    body, request = request_body(
+        agency_key.address, holder, holder_hpke_key, sequence, consent_id, category, scope, scope_salt, attributes, subject, issued_at
+    )
+    return dict(body, signature="0x" + request.sign(agency_key.key, chain_id, consent_registry).hex())
+
+
+def _pull_one(platform: Platform, session: Session, application: Application, attempt: PulledRecord, body: dict) -> dict:
     holder = platform.roles().member(attempt.holder)
     url = platform.settings.gateways.get(holder.info.domain)
     if url is None:
         raise ServiceUnavailable(f"no gateway URL configured for {holder.info.domain} (GOVCHAIN_GATEWAYS)")
-    subject = {"id_number": id_number, "vendor_request_id": application.face_request_id, "salt": salt.hex()}
-    deployment = platform.deployment()
-    body = pull_body(
-        agency_key, holder.address, holder.info.hpke_public_key, attempt.request_id, application.consent_id, attempt.category,
-        scope, scope[attempt.category], subject, int(now.timestamp()), deployment.chain_id, deployment.address("ConsentRegistry"),
-    )  # fmt: skip
     request_id = bytes.fromhex(attempt.request_id[2:])
     try:
         response = httpx.post(f"{url}/v1/pulls", json=body, timeout=120)
@@ -104,17 +195,21 @@ def _pull_one(platform, session, application, attempt: PulledRecord, scope, id_n
         raise ServiceUnavailable(f"the gateway of {holder.info.name} answered {response.status_code}: {response.text[:300]}")
     out = response.json()
     ciphertext = base64.b64decode(out["ciphertext"])
-    try:
-        answer = json.loads(hpke_open(hpke_key_for(agency_key), ciphertext, b"govchain pull " + request_id))
-        payload = verify_answer(answer, holder.address)
-    except (BadMessage, ValueError) as exc:
-        raise Conflict(f"the answer of {holder.info.name} does not verify: {exc}") from None
-    if payload["request_id"] != attempt.request_id or payload["consent_id"] != application.consent_id:
-        raise Conflict(f"the answer of {holder.info.name} is for another request")
-    attempt.sealed = seal_at_rest(platform.data_key, canonical_json(payload), f"pulled/{attempt.request_id}".encode())
+    if platform.settings.agency_keys == "dev-derived":  # dev: opened with the HPKE key derived from the agency's dev key
+        try:
+            answer = json.loads(hpke_open(hpke_key_for(platform.member_key(application.agency)), ciphertext, b"govchain pull " + request_id))
+            payload = verify_answer(answer, holder.address)
+        except (BadMessage, ValueError) as exc:
+            raise Conflict(f"the answer of {holder.info.name} does not verify: {exc}") from None
+        if payload["request_id"] != attempt.request_id or payload["consent_id"] != application.consent_id:
+            raise Conflict(f"the answer of {holder.info.name} is for another request")
+        kept, found = payload, payload["found"]
+    else:  # the answer stays sealed to the agency's own key: the agency opens it on its side
+        kept, found = {"request_id": attempt.request_id, "sealed_to_agency": out["ciphertext"]}, None
+    attempt.sealed = seal_at_rest(platform.data_key, canonical_json(kept), f"pulled/{attempt.request_id}".encode())
     attempt.digest, attempt.tx_hash, attempt.pull_number = out["digest"], out["tx_hash"], out["pull_number"]
     session.commit()
-    return {"category": attempt.category, "holder": holder.address, "outcome": "released", "found": payload["found"],
+    return {"category": attempt.category, "holder": holder.address, "outcome": "released", "found": found,
             "tx_hash": out["tx_hash"], "block_number": out["block_number"], "pull_number": out["pull_number"]}  # fmt: skip
 
 

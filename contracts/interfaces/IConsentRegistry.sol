@@ -15,6 +15,8 @@ import {IGovRegistry} from "./IGovRegistry.sol";
 ///   Consent(address applicant,address agency,uint8 categories,bytes32 scopeHash,bytes32 purposeHash,
 ///           bytes32 faceCheckRef,uint40 notBefore,uint40 expiresAt,uint16 maxPulls,uint256 nonce,uint256 deadline)
 ///   Revocation(bytes32 consentId,uint256 deadline)
+///   PullRequest(bytes32 consentId,uint16 sequence,uint8 category,address requester,address holder,
+///               PullDetails details,uint64 issuedAt)PullDetails(bytes32 attributesHash,bytes32 subjectHash)
 /// A consent's id is the EIP-712 digest of its terms, so it is unique per chain, contract,
 /// applicant and nonce, and it binds the hashes that are only kept in {ConsentGranted}.
 interface IConsentRegistry {
@@ -41,7 +43,9 @@ interface IConsentRegistry {
         WrongRequester,
         CategoryNotServed,
         MaxPullsReached,
-        DuplicateRequest
+        DuplicateRequest,
+        RequesterNotAgency,
+        OutOfSequence
     }
 
     /// @notice The terms an applicant signs (EIP-712 primary type "Consent").
@@ -86,18 +90,30 @@ interface IConsentRegistry {
         uint16 maxPulls;
     }
 
-    /// @notice One pull a data holder logs.
+    /// @notice One pull a data holder logs, with the requesting agency's EIP-712 signature of it.
+    /// The agency signs `PullRequest(consentId, sequence, category, requester, holder, details, issuedAt)`
+    /// in this contract's domain, where `holder` is the data holder it asks (the caller of
+    /// {recordPulls}) and `details` is `PullDetails(attributesHash, subjectHash)`: the hash of the
+    /// attributes asked and of the subject sealed to the holder, both checked off chain by the holder.
+    /// The request's id is `keccak256(abi.encode(consentId, sequence))` ({pullRequestId}): the
+    /// consent's pull counter is the replay guard, and a pull writes no storage slot of its own.
     /// @param consentId The consent the pull relies on.
+    /// @param sequence The pull number the agency asks for: the consent's pull count plus one.
     /// @param category The data category pulled, as a bit index (0 ID card, 1 residence permit, 2 household register).
-    /// @param requester The account that asked the holder for the data.
-    /// @param requestId The holder's id of the request; each (holder, requestId) is logged at most once.
+    /// @param requester The agency that signed the request (an EOA or an ERC-1271 contract).
+    /// @param issuedAt When the agency signed (unix time); the request is good for {pullRequestLifetime}.
+    /// @param detailsHash The EIP-712 struct hash of the request's `PullDetails`.
     /// @param digest Hash of what was handed over (computed off chain).
+    /// @param signature The requester's signature of the request (65-byte ECDSA, or what its ERC-1271 accepts).
     struct PullRecord {
         bytes32 consentId;
+        uint16 sequence;
         uint8 category;
         address requester;
-        bytes32 requestId;
+        uint64 issuedAt;
+        bytes32 detailsHash;
         bytes32 digest;
+        bytes signature;
     }
 
     /// @notice The signature may no longer be submitted: `deadline` is before the block time `now`.
@@ -130,6 +146,11 @@ interface IConsentRegistry {
     error ConsentRegistryUnauthorizedHolder(address holder);
     /// @notice A consent with id `consentId` exists already.
     error ConsentRegistryConsentExists(bytes32 consentId);
+    /// @notice Record `index` of a {recordPulls} batch is not signed by its `requester`: the
+    /// whole batch is refused, since a pull or a refusal naming an agency needs that agency's word.
+    error ConsentRegistryInvalidPullSignature(uint256 index, address requester);
+    /// @notice Record `index` was signed at `issuedAt`, longer than {pullRequestLifetime} before `now`.
+    error ConsentRegistryPullRequestExpired(uint256 index, uint64 issuedAt, uint256 now);
 
     /// @notice Emitted when `applicant` granted `agency` the consent `consentId` on these terms.
     event ConsentGranted(
@@ -151,23 +172,24 @@ interface IConsentRegistry {
     event ConsentPaused(bytes32 indexed consentId);
     /// @notice Emitted when the applicant resumed the paused consent.
     event ConsentResumed(bytes32 indexed consentId);
-    /// @notice Emitted when `holder` logged the `pullNumber`-th pull under `consentId`.
+    /// @notice Emitted when `holder` logged the `pullNumber`-th pull under `consentId`, on the
+    /// signed request of `requester` (its request id is `pullRequestId(consentId, pullNumber)`).
     event DataPulled(
         bytes32 indexed consentId,
         address indexed holder,
         address indexed requester,
         uint8 category,
-        bytes32 requestId,
         bytes32 digest,
         uint16 pullNumber
     );
-    /// @notice Emitted when `holder` submitted a pull the consent does not allow; nothing was counted.
+    /// @notice Emitted when `holder` submitted a pull, signed by `requester` as pull number
+    /// `sequence`, that the consent does not allow; nothing was counted.
     event PullRefused(
         bytes32 indexed consentId,
         address indexed holder,
         address indexed requester,
         uint8 category,
-        bytes32 requestId,
+        uint16 sequence,
         PullRefusal reason
     );
 
@@ -204,13 +226,16 @@ interface IConsentRegistry {
     /// Emits {ConsentResumed}.
     function resumeConsent(bytes32 consentId) external;
 
-    /// @notice A data holder logs the pulls it served. Each valid record counts one pull on its
-    /// consent; an invalid one is logged as refused and the batch goes on (it never blocks the others).
-    /// A record is valid when the consent exists, is neither revoked nor paused, its window is open
-    /// (`notBefore <= block.timestamp < expiresAt`), it covers `category`, `requester` is its agency,
-    /// the caller serves `category` in GovRegistry, fewer than `maxPulls` pulls were logged, and
-    /// the caller never logged `requestId` before (this batch included).
-    /// Requirements: caller is an active DATA_HOLDER.
+    /// @notice A data holder logs the pulls it served, each on its agency's signed request. Each
+    /// valid record counts one pull on its consent; an invalid one is logged as refused and the
+    /// batch goes on (it never blocks the others). A record is valid when the consent exists, is
+    /// neither revoked nor paused, its window is open (`notBefore <= block.timestamp < expiresAt`),
+    /// it covers `category`, `requester` is its agency and an active AGENCY, the caller serves
+    /// `category` in GovRegistry, `sequence` is the consent's pull count plus one (a lower one is a
+    /// `DuplicateRequest`, a higher one `OutOfSequence`) and fewer than `maxPulls` pulls were logged.
+    /// Requirements: caller is an active DATA_HOLDER; every record carries its requester's valid
+    /// signature of the request to this caller, issued at most {pullRequestLifetime} ago (else the
+    /// whole batch reverts: nothing is logged on the holder's word alone).
     /// Emits one {DataPulled} or {PullRefused} per record, in order.
     /// @return recorded The number of records logged as pulls.
     function recordPulls(PullRecord[] calldata pulls) external returns (uint256 recorded);
@@ -224,8 +249,8 @@ interface IConsentRegistry {
     /// @notice The consent as stored (all zero for an unknown id).
     function getConsent(bytes32 consentId) external view returns (Consent memory);
 
-    /// @notice What {recordPulls} would say of a pull by `holder` for `requester` now, leaving out
-    /// the request-id check: `None` means it would be logged.
+    /// @notice What {recordPulls} would say of the next pull by `holder` for `requester` now,
+    /// leaving out the signature and sequence checks: `None` means it would be logged.
     function checkPull(bytes32 consentId, uint8 category, address requester, address holder)
         external
         view
@@ -234,6 +259,9 @@ interface IConsentRegistry {
     /// @notice True when `applicant` used `nonce` already.
     function nonceUsed(address applicant, uint256 nonce) external view returns (bool);
 
-    /// @notice True when `holder` logged a pull with `requestId`.
-    function isRequestLogged(address holder, bytes32 requestId) external view returns (bool);
+    /// @notice The id of pull request number `sequence` under `consentId`: `keccak256(abi.encode(consentId, sequence))`.
+    function pullRequestId(bytes32 consentId, uint16 sequence) external pure returns (bytes32);
+
+    /// @notice How long (seconds) after its `issuedAt` a signed pull request may be logged.
+    function pullRequestLifetime() external pure returns (uint256);
 }

@@ -55,6 +55,9 @@ interface IGovRegistry {
     error GovRegistryRoleNotGrantable(bytes32 role);
     /// @notice `account` already has its document store `store` (one per issuer account).
     error GovRegistryStoreExists(address account, address store);
+    /// @notice A governor tried to replace the HPKE key of `account` (`currentKey`) with `proposedKey`:
+    /// the key data is sealed to changes only by the member itself ({rotateHpkeKey}).
+    error GovRegistryKeyChangeNeedsMember(address account, bytes32 currentKey, bytes32 proposedKey);
 
     /// @notice Emitted when `account` joins with `info`, registered by `governor`.
     event MemberRegistered(
@@ -81,12 +84,16 @@ interface IGovRegistry {
     /// Emits {MemberRegistered} and one {IAccessControl-RoleGranted} per new role.
     function registerMember(address account, MemberInfo calldata info, bytes32[] calldata roles) external;
 
-    /// @notice Replaces the metadata of `account`.
-    /// Requirements: caller is an active governor; `account` is registered and not retired; name not empty.
+    /// @notice Replaces the metadata of `account`, but never its HPKE key: uploads and pull answers
+    /// are sealed to that key, so only the member changes it ({rotateHpkeKey}).
+    /// Requirements: caller is an active governor; `account` is registered and not retired; name not empty;
+    /// `info.hpkePublicKey` is the member's current key.
     /// Emits {MemberUpdated}.
     function updateMember(address account, MemberInfo calldata info) external;
 
-    /// @notice The caller, an active member, replaces its own HPKE public key.
+    /// @notice The caller, an active member, replaces its own HPKE public key: the one way a
+    /// member's key changes after registration. The member keeps its earlier private keys to open
+    /// what was sealed to them; {MemberKeyRotated} records which key was current from which block.
     /// Emits {MemberKeyRotated}.
     function rotateHpkeKey(bytes32 newKey) external;
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from identity import siwe
-from tests.api.conftest import bearer, sign_in
+from tests.support.api import bearer, sign_in
 
 PROBLEM = "application/problem+json"
 

@@ -11,7 +11,7 @@ import pytest
 from api.certificates.service import Issuer
 from api.devdata import seed_submitted
 from api.models import Application, Certificate, CertificateBatch
-from tests.api.conftest import bearer, sign_in
+from tests.support.api import bearer, sign_in
 
 pytestmark = pytest.mark.db
 

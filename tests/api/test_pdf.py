@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
-import time
 from datetime import date
 
 import pytest
@@ -95,12 +93,3 @@ def test_long_values_still_render():
     view = create_view(agency_name="某某省某某市某某区人力资源和社会保障局行政审批服务科" * 2, matter_en="A very long English matter name " * 6)
     text = PdfReader(io.BytesIO(render(view, VERIFY_URL, TARGET))).pages[0].extract_text()
     assert "某某省某某市" in text and TARGET in text
-
-
-def test_rendering_a_hundred_certificates(capsys):
-    views = [dataclasses.replace(create_view(), certificate_id=f"GC-2025-{i:06d}") for i in range(100)]
-    start = time.perf_counter()
-    sizes = [len(render(view, VERIFY_URL, TARGET)) for view in views]
-    elapsed = time.perf_counter() - start
-    with capsys.disabled():
-        print(f"\nrendered 100 certificates in {elapsed:.2f} s ({elapsed * 10:.1f} ms each, {sum(sizes) / len(sizes) / 1024:.1f} KiB each)")

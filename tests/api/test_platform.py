@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.api.conftest import ApiServer, api_settings
+from tests.support.api import ApiServer, api_settings
 from chain.deploy import write_record
 from chain.node import free_port
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.conftest import bearer, sign_in
+from tests.support.api import bearer, sign_in
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,10 @@ def test_production_refuses_an_empty_secret_and_dev_keys(tmp_path):
     secrets = dict(data_key="A" * 43 + "=", face_vendor_api_key="k" * 32, face_webhook_secret="whsec_" + "A" * 44)
     with pytest.raises(ValueError, match="KEYSTORE"):
         Settings(env="production", state_dir=tmp_path, token_secret=GOOD, **secrets)
-    ok = Settings(env="production", state_dir=tmp_path, token_secret=GOOD, governor_keystore=tmp_path / "g", relayer_keystore=tmp_path / "r", **secrets)
+    keystores = dict(governor_keystore=tmp_path / "g", relayer_keystore=tmp_path / "r")
+    with pytest.raises(ValueError, match="GOVCHAIN_AGENCY_KEYS=agency-held"):  # issue 15: no agency key on the platform for pulls
+        Settings(env="production", state_dir=tmp_path, token_secret=GOOD, **keystores, **secrets)
+    ok = Settings(env="production", state_dir=tmp_path, token_secret=GOOD, **keystores, agency_keys="agency-held", **secrets)
     assert ok.resolved_token_secret() == GOOD
     assert ok.resolved_data_key() == bytes(32)
     assert not (tmp_path / "token_secret").exists()

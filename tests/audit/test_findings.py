@@ -9,7 +9,7 @@ import os
 from eth_account import Account
 
 from chain.node import rpc_call
-from tests.api.conftest import bearer, sign_in
+from tests.support.api import bearer, sign_in
 from tests.audit.test_index import HOUR, Scene
 
 DAY = 86_400

@@ -19,7 +19,7 @@ from api.audit.models import ChainRecord
 from api.audit.service import as_row
 from api.audit.trails import ChainChecker
 from api.cli import app as cli
-from chain.consents import ConsentRegistryClient, PullRecord
+from chain.consents import ConsentRegistryClient
 from chain.deploy import write_record
 from chain.documents import DocumentStoreClient
 from chain.evidence import EvidenceLedgerClient
@@ -27,6 +27,7 @@ from chain.node import rpc_call
 from chain.registry import DataCategory, MemberInfo
 from chain.tenders import TenderLedgerClient, TenderTerms
 from identity.eip712 import ConsentTerms, Domain, purpose_hash, scope_hash, sign_consent
+from identity.pull_request import signed_record
 
 pytestmark = pytest.mark.db
 HOUR = 3600
@@ -68,7 +69,7 @@ class Scene:
         t = chain_now(self.chain)
         terms = ConsentTerms(
             applicant=applicant.address, agency=self.parties.agency.address,
-            categories=DataCategory.ID_CARD | DataCategory.HOUSEHOLD_REGISTER, scope_hash=scope_hash({"id_card": ["name"]}),
+            categories=DataCategory.ID_CARD | DataCategory.HOUSEHOLD_REGISTER, scope_hash=scope_hash({"id_card": ["name"]}, os.urandom(32)),
             purpose_hash=purpose_hash("M", "A", os.urandom(32)), face_check_ref=keccak(os.urandom(32)),
             not_before=t - 60, expires_at=t + expires_in, max_pulls=max_pulls, nonce=int.from_bytes(os.urandom(16)), deadline=t + 600,
         )  # fmt: skip
@@ -76,7 +77,12 @@ class Scene:
         return self.consents.grant(self.parties.relayer, terms, signature)[0]
 
     def pull(self, consent_id: bytes, n: int = 1, category: int = 0):
-        records = [PullRecord(consent_id, category, self.parties.agency.address, os.urandom(32), os.urandom(32)) for _ in range(n)]
+        first, now = self.consents.get(consent_id).pulls + 1, chain_now(self.chain)
+        records = [
+            signed_record(self.parties.agency, self.parties.holder_psb.address, consent_id, first + i, category, chain_id=self.chain.chain_id,
+                          verifying_contract=self.consents.address, issued_at=now, digest=os.urandom(32))
+            for i in range(n)
+        ]  # fmt: skip
         return self.consents.record_pulls(self.parties.holder_psb, records)
 
     def tender(self, deadline_in: int) -> bytes:

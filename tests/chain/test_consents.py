@@ -14,8 +14,9 @@ from eth_utils import keccak
 
 from chain.consents import ConsentState, PullRecord, PullRefusal
 from chain.node import rpc_call
-from chain.registry import DataCategory, GovRegistryClient
+from chain.registry import DataCategory, GovRegistryClient, MemberInfo
 from chain.reverts import revert_class
+from identity.pull_request import PullRequest, pull_request_id
 from identity.eip712 import (
     CONSENT_TYPE,
     REVOCATION_TYPE,
@@ -26,6 +27,7 @@ from identity.eip712 import (
     purpose_hash,
     revocation_digest,
     revocation_typed_data,
+    scope_digest,
     scope_hash,
     sign_consent,
     sign_revocation,
@@ -45,6 +47,7 @@ NotPaused = revert_class("ConsentRegistryNotPaused")
 NotActive = revert_class("ConsentRegistryNotActive")
 UnauthorizedRelayer = revert_class("ConsentRegistryUnauthorizedRelayer")
 UnauthorizedHolder = revert_class("ConsentRegistryUnauthorizedHolder")
+InvalidPullSignature = revert_class("ConsentRegistryInvalidPullSignature")
 
 ID_CARD, RESIDENCE_PERMIT, HOUSEHOLD_REGISTER = 0, 1, 2  # category bit indexes
 SCOPE = {"id_card": ["name", "id_number", "photo"], "household_register": ["address", "household_head"]}
@@ -66,17 +69,13 @@ def advance(chain, seconds: int) -> None:
     rpc_call(endpoint, "evm_mine")
 
 
-def request_id(label: str) -> bytes:
-    return keccak(text=f"request:{label}")
-
-
 def make_terms(chain, parties, **changes) -> ConsentTerms:
     t = now(chain)
     terms = ConsentTerms(
         applicant=parties.outsider.address,
         agency=parties.agency.address,
         categories=DataCategory.ID_CARD | DataCategory.HOUSEHOLD_REGISTER,
-        scope_hash=scope_hash(SCOPE),
+        scope_hash=scope_hash(SCOPE, b"\x33" * 32),
         purpose_hash=purpose_hash("MATTER-EDU-0001", "APP-2024-000123", b"\x5a" * 32),
         face_check_ref=keccak(text="face-check:session-1"),
         not_before=t - 60,
@@ -101,8 +100,18 @@ def grant(consents, consent_domain, parties, chain):
     return run
 
 
-def pull(cid: bytes, category: int, requester, label: str) -> PullRecord:
-    return PullRecord(cid, category, requester.address, request_id(label), keccak(text=f"handed-over:{label}"))
+@pytest.fixture
+def pull(consents, chain, parties):
+    """A record of pull number ``sequence`` of a consent, signed by ``requester`` (EIP-712) for ``holder``."""
+
+    def make(cid: bytes, category: int, requester, label: str, sequence: int, holder=None) -> PullRecord:
+        request = PullRequest(
+            cid, sequence, category, keccak(text=f"attributes:{label}"), keccak(text=f"subject:{label}"), requester.address,
+            (holder or parties.holder_psb).address, chain.w3.eth.get_block("latest")["timestamp"],
+        )  # fmt: skip
+        return request.record(request.sign(requester.key, chain.chain_id, consents.address), keccak(text=f"handed-over:{label}"))
+
+    return make
 
 
 # -- granting ---------------------------------------------------------------------------------
@@ -168,7 +177,7 @@ TAMPERED = {
     "applicant": lambda t, p: p.outsider2.address,
     "agency": lambda t, p: p.holder_psb.address,
     "categories": lambda t, p: 0b001,
-    "scope_hash": lambda t, p: scope_hash({"id_card": ["name"]}),
+    "scope_hash": lambda t, p: scope_hash({"id_card": ["name"]}, b"\x33" * 32),
     "purpose_hash": lambda t, p: purpose_hash("MATTER-EDU-0001", "APP-2024-000124", b"\x5a" * 32),
     "face_check_ref": lambda t, p: keccak(text="face-check:session-2"),
     "not_before": lambda t, p: t.not_before + 1,
@@ -444,7 +453,7 @@ def test_a_consent_not_yet_valid_is_active_but_not_pullable(consents, parties, c
 # -- the pull log -----------------------------------------------------------------------------
 
 
-def test_a_mixed_batch_logs_exactly_the_valid_pulls(consents, parties, chain, grant):
+def test_a_mixed_batch_logs_exactly_the_valid_pulls(consents, parties, chain, grant, pull):
     t = now(chain)
     _, main = grant(max_pulls=3)  # ID card + household register
     _, revoked = grant()
@@ -456,24 +465,25 @@ def test_a_mixed_batch_logs_exactly_the_valid_pulls(consents, parties, chain, gr
     consents.revoke(parties.outsider, revoked)
     consents.pause(parties.outsider, paused)
     holder, agency = parties.holder_psb, parties.agency
-    first = consents.record_pulls(holder, [pull(single, ID_CARD, agency, "single-1")])
+    first = consents.record_pulls(holder, [pull(single, ID_CARD, agency, "single-1", 1)])
     assert first.outcomes[0].pull_number == 1
     advance(chain, 120)  # `expiring` is over, the others are not
 
     batch = [
-        pull(main, ID_CARD, agency, "a"),
-        pull(b"\x42" * 32, ID_CARD, agency, "unknown"),
-        pull(revoked, ID_CARD, agency, "revoked"),
-        pull(paused, ID_CARD, agency, "paused"),
-        pull(future, ID_CARD, agency, "future"),
-        pull(expiring, ID_CARD, agency, "expiring"),
-        pull(main, RESIDENCE_PERMIT, agency, "not-covered"),
-        pull(main, ID_CARD, parties.procurement, "wrong-requester"),
-        pull(permit, RESIDENCE_PERMIT, agency, "not-served"),  # the PSB does not serve residence permits
-        pull(single, ID_CARD, agency, "single-2"),
-        pull(main, HOUSEHOLD_REGISTER, agency, "a"),  # same request id as the first record
-        pull(main, HOUSEHOLD_REGISTER, agency, "b"),
-        pull(main, 200, agency, "category-out-of-range"),
+        pull(main, ID_CARD, agency, "a", 1),
+        pull(b"\x42" * 32, ID_CARD, agency, "unknown", 1),
+        pull(revoked, ID_CARD, agency, "revoked", 1),
+        pull(paused, ID_CARD, agency, "paused", 1),
+        pull(future, ID_CARD, agency, "future", 1),
+        pull(expiring, ID_CARD, agency, "expiring", 1),
+        pull(main, RESIDENCE_PERMIT, agency, "not-covered", 2),
+        pull(main, ID_CARD, parties.procurement, "wrong-requester", 2),
+        pull(permit, RESIDENCE_PERMIT, agency, "not-served", 1),  # the PSB does not serve residence permits
+        pull(single, ID_CARD, agency, "single-2", 2),
+        pull(main, HOUSEHOLD_REGISTER, agency, "a-again", 1),  # pull number 1 is logged already (this batch)
+        pull(main, ID_CARD, agency, "skips", 5),  # the agency may not skip ahead
+        pull(main, HOUSEHOLD_REGISTER, agency, "b", 2),
+        pull(main, 200, agency, "category-out-of-range", 3),
     ]
     expected = [
         PullRefusal.NONE,
@@ -487,12 +497,14 @@ def test_a_mixed_batch_logs_exactly_the_valid_pulls(consents, parties, chain, gr
         PullRefusal.CATEGORY_NOT_SERVED,
         PullRefusal.MAX_PULLS_REACHED,
         PullRefusal.DUPLICATE_REQUEST,
+        PullRefusal.OUT_OF_SEQUENCE,
         PullRefusal.NONE,
         PullRefusal.CATEGORY_NOT_COVERED,
     ]
-    # checkPull agrees record by record (it leaves out the request-id check)
+    # checkPull agrees record by record (it leaves out the signature and the sequence number)
     checked = [consents.check_pull(p.consent_id, p.category, p.requester, holder.address) for p in batch]
-    assert checked == [PullRefusal.NONE if r is PullRefusal.DUPLICATE_REQUEST else r for r in expected]
+    sequence_only = (PullRefusal.DUPLICATE_REQUEST, PullRefusal.OUT_OF_SEQUENCE)
+    assert checked == [PullRefusal.NONE if r in sequence_only else r for r in expected]
     call = consents.contract.functions.recordPulls([p.as_tuple() for p in batch])
     assert call.call({"from": holder.address}) == 2
 
@@ -507,7 +519,6 @@ def test_a_mixed_batch_logs_exactly_the_valid_pulls(consents, parties, chain, gr
         "holder": holder.address,
         "requester": agency.address,
         "category": ID_CARD,
-        "requestId": request_id("a"),
         "digest": keccak(text="handed-over:a"),
         "pullNumber": 1,
     }
@@ -516,56 +527,55 @@ def test_a_mixed_batch_logs_exactly_the_valid_pulls(consents, parties, chain, gr
         "holder": holder.address,
         "requester": parties.procurement.address,
         "category": ID_CARD,
-        "requestId": request_id("wrong-requester"),
+        "sequence": 2,
         "reason": PullRefusal.WRONG_REQUESTER,
     }
     assert consents.get(main).pulls == 2 and consents.get(single).pulls == 1
-    assert consents.is_request_logged(holder.address, request_id("a")) is True
-    assert consents.is_request_logged(holder.address, request_id("b")) is True
-    assert consents.is_request_logged(holder.address, request_id("unknown")) is False  # refusals log no request
-    assert consents.is_request_logged(holder.address, request_id("not-covered")) is False
+    # a request's id is the consent and its number, the same on chain and off
+    assert consents.pull_request_id(main, 1) == pull_request_id(main, 1) != pull_request_id(main, 2)
 
 
-def test_max_pulls_is_enforced_across_batches(consents, parties, grant):
+def test_max_pulls_is_enforced_across_batches(consents, parties, grant, pull):
     _, cid = grant(max_pulls=2)
     holder, agency = parties.holder_psb, parties.agency
-    result = consents.record_pulls(holder, [pull(cid, ID_CARD, agency, f"m{i}") for i in range(3)])
+    result = consents.record_pulls(holder, [pull(cid, ID_CARD, agency, f"m{i}", i + 1) for i in range(3)])
     assert result.refusals == [PullRefusal.NONE, PullRefusal.NONE, PullRefusal.MAX_PULLS_REACHED]
     assert [o.pull_number for o in result.outcomes] == [1, 2, None]
-    later = consents.record_pulls(holder, [pull(cid, HOUSEHOLD_REGISTER, agency, "m3")])
+    later = consents.record_pulls(holder, [pull(cid, HOUSEHOLD_REGISTER, agency, "m3", 3)])
     assert later.refusals == [PullRefusal.MAX_PULLS_REACHED]
     assert consents.check_pull(cid, ID_CARD, agency.address, holder.address) is PullRefusal.MAX_PULLS_REACHED
     assert consents.get(cid).pulls == 2
 
 
-def test_a_request_id_is_logged_once_per_holder(consents, parties, grant):
+def test_a_pull_number_is_logged_once_across_holders(consents, parties, grant, pull):
     _, cid = grant(categories=DataCategory.ID_CARD | DataCategory.RESIDENCE_PERMIT, max_pulls=10)
     agency = parties.agency
-    same = consents.record_pulls(parties.holder_psb, [pull(cid, ID_CARD, agency, "r"), pull(cid, ID_CARD, agency, "r")])
+    same = consents.record_pulls(parties.holder_psb, [pull(cid, ID_CARD, agency, "r", 1), pull(cid, ID_CARD, agency, "r", 1)])
     assert same.refusals == [PullRefusal.NONE, PullRefusal.DUPLICATE_REQUEST]
-    later = consents.record_pulls(parties.holder_psb, [pull(cid, ID_CARD, agency, "r"), pull(cid, ID_CARD, agency, "s")])
+    later = consents.record_pulls(parties.holder_psb, [pull(cid, ID_CARD, agency, "r", 1), pull(cid, ID_CARD, agency, "s", 2)])
     assert later.refusals == [PullRefusal.DUPLICATE_REQUEST, PullRefusal.NONE]
     assert [o.pull_number for o in later.outcomes] == [None, 2]
-    other_holder = consents.record_pulls(parties.holder_rp, [pull(cid, RESIDENCE_PERMIT, agency, "r")])
-    assert other_holder.refusals == [PullRefusal.NONE]  # request ids are the holder's own
+    rp = parties.holder_rp
+    other_holder = consents.record_pulls(rp, [pull(cid, RESIDENCE_PERMIT, agency, "t", 2, rp), pull(cid, RESIDENCE_PERMIT, agency, "u", 3, rp)])
+    assert other_holder.refusals == [PullRefusal.DUPLICATE_REQUEST, PullRefusal.NONE]  # one counter per consent
     assert consents.get(cid).pulls == 3
 
 
 @pytest.mark.parametrize("who", ["agency", "relayer", "governor", "outsider"])
-def test_only_data_holders_may_record_pulls(consents, parties, grant, who):
+def test_only_data_holders_may_record_pulls(consents, parties, grant, who, pull):
     _, cid = grant()
     sender = getattr(parties, who)
     with pytest.raises(UnauthorizedHolder) as refused:
-        consents.record_pulls(sender, [pull(cid, ID_CARD, parties.agency, "x")])
+        consents.record_pulls(sender, [pull(cid, ID_CARD, parties.agency, "x", 1, sender)])
     assert refused.value.args_by_name == {"holder": sender.address}
     assert isinstance(refused.value, PermissionError)
 
 
-def test_a_suspended_holder_may_not_record_pulls(consents, parties, grant, registry: GovRegistryClient):
+def test_a_suspended_holder_may_not_record_pulls(consents, parties, grant, registry: GovRegistryClient, pull):
     _, cid = grant()
     registry.suspend_member(parties.governor, parties.holder_psb.address)
     with pytest.raises(UnauthorizedHolder):
-        consents.record_pulls(parties.holder_psb, [pull(cid, ID_CARD, parties.agency, "x")])
+        consents.record_pulls(parties.holder_psb, [pull(cid, ID_CARD, parties.agency, "x", 1)])
     assert consents.check_pull(cid, ID_CARD, parties.agency.address, parties.holder_psb.address) is PullRefusal.CATEGORY_NOT_SERVED
 
 
@@ -603,18 +613,38 @@ def test_a_contract_wallet_applicant_signs_through_erc1271(consents, consent_dom
     assert consents.state(cid) is ConsentState.REVOKED
 
 
+def test_a_contract_wallet_agency_signs_its_pull_requests_through_erc1271(consents, consent_domain, parties, chain, build, registry, grant):
+    wallet = deploy_wallet(chain, build, parties.outsider2)
+    registry.register_member(parties.governor, wallet.address, MemberInfo("区教育局 (multisig)", "ORG-W", "wallet.edu.example"), ["AGENCY"])
+    _, cid = grant(agency=wallet.address)
+    holder, t = parties.holder_psb, chain.w3.eth.get_block("latest")["timestamp"]
+    request = PullRequest(cid, 1, ID_CARD, keccak(text="attributes"), keccak(text="subject"), wallet.address, holder.address, t)
+    forged = request.record(request.sign(parties.outsider.key, chain.chain_id, consents.address), keccak(text="handed-over"))
+    with pytest.raises(InvalidPullSignature) as refused:  # not the wallet owner's key
+        consents.record_pulls(holder, [forged])
+    assert refused.value.args_by_name == {"index": 0, "requester": wallet.address}
+    signed = request.record(request.sign(parties.outsider2.key, chain.chain_id, consents.address), keccak(text="handed-over"))
+    result = consents.record_pulls(holder, [signed])
+    assert result.refusals == [PullRefusal.NONE] and consents.get(cid).pulls == 1
+
+
 # -- off-chain hashes -------------------------------------------------------------------------
 
 
-def test_scope_hash_is_canonical():
+def test_scope_hash_is_canonical_and_salted():
     reordered = {"household_register": ["household_head", "address"], "id_card": ["photo", "id_number", "name", "name"]}
-    assert scope_hash(reordered) == scope_hash(SCOPE)
+    assert scope_digest(reordered) == scope_digest(SCOPE)
     canonical = '{"household_register":["address","household_head"],"id_card":["id_number","name","photo"]}'
-    assert scope_hash(SCOPE) == keccak(canonical.encode())
-    assert scope_hash({"户籍": ["住址"]}) == keccak('{"户籍":["住址"]}'.encode("utf-8"))  # no ASCII escaping
-    assert scope_hash({"id_card": ["name"]}) != scope_hash({"id_card": ["name", "photo"]})
+    assert scope_digest(SCOPE) == keccak(canonical.encode())
+    assert scope_digest({"户籍": ["住址"]}) == keccak('{"户籍":["住址"]}'.encode("utf-8"))  # no ASCII escaping
+    assert scope_digest({"id_card": ["name"]}) != scope_digest({"id_card": ["name", "photo"]})
     with pytest.raises(TypeError):
-        scope_hash({"id_card": "name"})
+        scope_digest({"id_card": "name"})
+    salt = b"\x01" * 32
+    assert scope_hash(reordered, salt) == scope_hash(SCOPE, salt) == keccak(scope_digest(SCOPE) + salt)
+    assert scope_hash(SCOPE, salt) != scope_hash(SCOPE, b"\x02" * 32) and scope_hash(SCOPE, salt) != scope_digest(SCOPE)
+    with pytest.raises(ValueError, match="salt must be 32 bytes, got 3"):
+        scope_hash(SCOPE, b"abc")
 
 
 def test_purpose_hash_is_salted_and_unambiguous():
@@ -628,7 +658,7 @@ def test_purpose_hash_is_salted_and_unambiguous():
 # -- gas --------------------------------------------------------------------------------------
 
 
-def test_gas_figures(consents, consent_domain, parties, chain):
+def test_gas_figures(consents, consent_domain, parties, chain, pull):
     def submit(sender, nonce):
         terms = make_terms(chain, parties, max_pulls=100, nonce=nonce)
         return consents.grant(sender, terms, sign_consent(terms, consent_domain, parties.outsider))
@@ -639,8 +669,11 @@ def test_gas_figures(consents, consent_domain, parties, chain):
     cid, receipt = submit(parties.outsider, base + 2)
     GAS["grantConsent (sent by the applicant)"] = receipt.gas_used
     holder, agency = parties.holder_psb, parties.agency
-    GAS["recordPulls x1"] = consents.record_pulls(holder, [pull(cid, ID_CARD, agency, "g0")]).receipt.gas_used
-    batch = consents.record_pulls(holder, [pull(cid, i % 2 * 2, agency, f"g{i}") for i in range(1, 33)])
+    GAS["recordPulls x1"] = consents.record_pulls(holder, [pull(cid, ID_CARD, agency, "g0", 1)]).receipt.gas_used
+    batch8 = consents.record_pulls(holder, [pull(cid, i % 2 * 2, agency, f"g{i}", i) for i in range(2, 10)])
+    assert batch8.recorded == 8
+    GAS["recordPulls x8, per pull"] = batch8.receipt.gas_used // 8
+    batch = consents.record_pulls(holder, [pull(cid, i % 2 * 2, agency, f"g{i}", i) for i in range(10, 42)])
     assert batch.recorded == 32
     GAS["recordPulls x32"] = batch.receipt.gas_used
     GAS["recordPulls x32, per pull"] = batch.receipt.gas_used // 32
@@ -648,3 +681,7 @@ def test_gas_figures(consents, consent_domain, parties, chain):
     for name, gas in GAS.items():
         print(f"gas {name}: {gas}")
     assert GAS["grantConsent (relayer)"] < 150_000 and GAS["recordPulls x32"] < 1_200_000
+    # the agency's signature is checked per pull (ecrecover alone is 3,000, the record's calldata about 3,900):
+    # about 18,000 per pull in a batch of 32, against 32,184 before (no signature, one new slot per pull).
+    # Issue 15's target of 12,000 is not met yet (README, "The pull log": the breakdown).
+    assert GAS["recordPulls x32, per pull"] < 19_000

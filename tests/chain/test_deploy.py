@@ -12,6 +12,8 @@ from chain.node import rpc_call
 from chain.registry import GovRegistryClient
 from identity.parties import dev_member_specs, governor_info
 
+pytestmark = pytest.mark.node
+
 
 @pytest.fixture
 def fresh_deploy(chain, build, parties, node_config, tmp_path):

@@ -339,6 +339,7 @@ VERIFY = textwrap.dedent(
 )
 
 
+@pytest.mark.node  # a smoke run of the flow on every node
 def test_unmodified_oa_verify_verifies_against_the_store(store, parties, chain, tmp_path):
     wrapped = node_json(WRAP, store.address, "3")
     root = bytes.fromhex(wrapped[0]["signature"]["merkleRoot"])

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
+from api import db
 from chain.db import make_engine, session_factory
 from chain.events import CursorStore, EventReader
-from api import db
+
+pytestmark = [pytest.mark.node, pytest.mark.db]
 
 
 def test_pages_are_capped_and_events_typed(chain, registry, parties):

@@ -8,6 +8,7 @@ among the hostile inputs of issue 8 with tests/security/."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 
@@ -16,8 +17,10 @@ import pytest
 from api.catalog import categories_mask
 from chain.consents import ConsentRegistryClient, ConsentState, PullRecord, PullRefusal
 from chain.errors import ContractRevert
+from chain.node import rpc_call
 from identity import binding, eip712
 from identity.keys import dev_account
+from identity.pull_request import PullRequest
 
 SCOPE = {"id_card": ["id_number", "name"]}
 ID_CARD, RESIDENCE_PERMIT = 0, 1
@@ -30,7 +33,7 @@ def consents(chain, deployment):
 def terms_for(client, applicant, agency) -> eip712.ConsentTerms:
     now = client.w3.eth.get_block("latest")["timestamp"]
     return eip712.ConsentTerms(
-        applicant=applicant.address, agency=agency.address, categories=categories_mask(SCOPE), scope_hash=eip712.scope_hash(SCOPE),
+        applicant=applicant.address, agency=agency.address, categories=categories_mask(SCOPE), scope_hash=eip712.scope_hash(SCOPE, os.urandom(32)),
         purpose_hash=eip712.purpose_hash("teacher-qualification-primary", "app_sec", os.urandom(32)),
         face_check_ref=binding.face_check_ref("req_sec", "110101199003070011", os.urandom(32)),
         not_before=now, expires_at=now + 3600, max_pulls=2, nonce=secrets.randbits(64), deadline=now + 900,
@@ -74,28 +77,93 @@ def live_consent(chain, consents, parties, node_config) -> bytes:
     consent_id, _ = consents.grant(parties.relayer, terms, eip712.sign_consent(terms, eip712.Domain.of(consents.domain()), applicant.key))
     return consent_id
 
-def record(consent_id: bytes, category: int, requester: str) -> PullRecord:
-    return PullRecord(consent_id, category, requester, os.urandom(32), os.urandom(32))
+@pytest.fixture
+def record(chain, consents, parties):
+    """A pull record for the next pull of a consent, signed by ``signer`` (the requester unless said)."""
 
-def test_holder_logging_a_category_it_does_not_hold_is_refused(consents, parties, live_consent):
+    def make(consent_id: bytes, category: int, requester, *, signer=None, holder=None, sequence=None) -> PullRecord:
+        now = chain.w3.eth.get_block("latest")["timestamp"]
+        request = PullRequest(
+            consent_id, consents.get(consent_id).pulls + 1 if sequence is None else sequence, category, os.urandom(32), os.urandom(32),
+            requester.address, (holder or parties.holder_psb).address, now,
+        )  # fmt: skip
+        return request.record(request.sign((signer or requester).key, chain.chain_id, consents.address), os.urandom(32))
+
+    return make
+
+def test_holder_logging_a_category_it_does_not_hold_is_refused(consents, parties, live_consent, record):
     before = consents.get(live_consent)
-    result = consents.record_pulls(parties.holder_rp, [record(live_consent, ID_CARD, parties.agency.address)])  # holder_rp serves residence permits only
+    result = consents.record_pulls(parties.holder_rp, [record(live_consent, ID_CARD, parties.agency, holder=parties.holder_rp)])  # holder_rp serves residence permits only
     assert result.refusals == [PullRefusal.CATEGORY_NOT_SERVED]
     assert consents.get(live_consent).pulls == before.pulls == 0
 
-def test_agency_pulling_under_another_agencys_consent_is_refused(consents, parties, live_consent):
-    result = consents.record_pulls(parties.holder_psb, [record(live_consent, ID_CARD, parties.agency_culture.address)])
+def test_agency_pulling_under_another_agencys_consent_is_refused(consents, parties, live_consent, record):
+    result = consents.record_pulls(parties.holder_psb, [record(live_consent, ID_CARD, parties.agency_culture)])
     assert result.refusals == [PullRefusal.WRONG_REQUESTER]
     assert consents.get(live_consent).pulls == 0
 
-def test_category_outside_the_consent_is_refused(consents, parties, live_consent):
-    result = consents.record_pulls(parties.holder_rp, [record(live_consent, RESIDENCE_PERMIT, parties.agency.address)])
+def test_category_outside_the_consent_is_refused(consents, parties, live_consent, record):
+    result = consents.record_pulls(parties.holder_rp, [record(live_consent, RESIDENCE_PERMIT, parties.agency, holder=parties.holder_rp)])
     assert result.refusals == [PullRefusal.CATEGORY_NOT_COVERED]
     assert consents.get(live_consent).pulls == 0
 
 @pytest.mark.parametrize("who", ["outsider", "agency", "relayer", "governor"])
-def test_only_data_holders_log_pulls(consents, parties, live_consent, who):
+def test_only_data_holders_log_pulls(consents, parties, live_consent, who, record):
     with pytest.raises(ContractRevert) as refused:
-        consents.record_pulls(getattr(parties, who), [record(live_consent, ID_CARD, parties.agency.address)])
+        consents.record_pulls(getattr(parties, who), [record(live_consent, ID_CARD, parties.agency, holder=getattr(parties, who))])
     assert refused.value.name == "ConsentRegistryUnauthorizedHolder"
     assert consents.get(live_consent).pulls == 0 and consents.get(live_consent).state is ConsentState.ACTIVE
+
+# -- issue 15: the pull log needs the agency's own signature -----------------------------------
+
+def pull_events(consents, client) -> int:
+    head = client.block_number()
+    return sum(len(e.get_logs(from_block=0, to_block=head)) for e in (consents.contract.events.DataPulled, consents.contract.events.PullRefused))
+
+def test_holder_cannot_log_a_pull_or_a_refusal_the_agency_never_signed(chain, consents, parties, live_consent, record):
+    before = pull_events(consents, chain)
+    forged = [
+        record(live_consent, ID_CARD, parties.agency, signer=parties.holder_psb),  # a pull on the holder's word only
+        record(live_consent, RESIDENCE_PERMIT, parties.agency, signer=parties.holder_psb),  # would be a PullRefused naming the agency
+        record(live_consent, ID_CARD, parties.agency, holder=parties.holder_rp),  # the agency's request to another holder
+        dataclasses.replace(record(live_consent, ID_CARD, parties.agency), category=2),  # a signed request, altered
+        dataclasses.replace(record(live_consent, ID_CARD, parties.agency), signature=b"\x00" * 65),
+    ]
+    for index, bad in enumerate(forged):
+        with pytest.raises(ContractRevert) as refused:
+            consents.record_pulls(parties.holder_psb, [record(live_consent, ID_CARD, parties.agency, sequence=1), bad])
+        assert refused.value.name == "ConsentRegistryInvalidPullSignature", (index, refused.value)
+        assert refused.value.args_by_name == {"index": 1, "requester": parties.agency.address}
+    assert consents.get(live_consent).pulls == 0 and pull_events(consents, chain) == before  # refused whole: nothing logged
+
+
+def test_holder_cannot_burn_a_consents_budget(chain, consents, parties, live_consent, record):
+    burn = [record(live_consent, ID_CARD, parties.agency, signer=parties.holder_psb, sequence=n) for n in (1, 2)]  # maxPulls is 2
+    with pytest.raises(ContractRevert):
+        consents.record_pulls(parties.holder_psb, burn)
+    assert consents.get(live_consent).pulls == 0  # the agency's own pulls are all still there
+    first = record(live_consent, ID_CARD, parties.agency)
+    assert consents.record_pulls(parties.holder_psb, [first]).refusals == [PullRefusal.NONE]
+    # a replay of the agency's signed request is no second pull: its number is used
+    assert consents.record_pulls(parties.holder_psb, [first]).refusals == [PullRefusal.DUPLICATE_REQUEST]
+    skipping = record(live_consent, ID_CARD, parties.agency, sequence=3)
+    assert consents.record_pulls(parties.holder_psb, [skipping]).refusals == [PullRefusal.OUT_OF_SEQUENCE]
+    assert consents.get(live_consent).pulls == 1
+
+
+def test_a_signed_request_kept_back_past_its_lifetime_is_refused_whole(chain, consents, parties, live_consent, record):
+    kept = record(live_consent, ID_CARD, parties.agency)
+    rpc_call(chain.w3.provider.endpoint_uri, "evm_increaseTime", [consents.pull_request_lifetime() + 1])
+    rpc_call(chain.w3.provider.endpoint_uri, "evm_mine")
+    with pytest.raises(ContractRevert) as refused:
+        consents.record_pulls(parties.holder_psb, [kept])
+    assert refused.value.name == "ConsentRegistryPullRequestExpired"
+    assert consents.get(live_consent).pulls == 0
+
+
+def test_agency_that_lost_its_role_is_refused_on_chain(chain, consents, registry, parties, live_consent, record):
+    registry.revoke_role(parties.governor, "AGENCY", parties.agency.address)
+    result = consents.record_pulls(parties.holder_psb, [record(live_consent, ID_CARD, parties.agency)])
+    assert result.refusals == [PullRefusal.REQUESTER_NOT_AGENCY]
+    assert consents.get(live_consent).pulls == 0
+    assert consents.check_pull(live_consent, ID_CARD, parties.agency.address, parties.holder_psb.address) is PullRefusal.REQUESTER_NOT_AGENCY

@@ -21,13 +21,14 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 from api.certificates.verify import Verifier
-from chain.consents import ConsentRegistryClient, ConsentState, PullRecord, PullRefusal
+from chain.consents import ConsentRegistryClient, ConsentState, PullRefusal
 from chain.documents import DocumentStoreClient
 from chain.errors import ContractRevert
 from chain.node import rpc_call
 from chain.tenders import Method, TenderLedgerClient, TenderTerms
 from identity import binding, eip712, oa
 from identity.keys import dev_account
+from identity.pull_request import signed_record
 
 MACHINE = settings(max_examples=int(os.environ.get("GOVCHAIN_INVARIANT_EXAMPLES", "12")), stateful_step_count=8, deadline=None,
                    suppress_health_check=list(HealthCheck), database=None, phases=[Phase.explicit, Phase.generate])  # fmt: skip
@@ -97,7 +98,7 @@ def test_pulls_are_logged_only_under_an_active_covering_consent(client, deployme
                                       "paused": False, "from": terms.not_before, "until": terms.expires_at}  # fmt: skip
             return consent_id
 
-        def expected(self, consent_id: bytes, category: int, requester: str, holder: str) -> PullRefusal:
+        def expected(self, consent_id: bytes, category: int, requester: str, holder: str, sequence: int) -> PullRefusal:
             c, now = self.model[consent_id], self.chain.now() + 1  # the next block is at least a second later
             if c["revoked"]:
                 return PullRefusal.REVOKED
@@ -113,19 +114,31 @@ def test_pulls_are_logged_only_under_an_active_covering_consent(client, deployme
                 return PullRefusal.WRONG_REQUESTER
             if category not in SERVES[holder]:
                 return PullRefusal.CATEGORY_NOT_SERVED
+            if sequence <= c["pulls"]:
+                return PullRefusal.DUPLICATE_REQUEST
             if c["pulls"] >= c["max"]:
                 return PullRefusal.MAX_PULLS_REACHED
+            if sequence != c["pulls"] + 1:
+                return PullRefusal.OUT_OF_SEQUENCE
             return PullRefusal.NONE
 
         @rule(consent_id=ids, category=st.integers(0, 2), requester=st.sampled_from(["agency", "agency_culture"]),
-              holder=st.sampled_from(list(SERVES)), times=st.integers(1, 2))  # fmt: skip
-        def pull(self, consent_id, category, requester, holder, times):
-            want = [self.expected(consent_id, category, requester, holder)]
-            records = [PullRecord(consent_id, category, getattr(parties, requester).address, os.urandom(32), os.urandom(32)) for _ in range(times)]
+              holder=st.sampled_from(list(SERVES)), times=st.integers(1, 2), skew=st.sampled_from([0, 0, -1, 1]))  # fmt: skip
+        def pull(self, consent_id, category, requester, holder, times, skew):
+            # pull numbers from the next one (a replay of the last one with skew -1, a skip with +1)
+            first = max(1, self.model[consent_id]["pulls"] + 1 + skew)
+            sequences = [first + n for n in range(times)]
+            want = [self.expected(consent_id, category, requester, holder, first)]
+            records = [
+                signed_record(getattr(parties, requester), getattr(parties, holder).address, consent_id, sequence, category,
+                              chain_id=self.chain.client.chain_id, verifying_contract=registry.address, issued_at=self.chain.now(),
+                              digest=os.urandom(32))
+                for sequence in sequences
+            ]  # fmt: skip
             result = registry.record_pulls(getattr(parties, holder), records)
             for n, outcome in enumerate(result.outcomes):
                 if n:  # a second record of the same batch sees the first one's count
-                    want.append(self.expected(consent_id, category, requester, holder))
+                    want.append(self.expected(consent_id, category, requester, holder, sequences[n]))
                 assert outcome.refusal is want[-1], (outcome.refusal, want[-1], self.model[consent_id])
                 if outcome.logged:
                     self.model[consent_id]["pulls"] += 1
@@ -199,7 +212,10 @@ def test_only_members_with_the_right_role_change_state(client, deployment, parti
 
     def attempt(action: str, sender):
         if action == "record_pull":
-            return consents.record_pulls(sender, [PullRecord(os.urandom(32), 0, parties.agency.address, os.urandom(32), os.urandom(32))])
+            now = client.w3.eth.get_block("latest")["timestamp"]
+            record = signed_record(parties.agency, sender.address, os.urandom(32), 1, 0, chain_id=client.chain_id, verifying_contract=consents.address,
+                                   issued_at=now, digest=os.urandom(32))  # fmt: skip
+            return consents.record_pulls(sender, [record])
         if action == "anchor":
             return evidence.anchor(sender, "SUBMISSION_MANIFEST", os.urandom(32), os.urandom(32))
         if action == "issue":

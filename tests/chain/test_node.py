@@ -17,7 +17,7 @@ from chain.registry import GovRegistryClient, MemberInfo
 from chain.tx import ChainClient
 from identity.parties import governor_info
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.node]
 
 
 def _alive(pid: int) -> bool:

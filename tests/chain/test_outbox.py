@@ -16,6 +16,8 @@ from chain.events import EventReader
 from chain.outbox import MINED, SENT, SIGNED, Outbox, OutboxEntry
 from chain.reverts import revert_class
 
+pytestmark = [pytest.mark.node, pytest.mark.db]
+
 CHILD = Path(__file__).with_name("outbox_child.py")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from eth_account import Account
 
+from chain.errors import ContractRevert
 from chain.node import rpc_call
 from chain.registry import DataCategory, MemberInfo, MemberStatus, ROLES, role_id
 from chain.reverts import revert_class
@@ -137,6 +138,7 @@ def test_default_admin_role_is_not_grantable_directly(registry, parties):
 
 
 def test_update_and_key_rotation_emit_events(registry, parties):
+    registry.rotate_hpke_key(parties.agency, b"\x09" * 32)
     info = MemberInfo("区教育局（更名）", "11000000DEV0000003", "jyj.gov.example", b"\x09" * 32, 0)
     receipt = registry.update_member(parties.governor, parties.agency.address, info)
     (updated,) = events(registry, receipt)
@@ -177,3 +179,20 @@ def test_admin_transfer_takes_two_steps_and_a_delay(registry, parties, chain):
     assert contract.functions.defaultAdmin().call() == new_admin.address
     assert contract.functions.hasRole(b"\0" * 32, parties.governor.address).call() is False
     assert role_id("governor") == ROLES["GOVERNOR"]
+
+
+def test_a_governor_cannot_redirect_a_members_data_key(registry, parties):
+    """Issue 15: ``updateMember`` replaced any member's HPKE key, redirecting uploads and pull
+    answers to a key of the governor's choosing. Only the member changes its own key."""
+    before = registry.member(parties.agency.address).info
+    hijacked = MemberInfo(before.name, before.org_code, before.domain, b"\x66" * 32, before.data_categories)
+    with pytest.raises(ContractRevert) as refused:
+        registry.update_member(parties.governor, parties.agency.address, hijacked)
+    assert refused.value.name == "GovRegistryKeyChangeNeedsMember"
+    assert refused.value.args_by_name == {"account": parties.agency.address, "currentKey": before.hpke_public_key, "proposedKey": b"\x66" * 32}
+    assert registry.member(parties.agency.address).info.hpke_public_key == before.hpke_public_key
+    renamed = MemberInfo("区教育局（更名）", before.org_code, before.domain, before.hpke_public_key, before.data_categories)
+    registry.update_member(parties.governor, parties.agency.address, renamed)  # the rest of the metadata is the governor's
+    assert registry.member(parties.agency.address).info == renamed
+    registry.rotate_hpke_key(parties.agency, b"\x0b" * 32)  # the member itself may
+    assert registry.member(parties.agency.address).info.hpke_public_key == b"\x0b" * 32

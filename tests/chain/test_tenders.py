@@ -301,6 +301,7 @@ def test_typed_data_is_plain_json_and_recovers_the_signer(domain, accounts):
 # -- the whole path ------------------------------------------------------------------------------
 
 
+@pytest.mark.node  # a smoke run of the flow on every node
 def test_lowest_price_tender_end_to_end(ledger, domain, parties, chain, create, bidders):
     tender_id, terms = create()
     assert ledger.state(tender_id) is TenderState.BIDDING

@@ -7,12 +7,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from chain.errors import ChainUnavailable, ContractRevert
+from chain.errors import ChainUnavailable, ContractRevert, NonceTaken
 from chain.events import EventReader
 from chain.node import LocalNode
 from chain.registry import GovRegistryClient
 from chain.reverts import decode_revert, revert_class
 from chain.tx import ChainClient, FeeMode
+
+pytestmark = pytest.mark.node
 
 
 def test_fifty_concurrent_senders_on_one_key_lose_no_transaction(registry, parties, chain):
@@ -33,6 +35,23 @@ def test_fifty_concurrent_senders_on_one_key_lose_no_transaction(registry, parti
     rotated = [e for e in EventReader(chain, registry.contract).read(start_block) if e.name == "MemberKeyRotated"]
     assert len(rotated) == 50
     assert chain.w3.eth.get_transaction_count(agency.address) == start_nonce + 50
+
+
+def test_a_nonce_taken_by_another_sender_of_the_key_is_signed_again(registry, parties, chain):
+    """The key is also used outside this client (another process, an operator's wallet): its
+    counter is behind the chain. One plain transaction is signed again with the chain's nonce;
+    a bare send says which refusal it was."""
+    other = ChainClient(chain.w3)
+    call = registry.contract.functions.rotateHpkeKey
+    assert chain.transact(parties.agency, call(b"\x01" * 32)).ok  # this client's counter is now cached
+    assert other.transact(parties.agency, call(b"\x02" * 32)).ok  # ... and behind the chain
+    before = chain.w3.eth.get_transaction_count(parties.agency.address)
+    receipt = chain.transact(parties.agency, call(b"\x03" * 32))
+    assert receipt.ok and chain.w3.eth.get_transaction(receipt.tx_hash)["nonce"] == before
+    assert other.transact(parties.agency, call(b"\x04" * 32)).ok  # now the other one is behind
+    with pytest.raises(NonceTaken, match="nonce"):
+        chain.send(parties.agency, chain.build(parties.agency, call(b"\x05" * 32)))
+    assert chain.transact(parties.agency, call(b"\x06" * 32)).ok  # send forgot the counter: no retry needed
 
 
 def test_fee_mode_matches_the_node(chain, node_config):

@@ -11,7 +11,7 @@ import pytest
 from eth_account import Account
 
 from api.gateway.dataset import demo_citizen
-from tests.e2e.test_no_visit import apply_and_verify_face
+from tests.support.flows import apply_and_verify_face
 
 CALLBACK = "/v1/callbacks/face-verification"
 

@@ -12,8 +12,8 @@ from eth_account import Account
 from typer.testing import CliRunner
 
 from api.cli import app as cli
-from tests.e2e.flows import submitted_application, wait_issued
-from tests.e2e.test_tenders import Bidder, create_tender, move_past
+from tests.support.flows import submitted_application, wait_issued
+from tests.support.tenders import Bidder, create_tender, move_past
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -25,6 +25,7 @@ def cli_env(stack) -> dict[str, str]:
             "GOVCHAIN_RPC_URL": settings.rpc_url, "COLUMNS": "250"}  # fmt: skip
 
 
+@pytest.mark.node  # a smoke run of the flow on every node
 def test_a_finished_application_trail_verifies_from_the_api_and_the_cli(stack, parties, applicant):
     me, application, receipt = submitted_application(stack, parties, applicant)
     app_id = application["id"]

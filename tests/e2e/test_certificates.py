@@ -20,7 +20,7 @@ from pypdf import PdfReader
 from api.gateway.dataset import demo_citizen
 from identity import manifest, oa
 from api import samples as files
-from tests.e2e.flows import submitted_application, wait_issued
+from tests.support.flows import submitted_application, wait_issued
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,6 +60,7 @@ def checks(verdict: dict) -> dict[str, bool]:
     return {c["name"]: c["valid"] for c in verdict["checks"]}
 
 
+@pytest.mark.node  # a smoke run of the flow on every node
 def test_submission_issuance_verification_delivery_revocation(stack, parties, applicant, tmp_path):
     me, application, receipt = submitted_application(stack, parties, applicant, citizen=3)
     app_id = application["id"]

@@ -11,8 +11,8 @@ from eth_account import Account
 
 from api.gateway.dataset import demo_citizen
 from api import samples as files
-from tests.e2e.flows import upload
-from tests.e2e.test_no_visit import apply_and_verify_face, consent
+from tests.support.flows import upload
+from tests.support.flows import apply_and_verify_face, consent
 
 pytestmark = pytest.mark.slow
 

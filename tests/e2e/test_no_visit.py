@@ -7,35 +7,12 @@ import pytest
 from eth_account import Account
 
 from api.gateway.dataset import demo_citizen
+from tests.support.flows import apply_and_verify_face, consent
 
 pytestmark = pytest.mark.slow
 
 
-def apply_and_verify_face(stack, applicant, citizen, outcome="pass", code="teacher-qualification-primary"):
-    me = stack.sign_in(applicant)
-    created = stack.http.post("/v1/applications", json={"code": code}, headers=me)
-    assert created.status_code == 201, created.text
-    application = created.json()
-    started = stack.http.post(
-        f"/v1/applications/{application['id']}/face-verification",
-        json={"name": citizen["name"], "id_number": citizen["id_number"], "outcome": outcome}, headers=me,
-    )  # fmt: skip
-    assert started.status_code == 201, started.text
-    completed = stack.vendor("POST", f"/v1/sessions/{started.json()['session_id']}/complete")
-    assert completed.status_code == 202 and completed.json()["delivered"], completed.text
-    return me, stack.http.get(f"/v1/applications/{application['id']}", headers=me).json()
-
-
-def consent(stack, applicant, me, application_id):
-    offer = stack.http.get(f"/v1/applications/{application_id}/consent-terms", headers=me)
-    assert offer.status_code == 200, offer.text
-    signature = Account.sign_typed_data(applicant.key, full_message=offer.json()["typed_data"]).signature
-    granted = stack.http.post(f"/v1/applications/{application_id}/consent", json={"signature": "0x" + bytes(signature).hex()}, headers=me)
-    assert granted.status_code == 201, granted.text
-    assert granted.json()["consent_id"] == offer.json()["consent_id"]
-    return offer.json(), granted.json()
-
-
+@pytest.mark.node  # a smoke run of the flow on every node
 def test_face_check_consent_pulls_tracker_then_revocation(stack, parties, applicant):
     citizen = demo_citizen(1)  # registered locally: has a household register, no residence permit
     me, application = apply_and_verify_face(stack, applicant, citizen)
@@ -106,3 +83,26 @@ def test_demo_runs_the_whole_path(stack, parties, tmp_path):
         assert step in text
     assert (tmp_path / f"{summary['certificate_id']}.oa").exists() and (tmp_path / f"{summary['certificate_id']}.pdf").read_bytes().startswith(b"%PDF")
     assert "revoked" in text
+
+
+def test_the_chain_does_not_tell_the_matter(stack, parties, client, deployment):
+    """Issue 15: the unsalted scope hash, with the pull budget and the window length, named the
+    matter of a consent against the public catalog. On chain now: a salted scope hash, and the
+    handling agency's one window and budget for every matter it handles."""
+    from api.catalog import load_catalog, merged_scope
+    from chain.consents import ConsentRegistryClient
+    from identity.eip712 import scope_digest
+
+    catalog = load_catalog()
+    contract = ConsentRegistryClient(client, deployment.address("ConsentRegistry"), deployment.contracts["ConsentRegistry"]["abi"]).contract
+    seen = {}
+    for n, code in enumerate(("teacher-qualification-kindergarten", "teacher-qualification-primary")):
+        applicant = Account.create()
+        me, application = apply_and_verify_face(stack, applicant, demo_citizen(20 + n), code=code)
+        _, granted = consent(stack, applicant, me, application["id"])
+        (event,) = contract.events.ConsentGranted.get_logs(from_block=0, argument_filters={"consentId": bytes.fromhex(granted["consent_id"][2:])})
+        args = event["args"]
+        guesses = {scope_digest(merged_scope([m])) for m in catalog.matter} | {scope_digest(merged_scope([catalog.matters[c] for c in s.matters])) for s in catalog.scene}
+        assert bytes(args["scopeHash"]) not in guesses, f"the scope hash of {code} is the catalog's: the matter is named on chain"
+        seen[code] = (args["expiresAt"] - args["notBefore"], args["maxPulls"])
+    assert len(set(seen.values())) == 1, seen

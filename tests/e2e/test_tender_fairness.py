@@ -21,7 +21,7 @@ from api.tenders.client import score
 from identity import tender712
 from identity.keys import dev_account
 from identity.pull_request import canonical_json
-from tests.e2e.test_tenders import ITEMS, Bidder, create_tender, move_past
+from tests.support.tenders import ITEMS, Bidder, create_tender, move_past
 
 pytestmark = pytest.mark.slow
 

@@ -360,6 +360,7 @@ def serve(app):
     ("secret", "api_key"),
     [("", "k" * 20), ("abc", "k" * 20), ("whsec_", "k" * 20), ("whsec_" + base64.b64encode(b"short").decode(), "k" * 20),
      ("whsec_not base64!", "k" * 20), (SECRET, ""), (SECRET, "short"), (SECRET, "has spaces in the key")],
+    ids=["no-secret", "no-prefix", "empty-secret", "short-secret", "not-base64", "no-key", "short-key", "key-with-spaces"],  # SECRET is random: stable ids for xdist
 )  # fmt: skip
 def test_vendor_app_refuses_bad_secrets(secret, api_key):
     with pytest.raises(ConfigError):

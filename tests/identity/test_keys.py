@@ -43,3 +43,22 @@ def test_keystore_refusals(tmp_path):
     (tmp_path / "bad.json").write_text("{")
     with pytest.raises(KeystoreError, match="not JSON"):
         load_keystore(tmp_path / "bad.json", PASSWORD)
+
+
+def test_hpke_key_generations_are_distinct_and_the_history_opens_old_boxes():
+    from eth_account import Account
+
+    from identity.keys import hpke_key_for, hpke_key_history, x25519_public_bytes
+    from identity.sealing import SealError, hpke_open, hpke_seal
+
+    member = Account.create()
+    publics = [x25519_public_bytes(hpke_key_for(member, g)) for g in range(3)]
+    assert len(set(publics)) == 3 and publics[0] == x25519_public_bytes(hpke_key_for(member))
+    history = hpke_key_history(member, 2)
+    assert [x25519_public_bytes(k) for k in history] == publics[::-1]  # newest first
+    old_box = hpke_seal(publics[0], b"sealed before the rotation", b"ctx")
+    assert hpke_open(history, old_box, b"ctx") == b"sealed before the rotation"
+    with pytest.raises(SealError):
+        hpke_open(hpke_key_history(member, 2)[:2], old_box, b"ctx")  # without the old key it does not open
+    with pytest.raises(ValueError):
+        hpke_key_for(member, -1)

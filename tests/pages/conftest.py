@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,8 +18,7 @@ from eth_account import Account
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from identity import siwe
-from tests.e2e.conftest import running_stack
-from tests.e2e.flows import issued_application
+from tests.support.flows import issued_application
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "pages"
@@ -36,14 +34,6 @@ def chromium_executable() -> str:
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
         pytest.fail(f"no Chromium at {path}: `make test` installs Debian's chromium package (delete .venv/.browser-installed if it went missing since), or set GOVCHAIN_CHROMIUM to a Chromium executable")
     return path
-
-
-@pytest.fixture(scope="package")
-def stack(client, deployment, tmp_path_factory):
-    """One stack (API, face vendor, two gateways) for all page tests: starting one per module
-    would cost more than the pages' own flows."""
-    with running_stack(client, deployment, tmp_path_factory.mktemp("pages-stack")) as started:
-        yield started
 
 
 @pytest.fixture(scope="package")
@@ -66,15 +56,6 @@ class Problems:
     def watch(self, page: Page) -> None:
         page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
         page.on("console", lambda message: "Content Security Policy" in message.text and self.errors.append(f"CSP: {message.text}"))
-
-
-@pytest.fixture(autouse=True)
-def wall_clock(stack):
-    """The stack is shared by the whole package; a tender test moves the platform's clock to the
-    chain's (hours ahead after earlier tests). Back to the wall clock after each test, as a fresh
-    stack would be: the gateways (their own processes) refuse requests stamped far from theirs."""
-    yield
-    stack.clock.offset = timedelta(0)
 
 
 @pytest.fixture

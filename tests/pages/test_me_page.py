@@ -9,7 +9,7 @@ from eth_account import Account
 from playwright.sync_api import expect
 
 from api.gateway.dataset import demo_citizen
-from tests.e2e.test_no_visit import apply_and_verify_face, consent
+from tests.support.flows import apply_and_verify_face, consent
 from tests.pages.conftest import Wallet, screenshot
 
 pytestmark = [pytest.mark.pages, pytest.mark.slow]

@@ -1,5 +1,5 @@
-"""Hostile-input and authorization tests: a whole local stack over real HTTP (the e2e
-``stack``: API + face vendor + two gateways, module-scoped) and real objects in it."""
+"""Hostile-input and authorization tests: the suite's shared stack over real HTTP (API, face
+vendor, two gateways) and real objects in it."""
 
 from __future__ import annotations
 
@@ -9,15 +9,7 @@ from dataclasses import dataclass, field
 import pytest
 from eth_account import Account
 
-from tests.e2e.conftest import applicant, running_stack  # noqa: F401  (the applicant fixture is shared with the e2e suite)
-from tests.e2e.flows import issued_application
-
-
-@pytest.fixture(scope="package")
-def stack(client, deployment, tmp_path_factory):
-    """The e2e stack, started once for the whole security package (three child processes)."""
-    with running_stack(client, deployment, tmp_path_factory.mktemp("security-stack")) as started:
-        yield started
+from tests.support.flows import issued_application
 
 
 @dataclass

@@ -99,6 +99,7 @@ MATRIX: dict[tuple[str, str], tuple[frozenset, object]] = {
     ("GET", "/v1/certificates/{certificate_id}/pdf"): (OWNER_AGENCY_AUDITOR, None),
     # the handling agency only
     ("POST", APP + "/pulls"): (HANDLING_AGENCY, None),
+    ("GET", APP + "/pull-requests"): (HANDLING_AGENCY, None),
     ("GET", APP + "/data"): (HANDLING_AGENCY, None),
     ("GET", APP + "/materials/{material}/file"): (HANDLING_AGENCY, None),
     ("POST", APP + "/commitments/{material}/check"): (HANDLING_AGENCY, lambda w: {"json": {"outcome": "confirmed"}}),

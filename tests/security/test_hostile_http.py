@@ -17,7 +17,7 @@ import pytest
 from eth_account import Account
 
 from api import samples
-from tests.e2e.flows import upload
+from tests.support.flows import upload
 
 BOUNDARY = "hostile"
 

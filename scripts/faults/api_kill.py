@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 from identity.keys import dev_party
-from tests.drills.harness import Chain, DrillResult, Stack, check_certificates, issued_count, sign_in, wait_for
+from scripts.faults.harness import Chain, DrillResult, Stack, check_certificates, issued_count, sign_in, wait_for
 
 CHECKPOINTS = ("issuer.after_cut", "outbox.after_sign", "outbox.after_send")
 

@@ -20,8 +20,8 @@ from chain.consents import ConsentRegistryClient
 from chain.db import make_engine, session_factory
 from chain.outbox import OPEN, OutboxEntry
 from identity.keys import dev_party
-from tests.drills.harness import Chain, DrillResult, Stack, check_certificates, issued_count, sign_in, wait_for
-from tests.drills.traffic import Tally, Traffic
+from scripts.faults.harness import Chain, DrillResult, Stack, check_certificates, issued_count, sign_in, wait_for
+from scripts.faults.traffic import Tally, Traffic
 
 NONCE_WORDS = ("nonce too low", "nonce too high", "replacement transaction", "invalid nonce", "incorrect nonce")
 

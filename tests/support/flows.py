@@ -1,4 +1,5 @@
-"""Steps of the no-visit flow that several end-to-end tests share."""
+"""Steps of the no-visit flow that the end-to-end, security and page tests share, each over
+real HTTP against a running stack (:mod:`tests.support.stack`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,31 @@ from eth_account import Account
 
 from api.gateway.dataset import demo_citizen
 from api import samples as files
-from tests.e2e.test_no_visit import apply_and_verify_face, consent
+
+
+def apply_and_verify_face(stack, applicant, citizen, outcome="pass", code="teacher-qualification-primary"):
+    me = stack.sign_in(applicant)
+    created = stack.http.post("/v1/applications", json={"code": code}, headers=me)
+    assert created.status_code == 201, created.text
+    application = created.json()
+    started = stack.http.post(
+        f"/v1/applications/{application['id']}/face-verification",
+        json={"name": citizen["name"], "id_number": citizen["id_number"], "outcome": outcome}, headers=me,
+    )  # fmt: skip
+    assert started.status_code == 201, started.text
+    completed = stack.vendor("POST", f"/v1/sessions/{started.json()['session_id']}/complete")
+    assert completed.status_code == 202 and completed.json()["delivered"], completed.text
+    return me, stack.http.get(f"/v1/applications/{application['id']}", headers=me).json()
+
+
+def consent(stack, applicant, me, application_id):
+    offer = stack.http.get(f"/v1/applications/{application_id}/consent-terms", headers=me)
+    assert offer.status_code == 200, offer.text
+    signature = Account.sign_typed_data(applicant.key, full_message=offer.json()["typed_data"]).signature
+    granted = stack.http.post(f"/v1/applications/{application_id}/consent", json={"signature": "0x" + bytes(signature).hex()}, headers=me)
+    assert granted.status_code == 201, granted.text
+    assert granted.json()["consent_id"] == offer.json()["consent_id"]
+    return offer.json(), granted.json()
 
 
 def upload(stack, me, application_id: str, material: str, data: bytes, filename: str = "scan.png"):
