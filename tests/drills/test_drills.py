@@ -37,7 +37,7 @@ def test_chain_unreachable_is_503_with_nothing_left_behind(tmp_path):
 
 
 def test_node_restart_during_traffic_loses_nothing(tmp_path):
-    _passed(chain_faults.node_restart(tmp_path, clients=8, seconds=12, down_seconds=3, approvals=16))
+    _passed(chain_faults.node_restart(tmp_path, clients=8, seconds=20, down_seconds=3, approvals=16))
 
 
 def test_load_only_declared_back_pressure_and_every_write_on_chain(tmp_path):
