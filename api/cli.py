@@ -224,7 +224,13 @@ def demo_bid_opening(node: NodeKind = None, bidding_seconds: Annotated[int, type
     """A whole tender: 4 bidders (one fails to decrypt), one objection, 3 experts, the result."""
     from api.demo import run_bid_opening
 
-    _run_demo(node, "procurement", run_bid_opening, bidding_seconds=bidding_seconds)
+    from api.settings import Settings
+    from chain.deploy import load_record
+    from identity.keys import dev_party
+
+    config = load_node_config()
+    deployment = load_record(Settings().state_dir / (node or config.kind))
+    _run_demo(node, "procurement", run_bid_opening, bidding_seconds=bidding_seconds, governor=dev_party(config, "governor"), deployment=deployment)
 
 
 from api.audit.cli import audit_app  # noqa: E402  (the `govchain audit` commands)

@@ -158,10 +158,13 @@ def _submit_and_certify(http, stack, applicant, me, bureau, application_id: str,
         console.print(f"             written to {oa_file} (and .pdf); check it yourself: govchain verify {oa_file} --rpc {stack.get('rpc', '<node>')}")
 
 
-def run_bid_opening(stack: dict, procurement, console: Console, *, bidding_seconds: int = 15) -> dict:
-    """A whole tender against a running stack: four bidders (one's key does not open its
-    file), one objection answered, three experts scoring; then the chain is re-checked."""
+def run_bid_opening(stack: dict, procurement, console: Console, *, bidding_seconds: int = 15, governor=None, deployment=None) -> dict:
+    """A whole tender against a running stack: four bidder firms registered by the bureau (one's
+    key does not open its file), one objection answered, three experts scoring; then the chain
+    is re-checked. ``governor`` (a key) and ``deployment`` (the record) register the bidders."""
     from api.tenders.client import BidderClient, score
+    from chain.registry import GovRegistryClient, MemberInfo
+    from chain.tx import ChainClient
 
     with httpx.Client(base_url=stack["api"], timeout=120) as http:
         record = _check(http.get("/v1/health"), 200)
@@ -175,7 +178,14 @@ def run_bid_opening(stack: dict, procurement, console: Console, *, bidding_secon
         tender = _check(http.post("/v1/tenders", json=body, headers=agency), 201)
         tid = tender["tender_id"]
         console.print(f"[bold]1. tender[/]    {body['reference']} created, tx {tender['created_tx']}; bids close in {bidding_seconds} s")
-        bidders = [BidderClient(http, Account.create(), f"测试建设{n}有限公司", chain_id, ledger) for n in "甲乙丙丁"]
+        if governor is None or deployment is None:
+            raise DemoFailed("registering the bidders needs the governor's key and the deployment record")
+        registry = GovRegistryClient(ChainClient.from_url(record["chain"]["url"], expected_chain_id=chain_id), deployment.address("GovRegistry"), deployment.contracts["GovRegistry"]["abi"])
+        firms = [(Account.create(), f"测试建设{n}有限公司") for n in "甲乙丙丁"]
+        for account, name in firms:  # only firms the bureau registered (BIDDER on GovRegistry) may bid
+            registry.register_member(governor, account.address, MemberInfo(name), ["BIDDER"])
+        console.print(f"[bold]0. bidders[/]   {len(firms)} firms registered by the bureau with the BIDDER role")
+        bidders = [BidderClient(http, account, name, chain_id, ledger) for account, name in firms]
         for bidder, price in zip(bidders, (128_000_00, 119_500_00, 131_000_00, 125_000_00), strict=True):
             receipt = _check(bidder.bid(tid, price, {"工期": "90天", "质保": "2年"}, wrong_key=bidder.name.startswith("测试建设丁")), 201)
             console.print(f"[bold]2. bid[/]       {bidder.name} -> pseudonym {receipt['pseudonym'][:12]}…, signed receipt, tx {receipt['tx_hash']}")
@@ -186,7 +196,7 @@ def run_bid_opening(stack: dict, procurement, console: Console, *, bidding_secon
         for bidder in bidders:
             _check(bidder.sign_in_to_opening(tid), 200)
             outcome = _check(bidder.release_key(tid), 200)
-            state = "decrypted" if outcome["decrypted"] else f"NOT decrypted ({outcome['cause']}: bidder's fault, treated as revoked)"
+            state = "decrypted" if outcome["decrypted"] else f"NOT decrypted ({outcome['cause']}: its revealed key does not open it; left out as withdrawn)"
             console.print(f"[bold]4. decrypt[/]   {bidder.name}: signed in, key released, {state}")
         reading = _check(http.post(f"/v1/tenders/{tid}/reading", headers=agency), 200)
         console.print(f"[bold]5. reading[/]   tx {reading['tx_hash']}\n{reading['announcement']}")

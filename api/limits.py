@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+from collections import defaultdict, deque
 
 from api.problems import MEDIA_TYPE, PROBLEM_BASE
 
@@ -60,3 +62,27 @@ class InflightLimit:
                    (b"retry-after", str(self.retry_after).encode())]  # fmt: skip
         await send({"type": "http.response.start", "status": 503, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+class SlidingWindow:
+    """At most ``limit`` events per key in any ``seconds``-long window (a bidder's uploads).
+
+    Kept in the process: with several API instances behind a balancer, a key gets up to that
+    many times the limit. :meth:`take` returns 0 when the event is allowed (and counts it), else
+    the seconds until it would be.
+    """
+
+    def __init__(self, limit: int, seconds: int):
+        self.limit, self.seconds = limit, seconds
+        self._events: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def take(self, key: str, now: float) -> int:
+        with self._lock:
+            events = self._events[key]
+            while events and events[0] <= now - self.seconds:
+                events.popleft()
+            if len(events) >= self.limit:
+                return max(1, int(events[0] + self.seconds - now + 0.999))
+            events.append(now)
+            return 0

@@ -60,6 +60,14 @@ class PayloadTooLarge(Problem):
     status, title, slug = 413, "Payload too large", "payload-too-large"
 
 
+class TooManyRequests(Problem):
+    status, title, slug = 429, "Too many requests", "too-many-requests"
+
+    def __init__(self, detail: str, retry_after: int, **extra):
+        super().__init__(detail, **extra)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 class ServiceUnavailable(Problem):
     status, title, slug = 503, "Service unavailable", "service-unavailable"
     headers = {"Retry-After": "5"}

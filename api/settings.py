@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     gateways: dict[str, str] = Field(default_factory=dict, description="data holder domain -> gateway base URL")
     max_inflight: int = Field(64, ge=0, description="requests handled at once; beyond it 503 + Retry-After (api.limits); 0: no limit")
     inflight_wait_seconds: float = Field(0.5, ge=0, le=60, description="how long a request waits for a free slot before that 503")
+    bid_uploads_per_window: int = Field(10, ge=1, le=10_000, description="bid uploads one bidder may make per window (all tenders); beyond: 429 + Retry-After")
+    bid_upload_window_seconds: int = Field(600, ge=1, le=86_400, description="the sliding window of bid_uploads_per_window")
 
     @field_validator("state_dir")
     @classmethod

@@ -13,7 +13,7 @@ from chain.contract import ContractClient
 from chain.errors import TransactionFailed
 from chain.tx import Receipt
 
-ROLE_NAMES = ("GOVERNOR", "RELAYER", "AGENCY", "DATA_HOLDER", "ISSUER", "PROCUREMENT", "AUDITOR")
+ROLE_NAMES = ("GOVERNOR", "RELAYER", "AGENCY", "DATA_HOLDER", "ISSUER", "PROCUREMENT", "AUDITOR", "BIDDER")
 ROLES = {name: keccak(text=name) for name in ROLE_NAMES}
 ROLE_BY_ID = {v: k for k, v in ROLES.items()}
 DEFAULT_ADMIN_ROLE = b"\0" * 32
@@ -120,7 +120,7 @@ class GovRegistryClient(ContractClient):
         return frozenset(name for name, rid in ROLES.items() if self.contract.functions.hasRole(rid, account).call())
 
     def member(self, account: str, *, with_roles: bool = True) -> Member:
-        """The member record; ``with_roles=False`` skips the seven role look-ups (one call instead of eight)."""
+        """The member record; ``with_roles=False`` skips the eight role look-ups (one call instead of nine)."""
         account = Web3.to_checksum_address(account)
         name, org, domain, hpke, categories, status, registered, updated = self.contract.functions.getMember(account).call()
         return Member(

@@ -106,7 +106,7 @@ class Reading:
 class Tender:
     """A tender as ``getTender`` reports it: terms, agency, state and counts.
 
-    ``bids``: pseudonyms ever committed; ``active_bids``: not withdrawn (frozen at the opening);
+    ``bids``: pseudonyms listed (bids not withdrawn); ``active_bids``: not withdrawn (frozen at the opening);
     ``settled_bids``: opened bids with a decryption outcome; ``decrypted_bids``: decrypted ones;
     ``winner``: the winning pseudonym once decided, else None.
     """
@@ -295,6 +295,19 @@ class TenderLedgerClient(ContractClient):
         )
         return self.client.transact(sender, call)
 
+    def replace_expert(self, agency: LocalAccount, tender_id: bytes, expert: str, replacement: str) -> Receipt:
+        """Replace a panel expert who has not scored every read bid by its scoring deadline; its scores are dropped."""
+        call = self.contract.functions.replaceExpert(bytes(tender_id), Web3.to_checksum_address(expert), Web3.to_checksum_address(replacement))
+        return self.client.transact(agency, call)
+
+    def objection_deadline(self, tender_id: bytes) -> int:
+        """The first second no objection is taken (the reading + the window); 0 before the reading."""
+        return self.contract.functions.objectionDeadline(bytes(tender_id)).call()
+
+    def scoring_deadline(self, tender_id: bytes, expert: str) -> int:
+        """The first second ``expert`` may be replaced if it has not scored every read bid; 0 before the reading."""
+        return self.contract.functions.scoringDeadline(bytes(tender_id), Web3.to_checksum_address(expert)).call()
+
     def publish_result(self, agency: LocalAccount, tender_id: bytes, winner: bytes, report_hash: bytes) -> PublishedResult:
         """Publish the result; the contract refuses a winner other than the one it computes."""
         receipt = self.client.transact(agency, self.contract.functions.publishResult(bytes(tender_id), bytes(winner), bytes(report_hash)))
@@ -358,7 +371,7 @@ class TenderLedgerClient(ContractClient):
         )
 
     def bid_pseudonyms(self, tender_id: bytes) -> list[bytes]:
-        """Every pseudonym ever committed to the tender, in order of first commitment."""
+        """The pseudonyms with a bid not withdrawn (a withdrawn one frees its slot)."""
         return [bytes(p) for p in self.contract.functions.bidPseudonyms(bytes(tender_id)).call()]
 
     def objection_count(self, tender_id: bytes) -> int:

@@ -88,8 +88,13 @@ class NonceManager:
         self._next.pop(address, None)
 
     def reset(self) -> None:
-        """Forget every counter (after an outbox resume, or a node restart)."""
-        self._next.clear()
+        """Forget every counter (after an outbox resume, or a node restart); safe while other
+        threads send: each counter is forgotten under its own lock."""
+        with self._guard:
+            locks = list(self._locks.items())
+        for address, lock in locks:
+            with lock:
+                self._next.pop(address, None)
 
 
 @dataclass
@@ -260,13 +265,22 @@ class ChainClient:
 
     def wait(self, tx_hash: str, timeout: float | None = None) -> Receipt:
         timeout = self.receipt_timeout if timeout is None else timeout
-        try:
-            raw = self.w3.eth.wait_for_transaction_receipt(HexBytes(tx_hash), timeout=timeout, poll_latency=self.poll_latency)
-        except TimeExhausted:
-            raise ReceiptTimeout(tx_hash, timeout) from None
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            raise ChainUnavailable(f"chain node unreachable while awaiting {tx_hash}: {exc}") from None
-        return Receipt.of(tx_hash, raw)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                raw = self.w3.eth.wait_for_transaction_receipt(HexBytes(tx_hash), timeout=max(deadline - time.monotonic(), 0.0), poll_latency=self.poll_latency)
+            except TimeExhausted:
+                raise ReceiptTimeout(tx_hash, timeout) from None
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                raise ChainUnavailable(f"chain node unreachable while awaiting {tx_hash}: {exc}") from None
+            except Web3RPCError as exc:
+                # ganache 7 with interval mining sometimes fails a receipt query for a transaction
+                # being mined ("Cannot read properties of undefined (reading 'toJSON')"): not yet
+                if not self._is_ganache or "toJSON" not in str(exc.message) or time.monotonic() > deadline:
+                    raise
+                time.sleep(self.poll_latency)
+                continue
+            return Receipt.of(tx_hash, raw)
 
     def receipt_or_none(self, tx_hash: str) -> Receipt | None:
         try:

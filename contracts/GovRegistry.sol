@@ -22,6 +22,9 @@ contract GovRegistry is IGovRegistry, AccessControlDefaultAdminRules {
     bytes32 public constant ISSUER_ROLE = keccak256("ISSUER");
     bytes32 public constant PROCUREMENT_ROLE = keccak256("PROCUREMENT");
     bytes32 public constant AUDITOR_ROLE = keccak256("AUDITOR");
+    /// @notice A bidder firm the bureau registered (its business licence checked off chain): only such a
+    /// key may sign in to a tender opening (TenderLedger).
+    bytes32 public constant BIDDER_ROLE = keccak256("BIDDER");
 
     mapping(address account => Member) private _members;
     EnumerableSet.AddressSet private _accounts;
@@ -40,6 +43,7 @@ contract GovRegistry is IGovRegistry, AccessControlDefaultAdminRules {
         _setRoleAdmin(ISSUER_ROLE, GOVERNOR_ROLE);
         _setRoleAdmin(PROCUREMENT_ROLE, GOVERNOR_ROLE);
         _setRoleAdmin(AUDITOR_ROLE, GOVERNOR_ROLE);
+        _setRoleAdmin(BIDDER_ROLE, GOVERNOR_ROLE);
         _addMember(admin, adminInfo, admin);
         _grantRole(GOVERNOR_ROLE, admin);
     }
@@ -130,6 +134,7 @@ contract GovRegistry is IGovRegistry, AccessControlDefaultAdminRules {
         _revokeRole(ISSUER_ROLE, account);
         _revokeRole(PROCUREMENT_ROLE, account);
         _revokeRole(AUDITOR_ROLE, account);
+        _revokeRole(BIDDER_ROLE, account);
         _syncStore(account);
     }
 

@@ -15,6 +15,7 @@ import {ITenderLedger} from "./interfaces/ITenderLedger.sol";
 contract TenderLedger is ITenderLedger, EIP712 {
     bytes32 private constant RELAYER_ROLE = keccak256("RELAYER");
     bytes32 private constant PROCUREMENT_ROLE = keccak256("PROCUREMENT");
+    bytes32 private constant BIDDER_ROLE = keccak256("BIDDER");
 
     bytes32 private constant SIGNIN_TYPEHASH = keccak256("SignIn(bytes32 tenderId,bytes32 pseudonym,address bidder)");
     bytes32 private constant OBJECTION_TYPEHASH =
@@ -35,7 +36,9 @@ contract TenderLedger is ITenderLedger, EIP712 {
 
     /// @dev A tender as stored. Layout: one slot: address agency | uint40 bidDeadline | uint40 openingTime |
     /// uint8 method | uint8 state; one slot: uint40 decryptionEnd | uint16 minBidders | uint16 activeBids |
-    /// uint16 settledBids | uint16 decryptedBids | uint32 openObjections; bytes32 documentHash; bytes32 winner.
+    /// uint16 settledBids | uint16 decryptedBids | uint32 openObjections | uint40 window | uint40 readAt;
+    /// bytes32 documentHash; bytes32 winner. `window` is decryptionEnd - openingTime as created; `readAt`
+    /// the reading's block time (zero before).
     struct Tender {
         address agency;
         uint40 bidDeadline;
@@ -48,6 +51,8 @@ contract TenderLedger is ITenderLedger, EIP712 {
         uint16 settledBids;
         uint16 decryptedBids;
         uint32 openObjections;
+        uint40 window;
+        uint40 readAt;
         bytes32 documentHash;
         bytes32 winner;
     }
@@ -58,12 +63,18 @@ contract TenderLedger is ITenderLedger, EIP712 {
     mapping(bytes32 tenderId => address[]) private _experts;
     mapping(bytes32 tenderId => mapping(address expert => bool)) private _onPanel;
     mapping(bytes32 tenderId => uint16[]) private _weights;
+    /// @dev Pseudonyms with a bid not withdrawn; `_slotOf` is each one's index + 1 (zero: not listed).
     mapping(bytes32 tenderId => bytes32[]) private _pseudonyms;
+    mapping(bytes32 tenderId => mapping(bytes32 pseudonym => uint256)) private _slotOf;
     mapping(bytes32 tenderId => mapping(bytes32 pseudonym => Bid)) private _bids;
     mapping(bytes32 tenderId => mapping(address bidder => bytes32 pseudonym)) private _pseudonymOf;
     mapping(bytes32 tenderId => Objection[]) private _objections;
     mapping(bytes32 objectionDigest => bool) private _raisedObjections;
-    mapping(bytes32 tenderId => mapping(bytes32 pseudonym => mapping(address expert => bool))) private _scored;
+    /// @dev score * weight summed over the criteria, plus one (zero: not scored), per bid and expert.
+    mapping(bytes32 tenderId => mapping(bytes32 pseudonym => mapping(address expert => uint32))) private _scoreOf;
+    mapping(bytes32 tenderId => mapping(address expert => uint16)) private _scoredBids;
+    mapping(bytes32 tenderId => mapping(address expert => uint40)) private _appointedAt;
+    mapping(bytes32 tenderId => mapping(address expert => bool)) private _replaced;
 
     /// @param registry_ The GovRegistry that says who is an active relayer and procurement agency.
     constructor(IGovRegistry registry_) EIP712("govchain TenderLedger", "1") {
@@ -85,6 +96,7 @@ contract TenderLedger is ITenderLedger, EIP712 {
         t.method = terms.method;
         t.state = TenderState.Bidding;
         t.decryptionEnd = terms.decryptionEnd;
+        t.window = terms.decryptionEnd - terms.openingTime;
         t.minBidders = terms.minBidders;
         t.documentHash = terms.documentHash;
         _storePanel(tenderId, terms.experts);
@@ -102,10 +114,12 @@ contract TenderLedger is ITenderLedger, EIP712 {
         if (pseudonym == bytes32(0)) revert TenderLedgerZeroPseudonym(tenderId);
         Bid storage b = _bids[tenderId][pseudonym];
         BidStatus status = b.status;
-        if (status == BidStatus.None) {
+        if (status != BidStatus.Committed) {
+            // new, or back after a withdrawal: it takes a slot; a withdrawn pseudonym holds none
             bytes32[] storage list = _pseudonyms[tenderId];
             if (list.length >= MAX_BIDS) revert TenderLedgerTooManyBids(tenderId, MAX_BIDS);
             list.push(pseudonym);
+            _slotOf[tenderId][pseudonym] = list.length;
         }
         // Before the deadline a bid is new, committed (replaced now) or withdrawn (committed again now).
         if (status != BidStatus.Committed) t.activeBids += 1;
@@ -125,6 +139,7 @@ contract TenderLedger is ITenderLedger, EIP712 {
         if (b.status != BidStatus.Committed) revert TenderLedgerWrongBidStatus(tenderId, pseudonym, b.status);
         b.status = BidStatus.Withdrawn;
         t.activeBids -= 1;
+        _freeSlot(tenderId, pseudonym);
         emit BidWithdrawn(tenderId, pseudonym, b.version);
     }
 
@@ -143,7 +158,10 @@ contract TenderLedger is ITenderLedger, EIP712 {
         } else {
             state = TenderState.Opened;
             t.state = state;
-            emit TenderOpened(tenderId, bids);
+            // The window counts from this block: opening late delays the opening, it never shortens the window.
+            uint40 end = uint40(block.timestamp) + t.window;
+            t.decryptionEnd = end;
+            emit TenderOpened(tenderId, bids, end);
         }
     }
 
@@ -157,6 +175,7 @@ contract TenderLedger is ITenderLedger, EIP712 {
         if (bidder == t.agency || _onPanel[tenderId][bidder]) revert TenderLedgerConflictOfInterest(tenderId, bidder);
         bytes32 other = _pseudonymOf[tenderId][bidder];
         if (other != bytes32(0)) revert TenderLedgerBidderHasBid(tenderId, bidder, other);
+        if (!_registry.hasActiveRole(BIDDER_ROLE, bidder)) revert TenderLedgerUnregisteredBidder(tenderId, bidder);
         _checkSignature(tenderId, bidder, keccak256(abi.encode(SIGNIN_TYPEHASH, tenderId, pseudonym, bidder)), signature);
         b.bidder = bidder;
         _pseudonymOf[tenderId][bidder] = pseudonym;
@@ -198,6 +217,8 @@ contract TenderLedger is ITenderLedger, EIP712 {
             revert TenderLedgerWrongBidStatus(tenderId, pseudonym, status);
         }
         if (cause != CAUSE_BIDDER && cause != CAUSE_NOT_BIDDER) revert TenderLedgerInvalidCause(tenderId, pseudonym, cause);
+        // A revealed key is the bidder's part done: only the agency's side (cause 2) can leave it unopened.
+        if (status == BidStatus.Revealed && cause == CAUSE_BIDDER) revert TenderLedgerKeyWasRevealed(tenderId, pseudonym);
         // Without a revealed key only the end of the window settles the bid: the bidder keeps all of it.
         if (status == BidStatus.Committed && block.timestamp < t.decryptionEnd) {
             revert TenderLedgerDecryptionOpen(tenderId, t.decryptionEnd, block.timestamp);
@@ -205,6 +226,8 @@ contract TenderLedger is ITenderLedger, EIP712 {
         b.status = cause == CAUSE_BIDDER ? BidStatus.Revoked : BidStatus.NotDecryptedWithdrawn;
         t.settledBids += 1;
         emit BidNotDecrypted(tenderId, pseudonym, cause);
+        // Holding a key back costs the bid security: a selective reveal does not pay.
+        if (cause == CAUSE_BIDDER) emit BidSecurityForfeited(tenderId, pseudonym, b.bidder);
     }
 
     /// @inheritdoc ITenderLedger
@@ -229,6 +252,7 @@ contract TenderLedger is ITenderLedger, EIP712 {
             emit BidRead(tenderId, r.pseudonym, b.bidder, r.price, r.itemsHash);
         }
         t.state = TenderState.Read;
+        t.readAt = uint40(block.timestamp);
         emit ReadingPublished(tenderId, announcementHash, count);
     }
 
@@ -241,6 +265,10 @@ contract TenderLedger is ITenderLedger, EIP712 {
     {
         Tender storage t = _existing(tenderId);
         if (t.state != TenderState.Opened && t.state != TenderState.Read) revert TenderLedgerWrongState(tenderId, t.state);
+        if (t.state == TenderState.Read) {
+            uint256 deadline = uint256(t.readAt) + t.window;
+            if (block.timestamp >= deadline) revert TenderLedgerObjectionsClosed(tenderId, deadline, block.timestamp);
+        }
         address bidder = _bid(tenderId, pseudonym).bidder;
         if (bidder == address(0)) revert TenderLedgerNotSignedIn(tenderId, pseudonym);
         if (msg.sender != bidder) _onlyRelayer();
@@ -281,15 +309,45 @@ contract TenderLedger is ITenderLedger, EIP712 {
         if (!_onPanel[tenderId][expert]) revert TenderLedgerNotAnExpert(tenderId, expert);
         Bid storage b = _bid(tenderId, pseudonym);
         if (!b.read) revert TenderLedgerWrongBidStatus(tenderId, pseudonym, b.status);
-        mapping(address => bool) storage scored = _scored[tenderId][pseudonym];
-        if (scored[expert]) revert TenderLedgerAlreadyScored(tenderId, expert, pseudonym);
+        mapping(address => uint32) storage scored = _scoreOf[tenderId][pseudonym];
+        if (scored[expert] != 0) revert TenderLedgerAlreadyScored(tenderId, expert, pseudonym);
         uint256 total = _weightedTotal(tenderId, scores);
         bytes32 scoresHash = keccak256(abi.encodePacked(scores));
         _checkSignature(tenderId, expert, keccak256(abi.encode(SCORE_TYPEHASH, tenderId, pseudonym, scoresHash)), signature);
-        scored[expert] = true;
+        scored[expert] = uint32(total) + 1; // at most 100 * 10000 + 1
+        _scoredBids[tenderId][expert] += 1;
         b.scoreCount += 1;
         b.scoreTotal += uint32(total); // at most 100 * 10000 per expert and 64 experts: fits
         emit ScoresSubmitted(tenderId, expert, pseudonym, scores);
+    }
+
+    /// @inheritdoc ITenderLedger
+    function replaceExpert(bytes32 tenderId, address expert, address replacement) external {
+        Tender storage t = _agencyTender(tenderId, TenderState.Read);
+        if (t.method != WEIGHTED_SCORE) revert TenderLedgerWrongMethod(tenderId, t.method);
+        mapping(address => bool) storage onPanel = _onPanel[tenderId];
+        if (!onPanel[expert]) revert TenderLedgerNotAnExpert(tenderId, expert);
+        if (replacement == address(0) || _replaced[tenderId][replacement]) revert TenderLedgerInvalidExpert(replacement);
+        if (onPanel[replacement]) revert TenderLedgerDuplicateExpert(replacement);
+        if (replacement == t.agency || _pseudonymOf[tenderId][replacement] != bytes32(0)) {
+            revert TenderLedgerConflictOfInterest(tenderId, replacement);
+        }
+        if (_scoredBids[tenderId][expert] >= t.decryptedBids) revert TenderLedgerExpertDone(tenderId, expert);
+        uint256 deadline = _scoringDeadline(tenderId, t, expert);
+        if (block.timestamp < deadline) revert TenderLedgerScoringOpen(tenderId, expert, deadline, block.timestamp);
+        uint256 dropped = _dropScores(tenderId, expert);
+        address[] storage panel = _experts[tenderId];
+        for (uint256 i = 0; i < panel.length; ++i) {
+            if (panel[i] == expert) {
+                panel[i] = replacement;
+                break;
+            }
+        }
+        onPanel[expert] = false;
+        onPanel[replacement] = true;
+        _replaced[tenderId][expert] = true;
+        _appointedAt[tenderId][replacement] = uint40(block.timestamp);
+        emit ExpertReplaced(tenderId, expert, replacement, dropped);
     }
 
     /// @inheritdoc ITenderLedger
@@ -373,7 +431,19 @@ contract TenderLedger is ITenderLedger, EIP712 {
 
     /// @inheritdoc ITenderLedger
     function hasScored(bytes32 tenderId, address expert, bytes32 pseudonym) external view returns (bool) {
-        return _scored[tenderId][pseudonym][expert];
+        return _scoreOf[tenderId][pseudonym][expert] != 0;
+    }
+
+    /// @inheritdoc ITenderLedger
+    function objectionDeadline(bytes32 tenderId) external view returns (uint256) {
+        Tender storage t = _tenders[tenderId];
+        return t.readAt == 0 ? 0 : uint256(t.readAt) + t.window;
+    }
+
+    /// @inheritdoc ITenderLedger
+    function scoringDeadline(bytes32 tenderId, address expert) external view returns (uint256) {
+        Tender storage t = _tenders[tenderId];
+        return t.readAt == 0 ? 0 : _scoringDeadline(tenderId, t, expert);
     }
 
     // -- internals --------------------------------------------------------------------------------
@@ -474,13 +544,49 @@ contract TenderLedger is ITenderLedger, EIP712 {
         if (!found) revert TenderLedgerNoReadBids(tenderId);
     }
 
+    /// @dev Takes a withdrawn pseudonym off the list (the last one moves into its slot): junk that is
+    /// committed and withdrawn never uses up the tender's 500.
+    function _freeSlot(bytes32 tenderId, bytes32 pseudonym) private {
+        bytes32[] storage list = _pseudonyms[tenderId];
+        mapping(bytes32 => uint256) storage slotOf = _slotOf[tenderId];
+        uint256 index = slotOf[pseudonym] - 1;
+        bytes32 last = list[list.length - 1];
+        list[index] = last;
+        slotOf[last] = index + 1;
+        list.pop();
+        delete slotOf[pseudonym];
+    }
+
     /// @dev Names the first panel expert (at most 64) who has not scored `pseudonym`.
     function _revertMissingScores(bytes32 tenderId, bytes32 pseudonym) private view {
         address[] storage panel = _experts[tenderId];
-        mapping(address => bool) storage scored = _scored[tenderId][pseudonym];
+        mapping(address => uint32) storage scored = _scoreOf[tenderId][pseudonym];
         for (uint256 i = 0; i < panel.length; ++i) {
-            if (!scored[panel[i]]) revert TenderLedgerScoresMissing(tenderId, panel[i], pseudonym);
+            if (scored[panel[i]] == 0) revert TenderLedgerScoresMissing(tenderId, panel[i], pseudonym);
         }
+    }
+
+    /// @dev The later of the reading and the expert's appointment, + the window.
+    function _scoringDeadline(bytes32 tenderId, Tender storage t, address expert) private view returns (uint256) {
+        uint40 appointed = _appointedAt[tenderId][expert];
+        return uint256(appointed > t.readAt ? appointed : t.readAt) + t.window;
+    }
+
+    /// @dev Takes `expert`'s scores out of the totals: one pass over the tender's pseudonyms (at most 500).
+    function _dropScores(bytes32 tenderId, address expert) private returns (uint256 dropped) {
+        bytes32[] storage list = _pseudonyms[tenderId];
+        mapping(bytes32 => Bid) storage bids = _bids[tenderId];
+        for (uint256 i = 0; i < list.length; ++i) {
+            bytes32 p = list[i];
+            uint32 stored = _scoreOf[tenderId][p][expert];
+            if (stored == 0) continue;
+            Bid storage b = bids[p];
+            b.scoreTotal -= stored - 1;
+            b.scoreCount -= 1;
+            delete _scoreOf[tenderId][p][expert];
+            dropped += 1;
+        }
+        _scoredBids[tenderId][expert] = 0;
     }
 
     /// @dev Checks `signer`'s EIP-712 signature over `structHash` (ECDSA or ERC-1271) and returns the digest.

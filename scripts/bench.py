@@ -80,7 +80,7 @@ from chain.deploy import deploy  # noqa: E402
 from chain.documents import DocumentStoreClient, deploy_openattestation_store  # noqa: E402
 from chain.evidence import EvidenceLedgerClient  # noqa: E402
 from chain.node import NODE_MODULES, LocalNode, free_port, rpc_call  # noqa: E402
-from chain.registry import GovRegistryClient  # noqa: E402
+from chain.registry import GovRegistryClient, MemberInfo  # noqa: E402
 from chain.tenders import Method, Reading, TenderLedgerClient, TenderTerms  # noqa: E402
 from chain.tx import ChainClient  # noqa: E402
 from identity import binding, eip712, oa, tender712  # noqa: E402
@@ -276,6 +276,9 @@ def gas_phase(run: NodeRun, phases: Phases, wrapped: dict[int, list[dict]], slot
     procurement, relayer = dev_party(config, "procurement"), dev_party(config, "relayer")
     bidders = [dev_account(config, i) for i in range(13, 16)]
     experts = [dev_account(config, i) for i in range(16, 19)]
+    registry = GovRegistryClient(client, deployment.address("GovRegistry"), deployment.contracts["GovRegistry"]["abi"])
+    for n, bidder in enumerate(bidders):  # sign-in takes registered bidders only (BIDDER)
+        registry.register_member(dev_party(config, "governor"), bidder.address, MemberInfo(f"测试投标人{n}"), ["BIDDER"])
     now = w3.eth.get_block("latest")["timestamp"]
     terms = TenderTerms(keccak(text="招标文件 BENCH"), now + 3600, now + 3600, now + 5400, Method.WEIGHTED_SCORE, 3, [e.address for e in experts], (6000, 4000))
     tid = keccak(text=f"bench tender {secrets.token_hex(8)}")
@@ -541,8 +544,12 @@ def tender_phase(run: NodeRun, phases: Phases, api: ServiceProcess, sizes: Sizes
     task = phases.start(f"tender of {n} bids e2e (uploads, wait for the deadline, opening to result)", 3 * n + 3)
     with httpx.Client(base_url=api.url, timeout=300, limits=httpx.Limits(max_connections=sizes.bid_clients * 2)) as http:
         agency = sign_in(http, dev_party(config, "procurement"))
+        registry = GovRegistryClient(client, deployment.address("GovRegistry"), deployment.contracts["GovRegistry"]["abi"])
+        firms = [Account.create() for _ in range(n)]
+        for i, firm in enumerate(firms):  # only registered bidder firms (BIDDER) may bid
+            registry.register_member(dev_party(config, "governor"), firm.address, MemberInfo(f"测试投标人{i:03d}"), ["BIDDER"])
         with ThreadPoolExecutor(sizes.bid_clients) as pool:
-            bidders = list(pool.map(lambda i: BidderClient(http, Account.create(), f"测试投标人{i:03d}", deployment.chain_id, ledger), range(n)))
+            bidders = list(pool.map(lambda i: BidderClient(http, firms[i], f"测试投标人{i:03d}", deployment.chain_id, ledger), range(n)))
         phases.advance(task, n)
         bidding = 12 + n * 0.2  # seconds: enough for the uploads here, with room to spare
         deadline = max(int(time.time()), client.w3.eth.get_block("latest")["timestamp"]) + int(bidding)
@@ -582,11 +589,11 @@ def tender_phase(run: NodeRun, phases: Phases, api: ServiceProcess, sizes: Sizes
 
         with ThreadPoolExecutor(sizes.bid_clients) as pool:
             list(pool.map(reveal, bidders))
-        phases_s["sign-ins, key releases, decryptions"] = time.perf_counter() - started
+        phases_s["sign-ins and key releases (each checked off chain)"] = time.perf_counter() - started
         started = time.perf_counter()
         agency = sign_in(http, dev_party(config, "procurement"))
         http.post(f"/v1/tenders/{tid}/reading", headers=agency).raise_for_status()
-        phases_s["reading of every bid"] = time.perf_counter() - started
+        phases_s["decryption outcomes recorded and the reading"] = time.perf_counter() - started
         phases.advance(task)
         started = time.perf_counter()
         http.post(f"/v1/tenders/{tid}/result", json={}, headers=agency).raise_for_status()

@@ -222,11 +222,13 @@ def stack(client, deployment, tmp_path_factory):
 def _stack_back_to_wall_clock(request):
     """After a test on the shared stack: the platform's clock back to the wall clock (a tender
     test moves it to the chain's, which runs ahead; the gateways refuse requests stamped far
-    from their own clock), and the suite's nonce counters re-read (the stack sent with the
-    same dev keys)."""
+    from their own clock), and both the suite's and the platform's nonce counters re-read (a
+    test may act as a dishonest party with a key the platform also sends with)."""
     yield
     if "stack" in request.fixturenames:
-        request.getfixturevalue("stack").clock.offset = timedelta(0)
+        stack = request.getfixturevalue("stack")
+        stack.clock.offset = timedelta(0)
+        stack.api.platform.chain().nonces.reset()
         request.getfixturevalue("client").nonces.reset()
 
 

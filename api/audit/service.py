@@ -10,8 +10,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from api.audit import trails
 from api.audit.indexer import REFUSALS, AuditSettings, application_ref, indexer_of
@@ -24,6 +24,17 @@ from api.problems import BadRequest, Forbidden, NotFound
 from chain.consents import ConsentState
 
 OVERSEERS = {"AUDITOR", "GOVERNOR"}
+BID_EVENTS = ("BidCommitted", "BidWithdrawn")
+OPENING_EVENTS = ("TenderOpened", "TenderFailed")
+
+
+def sealed_bid_activity():
+    """Bid commitments and withdrawals of a tender not yet opened: served to nobody (Art 21: names and
+    count stay secret until the opening; each bidder keeps its own signed receipts)."""
+    opening = aliased(ChainRecord)
+    opened = exists().where(opening.case_ref == ChainRecord.case_ref, opening.contract == ChainRecord.contract,
+                            opening.event.in_(OPENING_EVENTS))  # fmt: skip
+    return and_(ChainRecord.event.in_(BID_EVENTS), ~opened)
 RECORD_FIELDS = ("block_number", "log_index", "block_time", "tx_hash", "contract", "contract_name", "event", "kind",
                  "tx_sender", "member", "applicant", "case_ref", "args")  # fmt: skip
 CURSOR = re.compile(r"^(\d{1,18})\.(\d{1,9})$")
@@ -77,7 +88,7 @@ def _checksum(value: str, what: str) -> str:
 
 def records_select(identity: Identity, query: RecordQuery) -> Select:
     """The records ``identity`` may see that match ``query``, in chain order."""
-    statement = select(ChainRecord)
+    statement = select(ChainRecord).where(~sealed_bid_activity())
     if not identity.roles & OVERSEERS:
         if "AGENCY" not in identity.roles:
             raise Forbidden(f"{identity.address} needs one of the roles AUDITOR, GOVERNOR, AGENCY on GovRegistry")
@@ -211,7 +222,8 @@ def tender_trail(platform: Platform, session: Session, identity: Identity, tende
     tender_id = tender_id.lower()
     indexer = indexer_of(platform)
     indexer.refresh()
-    rows = [as_row(r) for r in session.scalars(select(ChainRecord).where(ChainRecord.case_ref == tender_id, ChainRecord.contract_name == "TenderLedger"))]
+    rows = [as_row(r) for r in session.scalars(select(ChainRecord).where(ChainRecord.case_ref == tender_id, ChainRecord.contract_name == "TenderLedger",
+                                                                         ~sealed_bid_activity()))]  # fmt: skip
     created = next((r for r in rows if r["event"] == "TenderCreated"), None)
     if created is None:
         raise NotFound(f"no tender {tender_id} in the index")
@@ -350,7 +362,8 @@ def _revoked_soon(session: Session, settings: AuditSettings) -> list[dict]:
 def _late_bid_changes(session: Session, settings: AuditSettings) -> list[dict]:
     window, out = settings.audit_bid_change_minutes * 60, []
     changes = list(session.scalars(select(ChainRecord).where(
-        or_(ChainRecord.event == "BidWithdrawn", ChainRecord.event == "BidCommitted")).order_by(ChainRecord.block_number, ChainRecord.log_index)))  # fmt: skip
+        or_(ChainRecord.event == "BidWithdrawn", ChainRecord.event == "BidCommitted"), ~sealed_bid_activity())
+        .order_by(ChainRecord.block_number, ChainRecord.log_index)))  # only once the tender is opened  # fmt: skip
     tenders = {r.case_ref: r for r in session.scalars(select(ChainRecord).where(
         ChainRecord.event == "TenderCreated", ChainRecord.case_ref.in_({c.case_ref for c in changes})))}  # fmt: skip
     for change in changes:

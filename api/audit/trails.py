@@ -85,7 +85,9 @@ def _summary(row: dict, names: Names, notes: dict[str, str] | None = None) -> st
         case "TenderFailed":
             return f"opening failed: {a['bids']} bids, fewer than {a['minBidders']}"
         case "TenderOpened":
-            return f"tender opened with {a['bids']} bids"
+            return f"tender opened with {a['bids']} bids; keys until {_day(a['decryptionEnd'])}"
+        case "ExpertReplaced":
+            return f"expert {_short(a['expert'])} replaced by {_short(a['replacement'])} ({a['droppedScores']} scores dropped)"
         case "BidderSignedIn":
             return f"bidder {_short(a['bidder'])} signed in as {_short(a['pseudonym'])}"
         case "KeyRevealed":

@@ -38,7 +38,11 @@ async def upload_bid(
     tender_id: str, request: Request, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep, now: NowDep,
     key_commitment: Annotated[str, Query(pattern=schemas.HEX32, description="keccak of (chain, contract, tender, bidder, key, salt)")],
 ):  # fmt: skip
-    """Upload the encrypted bid file (the body, as bytes); uploading again replaces it."""
+    """A registered bidder (BIDDER on GovRegistry) uploads its encrypted bid file (the body, as bytes);
+    uploading again replaces it. At most
+    ``bid_uploads_per_window`` uploads per bidder per window: beyond, 429 with Retry-After, before the body is read."""
+    service.require_bidder(identity)
+    service.take_upload_slot(platform, identity, now)
     body = await read_body(request, service.MAX_BID_BYTES, "bid files")
     if len(body) < 29:
         raise BadRequest("the body must be the encrypted bid file (nonce, ciphertext and tag)")
@@ -71,15 +75,16 @@ def release_key(tender_id: str, body: schemas.KeyRelease, identity: CurrentIdent
 
 
 @router.post("/{tender_id}/close-decryption")
-def close_decryption(tender_id: str, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep):
-    """After the decryption window: bids without a released key are recorded (bidder's fault)."""
-    return service.close_decryption(platform, session, identity, service.get_tender(session, tender_id))
+def close_decryption(tender_id: str, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep, now: NowDep):
+    """Once every bid can be opened (window closed, or every key revealed): decryption outcomes are
+    recorded; bids without a key are the bidder's fault (bid security forfeited)."""
+    return service.close_decryption(platform, session, identity, service.get_tender(session, tender_id), now)
 
 
 @router.post("/{tender_id}/reading")
-def publish_reading(tender_id: str, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep):
-    """唱标: bidders, prices and items read from the decrypted bids, anchored with the announcement."""
-    return service.publish_reading(platform, session, identity, service.get_tender(session, tender_id))
+def publish_reading(tender_id: str, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep, now: NowDep):
+    """唱标: outcomes recorded if not yet, then bidders, prices and items read from the decrypted bids, anchored with the announcement."""
+    return service.publish_reading(platform, session, identity, service.get_tender(session, tender_id), now)
 
 
 @router.post("/{tender_id}/objections", status_code=201)
@@ -100,6 +105,12 @@ def submit_scores(tender_id: str, body: schemas.ScoresIn, identity: CurrentIdent
     return service.submit_scores(platform, identity, service.get_tender(session, tender_id), body)
 
 
+@router.post("/{tender_id}/experts/replace")
+def replace_expert(tender_id: str, body: schemas.ExpertReplace, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep):
+    """The agency replaces an expert who has not scored every read bid by its scoring deadline."""
+    return service.replace_expert(platform, identity, service.get_tender(session, tender_id), body)
+
+
 @router.post("/{tender_id}/result")
 def publish_result(tender_id: str, body: schemas.ResultIn, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep):
     """The result, computed from the anchored readings and scores, with the signed report's hash."""
@@ -114,5 +125,5 @@ def tender_trail(tender_id: str, platform: PlatformDep, session: SessionDep):
 
 @router.get("/{tender_id}/bids/{pseudonym}/ciphertext", response_class=Response)
 def bid_ciphertext(tender_id: str, pseudonym: str, platform: PlatformDep, session: SessionDep):
-    """The encrypted bid file, for anyone re-checking the trail once the tender is opened."""
+    """The encrypted bid file, for anyone re-checking the trail once the reading is published."""
     return Response(service.ciphertext_after_opening(platform, session, service.get_tender(session, tender_id), pseudonym), media_type="application/octet-stream")

@@ -72,5 +72,10 @@ class ScoresIn(BaseModel):
     signature: str = Field(pattern=SIGNATURE, description="EIP-712 Score(tenderId, pseudonym, scoresHash) by the expert")
 
 
+class ExpertReplace(BaseModel):
+    expert: str = Field(pattern=ADDRESS, description="the panel expert who has not scored every read bid by its deadline")
+    replacement: str = Field(pattern=ADDRESS, description="the expert who takes its place (scores every read bid)")
+
+
 class ResultIn(BaseModel):
     winner: str | None = Field(None, pattern=HEX32, description="omit to publish the computed winner")

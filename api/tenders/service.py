@@ -24,7 +24,7 @@ from web3 import Web3
 from api.blobs import BlobMissing, BlobStore
 from api.context import Platform
 from api.models import Tender, TenderBid, TenderObjection
-from api.problems import Conflict, Forbidden, NotFound
+from api.problems import Conflict, Forbidden, NotFound, TooManyRequests
 from api.tenders import schemas
 from chain.tenders import BidStatus, TenderState
 from identity.bids import BidUnreadable, ciphertext_hash, open_bid
@@ -50,6 +50,12 @@ def blobs(platform: Platform) -> BlobStore:
 def pseudonym_for(platform: Platform, tender_id: str, bidder: str) -> str:
     """Per-tender pseudonym: a keyed hash only the platform can link back to the bidder."""
     return hx(hmac.new(platform.data_key, f"pseudonym:{tender_id}:{bidder}".encode(), hashlib.sha256).digest())
+
+
+def sealed_intent(action: str, tender_id: str, pseudonym: str, version: int) -> str:
+    """The outbox intent of a bid step, opaque: the outbox listing (governor, auditor) names no tender
+    or pseudonym before the opening."""
+    return f"tender:{action}:{hx(keccak(text=f'{tender_id}:{pseudonym}:{version}'))}"
 
 
 def _send(platform: Platform, intent: str, account, call):
@@ -94,14 +100,20 @@ def view(platform: Platform, session: Session, tender: Tender) -> dict:
     out = {"tender_id": tender.tender_id, "reference": tender.reference, "title": tender.title, "agency": tender.agency,
            "state": on_chain.state.name.lower(), "terms": on_chain.as_json(), "created_tx": tender.created_tx}  # fmt: skip
     if on_chain.state is not TenderState.BIDDING:
-        out["bids"] = [_bid_view(platform, tender, bid) for bid in session.scalars(select(TenderBid).where(TenderBid.tender_id == tender.tender_id))]
+        read = on_chain.state in READ_OUT
+        out["bids"] = [_bid_view(platform, tender, bid, read) for bid in session.scalars(select(TenderBid).where(TenderBid.tender_id == tender.tender_id))]
     return out
 
 
-def _bid_view(platform: Platform, tender: Tender, bid: TenderBid) -> dict:
+READ_OUT = (TenderState.READ, TenderState.DECIDED)  # every bid opened or out for good: contents may be shown
+
+
+def _bid_view(platform: Platform, tender: Tender, bid: TenderBid, read: bool = True) -> dict:
+    """A bid as shown: its decryption outcome and content only once the reading is published, that
+    is once every bid could be opened (the window closed, or every key revealed)."""
     chain_bid = platform.tenders().get_bid(unhex(tender.tender_id), unhex(bid.pseudonym))
     return {"pseudonym": bid.pseudonym, "status": chain_bid.status.name.lower(), "bidder": chain_bid.bidder,
-            "version": bid.version, "decryption": bid.decryption, "bid": bid.opened}  # fmt: skip
+            "version": bid.version, "decryption": bid.decryption if read else None, "bid": bid.opened if read else None}  # fmt: skip
 
 
 # -- bids --------------------------------------------------------------------------------------
@@ -117,6 +129,29 @@ def _check_bidding(platform: Platform, tender: Tender, now: datetime) -> None:
         raise Conflict(f"bidding on {tender.reference} closed at {terms.bid_deadline} (now {int(now.timestamp())}); nothing was accepted")
 
 
+def require_bidder(identity) -> None:
+    """Only a bidder firm the bureau registered on GovRegistry (BIDDER role) may bid: a throw-away key
+    cannot fill a tender or count toward its minimum (TenderLedger also refuses its sign-in)."""
+    if "BIDDER" not in identity.roles:
+        raise Forbidden(f"{identity.address} needs the BIDDER role on GovRegistry (a registered bidder) to bid; nothing was stored")
+
+
+def take_upload_slot(platform: Platform, identity, now: datetime) -> None:
+    """Count one upload of the caller's; refuse with 429 beyond its limit (per bidder, every tender)."""
+    wait = platform.bid_uploads.take(identity.address, now.timestamp())
+    if wait:
+        settings = platform.settings
+        raise TooManyRequests(f"{identity.address} made {settings.bid_uploads_per_window} bid uploads in the last "
+                              f"{settings.bid_upload_window_seconds} s; nothing was stored, retry in {wait} s", retry_after=wait)  # fmt: skip
+
+
+def _drop_blob(platform: Platform, session: Session, blob: str | None) -> None:
+    """Delete a bid file no bid refers to any more: the chain keeps its hash, the trail needs no copy
+    (only the latest version of a bid not withdrawn is ever opened)."""
+    if blob and not session.scalar(select(TenderBid).where(TenderBid.blob == blob)):
+        blobs(platform).delete(blob)
+
+
 def upload_bid(platform: Platform, session: Session, identity, tender: Tender, ciphertext: bytes, key_commitment: str, now: datetime) -> schemas.BidReceipt:
     """Store the ciphertext and commit it on chain (a new version if the bidder bid before)."""
     _check_bidding(platform, tender, now)
@@ -128,7 +163,7 @@ def upload_bid(platform: Platform, session: Session, identity, tender: Tender, c
     store = blobs(platform)
     blob = store.put(ciphertext)
     try:
-        receipt, events = _send(platform, f"tender:bid:{tender.tender_id}:{pseudonym}:{version}", platform.signer("relayer"), call)
+        receipt, events = _send(platform, sealed_intent("bid", tender.tender_id, pseudonym, version), platform.signer("relayer"), call)
     except Exception:
         if not session.scalar(select(TenderBid).where(TenderBid.blob == blob)):
             store.delete(blob)  # refused (too late, chain down): leave no file behind
@@ -138,9 +173,11 @@ def upload_bid(platform: Platform, session: Session, identity, tender: Tender, c
     if existing is None:
         existing = TenderBid(tender_id=tender.tender_id, pseudonym=pseudonym, bidder_sealed=sealed, version=0, tx_hash="")
         session.add(existing)
+    superseded = existing.blob
     existing.version, existing.blob, existing.key_commitment = committed.args["version"], blob, key_commitment.lower()
     existing.tx_hash, existing.withdrawn = receipt.tx_hash, False
     session.commit()
+    _drop_blob(platform, session, superseded if superseded != blob else None)
     return _receipt(platform, tender.tender_id, pseudonym, existing.version, hx(digest), key_commitment.lower(), now, receipt)
 
 
@@ -166,9 +203,10 @@ def withdraw_bid(platform: Platform, session: Session, identity, tender: Tender,
     if bid.withdrawn:
         raise Conflict("this bid is already withdrawn")
     call = platform.tenders().contract.functions.withdrawBid(unhex(tender.tender_id), unhex(bid.pseudonym))
-    receipt, _ = _send(platform, f"tender:withdraw:{tender.tender_id}:{bid.pseudonym}:{bid.version}", platform.signer("relayer"), call)
-    bid.withdrawn = True
+    receipt, _ = _send(platform, sealed_intent("withdraw", tender.tender_id, bid.pseudonym, bid.version), platform.signer("relayer"), call)
+    bid.withdrawn, withdrawn_blob, bid.blob = True, bid.blob, None
     session.commit()
+    _drop_blob(platform, session, withdrawn_blob)
     return {"pseudonym": bid.pseudonym, "withdrawn": True, "tx_hash": receipt.tx_hash}
 
 
@@ -191,58 +229,97 @@ def sign_in(platform: Platform, session: Session, identity, tender: Tender, sign
 
 
 def release_key(platform: Platform, session: Session, identity, tender: Tender, key: str, salt: str) -> dict:
-    """Reveal the key on chain, then decrypt: check the stored file against its commitment and
-    record the outcome (a key that does not open the file is the bidder's fault)."""
+    """Reveal the key on chain and tell the bidder at once whether it opens its stored file. The
+    outcome goes on chain only when every bid can be opened (:func:`settle`): before that no
+    plaintext hash (a price could be tried against it) and no content leaves the platform."""
     bid = own_bid(platform, session, identity, tender)
     tid, pid = unhex(tender.tender_id), unhex(bid.pseudonym)
     reveal = platform.tenders().contract.functions.revealKey(tid, pid, unhex(key), unhex(salt))
     revealed, _ = _send(platform, f"tender:reveal:{tender.tender_id}:{bid.pseudonym}", platform.signer("relayer"), reveal)
-    outcome = decrypt(platform, session, tender, bid, unhex(key))
-    return {"pseudonym": bid.pseudonym, "reveal_tx": revealed.tx_hash, **outcome}
+    outcome = _open(platform, tender, bid, unhex(key))
+    details = {k: v for k, v in outcome.items() if k in ("cause", "detail")}
+    return {"pseudonym": bid.pseudonym, "reveal_tx": revealed.tx_hash, "decrypted": outcome["cause"] is None, **details,
+            "recorded": False}  # fmt: skip
 
 
-def decrypt(platform: Platform, session: Session, tender: Tender, bid: TenderBid, key: bytes) -> dict:
+def _open(platform: Platform, tender: Tender, bid: TenderBid, key: bytes) -> dict:
+    """Check the stored file against its on-chain hash and open it: ``cause`` None and the bid, or why not."""
     tid, pid = unhex(tender.tender_id), unhex(bid.pseudonym)
-
-    def record(decrypted: bool, digest: bytes, fault: int, outcome: str, /, **details) -> dict:
-        bid.decryption = outcome
-        session.commit()
-        call = platform.tenders().contract.functions.recordDecryption(tid, pid, decrypted, digest, fault)
-        receipt, _ = _send(platform, f"tender:decrypt:{tender.tender_id}:{bid.pseudonym}", platform.member_key(tender.agency), call)
-        return {"decrypted": decrypted, **details, "tx_hash": receipt.tx_hash}
-
     try:
         ciphertext = blobs(platform).get(bid.blob)
         if ciphertext_hash(ciphertext) != platform.tenders().get_bid(tid, pid).ciphertext_hash:
             raise BlobMissing("the stored file does not match its on-chain commitment")
     except BlobMissing as exc:  # the platform's copy is gone or altered: not the bidder's fault
-        return record(False, bytes(32), NOT_BIDDER_FAULT, "file_mismatch", cause="file_mismatch", detail=str(exc))
+        return {"cause": "file_mismatch", "detail": str(exc)}
     try:
         opened = open_bid(ciphertext, key, tid, pid)
-        price, bidder_name = int(opened["price_fen"]), str(opened["bidder"])
+        price, _name = int(opened["price_fen"]), str(opened["bidder"])
         if price <= 0:
             raise ValueError("price must be positive")
     except (BidUnreadable, KeyError, TypeError, ValueError) as exc:
-        return record(False, bytes(32), BIDDER_FAULT, "unreadable", cause="unreadable", detail=str(exc))
-    plaintext_hash = keccak(canonical_json(opened))
-    bid.opened = {**opened, "bidder_name": bidder_name}
-    return record(True, plaintext_hash, 0, "decrypted", plaintext_hash=hx(plaintext_hash))
+        return {"cause": "unreadable", "detail": str(exc)}
+    return {"cause": None, "bid": opened}
 
 
-def close_decryption(platform: Platform, session: Session, identity, tender: Tender) -> list[dict]:
-    """After the window: every bid with no released key is recorded as the bidder's fault."""
-    require_agency(identity, tender)
-    agency, tid = platform.member_key(tender.agency), unhex(tender.tender_id)
-    recorded = []
-    for bid in session.scalars(select(TenderBid).where(TenderBid.tender_id == tender.tender_id, TenderBid.withdrawn.is_(False))):
-        if platform.tenders().get_bid(tid, unhex(bid.pseudonym)).status is not BidStatus.COMMITTED:
-            continue
-        call = platform.tenders().contract.functions.recordDecryption(tid, unhex(bid.pseudonym), False, bytes(32), BIDDER_FAULT)
-        receipt, _ = _send(platform, f"tender:decrypt:{tender.tender_id}:{bid.pseudonym}", agency, call)
-        bid.decryption = "no_key"
-        recorded.append({"pseudonym": bid.pseudonym, "cause": "no_key", "tx_hash": receipt.tx_hash})
+def decrypt(platform: Platform, session: Session, tender: Tender, bid: TenderBid, key: bytes) -> dict:
+    """Open the bid with its revealed key and record the outcome on chain (the agency's key)."""
+    tid, pid = unhex(tender.tender_id), unhex(bid.pseudonym)
+    outcome = _open(platform, tender, bid, key)
+    if outcome["cause"] is None:
+        opened = outcome["bid"]
+        digest, decrypted, fault = keccak(canonical_json(opened)), True, 0
+        bid.opened, bid.decryption = {**opened, "bidder_name": str(opened["bidder"])}, "decrypted"
+    else:
+        # a revealed key is never "the bidder's fault" on chain (TenderLedgerKeyWasRevealed): the bid is
+        # left out as not decrypted, and anyone re-opens the file with the key on chain (tender verify)
+        digest, decrypted, fault, bid.decryption = bytes(32), False, NOT_BIDDER_FAULT, outcome["cause"]
+    session.commit()
+    call = platform.tenders().contract.functions.recordDecryption(tid, pid, decrypted, digest, fault)
+    receipt, _ = _send(platform, f"tender:decrypt:{tender.tender_id}:{bid.pseudonym}", platform.member_key(tender.agency), call)
+    return {"decrypted": decrypted, "cause": bid.decryption, "tx_hash": receipt.tx_hash}
+
+
+def revealed_keys(platform: Platform, tender: Tender) -> dict[str, bytes]:
+    """The keys revealed on chain for the tender (by the platform or by bidders themselves), by pseudonym."""
+    return {hx(e.args["pseudonym"]): bytes(e.args["key"]) for e in platform.tenders().trail(unhex(tender.tender_id)) if e.name == "KeyRevealed"}
+
+
+def settle(platform: Platform, session: Session, tender: Tender, now: datetime) -> list[dict]:
+    """Record every open bid's outcome, once every bid can be opened: the decryption window has
+    closed (the chain's time, or the platform's), or every bid not withdrawn has its key revealed.
+    Revealed bids (through the platform or straight to the contract) are decrypted with the key
+    read from their ``KeyRevealed`` event; bids with no key are the bidder's fault (bid security
+    forfeited on chain). Before that, nothing is recorded: no plaintext hash, no content."""
+    tid = unhex(tender.tender_id)
+    on_chain = platform.tenders().get_tender(tid)
+    if on_chain.state is not TenderState.OPENED:
+        raise Conflict(f"tender {tender.reference} is {on_chain.state.name.lower()}, not opened: there is nothing to decrypt")
+    bids = list(session.scalars(select(TenderBid).where(TenderBid.tender_id == tender.tender_id, TenderBid.withdrawn.is_(False))))
+    statuses = {bid.pseudonym: platform.tenders().get_bid(tid, unhex(bid.pseudonym)).status for bid in bids}
+    waiting = [p for p, status in statuses.items() if status is BidStatus.COMMITTED]
+    chain_now = platform.chain().w3.eth.get_block("latest")["timestamp"]
+    if waiting and max(chain_now, int(now.timestamp())) < on_chain.decryption_end:
+        raise Conflict(f"the decryption window of {tender.reference} is open until {on_chain.decryption_end} and {len(waiting)} bids have "
+                       "no key yet: no outcome is recorded, and nothing is shown, before every bid can be opened")  # fmt: skip
+    recorded, keys = [], None
+    for bid in bids:
+        if statuses[bid.pseudonym] is BidStatus.REVEALED:
+            keys = keys if keys is not None else revealed_keys(platform, tender)
+            outcome = decrypt(platform, session, tender, bid, keys[bid.pseudonym])
+            recorded.append({"pseudonym": bid.pseudonym, "cause": outcome["cause"], "tx_hash": outcome["tx_hash"]})
+        elif statuses[bid.pseudonym] is BidStatus.COMMITTED:
+            call = platform.tenders().contract.functions.recordDecryption(tid, unhex(bid.pseudonym), False, bytes(32), BIDDER_FAULT)
+            receipt, _ = _send(platform, f"tender:decrypt:{tender.tender_id}:{bid.pseudonym}", platform.member_key(tender.agency), call)
+            bid.decryption = "no_key"
+            recorded.append({"pseudonym": bid.pseudonym, "cause": "no_key", "tx_hash": receipt.tx_hash})
     session.commit()
     return recorded
+
+
+def close_decryption(platform: Platform, session: Session, identity, tender: Tender, now: datetime) -> list[dict]:
+    """Once every bid can be opened (see :func:`settle`): record every outcome."""
+    require_agency(identity, tender)
+    return settle(platform, session, tender, now)
 
 
 def items_hash(bid: dict) -> bytes:
@@ -257,9 +334,12 @@ def announcement(tender: Tender, bids: list[TenderBid]) -> str:
     return "\n".join(lines)
 
 
-def publish_reading(platform: Platform, session: Session, identity, tender: Tender) -> dict:
-    """唱标: read every decrypted bid (bidder, price, items) and anchor it with the announcement."""
+def publish_reading(platform: Platform, session: Session, identity, tender: Tender, now: datetime) -> dict:
+    """唱标: record the outcomes not yet recorded (see :func:`settle`), then read every decrypted bid
+    (bidder, price, items) and anchor it with the announcement."""
     require_agency(identity, tender)
+    if platform.tenders().state(unhex(tender.tender_id)) is TenderState.OPENED:
+        settle(platform, session, tender, now)
     bids = list(session.scalars(select(TenderBid).where(TenderBid.tender_id == tender.tender_id, TenderBid.decryption == "decrypted").order_by(TenderBid.pseudonym)))
     text = announcement(tender, bids)
     readings = [(unhex(b.pseudonym), int(b.opened["price_fen"]), items_hash(b.opened)) for b in bids]
@@ -270,9 +350,15 @@ def publish_reading(platform: Platform, session: Session, identity, tender: Tend
 
 def raise_objection(platform: Platform, session: Session, identity, tender: Tender, text: str, signature: str) -> dict:
     bid = own_bid(platform, session, identity, tender)
-    call = platform.tenders().contract.functions.raiseObjection(unhex(tender.tender_id), unhex(bid.pseudonym), keccak(text=text), unhex(signature))
-    count = platform.tenders().objection_count(unhex(tender.tender_id))
-    receipt, events = _send(platform, f"tender:objection:{tender.tender_id}:{count}", platform.signer("relayer"), call)
+    objection_hash = keccak(text=text)
+    if session.scalar(select(TenderObjection).where(TenderObjection.tender_id == tender.tender_id, TenderObjection.pseudonym == bid.pseudonym,
+                                                    TenderObjection.text == text)):  # fmt: skip
+        raise Conflict("this objection was raised already (the contract takes each objection once)")
+    call = platform.tenders().contract.functions.raiseObjection(unhex(tender.tender_id), unhex(bid.pseudonym), objection_hash, unhex(signature))
+    # one intent per objection: the contract takes each (pseudonym, objection hash) once, so this key is
+    # unique (hashed to fit the outbox's 200 characters)
+    intent = f"tender:objection:{tender.tender_id}:{hx(keccak(unhex(bid.pseudonym) + objection_hash))}"
+    receipt, events = _send(platform, intent, platform.signer("relayer"), call)
     (raised,) = [e for e in events if e.name == "ObjectionRaised"]
     session.add(TenderObjection(tender_id=tender.tender_id, index=raised.args["index"], pseudonym=bid.pseudonym, text=text))
     session.commit()
@@ -298,6 +384,17 @@ def submit_scores(platform: Platform, identity, tender: Tender, body: schemas.Sc
     return {"expert": identity.address, "pseudonym": body.pseudonym.lower(), "tx_hash": receipt.tx_hash}
 
 
+def replace_expert(platform: Platform, identity, tender: Tender, body: schemas.ExpertReplace) -> dict:
+    """Replace an expert who has not scored every read bid by its scoring deadline (the contract
+    checks the deadline and drops its scores); the replacement is anchored (``ExpertReplaced``)."""
+    require_agency(identity, tender)
+    expert, replacement = Web3.to_checksum_address(body.expert), Web3.to_checksum_address(body.replacement)
+    call = platform.tenders().contract.functions.replaceExpert(unhex(tender.tender_id), expert, replacement)
+    receipt, events = _send(platform, f"tender:replace:{tender.tender_id}:{expert}", platform.member_key(tender.agency), call)
+    (replaced,) = [e for e in events if e.name == "ExpertReplaced"]
+    return {"expert": expert, "replacement": replacement, "dropped_scores": replaced.args["droppedScores"], "tx_hash": receipt.tx_hash}
+
+
 def publish_result(platform: Platform, session: Session, identity, tender: Tender, winner: str | None) -> dict:
     """Compute the winner from the anchored readings and scores, sign the evaluation report
     with the agency's key and anchor its hash; the contract refuses any other winner."""
@@ -317,11 +414,15 @@ def publish_result(platform: Platform, session: Session, identity, tender: Tende
 
 
 def trail(platform: Platform, tender: Tender) -> list[dict]:
-    """Every step on chain for the tender, in order, with transaction, block, time and sender."""
+    """Every step on chain for the tender, in order, with transaction, block, time and sender. Before
+    the opening, bid commitments and withdrawals are left out (names and count stay secret, Art 21)."""
     times: dict[int, int] = {}
     steps = []
     w3 = platform.chain().w3
-    for event in platform.tenders().trail(unhex(tender.tender_id)):
+    events = platform.tenders().trail(unhex(tender.tender_id))
+    if not any(e.name in ("TenderOpened", "TenderFailed") for e in events):
+        events = [e for e in events if e.name not in ("BidCommitted", "BidWithdrawn")]
+    for event in events:
         if event.block_number not in times:
             times[event.block_number] = w3.eth.get_block(event.block_number)["timestamp"]
         sender = w3.eth.get_transaction(event.tx_hash)["from"]
@@ -332,8 +433,9 @@ def trail(platform: Platform, tender: Tender) -> list[dict]:
 
 
 def ciphertext_after_opening(platform: Platform, session: Session, tender: Tender, pseudonym: str) -> bytes:
-    if platform.tenders().get_tender(unhex(tender.tender_id)).state in (TenderState.NONE, TenderState.BIDDING):
-        raise Forbidden("bid files are released only after the opening")
+    if platform.tenders().get_tender(unhex(tender.tender_id)).state not in READ_OUT:
+        # a revealed key is on chain during the window: its file must not be, or a rival reads the price
+        raise Forbidden("bid files are released only after the reading (once every bid could be opened)")
     bid = session.get(TenderBid, (tender.tender_id, pseudonym.lower()))
     if bid is None or bid.blob is None:
         raise NotFound(f"no bid {pseudonym} in {tender.reference}")

@@ -4,7 +4,9 @@ Reads every TenderLedger event of the tender, re-derives each revealed key's com
 and, where the bid files can be fetched (from any copy: the platform's public
 ``/v1/tenders/{id}/bids/{pseudonym}/ciphertext`` or a file folder), checks each file
 against its on-chain hash, decrypts it with the revealed key and compares what it holds
-with the recorded plaintext hash and the read price. Finally it recomputes the result from
+with the recorded plaintext hash and the read price. A bid whose revealed key opens its file
+but that was recorded as not decrypted fails the check (an agency dropping a valid bid), and so
+does a revealed bid recorded as not decrypted whose file nobody can produce. Finally it recomputes the result from
 the anchored readings and scores and compares it with the published one.
 """
 
@@ -49,9 +51,11 @@ def verify_tender(ledger: TenderLedgerClient, tender_id: bytes, fetch: Callable[
         verdict.add("tender exists", False, "no TenderCreated event for this id")
         return verdict
     created = next(e.args for e in events if e.name == "TenderCreated")
+    panel = list(created["experts"])
     committed: dict[bytes, dict] = {}
     revealed: dict[bytes, dict] = {}
     decrypted: dict[bytes, bytes] = {}
+    not_decrypted: dict[bytes, int] = {}
     prices: dict[bytes, int] = {}
     items: dict[bytes, bytes] = {}
     scores: dict[tuple[str, bytes], list[int]] = {}
@@ -64,11 +68,16 @@ def verify_tender(ledger: TenderLedgerClient, tender_id: bytes, fetch: Callable[
             revealed[bytes(args["pseudonym"])] = args
         elif event.name == "BidDecrypted":
             decrypted[bytes(args["pseudonym"])] = bytes(args["plaintextHash"])
+        elif event.name == "BidNotDecrypted":
+            not_decrypted[bytes(args["pseudonym"])] = args["cause"]
         elif event.name == "BidRead":
             prices[bytes(args["pseudonym"])] = args["price"]
             items[bytes(args["pseudonym"])] = bytes(args["itemsHash"])
         elif event.name == "ScoresSubmitted":
             scores[(args["expert"], bytes(args["pseudonym"]))] = list(args["scores"])
+        elif event.name == "ExpertReplaced":  # its scores are dropped; the replacement scores instead
+            panel = [args["replacement"] if e == args["expert"] else e for e in panel]
+            scores = {k: v for k, v in scores.items() if k[0] != args["expert"]}
         elif event.name == "ResultPublished":
             result = args
     chain_id = ledger.client.chain_id
@@ -78,6 +87,9 @@ def verify_tender(ledger: TenderLedgerClient, tender_id: bytes, fetch: Callable[
         verdict.add(f"{label} key matches its commitment", commitment == bytes(committed[pseudonym]["keyCommitment"]))
         ciphertext = fetch(pseudonym) if fetch else None
         if ciphertext is None:
+            if pseudonym in not_decrypted:  # a revealed key, yet not decrypted: only the file can tell why
+                verdict.add(f"{label} revealed but not decrypted: its file re-opened", False,
+                            f"recorded as not decrypted (cause {not_decrypted[pseudonym]}) and no copy of its file to re-check")  # fmt: skip
             continue
         matches = ciphertext_hash(ciphertext) == bytes(committed[pseudonym]["ciphertextHash"])
         verdict.add(f"{label} bid file matches its on-chain hash", matches)
@@ -88,6 +100,9 @@ def verify_tender(ledger: TenderLedgerClient, tender_id: bytes, fetch: Callable[
         except BidUnreadable as exc:
             verdict.add(f"{label} bid file opens with the revealed key", pseudonym not in decrypted, str(exc))
             continue
+        dropped = pseudonym in not_decrypted
+        verdict.add(f"{label} opens with its revealed key and is recorded as decrypted", not dropped,
+                    f"the revealed key opens the file, yet the bid was recorded as not decrypted (cause {not_decrypted[pseudonym]})" if dropped else "")  # fmt: skip
         if pseudonym in decrypted:
             verdict.add(f"{label} plaintext matches the recorded hash", keccak(canonical_json(bid)) == decrypted[pseudonym])
         if pseudonym in prices:
@@ -95,7 +110,7 @@ def verify_tender(ledger: TenderLedgerClient, tender_id: bytes, fetch: Callable[
             verdict.add(f"{label} read items are the bid's items", keccak(canonical_json(bid.get("items", {}))) == items[pseudonym])
     if result is not None:
         try:
-            winner, value = compute_result(created["method"], list(created["weights"]), prices, scores, list(created["experts"]))
+            winner, value = compute_result(created["method"], list(created["weights"]), prices, scores, panel)
             verdict.add("published result is the one the readings and scores give",
                         winner == bytes(result["winner"]) and value == result["value"],
                         f"computed 0x{winner.hex()[:10]} ({value}), published 0x{bytes(result['winner']).hex()[:10]} ({result['value']})")  # fmt: skip

@@ -18,6 +18,15 @@ import {IGovRegistry} from "./IGovRegistry.sol";
 /// or `Opened` (sign-in, key reveal until `decryptionEnd`, decryption records) ->
 /// {publishReading} -> `Read` (scores) -> {publishResult} -> `Decided`.
 ///
+/// Windows no party can shorten. Let `window = decryptionEnd - openingTime` as created. The
+/// decryption window counts from the block that opens the tender: {openTender} moves
+/// `decryptionEnd` to that block's time + `window`, so an agency that opens late only delays, and
+/// every bidder keeps the whole window. Objections may be raised from the opening until the
+/// reading's block time + `window` ({objectionDeadline}); none after, so no bidder stalls the
+/// result with a new objection after each answer. An expert who has not scored every read bid by
+/// {scoringDeadline} (the reading, or its own appointment, + `window`) may be replaced by the agency
+/// ({replaceExpert}); its scores are dropped and the replacement is anchored ({ExpertReplaced}).
+///
 /// EIP-712 domain: name "govchain TenderLedger", version "1", the chain id and this contract.
 /// Types:
 ///   SignIn(bytes32 tenderId,bytes32 pseudonym,address bidder)
@@ -30,7 +39,8 @@ import {IGovRegistry} from "./IGovRegistry.sol";
 ///   keccak256(abi.encode(block.chainid, address(this), tenderId, bidder, key, salt))
 /// with `bytes32 key, bytes32 salt`: bound to the bidder, the tender, this contract and the chain.
 ///
-/// Bounds: at most 500 pseudonyms per tender and 64 experts per panel. {openTender} counts in
+/// Bounds: at most 500 bids not withdrawn per tender (a withdrawn pseudonym frees its slot) and 64
+/// experts per panel. {openTender} counts in
 /// constant time; {publishReading} loops over its calldata (at most one entry per bid);
 /// {computeResult} and {publishResult} loop once over the tender's pseudonyms (and, only to
 /// name a missing expert, over the panel). Totals are summed when scores arrive.
@@ -49,9 +59,10 @@ interface ITenderLedger {
     /// @notice Status of a bid (the latest version of a pseudonym's bid).
     /// `Committed`: in the tender (signed in or not, see `bidder`). `Withdrawn`: withdrawn before
     /// the deadline. `Revealed`: its key matched the commitment. `Decrypted`: the platform opened it.
-    /// `Revoked`: not decrypted through the bidder's fault (cause 1: no sign-in, no key, or the key
-    /// does not open the file). `NotDecryptedWithdrawn`: not decrypted through no fault of the
-    /// bidder (cause 2): treated as withdrawn.
+    /// `Revoked`: not decrypted through the bidder's fault (cause 1: no sign-in or no key by the end of
+    /// the window). `NotDecryptedWithdrawn`: not decrypted and not recorded as the bidder's fault
+    /// (cause 2: the platform's copy is lost or altered, or a revealed key does not open the file):
+    /// treated as withdrawn.
     enum BidStatus {
         None,
         Committed,
@@ -83,7 +94,8 @@ interface ITenderLedger {
     }
 
     /// @notice A tender as {getTender} reports it.
-    /// @param bids Pseudonyms ever committed (withdrawn ones included).
+    /// @param bids Pseudonyms with a bid not withdrawn (equal to `activeBids`; every version of every bid,
+    /// withdrawn ones included, stays in {BidCommitted} and {BidWithdrawn}).
     /// @param activeBids Bids committed and not withdrawn; frozen at the opening.
     /// @param settledBids Opened bids whose decryption outcome is recorded (decrypted or not).
     /// @param decryptedBids Opened bids recorded as decrypted (all of them are read by {publishReading}).
@@ -158,7 +170,7 @@ interface ITenderLedger {
     error TenderLedgerInvalidMinBidders(uint16 minBidders, uint256 max);
     /// @notice The panel has `size` experts; it needs 1 to `max`.
     error TenderLedgerInvalidPanelSize(uint256 size, uint256 max);
-    /// @notice `expert` is the zero address.
+    /// @notice `expert` is the zero address, or (as a replacement) an expert replaced in this tender before.
     error TenderLedgerInvalidExpert(address expert);
     /// @notice `expert` is on the panel twice.
     error TenderLedgerDuplicateExpert(address expert);
@@ -168,7 +180,7 @@ interface ITenderLedger {
     error TenderLedgerBiddingClosed(bytes32 tenderId, uint40 deadline, uint256 now);
     /// @notice The pseudonym is zero (zero means "none" in {pseudonymOf} and {TenderInfo}).
     error TenderLedgerZeroPseudonym(bytes32 tenderId);
-    /// @notice Tender `tenderId` already has the maximum of `max` pseudonyms.
+    /// @notice Tender `tenderId` already has the maximum of `max` bids not withdrawn.
     error TenderLedgerTooManyBids(bytes32 tenderId, uint256 max);
     /// @notice Tender `tenderId` may not be opened before `openingTime` (block time `now`).
     error TenderLedgerTooEarly(bytes32 tenderId, uint40 openingTime, uint256 now);
@@ -189,6 +201,8 @@ interface ITenderLedger {
     error TenderLedgerBidderHasBid(bytes32 tenderId, address bidder, bytes32 pseudonym);
     /// @notice `bidder` is on the panel or is the agency of tender `tenderId`, so it may not bid.
     error TenderLedgerConflictOfInterest(bytes32 tenderId, address bidder);
+    /// @notice `bidder` is not an active GovRegistry member holding BIDDER_ROLE (a registered bidder firm).
+    error TenderLedgerUnregisteredBidder(bytes32 tenderId, address bidder);
     /// @notice No bidder signed in to the bid `pseudonym` yet.
     error TenderLedgerNotSignedIn(bytes32 tenderId, bytes32 pseudonym);
     /// @notice The signature is not `signer`'s over the message (EOA or ERC-1271).
@@ -197,6 +211,16 @@ interface ITenderLedger {
     error TenderLedgerKeyMismatch(bytes32 tenderId, bytes32 pseudonym);
     /// @notice `cause` may not be recorded for the bid `pseudonym` (0 with `decrypted`, 1 or 2 without).
     error TenderLedgerInvalidCause(bytes32 tenderId, bytes32 pseudonym, uint8 cause);
+    /// @notice The key of the bid `pseudonym` was revealed and matches its commitment: the bidder did its
+    /// part, so the bid may not be recorded as not decrypted through the bidder's fault (cause 1). Whether
+    /// the revealed key opens the file anyone can re-check off chain (`govchain tender verify`).
+    error TenderLedgerKeyWasRevealed(bytes32 tenderId, bytes32 pseudonym);
+    /// @notice No objection may be raised in tender `tenderId` from `deadline` on (block time `now`).
+    error TenderLedgerObjectionsClosed(bytes32 tenderId, uint256 deadline, uint256 now);
+    /// @notice `expert` may not be replaced before its scoring deadline `deadline` (block time `now`).
+    error TenderLedgerScoringOpen(bytes32 tenderId, address expert, uint256 deadline, uint256 now);
+    /// @notice `expert` scored every read bid of tender `tenderId`: there is nothing to replace it for.
+    error TenderLedgerExpertDone(bytes32 tenderId, address expert);
     /// @notice `pending` of the tender's opened bids have no decryption outcome recorded yet.
     error TenderLedgerBidsPending(bytes32 tenderId, uint256 pending);
     /// @notice The reading lists `count` bids but `expected` were decrypted.
@@ -250,8 +274,9 @@ interface ITenderLedger {
     event BidWithdrawn(bytes32 indexed tenderId, bytes32 indexed pseudonym, uint32 version);
     /// @notice Emitted when the tender was opened with `bids` bids, fewer than `minBidders`: it must be run again.
     event TenderFailed(bytes32 indexed tenderId, uint256 bids, uint16 minBidders);
-    /// @notice Emitted when the tender was opened with `bids` bids.
-    event TenderOpened(bytes32 indexed tenderId, uint256 bids);
+    /// @notice Emitted when the tender was opened with `bids` bids; keys are accepted until `decryptionEnd`
+    /// (this block's time + the window of the terms).
+    event TenderOpened(bytes32 indexed tenderId, uint256 bids, uint40 decryptionEnd);
     /// @notice Emitted when `bidder` signed in as the bidder behind `pseudonym`.
     event BidderSignedIn(bytes32 indexed tenderId, bytes32 indexed pseudonym, address indexed bidder);
     /// @notice Emitted when the key (and salt) of the bid `pseudonym` was revealed and matched its commitment.
@@ -261,6 +286,11 @@ interface ITenderLedger {
     /// @notice Emitted when the agency recorded the bid `pseudonym` as not decrypted, for `cause`
     /// (1: the bidder's fault, the bid is revoked; 2: not the bidder's fault, the bid counts as withdrawn).
     event BidNotDecrypted(bytes32 indexed tenderId, bytes32 indexed pseudonym, uint8 cause);
+    /// @notice Emitted with {BidNotDecrypted} cause 1: the bid `pseudonym` had no key by the end of the decryption
+    /// window, so its bid security is forfeited (招标投标法实施条例 Art 35: a bidder that withdraws its bid after
+    /// the deadline loses its security; the amount is in the tender documents). `bidder` is zero if it never signed in
+    /// (the platform alone links the pseudonym to it).
+    event BidSecurityForfeited(bytes32 indexed tenderId, bytes32 indexed pseudonym, address indexed bidder);
     /// @notice Emitted for each bid read out at the opening (唱标).
     event BidRead(bytes32 indexed tenderId, bytes32 indexed pseudonym, address indexed bidder, uint256 price, bytes32 itemsHash);
     /// @notice Emitted after the `count` {BidRead} of the reading; `announcementHash` hashes the published reading record.
@@ -273,6 +303,9 @@ interface ITenderLedger {
     event ObjectionAnswered(bytes32 indexed tenderId, uint256 indexed index, bytes32 pseudonym, bytes32 answerHash);
     /// @notice Emitted when `expert` scored the bid `pseudonym`, one score (0 to 100) per criterion.
     event ScoresSubmitted(bytes32 indexed tenderId, address indexed expert, bytes32 indexed pseudonym, uint16[] scores);
+    /// @notice Emitted when the agency replaced `expert`, who had not scored every read bid by its deadline,
+    /// with `replacement`; the `droppedScores` bids `expert` had scored are to be scored by `replacement`.
+    event ExpertReplaced(bytes32 indexed tenderId, address indexed expert, address indexed replacement, uint256 droppedScores);
     /// @notice Emitted when the agency published the result: `winner` (signed in as `bidder`) with `value`
     /// (method 0: its price; method 1: its total score); `reportHash` hashes the evaluation report.
     event ResultPublished(
@@ -289,20 +322,22 @@ interface ITenderLedger {
 
     /// @notice Commits (or replaces, or re-commits after a withdrawal) the bid `pseudonym`.
     /// Requirements: caller is an active RELAYER; the tender exists; `block.timestamp < bidDeadline`;
-    /// `pseudonym` is not zero; a new pseudonym fits in the tender's 500.
+    /// `pseudonym` is not zero; a new pseudonym, or one back after a withdrawal, fits in the tender's 500
+    /// bids not withdrawn.
     /// Emits {BidCommitted}.
     /// @return version 1 for a new pseudonym, one more than the last version otherwise.
     function commitBid(bytes32 tenderId, bytes32 pseudonym, bytes32 ciphertextHash, bytes32 keyCommitment)
         external
         returns (uint32 version);
 
-    /// @notice Withdraws the bid `pseudonym`; it may be committed again before the deadline.
+    /// @notice Withdraws the bid `pseudonym` and frees its slot; it may be committed again before the deadline.
     /// Requirements: caller is an active RELAYER; the tender exists; `block.timestamp < bidDeadline`;
     /// the bid is `Committed`.
     /// Emits {BidWithdrawn}.
     function withdrawBid(bytes32 tenderId, bytes32 pseudonym) external;
 
-    /// @notice Opens the tender: with fewer than `minBidders` bids not withdrawn it fails, else it is `Opened`.
+    /// @notice Opens the tender: with fewer than `minBidders` bids not withdrawn it fails, else it is `Opened`
+    /// and its `decryptionEnd` becomes `block.timestamp + (decryptionEnd - openingTime)`.
     /// Requirements: caller is the tender's agency, still an active PROCUREMENT member; the tender is
     /// `Bidding`; `block.timestamp >= openingTime`.
     /// Emits {TenderFailed} or {TenderOpened}.
@@ -315,7 +350,9 @@ interface ITenderLedger {
     /// relayer submits sign-ins: nobody else can squat a pseudonym and block its bidder's sign-in.
     /// Requirements: caller is an active RELAYER; the tender is `Opened`;
     /// `block.timestamp < decryptionEnd`; the bid is `Committed` and nobody signed in to it; `bidder` has
-    /// no other bid in the tender, is not on the panel and is not the agency; `signature` is `bidder`'s.
+    /// no other bid in the tender, is not on the panel and is not the agency; `bidder` is an active
+    /// member holding BIDDER_ROLE (so every bid that is opened is a registered bidder's: the key
+    /// commitment binds the bid to its bidder from the commitment on); `signature` is `bidder`'s.
     /// Emits {BidderSignedIn}.
     function signIn(bytes32 tenderId, bytes32 pseudonym, address bidder, bytes calldata signature) external;
 
@@ -329,11 +366,13 @@ interface ITenderLedger {
     /// @notice Records the outcome of decrypting the bid `pseudonym`: decrypted (to `plaintextHash`),
     /// or not, for `cause` 1 (the bidder's fault: revoked) or 2 (not the bidder's fault: withdrawn).
     /// Requirements: caller is the tender's agency; the tender is `Opened`. Decrypted: the bid is
-    /// `Revealed` and `cause` is 0. Not decrypted, `cause` 1 or 2: a `Revealed` bid at any time (1: its
-    /// key does not open the file; 2: e.g. the platform's copy of the file is lost or does not match
-    /// `ciphertextHash`); a `Committed` bid (no key revealed: not signed in, or no key) only once
-    /// `block.timestamp >= decryptionEnd`, so no bidder loses any of its window.
-    /// Emits {BidDecrypted} or {BidNotDecrypted}.
+    /// `Revealed` and `cause` is 0. Not decrypted: a `Revealed` bid at any time, with `cause` 2 only
+    /// (its key is on chain: the contract cannot open the file, so it never takes the agency's word
+    /// that the bidder is at fault; e.g. the platform's copy is lost, does not match `ciphertextHash`,
+    /// or the key does not open it, which anyone re-checks off chain); a `Committed` bid (no key
+    /// revealed: not signed in, or no key), `cause` 1 or 2, only once `block.timestamp >= decryptionEnd`,
+    /// so no bidder loses any of its window.
+    /// Emits {BidDecrypted}, or {BidNotDecrypted} (with cause 1, then {BidSecurityForfeited}).
     function recordDecryption(bytes32 tenderId, bytes32 pseudonym, bool decrypted, bytes32 plaintextHash, uint8 cause)
         external;
 
@@ -344,8 +383,8 @@ interface ITenderLedger {
     function publishReading(bytes32 tenderId, Reading[] calldata readings, bytes32 announcementHash) external;
 
     /// @notice Raises an objection on the EIP-712 `Objection` signature of the bidder signed in under `pseudonym`.
-    /// Requirements: caller is that bidder or an active RELAYER; the tender is `Opened` or `Read`;
-    /// a bidder signed in to `pseudonym`; `signature` is that bidder's; the same objection was not raised before.
+    /// Requirements: caller is that bidder or an active RELAYER; the tender is `Opened`, or `Read` and
+    /// `block.timestamp < objectionDeadline(tenderId)`; a bidder signed in to `pseudonym`; `signature` is that bidder's; the same objection was not raised before.
     /// Emits {ObjectionRaised}.
     /// @return index The objection's index in the tender (0, 1, ...).
     function raiseObjection(bytes32 tenderId, bytes32 pseudonym, bytes32 objectionHash, bytes calldata signature)
@@ -370,6 +409,16 @@ interface ITenderLedger {
         uint16[] calldata scores,
         bytes calldata signature
     ) external;
+
+    /// @notice Replaces `expert`, who has not scored every read bid by {scoringDeadline}, with `replacement`:
+    /// the scores `expert` gave are dropped from the totals and `replacement` scores every read bid, with a
+    /// scoring deadline of its own (this block's time + the window).
+    /// Requirements: caller is the tender's agency; the tender is `Read` and evaluated by method 1;
+    /// `expert` is on the panel and missed at least one read bid; `block.timestamp >= scoringDeadline`;
+    /// `replacement` is not zero, never replaced in this tender, not on the panel, not the agency and
+    /// not a signed-in bidder. Loops once over the tender's pseudonyms (at most 500).
+    /// Emits {ExpertReplaced}.
+    function replaceExpert(bytes32 tenderId, address expert, address replacement) external;
 
     /// @notice Publishes the result; the contract recomputes the winner ({computeResult}) and refuses another.
     /// Requirements: caller is the tender's agency; the tender is `Read`; no objection is unanswered;
@@ -399,7 +448,8 @@ interface ITenderLedger {
     /// @notice The latest version of the bid `pseudonym` (all zero for an unknown one).
     function getBid(bytes32 tenderId, bytes32 pseudonym) external view returns (Bid memory);
 
-    /// @notice Every pseudonym ever committed to tender `tenderId`, in order of first commitment.
+    /// @notice The pseudonyms of tender `tenderId` with a bid not withdrawn (a withdrawal moves the last one into
+    /// the freed slot; a re-commitment appends).
     function bidPseudonyms(bytes32 tenderId) external view returns (bytes32[] memory);
 
     /// @notice The number of objections raised in tender `tenderId`.
@@ -412,6 +462,14 @@ interface ITenderLedger {
     /// @notice The pseudonym `bidder` signed in under in tender `tenderId` (zero if none).
     function pseudonymOf(bytes32 tenderId, address bidder) external view returns (bytes32);
 
-    /// @notice True when `expert` scored the bid `pseudonym` of tender `tenderId`.
+    /// @notice True when `expert` scored the bid `pseudonym` of tender `tenderId` (and was not replaced since).
     function hasScored(bytes32 tenderId, address expert, bytes32 pseudonym) external view returns (bool);
+
+    /// @notice The first second no objection may be raised in tender `tenderId`: the reading's block time
+    /// + the window; zero before the reading (objections are open from the opening).
+    function objectionDeadline(bytes32 tenderId) external view returns (uint256);
+
+    /// @notice The first second `expert` may be replaced for not scoring every read bid: the later of the
+    /// reading and its appointment, + the window; zero before the reading.
+    function scoringDeadline(bytes32 tenderId, address expert) external view returns (uint256);
 }

@@ -1,5 +1,5 @@
 """The fault and load drills: harness, traffic and the drills themselves.
 
-``scripts/drills.py`` runs their full forms (``make drills``); ``tests/drills/test_drills.py``
-runs their bounded forms in CI.
+``scripts/drills.py`` runs their full forms (``make drills``); ``tests/drills/test_faults.py``
+and ``test_traffic.py`` run their bounded forms in CI.
 """

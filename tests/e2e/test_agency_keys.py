@@ -75,7 +75,7 @@ def application_consent(stack, me, application_id) -> str:
 
 def test_a_material_reaches_the_agency_sealed_to_its_own_key(stack, parties, agency_held):
     from api import samples
-    from tests.e2e.flows import upload
+    from tests.support.flows import upload
 
     applicant = Account.create()
     me, application = apply_and_verify_face(stack, applicant, demo_citizen(31))

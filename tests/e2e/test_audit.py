@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from api.cli import app as cli
 from tests.support.flows import submitted_application, wait_issued
-from tests.e2e.test_tenders import Bidder, create_tender, move_past
+from tests.support.tenders import Bidder, create_tender, move_past
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from eth_account import Account
 
-from tests.e2e.test_tenders import Bidder, create_tender, move_past
+from tests.support.tenders import Bidder, create_tender, move_past
 
 BIDS = (("测试页面甲建设有限公司", 128_000_00), ("测试页面乙建设有限公司", 119_500_00), ("测试页面丙建设有限公司", 131_000_00))
 

@@ -74,7 +74,7 @@ MATRIX: dict[tuple[str, str], tuple[frozenset, object]] = {
     ("GET", "/v1/me/consents/{consent_id}/revocation"): (OWNER, None),
     ("POST", "/v1/me/consents/{consent_id}/revocation"): (OWNER, lambda w: {"json": {"deadline": 1, "signature": SIG}}),
     ("GET", TENDER + "/pseudonym"): (SIGNED, None),
-    ("POST", TENDER + "/bids"): (SIGNED, lambda w: {"content": b"short", "params": {"key_commitment": HEX32}}),
+    ("POST", TENDER + "/bids"): (EVERYONE - EVERYONE, lambda w: {"content": b"short", "params": {"key_commitment": HEX32}}),  # registered bidders only (BIDDER)
     ("DELETE", TENDER + "/bids/mine"): (SIGNED, None),
     ("POST", TENDER + "/sign-in"): (SIGNED, lambda w: {"json": {"signature": SIG}}),
     ("POST", TENDER + "/key"): (SIGNED, lambda w: {"json": {"key": HEX32, "salt": HEX32}}),
@@ -120,6 +120,7 @@ MATRIX: dict[tuple[str, str], tuple[frozenset, object]] = {
     ("POST", TENDER + "/reading"): (PROCUREMENT, None),
     ("POST", TENDER + "/objections/{index}/answer"): (PROCUREMENT, lambda w: {"json": {"text": "答复"}}),
     ("POST", TENDER + "/result"): (PROCUREMENT, lambda w: {"json": {}}),
+    ("POST", TENDER + "/experts/replace"): (PROCUREMENT, lambda w: {"json": {"expert": w.applicant.address, "replacement": "0x" + "00" * 19 + "02"}}),
     ("POST", "/v1/agency/decisions"): (AGENCY_ROLE, lambda w: {"json": {"decisions": [{"application_id": w.application_id, "decision": "reject", "reason": "x"}]}}),
     # oversight
     ("GET", "/v1/outbox"): (GOVERNOR_AUDITOR, None),

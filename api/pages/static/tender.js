@@ -10,13 +10,14 @@ const STATES = {
 };
 const PHASES = ["bidding", "opened", "read", "decided"];
 const BID_STATUS = {
-  committed: "待解密 awaiting key", withdrawn: "已撤回 withdrawn", revealed: "解密中 decrypting", decrypted: "✔ 已解密 decrypted",
+  committed: "待解密 awaiting key", withdrawn: "已撤回 withdrawn", revealed: "密钥已提交 key released (opened once every bid can be)", decrypted: "✔ 已解密 decrypted",
   revoked: "✘ 解密失败（投标人责任） not decrypted, bidder's fault", not_decrypted_withdrawn: "✘ 未解密（视为撤回） not decrypted, withdrawn",
 };
 const STEPS = {
   TenderCreated: "招标创建 Tender created", BidCommitted: "投标提交 Bid committed", BidWithdrawn: "投标撤回 Bid withdrawn",
   TenderFailed: "流标 Tender failed", TenderOpened: "开标 Opened", BidderSignedIn: "投标人签到 Bidder signed in",
   KeyRevealed: "密钥公开 Key released", BidDecrypted: "解密成功 Bid decrypted", BidNotDecrypted: "未能解密 Bid not decrypted",
+  BidSecurityForfeited: "没收投标保证金 Bid security forfeited", ExpertReplaced: "更换评标专家 Expert replaced",
   BidRead: "唱标 Bid read", ReadingPublished: "唱标记录发布 Reading published", ObjectionRaised: "异议 Objection raised",
   ObjectionAnswered: "异议答复 Objection answered", ScoresSubmitted: "专家评分 Scores submitted", ResultPublished: "结果发布 Result published",
 };
