@@ -32,6 +32,7 @@ from identity.eip712 import (
     sign_consent,
     sign_revocation,
 )
+from tests.support.wallets import deploy_wallet
 
 SignatureExpired = revert_class("ConsentRegistrySignatureExpired")
 NonceUsed = revert_class("ConsentRegistryNonceUsed")
@@ -585,13 +586,6 @@ def test_an_empty_batch_records_nothing(consents, parties):
 
 
 # -- ERC-1271 contract wallets ----------------------------------------------------------------
-
-
-def deploy_wallet(chain, build, owner):
-    artifact = build["TestERC1271Wallet"]
-    factory = chain.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-    receipt = chain.transact(owner, factory.constructor(owner.address))
-    return chain.w3.eth.contract(address=receipt.raw["contractAddress"], abi=artifact.abi)
 
 
 def test_a_contract_wallet_applicant_signs_through_erc1271(consents, consent_domain, parties, chain, build):

@@ -142,7 +142,7 @@ def test_agency_that_lost_its_role_gets_nothing(stack, deployment, parties, make
 def test_a_contract_wallet_agency_pulls_through_erc1271(stack, deployment, parties, make_consent, consents, client, build):
     from api.pulls.service import request_body
     from chain.registry import GovRegistryClient, MemberInfo
-    from tests.chain.test_consents import deploy_wallet
+    from tests.support.wallets import deploy_wallet
 
     owner = parties.outsider2
     wallet = deploy_wallet(client, build, owner)
