@@ -20,8 +20,8 @@ run: install ## set up, then node + deploy + API on 127.0.0.1:8000 (Ctrl-C stops
 # Every test on ganache; then what depends on the node (marked `node`: transactions, nonces,
 # receipts, reverts, logs, restarts, one smoke run of each end-to-end flow) on anvil too.
 test: install $(WEB_OK) lint ## set up, lint, then every test on ganache, then the node-dependent ones on anvil
-	$(PY) -m pytest -n $(WORKERS) --dist loadscope
-	GOVCHAIN_NODE=anvil $(PY) -m pytest -m node -n $(WORKERS) --dist loadscope -q
+	$(PY) -m pytest -n $(WORKERS) --dist loadscope --durations=25
+	GOVCHAIN_NODE=anvil $(PY) -m pytest -m node -n $(WORKERS) --dist loadscope -q --durations=10
 
 test-anvil: install $(WEB_OK) ## every test on anvil
 	GOVCHAIN_NODE=anvil $(PY) -m pytest -n $(WORKERS) --dist loadscope
