@@ -61,8 +61,10 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if CHAIN_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.chain)
-    # The shared stack's tests last: a snapshot revert after them would rewind its services' chain.
-    items.sort(key=lambda item: "stack" in getattr(item, "fixturenames", ()))
+    # The modules that use the shared stack last, whole (xdist hands out whole modules): a
+    # snapshot revert after them would rewind the chain under its services.
+    on_stack = {item.module.__name__ for item in items if "stack" in getattr(item, "fixturenames", ())}
+    items.sort(key=lambda item: item.module.__name__ in on_stack)
 
 
 def pytest_generate_tests(metafunc):

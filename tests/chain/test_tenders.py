@@ -1143,19 +1143,25 @@ def test_the_deployment_record_must_have_the_tender_ledger(chain, build, parties
         deploy(chain, parties.governor, build, tmp_path, governor_info=governor_info(node_config))
 
 
+def fill(ledger, chain, relayer, tender_id: bytes, prefix: str, count: int) -> None:
+    """Commit ``count`` bids under new pseudonyms ``{prefix}:{n}``: the first and the last through
+    the client, the ones between sent back to back and then awaited (fixed gas, no estimate each),
+    every receipt checked."""
+    _, first = ledger.commit_bid(relayer, tender_id, h(f"{prefix}:0"), h("file:0"), h("key:0"))
+    gas = 2 * first.gas_used
+    sent = [chain.send(relayer, chain.build(relayer, ledger.contract.functions.commitBid(tender_id, h(f"{prefix}:{n}"), h(f"file:{n}"), h(f"key:{n}")), gas=gas))
+            for n in range(1, count - 1)]  # fmt: skip
+    assert all(chain.wait(tx_hash).ok for tx_hash in sent)
+    ledger.commit_bid(relayer, tender_id, h(f"{prefix}:{count - 1}"), h(f"file:{count - 1}"), h(f"key:{count - 1}"))
+    assert ledger.get_tender(tender_id).bids == count
+
+
 @pytest.mark.slow
 def test_a_tender_takes_at_most_500_pseudonyms_and_opens_in_constant_gas(ledger, parties, chain, create, bidders):
     tender_id, terms = create(min_bidders=500)
     small, small_terms = create(min_bidders=2)
     commit(ledger, parties.relayer, small, bidders[0])
-    _, first = ledger.commit_bid(parties.relayer, tender_id, h("bulk:0"), h("file:0"), h("key:0"))
-    # the next 498 are sent back to back and then awaited (fixed gas: no estimate each), each checked
-    gas = 2 * first.gas_used
-    sent = [chain.send(parties.relayer, chain.build(parties.relayer, ledger.contract.functions.commitBid(tender_id, h(f"bulk:{n}"), h(f"file:{n}"), h(f"key:{n}")), gas=gas))
-            for n in range(1, 499)]  # fmt: skip
-    assert all(chain.wait(tx_hash).ok for tx_hash in sent)
-    ledger.commit_bid(parties.relayer, tender_id, h("bulk:499"), h("file:499"), h("key:499"))
-    assert ledger.get_tender(tender_id).bids == 500
+    fill(ledger, chain, parties.relayer, tender_id, "bulk", 500)
     with pytest.raises(TooManyBids) as full:
         ledger.commit_bid(parties.relayer, tender_id, h("bulk:500"), h("file"), h("key"))
     assert full.value.args_by_name == {"tenderId": tender_id, "max": 500}
@@ -1351,8 +1357,7 @@ def test_an_expert_who_does_not_score_is_replaced_after_the_deadline(ledger, dom
 def test_a_withdrawn_pseudonym_frees_its_slot(ledger, parties, chain, create):
     """Junk committed and withdrawn under new pseudonyms filled the tender's 500 for good: the real bidder got 409."""
     tender_id, terms = create(min_bidders=1)
-    for n in range(500):
-        ledger.commit_bid(parties.relayer, tender_id, h(f"junk:{n}"), h(f"file:{n}"), h(f"key:{n}"))
+    fill(ledger, chain, parties.relayer, tender_id, "junk", 500)
     with pytest.raises(TooManyBids):
         ledger.commit_bid(parties.relayer, tender_id, h("real"), h("file"), h("key"))
     for n in range(3):
