@@ -130,16 +130,24 @@ def test_no_price_is_shown_before_every_bid_can_be_opened_and_holding_back_a_key
     assert stack.http.get(f"/v1/tenders/{tid}/bids/{honest.receipt['pseudonym']}/ciphertext").status_code == 200
 
 
-def test_a_key_revealed_straight_to_the_contract_is_decrypted_at_close(stack, client, deployment, parties, node_config, ledger):
-    tender = create_tender(stack, client, parties, [Account.create()], reference="GC-2026-F05", method="lowest_price", min_bidders=1)
-    honest, direct = Bidder(stack, "测试直揭甲公司", 300_00, deployment), Bidder(stack, "测试直揭乙公司", 200_00, deployment)
-    for bidder in (honest, direct):
+def one_through_the_platform_one_straight_on_chain(stack, client, deployment, parties, node_config, ledger, reference, first, second):
+    """A lowest-price tender with two bids, opened and signed in: the first bidder releases its key
+    through the platform, the second reveals it straight to the contract."""
+    tender = create_tender(stack, client, parties, [Account.create()], reference=reference, method="lowest_price", min_bidders=1)
+    through, direct = Bidder(stack, *first, deployment), Bidder(stack, *second, deployment)
+    for bidder in (through, direct):
         bidder.bid_ok(tender)
     tender = opened(stack, client, parties, tender)
-    for bidder in (honest, direct):
+    for bidder in (through, direct):
         bidder.signed_in(tender)
-    assert honest.released(tender)["decrypted"] is True
+    assert through.released(tender)["decrypted"] is True
     reveal_on_chain(client, node_config, ledger, tender, direct)
+    return tender, through, direct
+
+
+def test_a_key_revealed_straight_to_the_contract_is_decrypted_at_close(stack, client, deployment, parties, node_config, ledger):
+    tender, honest, direct = one_through_the_platform_one_straight_on_chain(
+        stack, client, deployment, parties, node_config, ledger, "GC-2026-F05", ("测试直揭甲公司", 300_00), ("测试直揭乙公司", 200_00))
     move_past(stack, client, tender["terms"]["decryption_end"])
     procurement = stack.sign_in(parties.procurement)
     closed = stack.http.post(f"/v1/tenders/{tender['tender_id']}/close-decryption", headers=procurement)
@@ -263,15 +271,9 @@ def test_bid_uploads_are_rate_limited_per_bidder(stack, client, deployment, part
 
 
 def test_verify_fails_when_the_agency_drops_a_bid_whose_revealed_key_opens_it(stack, client, deployment, parties, node_config, ledger):
-    tender = create_tender(stack, client, parties, [Account.create()], reference="GC-2026-F04", method="lowest_price", min_bidders=1)
-    high, low = Bidder(stack, "测试弃标甲公司", 300_00, deployment), Bidder(stack, "测试弃标乙公司", 100_00, deployment)
-    for bidder in (high, low):
-        bidder.bid_ok(tender)
-    tender = opened(stack, client, parties, tender)
-    for bidder in (high, low):
-        bidder.signed_in(tender)
-    assert high.released(tender)["decrypted"] is True
-    reveal_on_chain(client, node_config, ledger, tender, low)  # the lowest bid; the platform has not decrypted it yet
+    # the lowest bid's key goes straight on chain: the platform has not decrypted it yet
+    tender, high, low = one_through_the_platform_one_straight_on_chain(
+        stack, client, deployment, parties, node_config, ledger, "GC-2026-F04", ("测试弃标甲公司", 300_00), ("测试弃标乙公司", 100_00))
     tid, pid = bytes.fromhex(tender["tender_id"][2:]), bytes.fromhex(low.receipt["pseudonym"][2:])
     client.nonces.reset()  # the stack sent with the agency's key too
     from chain.reverts import revert_class
