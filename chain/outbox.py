@@ -21,7 +21,7 @@ from web3.exceptions import Web3RPCError
 from chain.db import Base, utcnow
 from chain.errors import GovchainError, NonceTaken, TransactionFailed
 from chain.faults import checkpoint
-from chain.tx import ChainClient, Receipt
+from chain.tx import ChainClient, Receipt, nonce_taken
 
 log = logging.getLogger(__name__)
 SIGNED, SENT, MINED, FAILED = "signed", "sent", "mined", "failed"
@@ -50,11 +50,6 @@ class IntentInFlight(GovchainError, RuntimeError):
 
 class Superseded(GovchainError, RuntimeError):
     """A stored transaction can never be mined: another transaction took its nonce."""
-
-
-def _nonce_taken(message: str) -> bool:
-    message = message.lower()
-    return "nonce too low" in message or "correct nonce" in message  # anvil/geth/Besu; ganache
 
 
 class Outbox:
@@ -161,7 +156,7 @@ class Outbox:
             self.client.send_raw(entry.raw_tx)
         except Web3RPCError as exc:
             message = str(exc.message)
-            if _nonce_taken(message):
+            if nonce_taken(message):
                 receipt = self.client.receipt_or_none(entry.tx_hash)
                 if receipt is not None:
                     return receipt

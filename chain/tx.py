@@ -56,7 +56,14 @@ def connect(url: str, *, timeout: float = 10.0) -> Web3:
 
 # How nodes say a nonce is already used: geth, Besu and anvil "nonce too low"; ganache "the tx
 # doesn't have the correct nonce. account has nonce of: N tx has nonce of: M".
-_NONCE_TAKEN = re.compile(r"nonce too low|doesn't have the correct nonce", re.IGNORECASE)
+_NONCE_TAKEN = re.compile(r"nonce too low|correct nonce", re.IGNORECASE)
+
+
+def nonce_taken(message: str) -> bool:
+    """Whether a node's refusal says the transaction's nonce is already used (the one classifier:
+    the client and the outbox both ask it)."""
+    return _NONCE_TAKEN.search(message) is not None
+
 
 class NonceManager:
     """One lock and one local counter per sending address.
@@ -253,7 +260,7 @@ class ChainClient:
                 self.send_raw(raw)
             except Web3RPCError as exc:
                 self.nonces.forget(address)
-                refused = NonceTaken if _NONCE_TAKEN.search(str(exc.message)) else TransactionFailed
+                refused = NonceTaken if nonce_taken(str(exc.message)) else TransactionFailed
                 raise refused(f"node refused transaction {tx_hash} (nonce {nonce}): {exc.message}", tx_hash) from None
             except ChainUnavailable:
                 self.nonces.forget(address)

@@ -13,8 +13,7 @@ import httpx
 
 from api.stack import LocalServices
 from chain.deploy import write_record
-from identity import siwe
-from tests.support.api import ApiServer, Clock, api_settings
+from tests.support.api import ApiServer, Clock, api_settings, bearer, sign_in
 
 
 @dataclass
@@ -29,10 +28,8 @@ class Stack:
         return httpx.request(method, self.services.vendor.url + path, headers={"Authorization": f"Bearer {key}"}, timeout=30, **kwargs)
 
     def sign_in(self, account) -> dict[str, str]:
-        message = self.http.post("/v1/auth/challenge", json={"address": account.address}).json()["message"]
-        token = self.http.post("/v1/auth/token", json={"message": message, "signature": siwe.sign(message, account.key)})
-        assert token.status_code == 200, token.text
-        return {"Authorization": f"Bearer {token.json()['access_token']}"}
+        """The bearer header of ``account`` signed in to the stack's API."""
+        return bearer(sign_in(self.http, account))
 
 
 @contextmanager
