@@ -220,7 +220,11 @@ def _run_demo(node: str | None, party: str, run, **options) -> None:
 
 
 @demo_app.command("bid-opening")
-def demo_bid_opening(node: NodeKind = None, bidding_seconds: Annotated[int, typer.Option(min=5, max=600)] = 15):
+def demo_bid_opening(
+    node: NodeKind = None,
+    bidding_seconds: Annotated[int, typer.Option(min=5, max=600)] = 15,
+    objection_seconds: Annotated[int, typer.Option(min=1, max=600, help="the objection period after the reading; no result before its end")] = 5,
+):
     """A whole tender: 4 bidders (one fails to decrypt), one objection, 3 experts, the result."""
     from api.demo import run_bid_opening
 
@@ -230,7 +234,7 @@ def demo_bid_opening(node: NodeKind = None, bidding_seconds: Annotated[int, type
 
     config = load_node_config()
     deployment = load_record(Settings().state_dir / (node or config.kind))
-    _run_demo(node, "procurement", run_bid_opening, bidding_seconds=bidding_seconds, governor=dev_party(config, "governor"), deployment=deployment)
+    _run_demo(node, "procurement", run_bid_opening, bidding_seconds=bidding_seconds, objection_seconds=objection_seconds, governor=dev_party(config, "governor"), deployment=deployment)
 
 
 from api.audit.cli import audit_app  # noqa: E402  (the `govchain audit` commands)

@@ -158,7 +158,15 @@ def _submit_and_certify(http, stack, applicant, me, bureau, application_id: str,
         console.print(f"             written to {oa_file} (and .pdf); check it yourself: govchain verify {oa_file} --rpc {stack.get('rpc', '<node>')}")
 
 
-def run_bid_opening(stack: dict, procurement, console: Console, *, bidding_seconds: int = 15, governor=None, deployment=None) -> dict:
+def wait_for_objection_period(http: httpx.Client, tender_id: str, console: Console) -> None:
+    """No result before the objection period after the reading is over (the contract refuses it)."""
+    deadline = _check(http.get(f"/v1/tenders/{tender_id}"), 200)["objection_deadline"]
+    console.print(f"             objections are open until {deadline} (block time): the result waits {max(0, deadline - int(time.time()))} s")
+    while time.time() <= deadline:
+        time.sleep(0.5)
+
+
+def run_bid_opening(stack: dict, procurement, console: Console, *, bidding_seconds: int = 15, objection_seconds: int = 5, governor=None, deployment=None) -> dict:
     """A whole tender against a running stack: four bidder firms registered by the bureau (one's
     key does not open its file), one objection answered, three experts scoring; then the chain
     is re-checked. ``governor`` (a key) and ``deployment`` (the record) register the bidders."""
@@ -173,7 +181,7 @@ def run_bid_opening(stack: dict, procurement, console: Console, *, bidding_secon
         experts = [Account.create() for _ in range(3)]
         deadline = int(time.time()) + bidding_seconds
         body = {"reference": f"DEMO-{int(time.time())}", "title": "测试区第一小学改造工程（演示）", "document_hash": "0x" + os.urandom(32).hex(),
-                "bid_deadline": deadline, "decryption_minutes": 5, "method": "weighted_score", "weights": [6000, 4000],
+                "bid_deadline": deadline, "decryption_minutes": 5, "objection_seconds": objection_seconds, "method": "weighted_score", "weights": [6000, 4000],
                 "experts": [e.address for e in experts], "min_bidders": 3}  # fmt: skip
         tender = _check(http.post("/v1/tenders", json=body, headers=agency), 201)
         tid = tender["tender_id"]
@@ -209,6 +217,7 @@ def run_bid_opening(stack: dict, procurement, console: Console, *, bidding_secon
             for bidder, marks in zip(bidders[:3], ([70, 80], [90, 85], [80, 70 + n]), strict=True):
                 _check(score(http, expert, headers, tid, bidder.receipt["pseudonym"], marks, domain), 201)
         console.print("[bold]7. scores[/]    3 experts scored 3 read bids, each signature checked on chain")
+        wait_for_objection_period(http, tid, console)
         result = _check(http.post(f"/v1/tenders/{tid}/result", json={}, headers=agency), 200)
         winner = next(b.name for b in bidders if b.receipt["pseudonym"] == result["winner"])
         console.print(f"[bold]8. result[/]    {winner} wins with {result['value']} points; report hash {result['report_hash'][:18]}…, tx {result['tx_hash']}")

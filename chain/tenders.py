@@ -64,8 +64,10 @@ class Cause(IntEnum):
 
 @dataclass(frozen=True)
 class TenderTerms:
-    """``ITenderLedger.TenderTerms``, field for field. Times are unix seconds; ``weights`` are basis
-    points per criterion summing to 10000 (weighted score), empty for the lowest price."""
+    """``ITenderLedger.TenderTerms``. Times are unix seconds; ``weights`` are basis points per
+    criterion summing to 10000 (weighted score), empty for the lowest price. ``objection_window``
+    (seconds after the reading: objections open, no result yet) is as long as the decryption window
+    unless given."""
 
     document_hash: bytes
     bid_deadline: int
@@ -75,14 +77,17 @@ class TenderTerms:
     min_bidders: int
     experts: Sequence[str]
     weights: Sequence[int] = ()
+    objection_window: int | None = None
 
     def as_tuple(self) -> tuple:
-        """The struct as web3 takes it for ``createTender``."""
+        """The struct as web3 takes it for ``createTender`` (its field order)."""
+        objection_window = self.decryption_end - self.opening_time if self.objection_window is None else self.objection_window
         return (
             bytes(self.document_hash),
             int(self.bid_deadline),
             int(self.opening_time),
             int(self.decryption_end),
+            int(objection_window),
             int(self.method),
             int(self.min_bidders),
             [Web3.to_checksum_address(e) for e in self.experts],
@@ -118,6 +123,7 @@ class Tender:
     bid_deadline: int
     opening_time: int
     decryption_end: int
+    objection_window: int
     method: Method
     min_bidders: int
     experts: tuple[str, ...]
@@ -134,7 +140,7 @@ class Tender:
     def terms(self) -> TenderTerms:
         return TenderTerms(
             self.document_hash, self.bid_deadline, self.opening_time, self.decryption_end,
-            self.method, self.min_bidders, self.experts, self.weights,
+            self.method, self.min_bidders, self.experts, self.weights, self.objection_window,
         )  # fmt: skip
 
     def as_json(self) -> dict:
@@ -144,6 +150,7 @@ class Tender:
             "bid_deadline": self.bid_deadline,
             "opening_time": self.opening_time,
             "decryption_end": self.decryption_end,
+            "objection_seconds": self.objection_window,
             "method": self.method.name.lower(),
             "min_bidders": self.min_bidders,
             "experts": list(self.experts),
@@ -329,7 +336,7 @@ class TenderLedgerClient(ContractClient):
         terms, agency, state, bids, active, settled, decrypted, objections, open_objections, winner = (
             self.contract.functions.getTender(tender_id).call()
         )
-        document_hash, bid_deadline, opening_time, decryption_end, method, min_bidders, experts, weights = terms
+        document_hash, bid_deadline, opening_time, decryption_end, objection_window, method, min_bidders, experts, weights = terms
         return Tender(
             tender_id=tender_id,
             agency=Web3.to_checksum_address(agency),
@@ -338,6 +345,7 @@ class TenderLedgerClient(ContractClient):
             bid_deadline=bid_deadline,
             opening_time=opening_time,
             decryption_end=decryption_end,
+            objection_window=objection_window,
             method=Method(method),
             min_bidders=min_bidders,
             experts=tuple(Web3.to_checksum_address(e) for e in experts),

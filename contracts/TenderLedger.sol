@@ -36,8 +36,8 @@ contract TenderLedger is ITenderLedger, EIP712 {
 
     /// @dev A tender as stored. Layout: one slot: address agency | uint40 bidDeadline | uint40 openingTime |
     /// uint8 method | uint8 state; one slot: uint40 decryptionEnd | uint16 minBidders | uint16 activeBids |
-    /// uint16 settledBids | uint16 decryptedBids | uint32 openObjections | uint40 window | uint40 readAt;
-    /// bytes32 documentHash; bytes32 winner. `window` is decryptionEnd - openingTime as created; `readAt`
+    /// uint16 settledBids | uint16 decryptedBids | uint32 openObjections | uint40 window | uint40 readAt |
+    /// uint40 objectionWindow; bytes32 documentHash; bytes32 winner. `window` is decryptionEnd - openingTime as created; `readAt`
     /// the reading's block time (zero before).
     struct Tender {
         address agency;
@@ -53,6 +53,7 @@ contract TenderLedger is ITenderLedger, EIP712 {
         uint32 openObjections;
         uint40 window;
         uint40 readAt;
+        uint40 objectionWindow;
         bytes32 documentHash;
         bytes32 winner;
     }
@@ -97,6 +98,7 @@ contract TenderLedger is ITenderLedger, EIP712 {
         t.state = TenderState.Bidding;
         t.decryptionEnd = terms.decryptionEnd;
         t.window = terms.decryptionEnd - terms.openingTime;
+        t.objectionWindow = terms.objectionWindow;
         t.minBidders = terms.minBidders;
         t.documentHash = terms.documentHash;
         _storePanel(tenderId, terms.experts);
@@ -266,7 +268,7 @@ contract TenderLedger is ITenderLedger, EIP712 {
         Tender storage t = _existing(tenderId);
         if (t.state != TenderState.Opened && t.state != TenderState.Read) revert TenderLedgerWrongState(tenderId, t.state);
         if (t.state == TenderState.Read) {
-            uint256 deadline = uint256(t.readAt) + t.window;
+            uint256 deadline = _objectionDeadline(t);
             if (block.timestamp >= deadline) revert TenderLedgerObjectionsClosed(tenderId, deadline, block.timestamp);
         }
         address bidder = _bid(tenderId, pseudonym).bidder;
@@ -353,6 +355,8 @@ contract TenderLedger is ITenderLedger, EIP712 {
     /// @inheritdoc ITenderLedger
     function publishResult(bytes32 tenderId, bytes32 winner, bytes32 reportHash) external {
         Tender storage t = _agencyTender(tenderId, TenderState.Read);
+        uint256 deadline = _objectionDeadline(t);
+        if (block.timestamp < deadline) revert TenderLedgerObjectionPeriodOpen(tenderId, deadline, block.timestamp);
         if (t.openObjections != 0) revert TenderLedgerObjectionsOpen(tenderId, t.openObjections);
         (bytes32 expected, uint256 value) = _computeResult(tenderId, t);
         if (winner != expected) revert TenderLedgerWrongWinner(tenderId, winner, expected);
@@ -388,6 +392,7 @@ contract TenderLedger is ITenderLedger, EIP712 {
             bidDeadline: t.bidDeadline,
             openingTime: t.openingTime,
             decryptionEnd: t.decryptionEnd,
+            objectionWindow: t.objectionWindow,
             method: t.method,
             minBidders: t.minBidders,
             experts: _experts[tenderId],
@@ -437,7 +442,7 @@ contract TenderLedger is ITenderLedger, EIP712 {
     /// @inheritdoc ITenderLedger
     function objectionDeadline(bytes32 tenderId) external view returns (uint256) {
         Tender storage t = _tenders[tenderId];
-        return t.readAt == 0 ? 0 : uint256(t.readAt) + t.window;
+        return t.readAt == 0 ? 0 : _objectionDeadline(t);
     }
 
     /// @inheritdoc ITenderLedger
@@ -455,6 +460,7 @@ contract TenderLedger is ITenderLedger, EIP712 {
         ) {
             revert TenderLedgerInvalidTimes(terms.bidDeadline, terms.openingTime, terms.decryptionEnd, block.timestamp);
         }
+        if (terms.objectionWindow == 0) revert TenderLedgerInvalidObjectionWindow();
         if (terms.method > WEIGHTED_SCORE) revert TenderLedgerInvalidMethod(terms.method);
         if (terms.minBidders == 0 || terms.minBidders > MAX_BIDS) {
             revert TenderLedgerInvalidMinBidders(terms.minBidders, MAX_BIDS);
@@ -492,6 +498,7 @@ contract TenderLedger is ITenderLedger, EIP712 {
             terms.bidDeadline,
             terms.openingTime,
             terms.decryptionEnd,
+            terms.objectionWindow,
             terms.method,
             terms.minBidders,
             terms.experts,
@@ -564,6 +571,11 @@ contract TenderLedger is ITenderLedger, EIP712 {
         for (uint256 i = 0; i < panel.length; ++i) {
             if (scored[panel[i]] == 0) revert TenderLedgerScoresMissing(tenderId, panel[i], pseudonym);
         }
+    }
+
+    /// @dev The reading's block time + the objection window (meaningful once read).
+    function _objectionDeadline(Tender storage t) private view returns (uint256) {
+        return uint256(t.readAt) + t.objectionWindow;
     }
 
     /// @dev The later of the reading and the expert's appointment, + the window.

@@ -296,9 +296,12 @@ def gas_phase(run: NodeRun, phases: Phases, wrapped: dict[int, list[dict]], slot
     spare = keccak(text=f"withdrawn {tid.hex()}")
     ledger.commit_bid(relayer, tid, spare, keccak(text="withdrawn"), keccak(text="c"))
     row("tender: withdrawBid", ledger.withdraw_bid(relayer, tid, spare))
-    gap = terms.opening_time - w3.eth.get_block("latest")["timestamp"]
-    rpc_call(url, "evm_increaseTime", [max(gap, 0) + 1])
-    rpc_call(url, "evm_mine")
+
+    def move_chain_past(moment: int) -> None:
+        rpc_call(url, "evm_increaseTime", [max(moment - w3.eth.get_block("latest")["timestamp"], 0) + 1])
+        rpc_call(url, "evm_mine")
+
+    move_chain_past(terms.opening_time)
     row("tender: openTender", ledger.open_tender(procurement, tid).receipt)
     for n, (bidder, pseudonym, key, salt, _) in enumerate(bids):
         signed_in = ledger.sign_in(relayer, tid, pseudonym, bidder.address, tender712.sign_signin(tid, pseudonym, bidder.address, domain, bidder.key))
@@ -325,6 +328,7 @@ def gas_phase(run: NodeRun, phases: Phases, wrapped: dict[int, list[dict]], slot
     rows.append(measure(w3, url, "tender: submitScores (EIP-712, relayed)", first, 1, slots_from.get("tender: submitScores (EIP-712, relayed)")))
     phases.advance(task)
     winner, _value = ledger.compute_result(tid)
+    move_chain_past(ledger.objection_deadline(tid))  # no result during the objection period
     row("tender: publishResult (computed on chain)", ledger.publish_result(procurement, tid, winner, keccak(text="report")).receipt)
     phases.finish(task)
     return rows, stores
@@ -554,7 +558,7 @@ def tender_phase(run: NodeRun, phases: Phases, api: ServiceProcess, sizes: Sizes
         bidding = 12 + n * 0.2  # seconds: enough for the uploads here, with room to spare
         deadline = max(int(time.time()), client.w3.eth.get_block("latest")["timestamp"]) + int(bidding)
         body = {"reference": f"BENCH-{n}-{secrets.token_hex(3)}", "title": "bench", "document_hash": "0x" + "11" * 32, "bid_deadline": deadline,
-                "decryption_minutes": 60, "method": "lowest_price", "experts": [Account.create().address], "min_bidders": 3}  # fmt: skip
+                "decryption_minutes": 60, "objection_seconds": 1, "method": "lowest_price", "experts": [Account.create().address], "min_bidders": 3}  # fmt: skip
         created = http.post("/v1/tenders", json=body, headers=agency)
         created.raise_for_status()
         tid = created.json()["tender_id"]
@@ -595,6 +599,9 @@ def tender_phase(run: NodeRun, phases: Phases, api: ServiceProcess, sizes: Sizes
         http.post(f"/v1/tenders/{tid}/reading", headers=agency).raise_for_status()
         phases_s["decryption outcomes recorded and the reading"] = time.perf_counter() - started
         phases.advance(task)
+        objections_until = http.get(f"/v1/tenders/{tid}").json()["objection_deadline"]
+        while time.time() <= objections_until:  # the one-second objection period (no result before it)
+            time.sleep(0.2)
         started = time.perf_counter()
         http.post(f"/v1/tenders/{tid}/result", json={}, headers=agency).raise_for_status()
         phases_s["result"] = time.perf_counter() - started

@@ -112,9 +112,10 @@ def replace_expert(tender_id: str, body: schemas.ExpertReplace, identity: Curren
 
 
 @router.post("/{tender_id}/result")
-def publish_result(tender_id: str, body: schemas.ResultIn, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep):
-    """The result, computed from the anchored readings and scores, with the signed report's hash."""
-    return service.publish_result(platform, session, identity, service.get_tender(session, tender_id), body.winner)
+def publish_result(tender_id: str, body: schemas.ResultIn, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep, now: NowDep):
+    """The result, computed from the anchored readings and scores, with the signed report's hash; not
+    before the objection period after the reading is over (409)."""
+    return service.publish_result(platform, session, identity, service.get_tender(session, tender_id), body.winner, now)
 
 
 @router.get("/{tender_id}/trail")

@@ -17,6 +17,10 @@ class TenderCreate(BaseModel):
     bid_deadline: int = Field(gt=0, lt=2**39, description="unix seconds; bids must be committed before it")
     opening_time: int | None = Field(None, ge=0, lt=2**39, description="unix seconds; the deadline itself unless set (Art 29)")
     decryption_minutes: int = Field(30, ge=1, le=1440, description="how long bidders have to release their keys")
+    objection_seconds: int | None = Field(
+        None, ge=1, le=30 * 86400,
+        description="after the reading: how long objections may be raised, and no result published (异议期); the decryption window's length unless set",
+    )  # fmt: skip
     method: Literal["lowest_price", "weighted_score"]
     weights: list[int] = Field(default_factory=list, description="basis points per criterion, summing to 10000 (weighted_score)")
     experts: list[Annotated[str, Field(pattern=ADDRESS)]] = Field(min_length=1, max_length=50)

@@ -26,7 +26,7 @@ from api.context import Platform
 from api.models import Tender, TenderBid, TenderObjection
 from api.problems import Conflict, Forbidden, NotFound, TooManyRequests
 from api.tenders import schemas
-from chain.tenders import BidStatus, TenderState
+from chain.tenders import BidStatus, TenderState, TenderTerms
 from identity.bids import BidUnreadable, ciphertext_hash, open_bid
 from identity.pull_request import canonical_json
 from identity.sealing import open_at_rest, seal_at_rest
@@ -82,12 +82,12 @@ def create(platform: Platform, session: Session, identity, body: schemas.TenderC
         raise Conflict(f"a tender with reference {body.reference} exists")
     tender_id = hx(keccak(text=f"govchain tender:{body.reference}"))
     opening = body.opening_time or body.bid_deadline
-    terms = (
+    terms = TenderTerms(
         unhex(body.document_hash), body.bid_deadline, opening, opening + body.decryption_minutes * 60,
-        schemas.METHODS[body.method], body.min_bidders, [Web3.to_checksum_address(e) for e in body.experts], body.weights,
+        schemas.METHODS[body.method], body.min_bidders, body.experts, body.weights, body.objection_seconds,
     )  # fmt: skip
     agency = platform.member_key(identity.address)
-    receipt, _ = _send(platform, f"tender:create:{tender_id}", agency, platform.tenders().contract.functions.createTender(unhex(tender_id), terms))
+    receipt, _ = _send(platform, f"tender:create:{tender_id}", agency, platform.tenders().contract.functions.createTender(unhex(tender_id), terms.as_tuple()))
     tender = Tender(tender_id=tender_id, reference=body.reference, title=body.title, agency=identity.address, created_tx=receipt.tx_hash)
     session.add(tender)
     session.commit()
@@ -102,6 +102,8 @@ def view(platform: Platform, session: Session, tender: Tender) -> dict:
     if on_chain.state is not TenderState.BIDDING:
         read = on_chain.state in READ_OUT
         out["bids"] = [_bid_view(platform, tender, bid, read) for bid in session.scalars(select(TenderBid).where(TenderBid.tender_id == tender.tender_id))]
+    if on_chain.state in READ_OUT:  # objections are taken, and no result published, until then
+        out["objection_deadline"] = platform.tenders().objection_deadline(unhex(tender.tender_id))
     return out
 
 
@@ -395,11 +397,17 @@ def replace_expert(platform: Platform, identity, tender: Tender, body: schemas.E
     return {"expert": expert, "replacement": replacement, "dropped_scores": replaced.args["droppedScores"], "tx_hash": receipt.tx_hash}
 
 
-def publish_result(platform: Platform, session: Session, identity, tender: Tender, winner: str | None) -> dict:
+def publish_result(platform: Platform, session: Session, identity, tender: Tender, winner: str | None, now: datetime) -> dict:
     """Compute the winner from the anchored readings and scores, sign the evaluation report
-    with the agency's key and anchor its hash; the contract refuses any other winner."""
+    with the agency's key and anchor its hash; the contract refuses any other winner, and any
+    result before the objection period is over (answering the objections raised so far does not
+    end it early)."""
     require_agency(identity, tender)
     tid = unhex(tender.tender_id)
+    deadline = platform.tenders().objection_deadline(tid)
+    chain_now = platform.chain().w3.eth.get_block("latest")["timestamp"]
+    if deadline and max(chain_now, int(now.timestamp())) < deadline:
+        raise Conflict(f"objections to {tender.reference} may be raised until {deadline}: no result before then")
     computed, value = platform.tenders().compute_result(tid)
     chosen = unhex(winner) if winner else computed
     agency = platform.member_key(tender.agency)

@@ -116,4 +116,13 @@ def verify_tender(ledger: TenderLedgerClient, tender_id: bytes, fetch: Callable[
                         f"computed 0x{winner.hex()[:10]} ({value}), published 0x{bytes(result['winner']).hex()[:10]} ({result['value']})")  # fmt: skip
         except ResultUndefined as exc:
             verdict.add("published result is the one the readings and scores give", False, str(exc))
+        _check_objection_period(ledger, events, created, verdict)
     return verdict
+
+
+def _check_objection_period(ledger: TenderLedgerClient, events: list, created: dict, verdict: Verdict) -> None:
+    """The result's block is at or after the reading's block time + the terms' objection window."""
+    block_time = {e.name: ledger.client.w3.eth.get_block(e.block_number)["timestamp"] for e in events if e.name in ("ReadingPublished", "ResultPublished")}
+    ends = block_time.get("ReadingPublished", 0) + created["objectionWindow"]
+    verdict.add("result published after the objection period", block_time["ResultPublished"] >= ends,
+                f"objections were open until {ends}; result at {block_time['ResultPublished']}")  # fmt: skip

@@ -22,8 +22,9 @@ import {IGovRegistry} from "./IGovRegistry.sol";
 /// decryption window counts from the block that opens the tender: {openTender} moves
 /// `decryptionEnd` to that block's time + `window`, so an agency that opens late only delays, and
 /// every bidder keeps the whole window. Objections may be raised from the opening until the
-/// reading's block time + `window` ({objectionDeadline}); none after, so no bidder stalls the
-/// result with a new objection after each answer. An expert who has not scored every read bid by
+/// reading's block time + `objectionWindow` ({objectionDeadline}); none after, so no bidder stalls
+/// the result with a new objection after each answer; and no result before, so the agency cannot
+/// close the objection period early by answering the objections raised so far. An expert who has not scored every read bid by
 /// {scoringDeadline} (the reading, or its own appointment, + `window`) may be replaced by the agency
 /// ({replaceExpert}); its scores are dropped and the replacement is anchored ({ExpertReplaced}).
 ///
@@ -78,6 +79,8 @@ interface ITenderLedger {
     /// @param bidDeadline First second (unix time) bids are no longer accepted; in the future at creation.
     /// @param openingTime First second the tender may be opened; not before `bidDeadline` (usually equal).
     /// @param decryptionEnd First second sign-ins and key reveals are no longer accepted; after `openingTime`.
+    /// @param objectionWindow Seconds after the reading's block during which objections may be raised and
+    /// no result may be published (异议期); at least one.
     /// @param method 0: lowest evaluated price; 1: weighted score.
     /// @param minBidders Fewest bids for the opening to go ahead (the platform uses 3); 1 to 500.
     /// @param experts The evaluation panel (评标委员会): 1 to 64 distinct nonzero addresses.
@@ -87,6 +90,7 @@ interface ITenderLedger {
         uint40 bidDeadline;
         uint40 openingTime;
         uint40 decryptionEnd;
+        uint40 objectionWindow;
         uint8 method;
         uint16 minBidders;
         address[] experts;
@@ -235,6 +239,10 @@ interface ITenderLedger {
     error TenderLedgerObjectionAnswered(bytes32 tenderId, uint256 index);
     /// @notice `open` objections are still unanswered.
     error TenderLedgerObjectionsOpen(bytes32 tenderId, uint256 open);
+    /// @notice Objections to tender `tenderId` may be raised until `deadline` (block time `now`): no result before.
+    error TenderLedgerObjectionPeriodOpen(bytes32 tenderId, uint256 deadline, uint256 now);
+    /// @notice The objection window of the terms is zero: it must be at least one second.
+    error TenderLedgerInvalidObjectionWindow();
     /// @notice Tender `tenderId` is evaluated by `method`, which takes no scores.
     error TenderLedgerWrongMethod(bytes32 tenderId, uint8 method);
     /// @notice `expert` is not on the panel of tender `tenderId`.
@@ -260,6 +268,7 @@ interface ITenderLedger {
         uint40 bidDeadline,
         uint40 openingTime,
         uint40 decryptionEnd,
+        uint40 objectionWindow,
         uint8 method,
         uint16 minBidders,
         address[] experts,
@@ -421,7 +430,8 @@ interface ITenderLedger {
     function replaceExpert(bytes32 tenderId, address expert, address replacement) external;
 
     /// @notice Publishes the result; the contract recomputes the winner ({computeResult}) and refuses another.
-    /// Requirements: caller is the tender's agency; the tender is `Read`; no objection is unanswered;
+    /// Requirements: caller is the tender's agency; the tender is `Read`; the objection period is over
+    /// ({objectionDeadline}); no objection is unanswered;
     /// at least one bid was read; method 1: every panel expert scored every read bid; `winner` is the
     /// computed winner.
     /// Emits {ResultPublished}.
@@ -465,8 +475,8 @@ interface ITenderLedger {
     /// @notice True when `expert` scored the bid `pseudonym` of tender `tenderId` (and was not replaced since).
     function hasScored(bytes32 tenderId, address expert, bytes32 pseudonym) external view returns (bool);
 
-    /// @notice The first second no objection may be raised in tender `tenderId`: the reading's block time
-    /// + the window; zero before the reading (objections are open from the opening).
+    /// @notice The first second no objection may be raised in tender `tenderId`, and the first a result may be
+    /// published: the reading's block time + `objectionWindow`; zero before the reading (objections are open from the opening).
     function objectionDeadline(bytes32 tenderId) external view returns (uint256);
 
     /// @notice The first second `expert` may be replaced for not scoring every read bid: the later of the

@@ -212,6 +212,11 @@ def decryption_end(ledger, tender_id) -> int:
     return ledger.get_tender(tender_id).decryption_end
 
 
+def past_objection_period(ledger, chain, tender_id) -> None:
+    """Move the chain to the end of the objection period: no result is published before it."""
+    advance_to(chain, ledger.objection_deadline(tender_id))
+
+
 def open_now(ledger, chain, parties, tender_id, terms):
     advance_to(chain, terms.opening_time)
     return ledger.open_tender(parties.procurement, tender_id)
@@ -378,6 +383,7 @@ def test_lowest_price_tender_end_to_end(ledger, domain, parties, chain, create, 
     tie_winner = min(b.pseudonym, c.pseudonym, key=lambda p: int.from_bytes(p, "big"))
     loser = c.pseudonym if tie_winner == b.pseudonym else b.pseudonym
     assert ledger.compute_result(tender_id) == (tie_winner, 900)
+    past_objection_period(ledger, chain, tender_id)
     for wrong in (a.pseudonym, loser, d.pseudonym):
         with pytest.raises(WrongWinner) as refused:
             ledger.publish_result(parties.procurement, tender_id, wrong, h("report"))
@@ -391,7 +397,7 @@ def test_lowest_price_tender_end_to_end(ledger, domain, parties, chain, create, 
     assert final.state is TenderState.DECIDED and final.winner == tie_winner
     assert (final.bids, final.active_bids, final.settled_bids, final.decrypted_bids) == (4, 4, 4, 3)
     assert (final.objections, final.open_objections, final.agency) == (1, 0, parties.procurement.address)
-    assert final.terms == dataclasses.replace(terms, experts=tuple(terms.experts), method=Method.LOWEST_PRICE, decryption_end=opened_at + DECRYPTION)
+    assert final.terms == dataclasses.replace(terms, experts=tuple(terms.experts), method=Method.LOWEST_PRICE, decryption_end=opened_at + DECRYPTION, objection_window=DECRYPTION)
     assert final.as_json()["method"] == "lowest_price" and "active_bids" not in final.as_json()
 
     trail = ledger.trail(tender_id)
@@ -403,7 +409,7 @@ def test_lowest_price_tender_end_to_end(ledger, domain, parties, chain, create, 
     assert [(e.block_number, e.log_index) for e in trail] == sorted((e.block_number, e.log_index) for e in trail)
     assert trail[0].args == {
         "tenderId": tender_id, "agency": parties.procurement.address, "documentHash": terms.document_hash,
-        "bidDeadline": terms.bid_deadline, "openingTime": terms.opening_time, "decryptionEnd": terms.decryption_end,
+        "bidDeadline": terms.bid_deadline, "openingTime": terms.opening_time, "decryptionEnd": terms.decryption_end, "objectionWindow": DECRYPTION,
         "method": 0, "minBidders": 3, "experts": list(terms.experts), "weights": [],
     }  # fmt: skip
     assert trail[-1].args == {"tenderId": tender_id, "winner": tie_winner, "bidder": winner_bidder, "reportHash": h("report"), "value": 900}
@@ -448,6 +454,7 @@ def test_weighted_score_tender_end_to_end(ledger, domain, parties, chain, create
     with pytest.raises(ScoresMissing) as missing:
         ledger.compute_result(tender_id)
     assert missing.value.args_by_name == {"tenderId": tender_id, "expert": experts[2].address, "pseudonym": c.pseudonym}
+    past_objection_period(ledger, chain, tender_id)
     with pytest.raises(ScoresMissing):
         ledger.publish_result(parties.procurement, tender_id, b.pseudonym, h("report"))
     scores_for(ledger, domain, parties.relayer, tender_id, experts[2], c, marks[experts[2].address][c.pseudonym])
@@ -801,6 +808,7 @@ def test_only_the_tenders_own_agency_runs_it(ledger, domain, parties, chain, cre
     index, _ = ledger.raise_objection(a.account, tender_id, a.pseudonym, h("objection"), signature)
     refused(lambda: ledger.answer_objection(other, tender_id, index, h("answer")))
     ledger.answer_objection(parties.procurement, tender_id, index, h("answer"))
+    past_objection_period(ledger, chain, tender_id)
     refused(lambda: ledger.publish_result(other, tender_id, a.pseudonym, h("report")))
     ledger.publish_result(parties.procurement, tender_id, a.pseudonym, h("report"))
 
@@ -993,6 +1001,7 @@ def test_objection_rules(ledger, domain, parties, chain, create, bidders):
     assert objection(a, "after the reading")[0] == 3  # objections stay open through the evaluation
     tender = ledger.get_tender(tender_id)
     assert (tender.objections, tender.open_objections) == (4, 3)
+    past_objection_period(ledger, chain, tender_id)
     with pytest.raises(ObjectionsOpen) as pending:
         ledger.publish_result(parties.procurement, tender_id, a.pseudonym, h("report"))
     assert pending.value.args_by_name == {"tenderId": tender_id, "open": 3}
@@ -1207,6 +1216,7 @@ def test_gas_figures(ledger, domain, parties, chain, create, bidders, experts, a
         receipt = scores_for(ledger, domain, parties.relayer, tender_id, expert, bidder, [80, 70])
         if n == 1:
             GAS["submitScores (relayer, 2 criteria)"] = receipt.gas_used
+    past_objection_period(ledger, chain, tender_id)
     winner, _ = ledger.compute_result(tender_id)
     GAS["publishResult (method 1, 4 read bids, 3 experts)"] = ledger.publish_result(parties.procurement, tender_id, winner, h("report")).receipt.gas_used
 
@@ -1221,6 +1231,7 @@ def test_gas_figures(ledger, domain, parties, chain, create, bidders, experts, a
         parties.procurement, lowest, bidders[3].pseudonym, False, cause=Cause.BIDDER_FAULT
     ).gas_used
     ledger.publish_reading(parties.procurement, lowest, readings_for(bidders[:3], (1000, 950, 990)), h("announcement"))
+    past_objection_period(ledger, chain, lowest)
     GAS["publishResult (method 0, 3 read bids of 4)"] = ledger.publish_result(parties.procurement, lowest, bidders[1].pseudonym, h("report")).receipt.gas_used
     for name, gas in GAS.items():
         print(f"gas {name}: {gas}")
@@ -1302,6 +1313,35 @@ def test_no_new_objection_after_the_objection_deadline(ledger, domain, parties, 
     assert ledger.publish_result(parties.procurement, tender_id, winner, h("report")).winner == winner
 
 
+ObjectionPeriodOpen = revert_class("TenderLedgerObjectionPeriodOpen")
+
+
+def test_the_agency_cannot_end_the_objection_period_early(ledger, domain, parties, chain, read_tender, bidders):
+    """The agency answered the one objection raised so far and published the result at once: the
+    other bidders lost the rest of their objection period."""
+    tender_id, _, _ = read_tender()
+    a = bidders[0]
+    signature = tender712.sign_objection(tender_id, a.pseudonym, h("objection"), domain, a.account)
+    index, _ = ledger.raise_objection(parties.relayer, tender_id, a.pseudonym, h("objection"), signature)
+    ledger.answer_objection(parties.procurement, tender_id, index, h("answer"))
+    deadline = ledger.objection_deadline(tender_id)
+    winner, _ = ledger.compute_result(tender_id)
+    with pytest.raises(ObjectionPeriodOpen) as early:
+        ledger.publish_result(parties.procurement, tender_id, winner, h("report"))
+    assert early.value.args_by_name["tenderId"] == tender_id and early.value.args_by_name["deadline"] == deadline
+    assert ledger.state(tender_id) is TenderState.READ
+    advance_to(chain, deadline)
+    assert ledger.publish_result(parties.procurement, tender_id, winner, h("report")).winner == winner
+
+
+def test_the_objection_window_is_a_term_of_its_own(ledger, parties, chain, create):
+    """A tender may give objections a period other than the decryption window; never none."""
+    tender_id, terms = create(objection_window=7)
+    assert ledger.get_tender(tender_id).objection_window == 7
+    with pytest.raises(revert_class("TenderLedgerInvalidObjectionWindow")):
+        create(objection_window=0)
+
+
 def test_an_expert_who_does_not_score_is_replaced_after_the_deadline(ledger, domain, parties, chain, create, bidders, experts, spare):
     """One expert never scored: the result was blocked for good."""
     tender_id, terms = create(method=Method.WEIGHTED_SCORE, min_bidders=1)
@@ -1346,6 +1386,7 @@ def test_an_expert_who_does_not_score_is_replaced_after_the_deadline(ledger, dom
     assert ledger.scoring_deadline(tender_id, spare.address) > deadline  # the replacement gets a whole window of its own
     for bidder in (a, b):
         scores_for(ledger, domain, parties.relayer, tender_id, spare, bidder, [60, 40] if bidder is b else [10, 10])
+    past_objection_period(ledger, chain, tender_id)
     winner, value = ledger.compute_result(tender_id)
     assert (winner, value) == (b.pseudonym, 2 * (50 * 6000 + 50 * 4000) + 60 * 6000 + 40 * 4000)
     ledger.publish_result(parties.procurement, tender_id, winner, h("report"))

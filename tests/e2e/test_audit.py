@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from api.cli import app as cli
 from tests.support.flows import submitted_application, wait_issued
-from tests.support.tenders import Bidder, create_tender, move_past
+from tests.support.tenders import Bidder, create_tender, move_past, publish_result
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -114,7 +114,7 @@ def test_a_finished_tender_trail_verifies_from_the_api_and_the_cli(stack, client
     bidder.released(tender)
     reading = stack.http.post(f"/v1/tenders/{tender['tender_id']}/reading", headers=procurement)
     assert reading.status_code == 200, reading.text
-    result = stack.http.post(f"/v1/tenders/{tender['tender_id']}/result", json={}, headers=procurement)
+    result = publish_result(stack, client, parties, tender)
     assert result.status_code == 200, result.text
 
     auditor = stack.sign_in(parties.auditor)

@@ -21,7 +21,7 @@ from api.tenders.client import score
 from identity import tender712
 from identity.keys import dev_account
 from identity.pull_request import canonical_json
-from tests.support.tenders import ITEMS, Bidder, create_tender, move_past
+from tests.support.tenders import ITEMS, Bidder, create_tender, move_past, publish_result
 
 pytestmark = pytest.mark.slow
 
@@ -215,6 +215,33 @@ def test_an_expert_who_never_scores_is_replaced_through_the_api(stack, client, d
     assert result.status_code == 200 and result.json()["value"] == 80 * 10000 + 90 * 10000, result.text
     steps = [s["step"] for s in stack.http.get(f"/v1/tenders/{tender['tender_id']}/trail").json()]
     assert "ExpertReplaced" in steps
+
+
+def test_answering_the_objections_raised_so_far_does_not_end_the_objection_period(stack, client, deployment, parties, ledger):
+    """The agency answered the one objection raised and published the result at once, cutting the
+    other bidders' objection period short."""
+    tender = create_tender(stack, client, parties, [Account.create()], reference="GC-2026-F10", method="lowest_price", min_bidders=1)
+    first, second = Bidder(stack, "测试异议甲公司", 100_00, deployment), Bidder(stack, "测试异议乙公司", 120_00, deployment)
+    for bidder in (first, second):
+        bidder.bid_ok(tender)
+    tender = opened(stack, client, parties, tender)
+    for bidder in (first, second):
+        bidder.signed_in(tender)
+        bidder.released(tender)
+    procurement = stack.sign_in(parties.procurement)
+    assert stack.http.post(f"/v1/tenders/{tender['tender_id']}/reading", headers=procurement).status_code == 200
+    objection = first.object(tender["tender_id"], "对唱标价格有异议")
+    assert objection.status_code == 201, objection.text
+    url = f"/v1/tenders/{tender['tender_id']}"
+    assert stack.http.post(f"{url}/objections/{objection.json()['index']}/answer", json={"text": "已核对"}, headers=procurement).status_code == 200
+    early = stack.http.post(f"{url}/result", json={}, headers=procurement)
+    assert early.status_code == 409 and str(tender_of(stack, tender)["objection_deadline"]) in early.json()["detail"], early.text
+    assert tender_of(stack, tender)["state"] == "read"
+    late_objection = second.object(tender["tender_id"], "对评标程序有异议")  # the period is still open for the others
+    assert late_objection.status_code == 201, late_objection.text
+    assert stack.http.post(f"{url}/objections/{late_objection.json()['index']}/answer", json={"text": "程序合规"}, headers=procurement).status_code == 200
+    result = publish_result(stack, client, parties, tender)
+    assert result.status_code == 200 and result.json()["winner"] == first.receipt["pseudonym"], result.text
 
 
 def test_a_throwaway_key_cannot_bid(stack, client, deployment, parties):

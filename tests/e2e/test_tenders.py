@@ -11,7 +11,7 @@ from chain.node import rpc_call
 from identity import tender712
 from api.tenders.client import score
 
-from tests.support.tenders import Bidder, create_tender, move_past
+from tests.support.tenders import Bidder, create_tender, move_past, past_objection_period, publish_result
 
 pytestmark = pytest.mark.slow
 
@@ -62,6 +62,10 @@ def test_a_whole_tender(stack, client, deployment, parties):
             scored = score(stack.http, expert, headers, tender["tender_id"], bidder.receipt["pseudonym"], marks[index], domain)
             assert scored.status_code == 201, scored.text
 
+    early = stack.http.post(f"/v1/tenders/{tender['tender_id']}/result", json={}, headers=procurement)
+    assert early.status_code == 409 and "objections" in early.json()["detail"], early.text  # the objection period runs its course
+    past_objection_period(stack, client, tender)
+    procurement = stack.sign_in(parties.procurement)
     wrong = stack.http.post(f"/v1/tenders/{tender['tender_id']}/result", json={"winner": bidders[0].receipt["pseudonym"]}, headers=procurement)
     assert wrong.status_code == 409 and "Refused by contract" == wrong.json()["title"]  # a result that does not match the scores
     result = stack.http.post(f"/v1/tenders/{tender['tender_id']}/result", json={}, headers=procurement)
@@ -180,7 +184,7 @@ def test_tender_verify_recomputes_from_the_chain_and_catches_a_swapped_file(stac
         bidder.signed_in(tender)
         bidder.released(tender)
     stack.http.post(f"/v1/tenders/{tender['tender_id']}/reading", headers=procurement)
-    assert stack.http.post(f"/v1/tenders/{tender['tender_id']}/result", json={}, headers=procurement).status_code == 200
+    assert publish_result(stack, client, parties, tender).status_code == 200
 
     entry = deployment.contracts["TenderLedger"]
     ledger = TenderLedgerClient(client, entry["address"], entry["abi"])

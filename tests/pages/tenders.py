@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from eth_account import Account
 
-from tests.support.tenders import Bidder, create_tender, move_past
+from tests.support.tenders import Bidder, create_tender, move_past, publish_result
 
 BIDS = (("测试页面甲建设有限公司", 128_000_00), ("测试页面乙建设有限公司", 119_500_00), ("测试页面丙建设有限公司", 131_000_00))
 
@@ -34,7 +34,7 @@ def tender_steps(stack, client, deployment, parties) -> Iterator[tuple[str, dict
     reading = stack.http.post(f"/v1/tenders/{tid}/reading", headers=procurement)
     assert reading.status_code == 200 and reading.json()["read"] == len(bidders), reading.text
     yield "read", tender, bidders, None
-    result = stack.http.post(f"/v1/tenders/{tid}/result", json={}, headers=procurement)
+    result = publish_result(stack, client, parties, tender)
     assert result.status_code == 200, result.text
     assert result.json()["winner"] == bidders[1].receipt["pseudonym"]  # the lowest price
     yield "decided", tender, bidders, None

@@ -27,6 +27,21 @@ def move_past(stack, client, moment: int) -> None:
         stack.clock.offset += timedelta(seconds=ahead)
 
 
+def past_objection_period(stack, client, tender) -> None:
+    """Move both clocks past the tender's objection period (after the reading): the result may be
+    published from then on. Tokens signed in before may have expired: sign in again after it."""
+    deadline = stack.http.get(f"/v1/tenders/{tender['tender_id']}").json()["objection_deadline"]
+    move_past(stack, client, deadline)
+
+
+def publish_result(stack, client, parties, tender, winner: str | None = None):
+    """The agency publishes the result once the objection period is over (a fresh sign-in after
+    the clocks moved); returns the response."""
+    past_objection_period(stack, client, tender)
+    body = {"winner": winner} if winner else {}
+    return stack.http.post(f"/v1/tenders/{tender['tender_id']}/result", json=body, headers=stack.sign_in(parties.procurement))
+
+
 ITEMS = {"工期": "90天", "质保": "2年"}
 
 
