@@ -12,6 +12,8 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Test workers (pytest-xdist, whole modules per worker): each runs its own node, deployment and stack.
 WORKERS ?= 2
+# How xdist hands out tests: whole modules (loadscope) or one test at a time (load).
+DIST ?= loadscope
 # The unit tests of `make check`: no node, no stack, no browser, no database server.
 UNIT := not chain and not slow and not pages and not db
 
@@ -21,11 +23,11 @@ run: install ## set up, then node + deploy + API on 127.0.0.1:8000 (Ctrl-C stops
 # Every test on ganache; then what depends on the node (marked `node`: transactions, nonces,
 # receipts, reverts, logs, restarts, one smoke run of each end-to-end flow) on anvil too.
 test: install $(WEB_OK) lint ## set up, lint, then every test on ganache, then the node-dependent ones on anvil
-	$(PY) -m pytest -n $(WORKERS) --dist loadscope --durations=25
-	GOVCHAIN_NODE=anvil $(PY) -m pytest -m node -n $(WORKERS) --dist loadscope -q --durations=10
+	$(PY) -m pytest -n $(WORKERS) --dist $(DIST) --durations=25
+	GOVCHAIN_NODE=anvil $(PY) -m pytest -m node -n $(WORKERS) --dist $(DIST) -q --durations=10
 
 test-anvil: install $(WEB_OK) ## every test on anvil
-	GOVCHAIN_NODE=anvil $(PY) -m pytest -n $(WORKERS) --dist loadscope
+	GOVCHAIN_NODE=anvil $(PY) -m pytest -n $(WORKERS) --dist $(DIST)
 
 check: lint ## the inner loop, under a minute: lint, type check, the unit tests (no node, no stack)
 	$(PY) -m pytest -m "$(UNIT)" -n $(WORKERS) -q
