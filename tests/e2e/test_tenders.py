@@ -195,7 +195,7 @@ def test_tender_verify_recomputes_from_the_chain_and_catches_a_swapped_file(stac
 
     verdict = verify_tender(ledger, tid, from_platform)
     assert verdict.consistent, [c for c in verdict.checks if not c.ok]
-    assert len(verdict.checks) == 2 * 6 + 1
+    assert len(verdict.checks) == 2 * 6 + 2  # six per bid, the result, and the objection period before it
     swapped = verify_tender(ledger, tid, lambda p: from_platform(p)[:-1] + b"\x00")  # a copy someone altered
     assert not swapped.consistent
     assert {c.what.split(" ", 1)[1] for c in swapped.checks if not c.ok} == {"bid file matches its on-chain hash"}
