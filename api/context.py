@@ -16,7 +16,7 @@ from sqlalchemy.orm import sessionmaker
 from web3 import Web3
 
 from api.catalog import load_catalog
-from api.limits import SlidingWindow
+from api.limits import RateLimiter
 from api.certificates.verify import Verifier
 from api.settings import Environment, Settings
 from chain import reverts
@@ -92,7 +92,7 @@ class Platform:
         self.sessions: sessionmaker = session_factory(self.engine)
         self.token_secret = settings.resolved_token_secret()
         self.data_key = settings.resolved_data_key()
-        self.bid_uploads = SlidingWindow(settings.bid_uploads_per_window, settings.bid_upload_window_seconds)
+        self.limits = RateLimiter(self.sessions, settings)
         self.catalog = load_catalog(settings.catalog_path)
         self._chain: ChainClient | None = None
         self._registry: GovRegistryClient | None = None

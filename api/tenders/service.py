@@ -24,7 +24,7 @@ from web3 import Web3
 from api.blobs import BlobMissing, BlobStore
 from api.context import Platform
 from api.models import Tender, TenderBid, TenderObjection
-from api.problems import Conflict, Forbidden, NotFound, TooManyRequests
+from api.problems import Conflict, Forbidden, NotFound
 from api.tenders import schemas
 from chain.tenders import BidStatus, TenderState
 from identity.bids import BidUnreadable, ciphertext_hash, open_bid
@@ -134,15 +134,6 @@ def require_bidder(identity) -> None:
     cannot fill a tender or count toward its minimum (TenderLedger also refuses its sign-in)."""
     if "BIDDER" not in identity.roles:
         raise Forbidden(f"{identity.address} needs the BIDDER role on GovRegistry (a registered bidder) to bid; nothing was stored")
-
-
-def take_upload_slot(platform: Platform, identity, now: datetime) -> None:
-    """Count one upload of the caller's; refuse with 429 beyond its limit (per bidder, every tender)."""
-    wait = platform.bid_uploads.take(identity.address, now.timestamp())
-    if wait:
-        settings = platform.settings
-        raise TooManyRequests(f"{identity.address} made {settings.bid_uploads_per_window} bid uploads in the last "
-                              f"{settings.bid_upload_window_seconds} s; nothing was stored, retry in {wait} s", retry_after=wait)  # fmt: skip
 
 
 def _drop_blob(platform: Platform, session: Session, blob: str | None) -> None:
