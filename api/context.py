@@ -16,6 +16,7 @@ from sqlalchemy.orm import sessionmaker
 from web3 import Web3
 
 from api.catalog import load_catalog
+from api.keys import PlatformKeys
 from api.limits import RateLimiter
 from api.certificates.verify import Verifier
 from api.settings import Environment, Settings
@@ -91,7 +92,7 @@ class Platform:
         self.engine: Engine = make_engine(settings.sqlalchemy_url)
         self.sessions: sessionmaker = session_factory(self.engine)
         self.token_secret = settings.resolved_token_secret()
-        self.data_key = settings.resolved_data_key()
+        self.keys = PlatformKeys(settings.resolved_data_key())  # one root, a key per purpose (HKDF)
         self.limits = RateLimiter(self.sessions, settings)
         self.catalog = load_catalog(settings.catalog_path)
         self._chain: ChainClient | None = None

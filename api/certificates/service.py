@@ -31,7 +31,6 @@ from api.problems import Conflict, Forbidden, NotFound, Problem, ServiceUnavaila
 from chain.documents import DocumentStoreClient
 from chain.faults import checkpoint
 from identity import oa
-from identity.sealing import open_at_rest, seal_at_rest
 
 log = logging.getLogger("govchain.certificates")
 QUEUED, BATCHED, ISSUED, REVOKED = "queued", "batched", "issued", "revoked"
@@ -41,11 +40,11 @@ TEMPLATE = "GOVCHAIN_CERTIFICATE"
 
 def _seal(platform: Platform, certificate_id: str, document: dict) -> bytes:
     data = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
-    return seal_at_rest(platform.data_key, data, f"certificates/{certificate_id}".encode())
+    return platform.keys.seal(data, f"certificates/{certificate_id}".encode())
 
 
 def document_of(platform: Platform, certificate: Certificate) -> dict:
-    return json.loads(open_at_rest(platform.data_key, certificate.document, f"certificates/{certificate.id}".encode()))
+    return json.loads(platform.keys.open(certificate.document, f"certificates/{certificate.id}".encode()))
 
 
 def mask_id_number(id_number: str) -> str:

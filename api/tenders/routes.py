@@ -29,7 +29,7 @@ def get_tender(tender_id: str, platform: PlatformDep, session: SessionDep):
 def my_pseudonym(tender_id: str, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep):
     """The caller's pseudonym in this tender: its bid file is sealed to (tender, pseudonym)."""
     tender = service.get_tender(session, tender_id)
-    return {"tender_id": tender.tender_id, "pseudonym": service.pseudonym_for(platform, tender.tender_id, identity.address)}
+    return {"tender_id": tender.tender_id, "pseudonym": service.pseudonym_for(platform, session, tender.tender_id, identity.address)}
 
 
 @router.post("/{tender_id}/bids", response_model=schemas.BidReceipt, status_code=201,

@@ -24,6 +24,7 @@ from api import db
 from api.context import Platform
 from api.devdata import seed_submitted
 from api.models import Application, Certificate, CertificateBatch
+from api.keys import PlatformKeys
 from api.settings import Quota, Settings
 from api.stack import LocalServices
 from chain import reverts
@@ -38,7 +39,6 @@ from identity import oa, siwe
 from api.settings import KEEP_ALIVE_SECONDS
 from identity.keys import dev_party
 from identity.parties import dev_issuers, dev_member_specs, governor_info
-from identity.sealing import open_at_rest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -277,7 +277,7 @@ def check_certificates(stack: Stack, application_ids: list[str], result: DrillRe
     settings = stack.settings
     engine = make_engine(settings.sqlalchemy_url)
     sessions = session_factory(engine)
-    key = settings.resolved_data_key()
+    keys = PlatformKeys(settings.resolved_data_key())
     client = stack.chain.client()
     agency = dev_party(stack.chain.config, "agency")
     store_address = stack.chain.deployment.document_store(agency.address)
@@ -299,7 +299,7 @@ def check_certificates(stack: Stack, application_ids: list[str], result: DrillRe
         if certificate.state != "issued" or certificate.batch_id is None:
             bad += 1
             continue
-        document = json.loads(open_at_rest(key, certificate.document, f"certificates/{certificate.id}".encode()))
+        document = json.loads(keys.open(certificate.document, f"certificates/{certificate.id}".encode()))
         ok, why = oa.check_integrity(document)
         signature = document["signature"]
         root = "0x" + signature["merkleRoot"].removeprefix("0x")
