@@ -115,9 +115,20 @@ RELAYED_KINDS = ("SUBMISSION_MANIFEST", "COMMITMENT")  # the platform's relayer 
 AGENCY_KINDS = ("COMMITMENT_CHECK", "DELIVERY")  # the handling agency anchors these
 
 
-def expected_anchorers(relayer: str, agency: str) -> dict[str, set[str]]:
+def expected_anchorers(relayers: set[str], agency: str | None) -> dict[str, set[str]]:
     """Who may anchor each evidence kind under an application's reference."""
-    return {**{k: {relayer} for k in RELAYED_KINDS}, **{k: {agency} for k in AGENCY_KINDS}}
+    return {**{k: set(relayers) for k in RELAYED_KINDS}, **{k: {agency} if agency else set() for k in AGENCY_KINDS}}
+
+
+def application_selection(registry, *, agency: str | None, relayers: set[str], stores: set[str] | None = None) -> dict:
+    """What :func:`own_rows` keeps of an application's rows, for the index (the API) and for the
+    chain read straight (the CLI) alike: document events of the store that issued its certificate
+    (``stores`` when known, else the handling agency's store as GovRegistry records it), and anchors
+    by the relayer(s) and the handling agency, each only for its own kinds."""
+    if not stores:
+        store = registry.document_store_of(agency) if agency else None
+        stores = {store} if store else set()
+    return {"stores": stores, "anchorers": expected_anchorers(relayers, agency)}
 
 
 def own_rows(rows: list[dict], *, stores: set[str], anchorers: dict[str, set[str]]) -> list[dict]:
