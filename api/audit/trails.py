@@ -40,6 +40,13 @@ def _categories(mask: int) -> str:
     return ", ".join(c for i, c in enumerate(CATEGORIES) if mask >> i & 1) or "none"
 
 
+def _for_issuer(row: dict, names: Names) -> str:
+    """When a store was written by another key than its issuer's account (a rotated issuing key, or
+    a governor revoking in a suspended issuer's store), whose store it was."""
+    issuer, sender = row.get("member"), row.get("tx_sender")
+    return f" in the store of {_who(names, issuer)}" if issuer and sender and issuer != sender else ""
+
+
 def summary(row: dict, names: Names, notes: dict[str, str] | None = None) -> str:
     """One line saying what the step is, for people; a row whose arguments do not fit its event
     name (an index edited by hand, an event of a newer contract) is said to be so, never a 500."""
@@ -72,10 +79,10 @@ def _summary(row: dict, names: Names, notes: dict[str, str] | None = None) -> st
             return f"{what} anchored by {_who(names, a['by'])}: root {_short(a['root'])}"
         case "DocumentIssued":
             extra = f" containing the certificate's target hash {_short(notes['target_hash'])}" if notes.get("target_hash") else ""
-            return f"certificate batch issued by {_who(names, row.get('tx_sender'))}: Merkle root {_short(a['document'])}{extra}"
+            return f"certificate batch issued by {_who(names, row.get('tx_sender'))}{_for_issuer(row, names)}: Merkle root {_short(a['document'])}{extra}"
         case "DocumentRevoked":
             what = "certificate batch" if notes.get("batch_root") == a["document"] else "certificate"
-            return f"{what} revoked by {_who(names, row.get('tx_sender'))}: {_short(a['document'])}"
+            return f"{what} revoked by {_who(names, row.get('tx_sender'))}{_for_issuer(row, names)}: {_short(a['document'])}"
         case "TenderCreated":
             return f"tender created by {_who(names, a['agency'])}: bids until {_day(a['bidDeadline'])}, opening {_day(a['openingTime'])}"
         case "BidCommitted":

@@ -58,6 +58,12 @@ def store_of(platform: Platform, agency: str) -> DocumentStoreClient:
     return platform.store_client(address)
 
 
+def issuing_key(platform: Platform, store: DocumentStoreClient):
+    """The key the store takes issue and revoke from now: its issuer's account, or the key a governor
+    rotated it to (GovRegistry.rotateIssuingKey), held like any member key the platform acts with."""
+    return platform.member_key(store.writer())
+
+
 def certificate_data(platform: Platform, application: Application, certificate_id: str, now: datetime) -> dict:
     """The certificate's OpenAttestation v2 data (salted and wrapped later, in its batch)."""
     matters = [platform.catalog.matters[c] for c in application.matters]
@@ -155,7 +161,7 @@ def revoke(platform: Platform, session: Session, certificate: Certificate, reaso
         raise Conflict(f"{certificate.id} is {certificate.state}; only an issued certificate can be revoked")
     store = store_of(platform, certificate.agency)
     call = store.contract.functions.revoke(bytes.fromhex(certificate.target_hash[2:]))
-    receipt = platform.outbox().submit(f"certificates:revoke:{certificate.target_hash}", platform.member_key(certificate.agency), call)
+    receipt = platform.outbox().submit(f"certificates:revoke:{certificate.target_hash}", issuing_key(platform, store), call)
     certificate.state, certificate.revoke_reason, certificate.revoke_tx, certificate.revoked_at = REVOKED, reason, receipt.tx_hash, now
     session.commit()
     return certificate
@@ -167,7 +173,7 @@ def revoke_batch(platform: Platform, session: Session, batch: CertificateBatch, 
         raise Conflict(f"batch {batch.merkle_root} is {batch.state}; only an issued batch can be revoked")
     store = store_of(platform, batch.agency)
     call = store.contract.functions.revoke(bytes.fromhex(batch.merkle_root[2:]))
-    receipt = platform.outbox().submit(f"certificates:revoke:{batch.merkle_root}", platform.member_key(batch.agency), call)
+    receipt = platform.outbox().submit(f"certificates:revoke:{batch.merkle_root}", issuing_key(platform, store), call)
     batch.state, batch.revoke_tx = REVOKED, receipt.tx_hash
     session.execute(
         update(Certificate).where(Certificate.batch_id == batch.id, Certificate.state == ISSUED)
@@ -278,7 +284,7 @@ class Issuer:
             batch = session.get(CertificateBatch, batch_id)
             store = platform.store_client(batch.store)
             call = store.contract.functions.issue(bytes.fromhex(batch.merkle_root[2:]))
-            receipt = platform.outbox().submit(f"certificates:issue:{batch.merkle_root}", platform.member_key(batch.agency), call)
+            receipt = platform.outbox().submit(f"certificates:issue:{batch.merkle_root}", issuing_key(platform, store), call)
             now = datetime.now(UTC)
             batch.state, batch.tx_hash, batch.block_number, batch.issued_at = ISSUED, receipt.tx_hash, receipt.block_number, now
             applications = select(Certificate.application_id).where(Certificate.batch_id == batch.id)
