@@ -9,8 +9,8 @@ import {IDocumentStore, IOpenAttestationDocumentStore} from "./interfaces/IDocum
 /// Its issuing key (`writer`) starts as the issuer's account; a governor may rotate it, and revoke
 /// in the store, while the issuer is suspended ({IGovRegistry-rotateIssuingKey}, {IGovRegistry-revokeDocument}).
 /// Unmodified OpenAttestation verifiers read it like OpenAttestation's own DocumentStore.
-/// @dev Gas: a write reads one storage slot (`writable`) besides the document's own; `issuer` and
-/// `registry` are immutable and a write makes no external call, so {issue} costs no more than
+/// @dev Gas: a write reads one storage slot (`writer` and `writable`, packed together) besides the
+/// document's own; `issuer` and `registry` are immutable and a write makes no external call, so {issue} costs no more than
 /// OpenAttestation's role-checked DocumentStore.
 contract DocumentStore is IDocumentStore {
     /// @inheritdoc IOpenAttestationDocumentStore
