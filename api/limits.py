@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.models import RateCount
-from api.problems import MEDIA_TYPE, PROBLEM_BASE, TooManyRequests
+from api.problems import MEDIA_TYPE, PROBLEM_BASE, ServiceUnavailable, TooManyRequests
 from api.settings import Quota, RateLimit, Settings
 
 DEFAULT_EXEMPT = ("/v1/health",)
@@ -104,30 +104,38 @@ class RateLimiter:
             (f"{action}:address:{address.lower()}", limit.address), (f"{action}:client:{client}", limit.client)) if quota.count)  # fmt: skip
         at = now.timestamp()
         self._purge(now, at)
-        for attempt in range(3):
-            try:
-                with self.sessions() as session, session.begin():
-                    self._count(session, action, quotas, at)
-                return
-            except IntegrityError:  # another process created the same key's row first: count again
-                if attempt == 2:
-                    raise
+        for _ in range(3):
+            with self.sessions() as session, session.begin():
+                rows = [self._locked(session, key) for key, _ in quotas]  # sorted keys: no two requests lock crosswise
+                locked = [row for row in rows if row is not None]
+                if len(locked) == len(quotas):
+                    self._count(session, action, locked, quotas, at)
+                    return
+            # a key seen for the first time: its row is created apart, then counted under the lock
+            # (inserting it in the locking transaction deadlocked two requests on PostgreSQL)
+            for row, (key, quota) in zip(rows, quotas, strict=True):
+                if row is None:
+                    self._create(key, datetime.fromtimestamp(at + quota.seconds, UTC))
+        raise ServiceUnavailable(f"the {ACTIONS[action]} counts are being purged; nothing was done, retry")
 
-    def _count(self, session: Session, action: str, quotas: list[tuple[str, Quota]], at: float) -> None:
-        rows = [self._locked(session, key) for key, _ in quotas]  # sorted keys: no two processes lock crosswise
+    def _create(self, key: str, expires_at: datetime) -> None:
+        """An empty row for ``key`` (another request may have created it first: fine)."""
+        try:
+            with self.sessions() as session, session.begin():
+                session.add(RateCount(key=key, times=[], expires_at=expires_at))
+        except IntegrityError:
+            pass
+
+    def _count(self, session: Session, action: str, rows: list[RateCount], quotas: list[tuple[str, Quota]], at: float) -> None:
         for row, (key, quota) in zip(rows, quotas, strict=True):
-            wait = self._wait(row.times if row else [], quota, at)
+            wait = self._wait(row.times, quota, at)
             if wait:
                 who = "address" if ":address:" in key else "client"
                 raise TooManyRequests(f"at most {quota.count} {ACTIONS[action]} per {who} in {quota.seconds} s; "
                                       f"nothing was done, retry in {wait} s", retry_after=wait)  # fmt: skip
-        for row, (key, quota) in zip(rows, quotas, strict=True):
-            times = [t for t in (row.times if row else []) if t > at - quota.seconds] + [at]
-            expires = datetime.fromtimestamp(max(times) + quota.seconds, UTC)
-            if row is None:
-                session.add(RateCount(key=key, times=times, expires_at=expires))
-            else:
-                row.times, row.expires_at = times, expires
+        for row, (_, quota) in zip(rows, quotas, strict=True):
+            row.times = [t for t in row.times if t > at - quota.seconds] + [at]
+            row.expires_at = datetime.fromtimestamp(max(row.times) + quota.seconds, UTC)
 
     @staticmethod
     def _locked(session: Session, key: str) -> RateCount | None:
@@ -139,9 +147,10 @@ class RateLimiter:
 
     @staticmethod
     def _wait(times: list[float], quota: Quota, at: float) -> int:
-        """Whole seconds until one more request fits in the window; 0 if it fits now. (Times
-        after ``at``, left by a clock set back, are not counted.)"""
-        recent = sorted(t for t in times if at - quota.seconds < t <= at)
+        """Whole seconds until one more request fits in the window; 0 if it fits now. Times a little
+        after ``at`` count too (a request that began later, another process's clock); times more than
+        a window ahead, left by a clock set back, do not."""
+        recent = sorted(t for t in times if at - quota.seconds < t <= at + quota.seconds)
         if len(recent) < quota.count:
             return 0
         return max(1, math.ceil(recent[len(recent) - quota.count] + quota.seconds - at))
