@@ -341,6 +341,76 @@ def verify_cmd(
     raise typer.Exit(0 if verdict.valid else 1)
 
 
+registry_app = typer.Typer(help="GovRegistry by a governor's own key (GOVCHAIN_GOVERNOR_KEYSTORE; in dev its dev key): "
+                           "suspend and reinstate members; for a suspended issuer, rotate its issuing key and revoke in its store.",
+                           no_args_is_help=True)  # fmt: skip
+app.add_typer(registry_app, name="registry")
+Address = Annotated[str, typer.Argument(help="a member's address (0x + 40 hex)")]
+Rpc = Annotated[str | None, typer.Option("--rpc", help="JSON-RPC URL (default: GOVCHAIN_RPC_URL)")]
+Reason = Annotated[str, typer.Option("--reason", help="why (its keccak256 goes on chain, the text stays with you)")]
+
+
+def _governed(rpc: str | None, send):
+    """Send ``send(registry, governor)`` with the governor's key; print the transaction, or the refusal (exit 1)."""
+    from api.settings import Settings
+    from chain.registry import GovRegistryClient
+    from chain.tx import ChainClient
+
+    deployment = _record(None, "GovRegistry")
+    try:
+        client = ChainClient.from_url(rpc or Settings().rpc_url, expected_chain_id=deployment.chain_id)
+        entry = deployment.contracts["GovRegistry"]
+        receipt = send(GovRegistryClient(client, entry["address"], entry["abi"]), _signer("governor"))
+    except (GovchainError, ValueError) as exc:
+        _fail(exc)
+    console.print(f"sent by the governor: tx {receipt.tx_hash}, block {receipt.block_number}")
+
+
+def _checked(address: str) -> str:
+    from web3 import Web3
+
+    if not Web3.is_address(address):
+        raise typer.BadParameter(f"{address} is not an address")
+    return Web3.to_checksum_address(address)
+
+
+def _reason(text: str) -> bytes:
+    from eth_utils import keccak
+
+    return keccak(text=text)
+
+
+@registry_app.command("suspend")
+def suspend_cmd(account: Address, reason: Reason, rpc: Rpc = None):
+    """Suspend a member: its roles stop counting; an issuer's store closes to writes."""
+    _governed(rpc, lambda registry, governor: registry.suspend_member(governor, _checked(account), _reason(reason)))
+
+
+@registry_app.command("reinstate")
+def reinstate_cmd(account: Address, rpc: Rpc = None):
+    """Reinstate a suspended member (an issuer's store opens again, to its current issuing key only)."""
+    _governed(rpc, lambda registry, governor: registry.reinstate_member(governor, _checked(account)))
+
+
+@registry_app.command("rotate-issuing-key")
+def rotate_issuing_key_cmd(issuer: Address, new_key: Annotated[str, typer.Argument(help="the new issuing key's address")], rpc: Rpc = None):
+    """Give a suspended issuer's store a new issuing key; the old key is refused from then on."""
+    _governed(rpc, lambda registry, governor: registry.rotate_issuing_key(governor, _checked(issuer), _checked(new_key)))
+
+
+@registry_app.command("revoke")
+def revoke_cmd(issuer: Address, document: Annotated[str, typer.Argument(help="a target hash or Merkle root (0x + 64 hex)")], reason: Reason,
+               rpc: Rpc = None):  # fmt: skip
+    """Revoke a document in a suspended issuer's store (recorded on chain with the governor's name)."""
+    from chain.documents import hash32
+
+    try:
+        hashed = hash32(document)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    _governed(rpc, lambda registry, governor: registry.revoke_document(governor, _checked(issuer), hashed, _reason(reason)))
+
+
 agency_app = typer.Typer(help="An agency's own client: sign pull requests with its keystore, open what it pulled.", no_args_is_help=True)
 app.add_typer(agency_app, name="agency")
 

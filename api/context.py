@@ -16,7 +16,8 @@ from sqlalchemy.orm import sessionmaker
 from web3 import Web3
 
 from api.catalog import load_catalog
-from api.limits import SlidingWindow
+from api.keys import PlatformKeys
+from api.limits import RateLimiter
 from api.certificates.verify import Verifier
 from api.settings import Environment, Settings
 from chain import reverts
@@ -91,8 +92,8 @@ class Platform:
         self.engine: Engine = make_engine(settings.sqlalchemy_url)
         self.sessions: sessionmaker = session_factory(self.engine)
         self.token_secret = settings.resolved_token_secret()
-        self.data_key = settings.resolved_data_key()
-        self.bid_uploads = SlidingWindow(settings.bid_uploads_per_window, settings.bid_upload_window_seconds)
+        self.keys = PlatformKeys(settings.resolved_data_key())  # one root, a key per purpose (HKDF)
+        self.limits = RateLimiter(self.sessions, settings)
         self.catalog = load_catalog(settings.catalog_path)
         self._chain: ChainClient | None = None
         self._registry: GovRegistryClient | None = None

@@ -36,6 +36,15 @@ def get_now() -> datetime:
 
 NowDep = Annotated[datetime, Depends(get_now)]
 
+
+def get_client(request: Request) -> str:
+    """The client's address as uvicorn gives it: the peer, or (from a proxy uvicorn trusts,
+    ``--forwarded-allow-ips``/``FORWARDED_ALLOW_IPS``) the first X-Forwarded-For hop."""
+    return request.client.host if request.client else "unknown"
+
+
+ClientDep = Annotated[str, Depends(get_client)]
+
 _bearer = HTTPBearer(auto_error=False, description="token from POST /v1/auth/token")
 
 

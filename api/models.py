@@ -28,6 +28,19 @@ class AuthChallenge(Base):
     used_at: Mapped[datetime | None]
 
 
+class RateCount(Base):
+    """The recent requests of one rate-limit key (``<action>:address:<0x..>`` or
+    ``<action>:client:<host>``), shared by every API process on this database
+    (:class:`api.limits.RateLimiter`). ``times`` holds the POSIX times of the requests still in
+    the window; the row is purged once ``expires_at`` (the last one plus the window) is past."""
+
+    __tablename__ = "rate_counts"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    times: Mapped[list] = mapped_column(JSON)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class Application(Base):
     """One citizen's application for a matter or a scene (several matters), and its state.
 

@@ -10,7 +10,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.catalog import DEFAULT_CATALOG
@@ -45,13 +45,32 @@ DEV_SECRETS: dict[str, Callable[[], str]] = {
 # stand-in); 65 s outlasts the usual proxy and client pools. The API, the gateways and the vendor use it.
 KEEP_ALIVE_SECONDS = 65
 
+class Quota(BaseModel):
+    """At most ``count`` requests in any ``seconds``-long window; ``count`` 0 turns it off."""
+
+    count: int = Field(ge=0, le=1_000_000)
+    seconds: int = Field(ge=1, le=86_400)
+
+
+class RateLimit(BaseModel):
+    """One action's quotas: per address (the account acting) and per client (the HTTP peer as
+    uvicorn sees it; behind a proxy, uvicorn must be told to trust the proxy's X-Forwarded-For)."""
+
+    address: Quota
+    client: Quota
+
+
+def _limit(address: tuple[int, int], client: tuple[int, int]) -> RateLimit:
+    return RateLimit(address=Quota(count=address[0], seconds=address[1]), client=Quota(count=client[0], seconds=client[1]))
+
+
 class Environment(str, Enum):
     DEV = "dev"
     PRODUCTION = "production"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="GOVCHAIN_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="GOVCHAIN_", extra="ignore", env_nested_delimiter="__")
 
     env: Environment = Environment.DEV
     rpc_url: str = "http://127.0.0.1:8545"
@@ -88,8 +107,12 @@ class Settings(BaseSettings):
     gateways: dict[str, str] = Field(default_factory=dict, description="data holder domain -> gateway base URL")
     max_inflight: int = Field(64, ge=0, description="requests handled at once; beyond it 503 + Retry-After (api.limits); 0: no limit")
     inflight_wait_seconds: float = Field(0.5, ge=0, le=60, description="how long a request waits for a free slot before that 503")
-    bid_uploads_per_window: int = Field(10, ge=1, le=10_000, description="bid uploads one bidder may make per window (all tenders); beyond: 429 + Retry-After")
-    bid_upload_window_seconds: int = Field(600, ge=1, le=86_400, description="the sliding window of bid_uploads_per_window")
+    # Rate limits (api.limits.RateLimiter, counted in the database so API replicas share them).
+    # Per client they are generous: one office or carrier NAT is one client address.
+    limit_sign_in: RateLimit = Field(_limit((20, 60), (300, 60)), description="sign-in challenges per address / per client")
+    limit_applications: RateLimit = Field(_limit((20, 3_600), (120, 60)), description="applications created per applicant / per client")
+    limit_face_sessions: RateLimit = Field(_limit((10, 3_600), (60, 60)), description="face sessions (each a paid vendor session) per applicant / per client")
+    limit_bid_uploads: RateLimit = Field(_limit((10, 600), (120, 60)), description="bid uploads per bidder (all tenders) / per client")
 
     @field_validator("state_dir")
     @classmethod
@@ -114,6 +137,9 @@ class Settings(BaseSettings):
                 value = getattr(self, name)
                 if _loopback(value):
                     raise ConfigError(f"production needs a real GOVCHAIN_{name.upper()}, got {value!r} (a loopback address)")
+            for domain, url in self.gateways.items():  # the dev stack's gateways, with the dev holder keys
+                if _loopback(url):
+                    raise ConfigError(f"production needs the real gateway of {domain} in GOVCHAIN_GATEWAYS, got {url!r} (a loopback address)")
         return self
 
     @property

@@ -59,7 +59,8 @@ OA_FUNCTIONS = (
     "documentIssued(bytes32)", "documentRevoked(bytes32)", "getIssuedBlock(bytes32)", "name()", "version()",
 )  # fmt: skip
 OA_INTERFACE_ID = interface_id(OA_FUNCTIONS)  # IOpenAttestationDocumentStore
-STORE_INTERFACE_ID = interface_id(("issuer()", "registry()", "writable()", "setWritable(bool)"))  # IDocumentStore's own
+STORE_INTERFACE_ID = interface_id(("issuer()", "registry()", "writable()", "setWritable(bool)", "writer()", "setWriter(address)",
+                                   "revokeByRegistry(bytes32)"))  # fmt: skip  # IDocumentStore's own
 
 
 class DocumentStoreClient(ContractClient):
@@ -120,6 +121,10 @@ class DocumentStoreClient(ContractClient):
 
     def registry(self) -> str:
         return Web3.to_checksum_address(self.contract.functions.registry().call())
+
+    def writer(self) -> str:
+        """The issuing key: the issuer's account, until a governor rotates it (GovRegistry.rotateIssuingKey)."""
+        return Web3.to_checksum_address(self.contract.functions.writer().call())
 
     def writable(self) -> bool:
         """True while the issuer may write (an active member holding ISSUER_ROLE)."""

@@ -106,6 +106,14 @@ class GovRegistryClient(ContractClient):
             raise TransactionFailed(f"{receipt.tx_hash} emitted {len(created)} DocumentStoreCreated events, expected 1", receipt.tx_hash)
         return Web3.to_checksum_address(created[0].args["store"]), receipt
 
+    def rotate_issuing_key(self, governor: LocalAccount, issuer: str, new_key: str) -> Receipt:
+        """A governor replaces the issuing key of the suspended ``issuer``'s store (the old key is refused from then on)."""
+        return self.client.transact(governor, self.contract.functions.rotateIssuingKey(Web3.to_checksum_address(issuer), Web3.to_checksum_address(new_key)))
+
+    def revoke_document(self, governor: LocalAccount, issuer: str, document: bytes, reason_hash: bytes = b"\0" * 32) -> Receipt:
+        """A governor revokes ``document`` in the store of the suspended ``issuer`` (recorded with the governor's name)."""
+        return self.client.transact(governor, self.contract.functions.revokeDocument(Web3.to_checksum_address(issuer), document, reason_hash))
+
     # -- reads ---------------------------------------------------------------------------
 
     def document_store_of(self, account: str) -> str | None:

@@ -6,9 +6,11 @@ import {IDocumentStore, IOpenAttestationDocumentStore} from "./interfaces/IDocum
 
 /// @title DocumentStore — an OpenAttestation-compatible certificate store of one issuing agency
 /// @notice Created by GovRegistry ({IGovRegistry-createDocumentStore}), one per issuer account.
+/// Its issuing key (`writer`) starts as the issuer's account; a governor may rotate it, and revoke
+/// in the store, while the issuer is suspended ({IGovRegistry-rotateIssuingKey}, {IGovRegistry-revokeDocument}).
 /// Unmodified OpenAttestation verifiers read it like OpenAttestation's own DocumentStore.
-/// @dev Gas: a write reads one storage slot (`writable`) besides the document's own; `issuer` and
-/// `registry` are immutable and a write makes no external call, so {issue} costs no more than
+/// @dev Gas: a write reads one storage slot (`writer` and `writable`, packed together) besides the
+/// document's own; `issuer` and `registry` are immutable and a write makes no external call, so {issue} costs no more than
 /// OpenAttestation's role-checked DocumentStore.
 contract DocumentStore is IDocumentStore {
     /// @inheritdoc IOpenAttestationDocumentStore
@@ -19,6 +21,8 @@ contract DocumentStore is IDocumentStore {
     /// @inheritdoc IDocumentStore
     address public immutable registry;
 
+    /// @inheritdoc IDocumentStore
+    address public writer;
     /// @inheritdoc IDocumentStore
     bool public writable;
     /// @inheritdoc IOpenAttestationDocumentStore
@@ -35,6 +39,7 @@ contract DocumentStore is IDocumentStore {
         _name = name_;
         issuer = issuer_;
         registry = registry_;
+        writer = issuer_;
         writable = true;
     }
 
@@ -71,11 +76,24 @@ contract DocumentStore is IDocumentStore {
 
     /// @inheritdoc IDocumentStore
     function setWritable(bool value) external {
-        if (msg.sender != registry) revert DocumentStoreUnauthorizedAccount(msg.sender);
+        _requireRegistry();
         if (writable != value) {
             writable = value;
             emit WritableChanged(value);
         }
+    }
+
+    /// @inheritdoc IDocumentStore
+    function setWriter(address newWriter) external {
+        _requireRegistry();
+        emit WriterChanged(writer, newWriter);
+        writer = newWriter;
+    }
+
+    /// @inheritdoc IDocumentStore
+    function revokeByRegistry(bytes32 document) external {
+        _requireRegistry();
+        _revoke(document);
     }
 
     /// @inheritdoc IOpenAttestationDocumentStore
@@ -119,8 +137,12 @@ contract DocumentStore is IDocumentStore {
     }
 
     function _requireWriter() private view {
-        if (msg.sender != issuer) revert DocumentStoreUnauthorizedAccount(msg.sender);
+        if (msg.sender != writer) revert DocumentStoreUnauthorizedAccount(msg.sender);
         if (!writable) revert DocumentStoreWriteNotAllowed(msg.sender);
+    }
+
+    function _requireRegistry() private view {
+        if (msg.sender != registry) revert DocumentStoreUnauthorizedAccount(msg.sender);
     }
 
     function _issue(bytes32 document) private {

@@ -120,6 +120,22 @@ contract GovRegistry is IGovRegistry, AccessControlDefaultAdminRules {
     }
 
     /// @inheritdoc IGovRegistry
+    function rotateIssuingKey(address issuer, address newKey) external onlyActiveGovernor {
+        if (newKey == address(0)) revert GovRegistryZeroAddress();
+        DocumentStore store = _closedStoreOf(issuer);
+        address previous = store.writer();
+        store.setWriter(newKey);
+        emit IssuingKeyRotated(issuer, address(store), previous, newKey, _msgSender());
+    }
+
+    /// @inheritdoc IGovRegistry
+    function revokeDocument(address issuer, bytes32 document, bytes32 reasonHash) external onlyActiveGovernor {
+        DocumentStore store = _closedStoreOf(issuer);
+        store.revokeByRegistry(document);
+        emit DocumentRevokedByGovernor(issuer, document, _msgSender(), address(store), reasonHash);
+    }
+
+    /// @inheritdoc IGovRegistry
     function retireMember(address account, bytes32 reasonHash) external onlyActiveGovernor {
         _requireNotDefaultAdmin(account);
         Member storage m = _members[account];
@@ -246,6 +262,15 @@ contract GovRegistry is IGovRegistry, AccessControlDefaultAdminRules {
         if (store == address(0)) return;
         bool active = hasActiveRole(ISSUER_ROLE, account);
         if (DocumentStore(store).writable() != active) DocumentStore(store).setWritable(active);
+    }
+
+    /// @dev The store of `issuer`, which must exist and be closed to its issuer (not an active ISSUER):
+    /// a governor writes in a store only when its issuer cannot.
+    function _closedStoreOf(address issuer) private view returns (DocumentStore) {
+        address store = _storeOf[issuer];
+        if (store == address(0)) revert GovRegistryNoStore(issuer);
+        if (hasActiveRole(ISSUER_ROLE, issuer)) revert GovRegistryIssuerActive(issuer);
+        return DocumentStore(store);
     }
 
     /// @dev The default admin's record changes hands only through the two-step admin transfer.

@@ -4,15 +4,18 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.applications import schemas, service
-from api.deps import CurrentIdentity, NowDep, PlatformDep, SessionDep, read_body
+from api.deps import ClientDep, CurrentIdentity, NowDep, PlatformDep, SessionDep, read_body
 
 router = APIRouter(prefix="/v1", tags=["applications"])
 MAX_CALLBACK_BYTES = 64 * 1024
 
 
 @router.post("/applications", response_model=schemas.ApplicationOut, status_code=201)
-def create_application(body: schemas.ApplicationCreate, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep):
-    """A signed-in applicant applies for a matter, or a scene of several matters."""
+def create_application(body: schemas.ApplicationCreate, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep, now: NowDep,
+                       client: ClientDep):  # fmt: skip
+    """A signed-in applicant applies for a matter, or a scene of several matters (``limit_applications``
+    per applicant and per client: beyond, 429 with Retry-After)."""
+    platform.limits.take("applications", identity.address, client, now)
     return schemas.application_out(service.create(platform, session, identity, body.code), platform.catalog)
 
 
@@ -24,10 +27,13 @@ def get_application(application_id: str, identity: CurrentIdentity, platform: Pl
 
 @router.post("/applications/{application_id}/face-verification", response_model=schemas.FaceVerificationStarted, status_code=201)
 def start_face_verification(
-    application_id: str, body: schemas.FaceVerificationStart, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep
+    application_id: str, body: schemas.FaceVerificationStart, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep,
+    now: NowDep, client: ClientDep,
 ):
-    """Start a face check at the vendor; the claimed name and ID number are stored sealed."""
+    """Start a face check at the vendor; the claimed name and ID number are stored sealed. Each opens
+    a paid vendor session: ``limit_face_sessions`` per applicant and per client, beyond 429 with Retry-After."""
     application = service.get_for(session, identity, application_id, as_applicant=True)
+    platform.limits.take("face_sessions", identity.address, client, now)
     started = service.start_face_verification(platform, session, application, body.name, body.id_number, body.outcome)
     return schemas.FaceVerificationStarted(session_id=started.session_id, liveness_url=started.liveness_url)
 

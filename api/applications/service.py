@@ -20,18 +20,17 @@ from api.models import Application, WebhookReceipt
 from api.problems import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable
 from identity import binding
 from identity.face import CallbackRejected, FaceVendorClient, VendorError, VendorUnavailable, decide, verify_callback
-from identity.sealing import open_at_rest, seal_at_rest
 
 log = logging.getLogger("govchain.applications")
 CALLBACK_PATH = "/v1/callbacks/face-verification"
 
 
 def sealed(platform: Platform, application_id: str, field: str, value: bytes) -> bytes:
-    return seal_at_rest(platform.data_key, value, f"applications/{application_id}/{field}".encode())
+    return platform.keys.seal(value, f"applications/{application_id}/{field}".encode())
 
 
 def unsealed(platform: Platform, application_id: str, field: str, value: bytes) -> bytes:
-    return open_at_rest(platform.data_key, value, f"applications/{application_id}/{field}".encode())
+    return platform.keys.open(value, f"applications/{application_id}/{field}".encode())
 
 
 def create(platform: Platform, session: Session, identity: Identity, code: str) -> Application:

@@ -120,8 +120,8 @@ def reconcile_cmd(rpc: Rpc = None, record: Record = None, limit: Annotated[int, 
     raise typer.Exit(0 if result.consistent else 1)
 
 
-def _from_platform_db(settings, application_id: str) -> tuple[str | None, list[str]]:
-    """The consent id and certificate hashes of an application, from the platform database if there is one."""
+def _from_platform_db(settings, application_id: str) -> tuple[str | None, list[str], str | None]:
+    """The consent id, certificate hashes and handling agency of an application, from the platform database if there is one."""
     try:
         from api.audit.service import application_refs
         from api.models import Application
@@ -131,11 +131,23 @@ def _from_platform_db(settings, application_id: str) -> tuple[str | None, list[s
         with sessions() as session:
             application = session.get(Application, application_id)
             if application is None:
-                return None, []
+                return None, [], None
             refs, notes = application_refs(session, application)
-            return application.consent_id, [v for k, v in notes.items() if k in ("target_hash", "batch_root")]
+            return application.consent_id, [v for k, v in notes.items() if k in ("target_hash", "batch_root")], application.agency
     except Exception:
-        return None, []
+        return None, [], None
+
+
+def _selection(registry, rows: list[dict], agency: str | None) -> dict:
+    """The case's own contracts and actors (:func:`api.audit.trails.application_selection`), from the
+    chain: the handling agency is the one the applicant's consent names (or the platform database's),
+    the relayers are GovRegistry's RELAYER members."""
+    from api.audit import trails
+
+    granted = next((r for r in rows if r["event"] == "ConsentGranted"), None)
+    agency = granted["args"]["agency"] if granted else agency
+    relayers = {m.address for m in registry.members() if "RELAYER" in m.roles}
+    return trails.application_selection(registry, agency=agency, relayers=relayers)
 
 
 @audit_app.command("trail")
@@ -166,8 +178,9 @@ def trail_cmd(
     entry = deployment.contracts["GovRegistry"]
     registry = GovRegistryClient(client, entry["address"], entry["abi"])
     documents = [c.lower() for c in certificate or []]
+    agency = None
     if kind == "application" and consent is None and not documents:
-        consent, documents = _from_platform_db(settings, case_id)
+        consent, documents, agency = _from_platform_db(settings, case_id)
         if consent or documents:
             note = "references (consent id, certificate hashes) taken from the platform database; every step below is read from the chain"
             (Console(stderr=True) if as_json else console).print(f"[dim]{note}[/]")  # --json: stdout is the JSON alone
@@ -175,6 +188,7 @@ def trail_cmd(
         rows = trails.chain_rows(watched, registry, tender_id=case_id.lower())
     else:
         rows = trails.chain_rows(watched, registry, application_id=case_id, consent_id=consent.lower() if consent else None, documents=tuple(documents))
+        rows = trails.own_rows(rows, **_selection(registry, rows, agency))
     names: dict[str, str | None] = {}
 
     def name(address: str) -> str | None:

@@ -192,7 +192,7 @@ def classify(event: ChainEvent, contract_name: str, args: dict, facts: Facts) ->
     if name == "DocumentStoreCreated":
         facts.stores[Web3.to_checksum_address(args["store"])] = args["issuer"]
         return "member", args["issuer"], None, args["store"]
-    return "member", args.get("account") or args.get("newAdmin"), None, None
+    return "member", args.get("account") or args.get("issuer") or args.get("newAdmin"), None, None
 
 
 @dataclass

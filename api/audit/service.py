@@ -189,8 +189,8 @@ def application_actors(platform: Platform, session: Session, application: Applic
     certificate = session.scalar(select(Certificate).where(Certificate.application_id == application.id))
     batch = session.get(CertificateBatch, certificate.batch_id) if certificate is not None and certificate.batch_id else None
     stores = {Web3.to_checksum_address(batch.store)} if batch is not None else set()
-    relayer = platform.signer("relayer").address
-    return {"stores": stores, "anchorers": trails.expected_anchorers(relayer, Web3.to_checksum_address(application.agency))}
+    relayers = {platform.signer("relayer").address}
+    return trails.application_selection(platform.registry(), agency=Web3.to_checksum_address(application.agency), relayers=relayers, stores=stores)
 
 
 def application_trail(platform: Platform, session: Session, identity: Identity, application_id: str, verify: bool) -> dict:

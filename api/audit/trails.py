@@ -40,6 +40,13 @@ def _categories(mask: int) -> str:
     return ", ".join(c for i, c in enumerate(CATEGORIES) if mask >> i & 1) or "none"
 
 
+def _for_issuer(row: dict, names: Names) -> str:
+    """When a store was written by another key than its issuer's account (a rotated issuing key, or
+    a governor revoking in a suspended issuer's store), whose store it was."""
+    issuer, sender = row.get("member"), row.get("tx_sender")
+    return f" in the store of {_who(names, issuer)}" if issuer and sender and issuer != sender else ""
+
+
 def summary(row: dict, names: Names, notes: dict[str, str] | None = None) -> str:
     """One line saying what the step is, for people; a row whose arguments do not fit its event
     name (an index edited by hand, an event of a newer contract) is said to be so, never a 500."""
@@ -72,10 +79,10 @@ def _summary(row: dict, names: Names, notes: dict[str, str] | None = None) -> st
             return f"{what} anchored by {_who(names, a['by'])}: root {_short(a['root'])}"
         case "DocumentIssued":
             extra = f" containing the certificate's target hash {_short(notes['target_hash'])}" if notes.get("target_hash") else ""
-            return f"certificate batch issued by {_who(names, row.get('tx_sender'))}: Merkle root {_short(a['document'])}{extra}"
+            return f"certificate batch issued by {_who(names, row.get('tx_sender'))}{_for_issuer(row, names)}: Merkle root {_short(a['document'])}{extra}"
         case "DocumentRevoked":
             what = "certificate batch" if notes.get("batch_root") == a["document"] else "certificate"
-            return f"{what} revoked by {_who(names, row.get('tx_sender'))}: {_short(a['document'])}"
+            return f"{what} revoked by {_who(names, row.get('tx_sender'))}{_for_issuer(row, names)}: {_short(a['document'])}"
         case "TenderCreated":
             return f"tender created by {_who(names, a['agency'])}: bids until {_day(a['bidDeadline'])}, opening {_day(a['openingTime'])}"
         case "BidCommitted":
@@ -115,9 +122,20 @@ RELAYED_KINDS = ("SUBMISSION_MANIFEST", "COMMITMENT")  # the platform's relayer 
 AGENCY_KINDS = ("COMMITMENT_CHECK", "DELIVERY")  # the handling agency anchors these
 
 
-def expected_anchorers(relayer: str, agency: str) -> dict[str, set[str]]:
+def expected_anchorers(relayers: set[str], agency: str | None) -> dict[str, set[str]]:
     """Who may anchor each evidence kind under an application's reference."""
-    return {**{k: {relayer} for k in RELAYED_KINDS}, **{k: {agency} for k in AGENCY_KINDS}}
+    return {**{k: set(relayers) for k in RELAYED_KINDS}, **{k: {agency} if agency else set() for k in AGENCY_KINDS}}
+
+
+def application_selection(registry, *, agency: str | None, relayers: set[str], stores: set[str] | None = None) -> dict:
+    """What :func:`own_rows` keeps of an application's rows, for the index (the API) and for the
+    chain read straight (the CLI) alike: document events of the store that issued its certificate
+    (``stores`` when known, else the handling agency's store as GovRegistry records it), and anchors
+    by the relayer(s) and the handling agency, each only for its own kinds."""
+    if not stores:
+        store = registry.document_store_of(agency) if agency else None
+        stores = {store} if store else set()
+    return {"stores": stores, "anchorers": expected_anchorers(relayers, agency)}
 
 
 def own_rows(rows: list[dict], *, stores: set[str], anchorers: dict[str, set[str]]) -> list[dict]:

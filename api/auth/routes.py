@@ -3,15 +3,17 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.auth import schemas, service
-from api.deps import CurrentIdentity, NowDep, PlatformDep, SessionDep
+from api.deps import ClientDep, CurrentIdentity, NowDep, PlatformDep, SessionDep
 
 router = APIRouter(prefix="/v1/auth", tags=["sign-in"])
 UNAUTHORIZED = {401: {"description": "bad, expired or replayed sign-in"}}
 
 
 @router.post("/challenge", response_model=schemas.Challenge, status_code=201)
-def create_challenge(body: schemas.ChallengeRequest, platform: PlatformDep, session: SessionDep, now: NowDep):
-    """Issue an EIP-4361 message for ``address`` to sign; its nonce is good once, for a few minutes."""
+def create_challenge(body: schemas.ChallengeRequest, platform: PlatformDep, session: SessionDep, now: NowDep, client: ClientDep):
+    """Issue an EIP-4361 message for ``address`` to sign; its nonce is good once, for a few minutes.
+    Rate-limited per address and per client (``limit_sign_in``): beyond, 429 with Retry-After."""
+    platform.limits.take("sign_in", body.address, client, now)
     challenge = service.issue_challenge(platform, session, body.address, now)
     return schemas.Challenge(message=challenge.message, nonce=challenge.nonce, expires_at=challenge.expires_at)
 

@@ -31,7 +31,6 @@ from api.problems import Conflict, Forbidden, NotFound, Problem, ServiceUnavaila
 from chain.documents import DocumentStoreClient
 from chain.faults import checkpoint
 from identity import oa
-from identity.sealing import open_at_rest, seal_at_rest
 
 log = logging.getLogger("govchain.certificates")
 QUEUED, BATCHED, ISSUED, REVOKED = "queued", "batched", "issued", "revoked"
@@ -41,11 +40,11 @@ TEMPLATE = "GOVCHAIN_CERTIFICATE"
 
 def _seal(platform: Platform, certificate_id: str, document: dict) -> bytes:
     data = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
-    return seal_at_rest(platform.data_key, data, f"certificates/{certificate_id}".encode())
+    return platform.keys.seal(data, f"certificates/{certificate_id}".encode())
 
 
 def document_of(platform: Platform, certificate: Certificate) -> dict:
-    return json.loads(open_at_rest(platform.data_key, certificate.document, f"certificates/{certificate.id}".encode()))
+    return json.loads(platform.keys.open(certificate.document, f"certificates/{certificate.id}".encode()))
 
 
 def mask_id_number(id_number: str) -> str:
@@ -57,6 +56,12 @@ def store_of(platform: Platform, agency: str) -> DocumentStoreClient:
     if address is None:
         raise ServiceUnavailable(f"the agency {agency} has no DocumentStore in GovRegistry; it must create one first")
     return platform.store_client(address)
+
+
+def issuing_key(platform: Platform, store: DocumentStoreClient):
+    """The key the store takes issue and revoke from now: its issuer's account, or the key a governor
+    rotated it to (GovRegistry.rotateIssuingKey), held like any member key the platform acts with."""
+    return platform.member_key(store.writer())
 
 
 def certificate_data(platform: Platform, application: Application, certificate_id: str, now: datetime) -> dict:
@@ -156,7 +161,7 @@ def revoke(platform: Platform, session: Session, certificate: Certificate, reaso
         raise Conflict(f"{certificate.id} is {certificate.state}; only an issued certificate can be revoked")
     store = store_of(platform, certificate.agency)
     call = store.contract.functions.revoke(bytes.fromhex(certificate.target_hash[2:]))
-    receipt = platform.outbox().submit(f"certificates:revoke:{certificate.target_hash}", platform.member_key(certificate.agency), call)
+    receipt = platform.outbox().submit(f"certificates:revoke:{certificate.target_hash}", issuing_key(platform, store), call)
     certificate.state, certificate.revoke_reason, certificate.revoke_tx, certificate.revoked_at = REVOKED, reason, receipt.tx_hash, now
     session.commit()
     return certificate
@@ -168,7 +173,7 @@ def revoke_batch(platform: Platform, session: Session, batch: CertificateBatch, 
         raise Conflict(f"batch {batch.merkle_root} is {batch.state}; only an issued batch can be revoked")
     store = store_of(platform, batch.agency)
     call = store.contract.functions.revoke(bytes.fromhex(batch.merkle_root[2:]))
-    receipt = platform.outbox().submit(f"certificates:revoke:{batch.merkle_root}", platform.member_key(batch.agency), call)
+    receipt = platform.outbox().submit(f"certificates:revoke:{batch.merkle_root}", issuing_key(platform, store), call)
     batch.state, batch.revoke_tx = REVOKED, receipt.tx_hash
     session.execute(
         update(Certificate).where(Certificate.batch_id == batch.id, Certificate.state == ISSUED)
@@ -279,7 +284,7 @@ class Issuer:
             batch = session.get(CertificateBatch, batch_id)
             store = platform.store_client(batch.store)
             call = store.contract.functions.issue(bytes.fromhex(batch.merkle_root[2:]))
-            receipt = platform.outbox().submit(f"certificates:issue:{batch.merkle_root}", platform.member_key(batch.agency), call)
+            receipt = platform.outbox().submit(f"certificates:issue:{batch.merkle_root}", issuing_key(platform, store), call)
             now = datetime.now(UTC)
             batch.state, batch.tx_hash, batch.block_number, batch.issued_at = ISSUED, receipt.tx_hash, receipt.block_number, now
             applications = select(Certificate.application_id).where(Certificate.batch_id == batch.id)

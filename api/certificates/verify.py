@@ -125,6 +125,7 @@ class Verifier:
         self._stores: dict[str, DocumentStoreClient] = {}
         self._cache: dict[tuple, tuple[float, object]] = {}
         self._issued_roots: set[tuple[str, bytes]] = set()
+        self._writers: dict[tuple[str, str, bytes], str] = {}
         self._lock = threading.Lock()
         self._http: httpx.Client | None = None
         self._ids = itertools.count(1)
@@ -183,8 +184,29 @@ class Verifier:
         for node, is_revoked in zip(nodes, revoked, strict=True):
             if is_revoked:
                 what = "the certificate" if node == target else ("its whole batch" if node == root else "a part of its batch")
-                return Check("status", False, f"{what} was revoked (0x{node.hex()} is revoked in {store_address})")
-        return Check("status", True, f"issued in {store_address} on chain {self.client.chain_id} and not revoked")
+                return Check("status", False, f"{what} was revoked (0x{node.hex()} is revoked in {store_address}, {self._written_by(store, 'DocumentRevoked', node)})")
+        return Check("status", True, f"issued in {store_address} on chain {self.client.chain_id} ({self._written_by(store, 'DocumentIssued', root)}) "
+                                     "and not revoked")  # fmt: skip
+
+    def _written_by(self, store: DocumentStoreClient, event: str, document: bytes) -> str:
+        """Which key wrote ``event`` for ``document`` (the issuing key that issued or revoked it, or the
+        governor who revoked it through GovRegistry), read from the event's transaction; kept, as a
+        hash is issued or revoked once for good."""
+        key = (store.address, event, document)
+        if key not in self._writers:
+            try:
+                read = store.contract.functions.documentIssued if event == "DocumentIssued" else store.contract.functions.documentRevoked
+                block = read(document).call()
+                logs = getattr(store.contract.events, event).get_logs(argument_filters={"document": document}, from_block=block, to_block=block)
+                tx = self.client.w3.eth.get_transaction(logs[0]["transactionHash"])
+            except Exception as exc:  # the verdict stands without it: say what could not be read
+                return f"the sending key could not be read: {type(exc).__name__}"
+            verb = "issued" if event == "DocumentIssued" else "revoked"
+            through = " (a governor's revocation through GovRegistry)" if checksum(tx["to"]) == self.registry.address else ""
+            if len(self._writers) >= self.MAX_REMEMBERED_ROOTS:
+                self._writers.clear()
+            self._writers[key] = f"{verb} in block {block} by key {tx['from']}{through}"
+        return self._writers[key]
 
     def _read_status(self, store: DocumentStoreClient, store_address: str, root: bytes, nodes: list[bytes]) -> tuple[bool, list[bool]]:
         """Whether ``root`` is issued, and whether each of ``nodes`` is revoked (read now)."""

@@ -5,14 +5,21 @@ Settings come from ``GOVCHAIN_GATEWAY_*`` variables (see ``GatewaySettings``), e
 """
 
 import argparse
+import sys
 
 import uvicorn
+from pydantic import ValidationError
 
 from api.gateway.app import create_gateway_app
+from api.gateway.service import GatewaySettings
 from api.settings import KEEP_ALIVE_SECONDS
 
 parser = argparse.ArgumentParser(prog="python -m api.gateway", description=__doc__.splitlines()[0])
 parser.add_argument("--host", default="127.0.0.1")
 parser.add_argument("--port", type=int, default=8201)
 args = parser.parse_args()
-uvicorn.run(create_gateway_app(), host=args.host, port=args.port, log_level="warning", timeout_keep_alive=KEEP_ALIVE_SECONDS)
+try:
+    settings = GatewaySettings()
+except ValidationError as exc:  # a refused setting: say which, no traceback
+    sys.exit("gateway: " + "; ".join(error["msg"].removeprefix("Value error, ") for error in exc.errors()))
+uvicorn.run(create_gateway_app(settings), host=args.host, port=args.port, log_level="warning", timeout_keep_alive=KEEP_ALIVE_SECONDS)

@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.exc import IntegrityError
 from web3 import Web3
@@ -30,6 +30,7 @@ from api.gateway.dataset import DataSource, DemoDataset
 from api.gateway.models import LOGGED, PENDING, REFUSED, GatewayPull
 from api.gateway.schemas import PullIn, PullOut
 from api.problems import BadRequest, Conflict, Forbidden, Problem, Unauthorized
+from api.settings import Environment
 from chain import reverts
 from chain.config import PROJECT_ROOT, load_node_config
 from chain.consents import ConsentRegistryClient, PullRecord, PullRefusal
@@ -69,9 +70,11 @@ MEMBER_CACHE_SECONDS = 30.0  # a suspension or key rotation reaches the gateway 
 
 
 class GatewaySettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="GOVCHAIN_GATEWAY_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="GOVCHAIN_GATEWAY_", extra="ignore", populate_by_name=True)
 
-    env: str = "dev"
+    # GOVCHAIN_GATEWAY_ENV, else the deployment's GOVCHAIN_ENV: a gateway next to a production
+    # platform is not left in dev (with the dev holder key) because its own variable was forgotten
+    env: Environment = Field(Environment.DEV, validation_alias=AliasChoices("GOVCHAIN_GATEWAY_ENV", "GOVCHAIN_ENV"))
     holder_party: str = "holder_psb"  # dev: the dev key of this party
     hpke_generation: int = Field(0, ge=0, le=1000)  # the holder's current HPKE key generation; earlier ones still open
     keystore: Path | None = None  # production: the holder's encrypted keystore
@@ -86,6 +89,18 @@ class GatewaySettings(BaseSettings):
     dataset_size: int = 2000
     max_inflight: int = 64  # requests handled at once; beyond it 503 + Retry-After (api.limits)
     inflight_wait_seconds: float = 0.5
+
+    @model_validator(mode="after")
+    def _production_refuses_dev_defaults(self) -> "GatewaySettings":
+        """Production needs the holder's own keystore (no dev key), and says where its node and
+        its state are: the defaults point at this machine's dev set-up."""
+        if self.env is Environment.PRODUCTION:
+            if not self.keystore:
+                raise ConfigError("production needs GOVCHAIN_GATEWAY_KEYSTORE: the dev holder keys are refused")
+            for name in ("rpc_url", "state_dir"):
+                if name not in self.model_fields_set:
+                    raise ConfigError(f"production needs GOVCHAIN_GATEWAY_{name.upper()}; the default ({getattr(self, name)}) is the dev set-up")
+        return self
 
 
 class Refused(Forbidden):
@@ -131,7 +146,7 @@ class Gateway:
     def _holder_key(self) -> LocalAccount:
         if self.settings.keystore:
             return load_keystore(self.settings.keystore, self.settings.keystore_password.get_secret_value())
-        if self.settings.env != "dev":
+        if self.settings.env is not Environment.DEV:
             raise ConfigError("GOVCHAIN_GATEWAY_KEYSTORE is needed outside dev")
         return dev_party(load_node_config(), self.settings.holder_party)
 

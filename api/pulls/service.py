@@ -28,7 +28,7 @@ from api.problems import BadRequest, Conflict, Forbidden, ServiceUnavailable
 from chain.registry import Member
 from identity.keys import hpke_key_for
 from identity.pull_request import BadMessage, PullRequest, attributes_hash, canonical_json, pull_request_id, verify_answer
-from identity.sealing import hpke_open, hpke_seal, open_at_rest, seal_at_rest
+from identity.sealing import hpke_open, hpke_seal
 
 
 def holder_for(platform: Platform, category: str) -> Member:
@@ -206,7 +206,7 @@ def _pull_one(platform: Platform, session: Session, application: Application, at
         kept, found = payload, payload["found"]
     else:  # the answer stays sealed to the agency's own key: the agency opens it on its side
         kept, found = {"request_id": attempt.request_id, "sealed_to_agency": out["ciphertext"]}, None
-    attempt.sealed = seal_at_rest(platform.data_key, canonical_json(kept), f"pulled/{attempt.request_id}".encode())
+    attempt.sealed = platform.keys.seal(canonical_json(kept), f"pulled/{attempt.request_id}".encode())
     attempt.digest, attempt.tx_hash, attempt.pull_number = out["digest"], out["tx_hash"], out["pull_number"]
     session.commit()
     return {"category": attempt.category, "holder": holder.address, "outcome": "released", "found": found,
@@ -217,7 +217,7 @@ def pulled_data(platform: Platform, session: Session, application: Application) 
     rows = session.scalars(select(PulledRecord).where(PulledRecord.application_id == application.id, PulledRecord.sealed.is_not(None)))
     return [
         {"category": r.category, "holder": r.holder, "tx_hash": r.tx_hash,
-         **json.loads(open_at_rest(platform.data_key, r.sealed, f"pulled/{r.request_id}".encode()))}  # fmt: skip
+         **json.loads(platform.keys.open(r.sealed, f"pulled/{r.request_id}".encode()))}  # fmt: skip
         for r in rows
     ]
 

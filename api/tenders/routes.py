@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import CurrentIdentity, NowDep, PlatformDep, SessionDep, read_body
+from api.deps import ClientDep, CurrentIdentity, NowDep, PlatformDep, SessionDep, read_body
 from api.problems import BadRequest
 from api.tenders import schemas, service
 
@@ -29,20 +29,20 @@ def get_tender(tender_id: str, platform: PlatformDep, session: SessionDep):
 def my_pseudonym(tender_id: str, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep):
     """The caller's pseudonym in this tender: its bid file is sealed to (tender, pseudonym)."""
     tender = service.get_tender(session, tender_id)
-    return {"tender_id": tender.tender_id, "pseudonym": service.pseudonym_for(platform, tender.tender_id, identity.address)}
+    return {"tender_id": tender.tender_id, "pseudonym": service.pseudonym_for(platform, session, tender.tender_id, identity.address)}
 
 
 @router.post("/{tender_id}/bids", response_model=schemas.BidReceipt, status_code=201,
              openapi_extra={"requestBody": {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})  # fmt: skip
 async def upload_bid(
-    tender_id: str, request: Request, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep, now: NowDep,
+    tender_id: str, request: Request, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep, now: NowDep, client: ClientDep,
     key_commitment: Annotated[str, Query(pattern=schemas.HEX32, description="keccak of (chain, contract, tender, bidder, key, salt)")],
 ):  # fmt: skip
     """A registered bidder (BIDDER on GovRegistry) uploads its encrypted bid file (the body, as bytes);
     uploading again replaces it. At most
-    ``bid_uploads_per_window`` uploads per bidder per window: beyond, 429 with Retry-After, before the body is read."""
+    ``limit_bid_uploads`` per bidder and per client: beyond, 429 with Retry-After, before the body is read."""
     service.require_bidder(identity)
-    service.take_upload_slot(platform, identity, now)
+    await run_in_threadpool(platform.limits.take, "bid_uploads", identity.address, client, now)
     body = await read_body(request, service.MAX_BID_BYTES, "bid files")
     if len(body) < 29:
         raise BadRequest("the body must be the encrypted bid file (nonce, ciphertext and tag)")

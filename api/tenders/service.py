@@ -9,8 +9,6 @@ own clock, so a user hears "too late" before anything is sent.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from datetime import datetime
 
@@ -24,12 +22,11 @@ from web3 import Web3
 from api.blobs import BlobMissing, BlobStore
 from api.context import Platform
 from api.models import Tender, TenderBid, TenderObjection
-from api.problems import Conflict, Forbidden, NotFound, TooManyRequests
+from api.problems import Conflict, Forbidden, NotFound
 from api.tenders import schemas
 from chain.tenders import BidStatus, TenderState, TenderTerms
 from identity.bids import BidUnreadable, ciphertext_hash, open_bid
 from identity.pull_request import canonical_json
-from identity.sealing import open_at_rest, seal_at_rest
 
 BIDDER_FAULT, NOT_BIDDER_FAULT = 1, 2
 MAX_BID_BYTES = 20 * 1024 * 1024
@@ -47,9 +44,14 @@ def blobs(platform: Platform) -> BlobStore:
     return BlobStore(platform.settings.state_dir / "blobs")
 
 
-def pseudonym_for(platform: Platform, tender_id: str, bidder: str) -> str:
-    """Per-tender pseudonym: a keyed hash only the platform can link back to the bidder."""
-    return hx(hmac.new(platform.data_key, f"pseudonym:{tender_id}:{bidder}".encode(), hashlib.sha256).digest())
+def pseudonym_for(platform: Platform, session: Session, tender_id: str, bidder: str) -> str:
+    """Per-tender pseudonym: a keyed hash only the platform can link back to the bidder (the bid-pseudonym
+    key, :mod:`api.keys`). A bidder who bid in this tender before the keys were split keeps the pseudonym
+    it was given then: its bid is on chain under it."""
+    before = platform.keys.pseudonym_before_split(tender_id, bidder)
+    if session.get(TenderBid, (tender_id, before)) is not None:
+        return before
+    return platform.keys.pseudonym(tender_id, bidder)
 
 
 def sealed_intent(action: str, tender_id: str, pseudonym: str, version: int) -> str:
@@ -122,7 +124,7 @@ def _bid_view(platform: Platform, tender: Tender, bid: TenderBid, read: bool = T
 
 
 def _bidder_of(platform: Platform, bid: TenderBid) -> str:
-    return open_at_rest(platform.data_key, bid.bidder_sealed, f"tender_bids/{bid.tender_id}/{bid.pseudonym}".encode()).decode()
+    return platform.keys.open(bid.bidder_sealed, f"tender_bids/{bid.tender_id}/{bid.pseudonym}".encode()).decode()
 
 
 def _check_bidding(platform: Platform, tender: Tender, now: datetime) -> None:
@@ -138,15 +140,6 @@ def require_bidder(identity) -> None:
         raise Forbidden(f"{identity.address} needs the BIDDER role on GovRegistry (a registered bidder) to bid; nothing was stored")
 
 
-def take_upload_slot(platform: Platform, identity, now: datetime) -> None:
-    """Count one upload of the caller's; refuse with 429 beyond its limit (per bidder, every tender)."""
-    wait = platform.bid_uploads.take(identity.address, now.timestamp())
-    if wait:
-        settings = platform.settings
-        raise TooManyRequests(f"{identity.address} made {settings.bid_uploads_per_window} bid uploads in the last "
-                              f"{settings.bid_upload_window_seconds} s; nothing was stored, retry in {wait} s", retry_after=wait)  # fmt: skip
-
-
 def _drop_blob(platform: Platform, session: Session, blob: str | None) -> None:
     """Delete a bid file no bid refers to any more: the chain keeps its hash, the trail needs no copy
     (only the latest version of a bid not withdrawn is ever opened)."""
@@ -157,7 +150,7 @@ def _drop_blob(platform: Platform, session: Session, blob: str | None) -> None:
 def upload_bid(platform: Platform, session: Session, identity, tender: Tender, ciphertext: bytes, key_commitment: str, now: datetime) -> schemas.BidReceipt:
     """Store the ciphertext and commit it on chain (a new version if the bidder bid before)."""
     _check_bidding(platform, tender, now)
-    pseudonym = pseudonym_for(platform, tender.tender_id, identity.address)
+    pseudonym = pseudonym_for(platform, session, tender.tender_id, identity.address)
     digest = ciphertext_hash(ciphertext)
     existing = session.get(TenderBid, (tender.tender_id, pseudonym))
     version = (existing.version + 1) if existing else 1
@@ -171,7 +164,7 @@ def upload_bid(platform: Platform, session: Session, identity, tender: Tender, c
             store.delete(blob)  # refused (too late, chain down): leave no file behind
         raise
     (committed,) = [e for e in events if e.name == "BidCommitted"]
-    sealed = seal_at_rest(platform.data_key, identity.address.encode(), f"tender_bids/{tender.tender_id}/{pseudonym}".encode())
+    sealed = platform.keys.seal(identity.address.encode(), f"tender_bids/{tender.tender_id}/{pseudonym}".encode())
     if existing is None:
         existing = TenderBid(tender_id=tender.tender_id, pseudonym=pseudonym, bidder_sealed=sealed, version=0, tx_hash="")
         session.add(existing)
@@ -193,7 +186,7 @@ def _receipt(platform, tender_id, pseudonym, version, digest, key_commitment, no
 
 
 def own_bid(platform: Platform, session: Session, identity, tender: Tender) -> TenderBid:
-    bid = session.get(TenderBid, (tender.tender_id, pseudonym_for(platform, tender.tender_id, identity.address)))
+    bid = session.get(TenderBid, (tender.tender_id, pseudonym_for(platform, session, tender.tender_id, identity.address)))
     if bid is None:
         raise NotFound(f"{identity.address} has no bid in {tender.reference}")
     return bid

@@ -69,7 +69,8 @@ interface IOpenAttestationDocumentStore {
 
 /// @title IDocumentStore — one issuing agency's certificate store in govchain
 /// @notice An {IOpenAttestationDocumentStore} owned by one agency account (its `issuer`) and created
-/// through GovRegistry ({IGovRegistry-createDocumentStore}). Only the issuer writes, and only while
+/// through GovRegistry ({IGovRegistry-createDocumentStore}). Only the issuing key (`writer`, the issuer
+/// itself until a governor rotates it) writes, and only while
 /// the registry keeps the store `writable`: the registry sets the flag to whether the issuer is an
 /// active member holding ISSUER_ROLE, each time that changes. What was issued and revoked stays
 /// readable for good.
@@ -94,9 +95,24 @@ interface IDocumentStore is IOpenAttestationDocumentStore, IERC165 {
 
     /// @notice Emitted when the registry opened (`writable` true) or closed the store to writes.
     event WritableChanged(bool writable);
+    /// @notice Emitted when the registry changed the issuing key (a governor's rotation).
+    event WriterChanged(address indexed previousWriter, address indexed writer);
 
     /// @notice The issuing agency's account: the only account that writes. Fixed at creation.
     function issuer() external view returns (address);
+
+    /// @notice The issuing key: the only account whose issue and revoke the store takes. The issuer's
+    /// account at creation; changed only by the registry ({setWriter}). A retired key is refused from
+    /// then on; what it issued before stays issued (revoked only by a revocation).
+    function writer() external view returns (address);
+
+    /// @notice Sets the issuing key. Requirements: the caller is the registry. Emits {WriterChanged}.
+    function setWriter(address newWriter) external;
+
+    /// @notice Revokes `document` for the registry (a governor's revocation in a suspended issuer's
+    /// store; the registry emits who revoked it). Requirements: the caller is the registry; not revoked
+    /// before. Emits {DocumentRevoked}, as any revocation.
+    function revokeByRegistry(bytes32 document) external;
 
     /// @notice The GovRegistry that created the store and keeps its `writable` flag. Fixed at creation.
     function registry() external view returns (address);

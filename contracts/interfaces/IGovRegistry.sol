@@ -61,6 +61,11 @@ interface IGovRegistry {
     /// @notice A governor tried to replace the HPKE key of `account` (`currentKey`) with `proposedKey`:
     /// the key data is sealed to changes only by the member itself ({rotateHpkeKey}).
     error GovRegistryKeyChangeNeedsMember(address account, bytes32 currentKey, bytes32 proposedKey);
+    /// @notice `issuer` has no document store.
+    error GovRegistryNoStore(address issuer);
+    /// @notice `issuer` is an active ISSUER: its store is its own to write; a governor steps in only
+    /// once it is suspended (or its ISSUER_ROLE revoked, or it is retired).
+    error GovRegistryIssuerActive(address issuer);
 
     /// @notice Emitted when `account` joins with `info`, registered by `governor`.
     event MemberRegistered(
@@ -80,6 +85,10 @@ interface IGovRegistry {
     event MemberRetired(address indexed account, address indexed governor, bytes32 reasonHash);
     /// @notice Emitted when `issuer` created its document store `store` named `name`.
     event DocumentStoreCreated(address indexed issuer, address indexed store, string name);
+    /// @notice Emitted when `governor` replaced the issuing key of `issuer`'s `store` (`previousKey` is refused from then on).
+    event IssuingKeyRotated(address indexed issuer, address indexed store, address previousKey, address newKey, address indexed governor);
+    /// @notice Emitted when `governor` revoked `document` in the store of the suspended `issuer`.
+    event DocumentRevokedByGovernor(address indexed issuer, bytes32 indexed document, address indexed governor, address store, bytes32 reasonHash);
 
     /// @notice Registers `account` as an active member with `info` and grants it `roles`.
     /// Requirements: caller holds GOVERNOR_ROLE and is active; `account` is new and not zero;
@@ -125,6 +134,19 @@ interface IGovRegistry {
     /// Emits {DocumentStoreCreated}.
     /// @return store The new store's address.
     function createDocumentStore(string calldata name) external returns (address store);
+
+    /// @notice Replaces the issuing key of `issuer`'s store with `newKey` (a compromised or lost key):
+    /// the store takes issue and revoke from `newKey` only, once the issuer is active again; what was
+    /// issued before stays issued unless revoked. Requirements: caller is an active governor; `issuer`
+    /// has a store and is not an active ISSUER (suspended first); `newKey` is not zero.
+    /// Emits {IssuingKeyRotated} (and the store's {IDocumentStore-WriterChanged}).
+    function rotateIssuingKey(address issuer, address newKey) external;
+
+    /// @notice Revokes `document` in the store of `issuer`, who cannot (suspended, retired or no longer
+    /// an ISSUER): the registry's way to withdraw what a compromised key issued. Requirements: caller is
+    /// an active governor; `issuer` has a store and is not an active ISSUER; `document` not revoked there.
+    /// Emits the store's {IOpenAttestationDocumentStore-DocumentRevoked} and {DocumentRevokedByGovernor}.
+    function revokeDocument(address issuer, bytes32 document, bytes32 reasonHash) external;
 
     /// @notice The document store `account` created; the zero address if none.
     function documentStoreOf(address account) external view returns (address);

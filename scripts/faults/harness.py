@@ -24,7 +24,8 @@ from api import db
 from api.context import Platform
 from api.devdata import seed_submitted
 from api.models import Application, Certificate, CertificateBatch
-from api.settings import Settings
+from api.keys import PlatformKeys
+from api.settings import Quota, Settings
 from api.stack import LocalServices
 from chain import reverts
 from chain.compile import compile_contracts
@@ -38,7 +39,6 @@ from identity import oa, siwe
 from api.settings import KEEP_ALIVE_SECONDS
 from identity.keys import dev_party
 from identity.parties import dev_issuers, dev_member_specs, governor_info
-from identity.sealing import open_at_rest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -116,10 +116,19 @@ class Chain:
 # -- the platform API as a child process -----------------------------------------------------
 
 
+LIMITS = ("limit_sign_in", "limit_applications", "limit_face_sessions", "limit_bid_uploads")
+
+
+def drill_limits() -> dict:
+    """Every drill client comes from 127.0.0.1 (with a fresh key, so a distinct address, each
+    cycle): the drills turn the per-client limits off and keep the per-address defaults."""
+    return {name: Settings.model_fields[name].default.model_copy(update={"client": Quota(count=0, seconds=60)}) for name in LIMITS}
+
+
 def api_settings(state_dir: Path, rpc_url: str, database_url: str = "", **overrides) -> Settings:
     port = free_port()
     return Settings(state_dir=state_dir, rpc_url=rpc_url, database_url=database_url or f"sqlite:///{state_dir / 'platform.db'}",
-                    public_domain=f"127.0.0.1:{port}", public_url=f"http://127.0.0.1:{port}", **overrides)  # fmt: skip
+                    public_domain=f"127.0.0.1:{port}", public_url=f"http://127.0.0.1:{port}", **{**drill_limits(), **overrides})  # fmt: skip
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -132,6 +141,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "GOVCHAIN_INFLIGHT_WAIT_SECONDS": str(settings.inflight_wait_seconds),
         "GOVCHAIN_RECEIPT_TIMEOUT_SECONDS": str(settings.receipt_timeout_seconds),
     }  # fmt: skip
+    for name in LIMITS:
+        env[f"GOVCHAIN_{name.upper()}"] = getattr(settings, name).model_dump_json()
     return env
 
 
@@ -266,7 +277,7 @@ def check_certificates(stack: Stack, application_ids: list[str], result: DrillRe
     settings = stack.settings
     engine = make_engine(settings.sqlalchemy_url)
     sessions = session_factory(engine)
-    key = settings.resolved_data_key()
+    keys = PlatformKeys(settings.resolved_data_key())
     client = stack.chain.client()
     agency = dev_party(stack.chain.config, "agency")
     store_address = stack.chain.deployment.document_store(agency.address)
@@ -288,7 +299,7 @@ def check_certificates(stack: Stack, application_ids: list[str], result: DrillRe
         if certificate.state != "issued" or certificate.batch_id is None:
             bad += 1
             continue
-        document = json.loads(open_at_rest(key, certificate.document, f"certificates/{certificate.id}".encode()))
+        document = json.loads(keys.open(certificate.document, f"certificates/{certificate.id}".encode()))
         ok, why = oa.check_integrity(document)
         signature = document["signature"]
         root = "0x" + signature["merkleRoot"].removeprefix("0x")

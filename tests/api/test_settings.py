@@ -58,3 +58,62 @@ def test_dev_secrets_are_generated_per_name(tmp_path):
 
 def test_sqlite_in_the_state_dir_is_the_default(tmp_path):
     assert Settings(state_dir=tmp_path).sqlalchemy_url == f"sqlite:///{tmp_path / 'govchain.db'}"
+
+
+# -- the gateway (issue 16 item 7: its environment defaulted to dev on its own) -------------------
+
+GATEWAY_VARIABLES = ("GOVCHAIN_ENV", "GOVCHAIN_GATEWAY_ENV", "GOVCHAIN_GATEWAY_KEYSTORE", "GOVCHAIN_GATEWAY_RPC_URL", "GOVCHAIN_GATEWAY_STATE_DIR")
+
+
+@pytest.fixture
+def gateway_env(monkeypatch):
+    for name in GATEWAY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_the_gateway_follows_a_production_platform_and_refuses_dev_defaults(gateway_env, tmp_path):
+    from api.gateway.service import GatewaySettings
+
+    assert GatewaySettings().env.value == "dev"  # a dev machine: nothing set
+    gateway_env.setenv("GOVCHAIN_ENV", "production")  # the deployment's environment; the gateway's own not set
+    with pytest.raises(ValueError, match="GOVCHAIN_GATEWAY_KEYSTORE"):  # no dev holder key in production
+        GatewaySettings()
+    gateway_env.setenv("GOVCHAIN_GATEWAY_KEYSTORE", str(tmp_path / "holder.json"))
+    with pytest.raises(ValueError, match="GOVCHAIN_GATEWAY_RPC_URL"):  # the localhost default node
+        GatewaySettings()
+    gateway_env.setenv("GOVCHAIN_GATEWAY_RPC_URL", "https://node.holder.example")
+    with pytest.raises(ValueError, match="GOVCHAIN_GATEWAY_STATE_DIR"):  # the project folder default
+        GatewaySettings()
+    gateway_env.setenv("GOVCHAIN_GATEWAY_STATE_DIR", str(tmp_path))
+    assert GatewaySettings().env.value == "production"
+    gateway_env.setenv("GOVCHAIN_GATEWAY_ENV", "dev")  # said explicitly, the gateway's own setting wins
+    assert GatewaySettings().env.value == "dev"
+    gateway_env.setenv("GOVCHAIN_GATEWAY_ENV", "prod")  # a typo is refused, not taken for "not dev"
+    with pytest.raises(ValueError):
+        GatewaySettings()
+
+
+def test_a_production_gateway_process_refuses_to_start_with_dev_defaults(gateway_env, tmp_path):
+    """Through the real entry point: ``python -m api.gateway`` under GOVCHAIN_ENV=production exits
+    with the reason, instead of serving with the dev holder key."""
+    import os
+    import subprocess
+    import sys
+
+    from chain.node import free_port
+
+    env = {**os.environ, "GOVCHAIN_ENV": "production"}
+    started = subprocess.run([sys.executable, "-m", "api.gateway", "--port", str(free_port())], env=env, capture_output=True, text=True, timeout=60)
+    assert started.returncode != 0
+    assert "GOVCHAIN_GATEWAY_KEYSTORE" in started.stderr
+
+
+def test_production_refuses_loopback_gateways(tmp_path):
+    secrets = dict(data_key="A" * 43 + "=", face_vendor_api_key="k" * 32, face_webhook_secret="whsec_" + "A" * 44)
+    production = dict(env="production", state_dir=tmp_path, token_secret=GOOD, governor_keystore=tmp_path / "g", relayer_keystore=tmp_path / "r",
+                      agency_keys="agency-held", public_domain="gov.example", public_url="https://gov.example",
+                      face_vendor_url="https://face.vendor.example", **secrets)  # fmt: skip
+    with pytest.raises(ValueError, match="gateway of psb.gov.example"):
+        Settings(**production, gateways={"psb.gov.example": "http://127.0.0.1:8201"})
+    assert Settings(**production, gateways={"psb.gov.example": "https://gw.psb.example"}).gateways

@@ -385,3 +385,72 @@ def test_issue_costs_no_more_gas_than_openattestations_own_store(store, parties,
         for what, gas in figures.items():
             print(f"  {what:<45} {gas:>9,}")
     assert ours <= oa_gas, f"our issue costs {ours} gas, OpenAttestation's {oa_gas}"
+
+
+# -- issue 16: a suspended or compromised issuer: key rotation and revocation by the registry -------
+
+IssuerActive = revert_class("GovRegistryIssuerActive")
+NoStore = revert_class("GovRegistryNoStore")
+
+
+def test_a_governor_rotates_the_issuing_key_of_a_suspended_issuer(store, registry, parties, node_config, chain, tmp_path):
+    """The store was bound to its issuer's key: a compromised key could only be stopped by closing
+    the store for good. Now a governor rotates it while the issuer is suspended; the old key is refused
+    from then on, what it issued before stays issued, and unmodified oa-verify reads the store as before."""
+    from identity.keys import dev_account
+
+    new_key = dev_account(node_config, 13)
+    wrapped = node_json(WRAP, store.address, "2")
+    before = bytes.fromhex(wrapped[0]["signature"]["merkleRoot"])
+    store.issue(parties.agency, before)
+    with pytest.raises(IssuerActive):  # the issuer's own store while it is active: no governor writes in it
+        registry.rotate_issuing_key(parties.governor, parties.agency.address, new_key.address)
+    registry.suspend_member(parties.governor, parties.agency.address, REASON)
+    with pytest.raises(Unauthorized):
+        registry.rotate_issuing_key(parties.auditor, parties.agency.address, new_key.address)
+    with pytest.raises(NoStore):
+        registry.rotate_issuing_key(parties.governor, parties.relayer.address, new_key.address)
+    receipt = registry.rotate_issuing_key(parties.governor, parties.agency.address, new_key.address)
+    assert store_events(store, receipt) == [("WriterChanged", {"previousWriter": parties.agency.address, "writer": new_key.address})]
+    rotated = [e for e in registry.events(receipt) if e.name == "IssuingKeyRotated"]
+    assert [dict(e.args) for e in rotated] == [{"issuer": parties.agency.address, "store": store.address, "previousKey": parties.agency.address,
+                                                "newKey": new_key.address, "governor": parties.governor.address}]  # fmt: skip
+    registry.reinstate_member(parties.governor, parties.agency.address)
+    assert store.writer() == new_key.address and store.issuer() == parties.agency.address
+    for write in WRITES.values():  # the old key, although its issuer is active again
+        with pytest.raises(NotIssuer):
+            write(store, parties.agency)
+    after = h("issued with the new key")
+    store.issue(new_key, after)
+    assert store.is_issued(before) and store.is_issued(after)
+    path = tmp_path / "wrapped.json"
+    path.write_text(json.dumps(wrapped))
+    assert [r["valid"] for r in node_json(VERIFY, chain.w3.provider.endpoint_uri, str(path))] == [True, True]  # issued before: still valid
+
+
+def test_a_governor_revokes_in_a_suspended_issuers_store_and_is_named(store, registry, parties):
+    """A suspended issuer could not revoke what its compromised key issued. A governor now can, in
+    its store only while it is suspended, and GovRegistry records which governor did."""
+    bogus = h("issued by whoever held the compromised key")
+    store.issue(parties.agency, bogus)
+    with pytest.raises(IssuerActive):
+        registry.revoke_document(parties.governor, parties.agency.address, bogus, REASON)
+    registry.suspend_member(parties.governor, parties.agency.address, REASON)
+    with pytest.raises(Unauthorized):
+        registry.revoke_document(parties.auditor, parties.agency.address, bogus, REASON)
+    receipt = registry.revoke_document(parties.governor, parties.agency.address, bogus, REASON)
+    assert store_events(store, receipt) == [("DocumentRevoked", {"document": bogus})]  # what OpenAttestation reads, as always
+    named = [dict(e.args) for e in registry.events(receipt) if e.name == "DocumentRevokedByGovernor"]
+    assert named == [{"issuer": parties.agency.address, "document": bogus, "governor": parties.governor.address, "store": store.address, "reasonHash": REASON}]
+    assert store.is_revoked(bogus) and store.is_issued(bogus)
+    with pytest.raises(AlreadyRevoked):
+        registry.revoke_document(parties.governor, parties.agency.address, bogus, REASON)
+
+
+@pytest.mark.parametrize("who", ["issuer", "governor"])
+def test_only_the_registry_sets_the_writer_or_revokes_for_it(store, parties, who):
+    account = parties.agency if who == "issuer" else parties.governor
+    with pytest.raises(NotIssuer):
+        store.client.transact(account, store.contract.functions.setWriter(account.address))
+    with pytest.raises(NotIssuer):
+        store.client.transact(account, store.contract.functions.revokeByRegistry(h("x")))

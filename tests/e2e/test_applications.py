@@ -144,3 +144,22 @@ def test_bad_callbacks_are_4xx_and_change_nothing(stack, delivered, attack):
     assert response.headers["content-type"] == "application/problem+json"
     current = stack.http.get(f"/v1/applications/{application['id']}", headers=me).json()
     assert current["state"] == "draft" and current["face_decision"] is None
+
+
+def test_face_sessions_are_rate_limited_per_applicant(stack, applicant):
+    """Each face session is a paid vendor session, and nothing limited how many one applicant
+    opened (issue 16 item 7): beyond ``limit_face_sessions`` per applicant, 429 with Retry-After,
+    before the vendor is called."""
+    me, application = new_application(stack, applicant)
+    quota = stack.api.settings.limit_face_sessions.address
+    citizen = demo_citizen(1)
+    start = {"name": citizen["name"], "id_number": citizen["id_number"], "outcome": "pass"}
+    sessions = set()
+    for _ in range(quota.count):
+        started = stack.http.post(f"/v1/applications/{application['id']}/face-verification", json=start, headers=me)
+        assert started.status_code == 201, started.text
+        sessions.add(started.json()["session_id"])
+    refused = stack.http.post(f"/v1/applications/{application['id']}/face-verification", json=start, headers=me)
+    assert refused.status_code == 429 and refused.json()["status"] == 429, refused.text
+    assert quota.seconds - 60 <= int(refused.headers["Retry-After"]) <= quota.seconds
+    assert len(sessions) == quota.count

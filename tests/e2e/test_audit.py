@@ -160,6 +160,17 @@ def test_a_trail_counts_only_the_cases_own_store_and_anchorers(stack, client, de
     assert not any(s["signer"] == rival.address for s in trail["steps"])
     assert "DocumentIssued" in [s["event"] for s in trail["steps"]] and trail["verified"] is True
 
+    # the CLI, straight from the chain, selects the same: with the references from the platform
+    # database, and with them given by hand (the handling agency then read from the consent on chain)
+    consent = stack.http.get(f"/v1/applications/{app_id}", headers=me).json()["consent_id"]
+    by_hand = ["--consent", consent, "--certificate", certificate["target_hash"], "--certificate", root]
+    for extra in ([], by_hand):
+        done = runner.invoke(cli, ["audit", "trail", "application", app_id, "--rpc", stack.api.settings.rpc_url, "--json", *extra], env=cli_env(stack))
+        assert done.exit_code == 0, done.output
+        from_chain = json.loads(done.stdout)
+        assert [(s["tx_hash"], s["log_index"]) for s in from_chain["steps"]] == [(s["tx_hash"], s["log_index"]) for s in trail["steps"]], extra
+        assert not any(s["signer"] == rival.address for s in from_chain["steps"])
+
 
 def test_a_tampered_index_is_reported_never_a_500_and_never_silently_dropped(stack, parties, applicant):
     """Issue 16: a changed event name in the index made the trail answer 500 (KeyError in the

@@ -125,9 +125,11 @@ def test_submission_issuance_verification_delivery_revocation(stack, parties, ap
     assert certificate["verify_url"].endswith("targetHash=" + certificate["target_hash"])
 
     # valid in our API, our CLI and oa-verify; also with a field hidden by obfuscation
+    block = stack.api.platform.store_client(certificate["document_store"]).contract.functions.documentIssued(bytes.fromhex(certificate["merkle_root"][2:])).call()
     assert api_verify(stack, document) == {"valid": True, "checks": [
         {"name": "integrity", "valid": True, "reason": "ok"},
-        {"name": "status", "valid": True, "reason": f"issued in {certificate['document_store']} on chain 1337 and not revoked"},
+        {"name": "status", "valid": True, "reason": f"issued in {certificate['document_store']} on chain 1337 "
+                                                    f"(issued in block {block} by key {parties.agency.address}) and not revoked"},
         {"name": "identity", "valid": True, "reason": "store of 区教育局 (District Education Bureau) (edu.gov.example), an active ISSUER member of GovRegistry"},
     ]}  # fmt: skip
     assert stack.http.get(f"/v1/verify/{certificate['target_hash']}").json()["valid"] is True
