@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from api.agency_signing.service import SignatureAwaited, agency_write
 from api.applications import states
 from api.applications.service import claimed_identity
 from api.context import Platform
@@ -36,6 +37,7 @@ from identity.sealing import open_at_rest, seal_at_rest
 log = logging.getLogger("govchain.certificates")
 QUEUED, BATCHED, ISSUED, REVOKED = "queued", "batched", "issued", "revoked"
 PENDING = "pending"
+AWAITING = "awaiting"  # a batch whose issue(root) waits for the agency's own signature (agency-held keys)
 TEMPLATE = "GOVCHAIN_CERTIFICATE"
 
 
@@ -156,7 +158,7 @@ def revoke(platform: Platform, session: Session, certificate: Certificate, reaso
         raise Conflict(f"{certificate.id} is {certificate.state}; only an issued certificate can be revoked")
     store = store_of(platform, certificate.agency)
     call = store.contract.functions.revoke(bytes.fromhex(certificate.target_hash[2:]))
-    receipt = platform.outbox().submit(f"certificates:revoke:{certificate.target_hash}", platform.member_key(certificate.agency), call)
+    receipt = agency_write(platform, f"certificates:revoke:{certificate.target_hash}", certificate.agency, call)
     certificate.state, certificate.revoke_reason, certificate.revoke_tx, certificate.revoked_at = REVOKED, reason, receipt.tx_hash, now
     session.commit()
     return certificate
@@ -168,7 +170,7 @@ def revoke_batch(platform: Platform, session: Session, batch: CertificateBatch, 
         raise Conflict(f"batch {batch.merkle_root} is {batch.state}; only an issued batch can be revoked")
     store = store_of(platform, batch.agency)
     call = store.contract.functions.revoke(bytes.fromhex(batch.merkle_root[2:]))
-    receipt = platform.outbox().submit(f"certificates:revoke:{batch.merkle_root}", platform.member_key(batch.agency), call)
+    receipt = agency_write(platform, f"certificates:revoke:{batch.merkle_root}", batch.agency, call)
     batch.state, batch.revoke_tx = REVOKED, receipt.tx_hash
     session.execute(
         update(Certificate).where(Certificate.batch_id == batch.id, Certificate.state == ISSUED)
@@ -176,6 +178,10 @@ def revoke_batch(platform: Platform, session: Session, batch: CertificateBatch, 
     )  # fmt: skip
     session.commit()
     return batch
+
+
+def issue_intent(merkle_root: str) -> str:
+    return f"certificates:issue:{merkle_root}"
 
 
 class Issuer:
@@ -216,19 +222,21 @@ class Issuer:
                 self._stop.wait(1.0)
 
     def work(self, now: datetime, *, force: bool = False) -> list[CertificateBatch]:
-        """Finish pending batches, then cut new ones where due; returns the batches issued."""
+        """Finish pending batches (and those whose agency signature is now mined), then cut new ones
+        where due; returns the batches issued (not those still awaiting the agency's signature)."""
         with self._flush_lock:
-            issued = [self._anchor(batch_id) for batch_id in self._pending()]
+            anchored = [self._anchor(batch_id) for batch_id in self._pending()]
             for agency in self._due(now, force):
                 while (batch_id := self._cut(agency)) is not None:
-                    issued.append(self._anchor(batch_id))
+                    anchored.append(self._anchor(batch_id))
                     if not self._more_full(agency):
                         break
-            return issued
+            return [batch for batch in anchored if batch is not None]
 
     def _pending(self) -> list[int]:
         with self.platform.sessions() as session:
-            return list(session.scalars(select(CertificateBatch.id).where(CertificateBatch.state == PENDING).order_by(CertificateBatch.id)))
+            query = select(CertificateBatch.id).where(CertificateBatch.state.in_((PENDING, AWAITING))).order_by(CertificateBatch.id)
+            return list(session.scalars(query))
 
     def _due(self, now: datetime, force: bool) -> list[str]:
         with self.platform.sessions() as session:
@@ -273,13 +281,22 @@ class Issuer:
             checkpoint("issuer.after_cut")  # fault drills: killed with a batch cut, before its issue(root)
             return batch.id
 
-    def _anchor(self, batch_id: int) -> CertificateBatch:
+    def _anchor(self, batch_id: int) -> CertificateBatch | None:
+        """Issue the batch's root, or (agency-held keys) leave it awaiting the agency's signature:
+        its certificates stay batched, not issued, until the agency's transaction is mined."""
         platform = self.platform
         with platform.sessions() as session:
             batch = session.get(CertificateBatch, batch_id)
             store = platform.store_client(batch.store)
             call = store.contract.functions.issue(bytes.fromhex(batch.merkle_root[2:]))
-            receipt = platform.outbox().submit(f"certificates:issue:{batch.merkle_root}", platform.member_key(batch.agency), call)
+            try:
+                receipt = agency_write(platform, issue_intent(batch.merkle_root), batch.agency, call)
+            except SignatureAwaited as awaited:
+                if batch.state != AWAITING:
+                    batch.state = AWAITING
+                    session.commit()
+                    log.info("batch %s awaits the signature of %s (request %s)", batch.merkle_root, batch.agency, awaited.request_id)
+                return None
             now = datetime.now(UTC)
             batch.state, batch.tx_hash, batch.block_number, batch.issued_at = ISSUED, receipt.tx_hash, receipt.block_number, now
             applications = select(Certificate.application_id).where(Certificate.batch_id == batch.id)
