@@ -109,6 +109,16 @@ def test_a_certificate_is_issued_only_once_the_agency_signs_its_batch(held, chai
         verdict = held.http.get(f"/v1/verify/{certificate['target_hash']}")
         assert verdict.status_code == 200 and verdict.json()["valid"] is True, verdict.text
 
+    # an evidence anchor of the agency's (a delivery step): 202 until its client signs, then the step is recorded
+    delivery = f"/v1/applications/{ids[0]}/delivery"
+    waiting = held.http.post(delivery, json={"status": "delivered"}, headers=agency)
+    assert waiting.status_code == 202 and waiting.json()["signature_request"]["description"].startswith("EvidenceLedger.anchor("), waiting.text
+    assert held.http.get(delivery, headers=agency).json()["events"] == []
+    (anchored,) = signer_of(held, chain, deployment, parties.agency).run()
+    delivered = held.http.post(delivery, json={"status": "delivered"}, headers=agency)
+    assert delivered.status_code == 201 and delivered.json()["tx_hash"] == anchored.tx_hash, delivered.text
+    assert held.http.get(f"/v1/applications/{ids[0]}", headers=agency).json()["state"] == "delivered"
+
     # a revocation waits for the agency's signature too, and changes nothing until it is mined
     revoke = f"/v1/certificates/{certificate['id']}/revoke"
     waiting = held.http.post(revoke, json={"reason": "issued in error"}, headers=agency)
