@@ -18,6 +18,7 @@ from web3 import Web3
 
 from api.tenders.client import sign_in
 from chain.deploy import Deployment
+from chain.errors import ContractRevert
 from chain.registry import GovRegistryClient
 from chain.signed import decode_call, describe_call
 from chain.tx import ChainClient
@@ -115,7 +116,12 @@ class AgencySigner:
             if reviewed.refusal is not None:
                 outcomes.append(Outcome(request["id"], reviewed.decoded, "refused", detail=reviewed.refusal))
                 continue
-            answer = self.submit(request, self.sign(request))
+            try:
+                raw = self.sign(request)
+            except ContractRevert as exc:  # the chain would refuse it now (estimated as the agency): nothing signed
+                outcomes.append(Outcome(request["id"], reviewed.decoded, "refused", detail=f"it would revert: {exc}"))
+                continue
+            answer = self.submit(request, raw)
             if answer.status_code != 200:
                 outcomes.append(Outcome(request["id"], reviewed.decoded, "rejected", detail=answer.json().get("detail", answer.text)))
                 continue

@@ -20,7 +20,7 @@ class SignedTransaction(BaseModel):
 def signature_requests(
     identity: CurrentIdentity, platform: PlatformDep,
     state: Annotated[str | None, Query(description="awaiting, submitted, mined or failed")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100, offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ):  # fmt: skip
     """The signed-in agency's own chain writes to sign in its own client (``agency-held`` keys): per
     request the exact ``to`` and ``data`` and the call decoded. Sign a transaction with exactly that

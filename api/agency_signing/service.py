@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from web3 import Web3
 
 from api.agency_signing.models import AgencySignatureRequest
 from api.context import Platform
@@ -82,14 +83,29 @@ def agency_write(platform: Platform, intent_key: str, agency: str, call) -> Rece
     receipt = _relayed(platform, intent_key)
     if receipt is not None:
         return receipt
-    tx = platform.chain().build(_Agency(agency), call)  # estimated as the agency: a revert is named now
-    raise SignatureAwaited(platform, _request(platform, intent_key, agency, checksum(tx["to"]), tx["data"].lower(), _describe(platform, call, tx)))
+    to, data = checksum(call.address), calldata(call)
+    request = _open_request(platform, intent_key)
+    if request is None or (request.state, request.to, request.data) != (AWAITING, to, data):
+        # estimated as the agency before anything is recorded: a call that would revert is named now
+        # (asked again unchanged, as the issuer does every round, it is not estimated again)
+        platform.chain().build(_Agency(agency), call)
+        request = _request(platform, intent_key, agency, to, data, _describe(platform, call, to, data))
+    raise SignatureAwaited(platform, request)
 
 
-def _describe(platform: Platform, call, tx: dict) -> str:
-    known = platform.deployment().contract_at(tx["to"])
-    name = known[0] if known else f"contract {checksum(tx['to'])}"
-    return describe_call(name, call.contract_abi, tx["data"])
+def calldata(call) -> str:
+    """The calldata of a contract call (0x-hex, lower case), encoded with its contract's ABI."""
+    return Web3().eth.contract(abi=call.contract_abi).encode_abi(call.abi_element_identifier, args=call.args, kwargs=call.kwargs).lower()
+
+
+def _describe(platform: Platform, call, to: str, data: str) -> str:
+    known = platform.deployment().contract_at(to)
+    return describe_call(known[0] if known else f"contract {to}", call.contract_abi, data)
+
+
+def _open_request(platform: Platform, intent_key: str) -> AgencySignatureRequest | None:
+    with platform.sessions() as session:
+        return session.scalar(select(AgencySignatureRequest).where(AgencySignatureRequest.intent_key == intent_key))
 
 
 def _relayed(platform: Platform, intent_key: str) -> Receipt | None:
@@ -221,6 +237,5 @@ def request_out(platform: Platform, row: AgencySignatureRequest) -> dict:
 
 def awaiting_for(platform: Platform, intent_key: str) -> AgencySignatureRequest | None:
     """The open request of ``intent_key``, if the step is waiting for the agency's signature."""
-    with platform.sessions() as session:
-        row = session.scalar(select(AgencySignatureRequest).where(AgencySignatureRequest.intent_key == intent_key))
-        return row if row is not None and row.state in (AWAITING, SUBMITTED) else None
+    row = _open_request(platform, intent_key)
+    return row if row is not None and row.state in (AWAITING, SUBMITTED) else None

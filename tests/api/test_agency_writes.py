@@ -60,6 +60,7 @@ def test_a_certificate_is_issued_only_once_the_agency_signs_its_batch(held, chai
     keys) and the certificates were issued with no act of the agency's. Now the batch waits, not shown
     as issued, until the agency's own client has checked its root and signed it."""
     platform = held.platform
+    platform.issuer().max_wait = 3_600.0  # both approvals in one batch: cut by the flush below
     agency = held.sign_in(parties.agency)
     ids = seed_submitted(platform, 2)
     for application_id in ids:
