@@ -223,3 +223,49 @@ def test_a_tender_opens_once_the_procurement_agency_signs_in_its_own_client(held
     assert opened.status_code == 200 and opened.json()["state"] == "opened", opened.text
     assert chain.w3.eth.get_transaction(opened.json()["tx_hash"])["from"] == parties.procurement.address
     assert held.http.get(f"/v1/tenders/{tender_id}").json()["state"] == "opened"
+
+
+def signed_step(held, signer, method: str, path: str, rounds: int = 1, **kwargs) -> httpx.Response:
+    """A step only the agency may sign: 202 (asked), signed in its own client, asked again; ``rounds``
+    times (a step may need writes that depend on earlier ones); then the step's normal answer."""
+    for _ in range(rounds):
+        asked = held.http.request(method, path, **kwargs)
+        assert asked.status_code == 202, asked.text
+        outcomes = signer.run()
+        assert outcomes and {o.state for o in outcomes} == {"mined"}, outcomes
+    return held.http.request(method, path, **kwargs)
+
+
+def test_every_step_of_a_tender_is_signed_by_the_procurement_agency_itself(held, chain, deployment, parties):
+    """Create, open, the decryption outcomes (both asked at once), the reading, an objection's answer
+    and the result: each is the procurement agency's own transaction, signed in its own client."""
+    signer = signer_of(held, chain, deployment, parties.procurement)
+    procurement = {"headers": signer.headers}
+    body = tender_body(held, chain, "GC-HELD-ALL", [Account.create()])
+    created = signed_step(held, signer, "POST", "/v1/tenders", json=body, **procurement)
+    assert created.status_code == 201, created.text
+    tender = created.json()
+    path = f"/v1/tenders/{tender['tender_id']}"
+    bidders = [Bidder(held, f"测试签名{n}公司", price, deployment) for n, price in (("甲", 500_00), ("乙", 400_00))]
+    for bidder in bidders:
+        bidder.bid_ok(tender)
+    move_past(held, chain, body["bid_deadline"])
+    assert signed_step(held, signer, "POST", path + "/open", **procurement).json()["state"] == "opened"
+    for bidder in bidders:
+        bidder.signed_in(tender)
+        assert bidder.released(tender)["decrypted"] is True
+
+    reading = signed_step(held, signer, "POST", path + "/reading", rounds=2, **procurement)  # the two outcomes, then the reading
+    assert reading.status_code == 200 and reading.json()["read"] == 2, reading.text
+    objection = bidders[0].object(tender["tender_id"], "对乙的报价有异议")
+    assert objection.status_code == 201, objection.text
+    answer = signed_step(held, signer, "POST", path + f"/objections/{objection.json()['index']}/answer", json={"text": "报价有效"}, **procurement)
+    assert answer.status_code == 200, answer.text
+    result = signed_step(held, signer, "POST", path + "/result", json={}, **procurement)
+    assert result.status_code == 200 and result.json()["winner"] == bidders[1].receipt["pseudonym"], result.text
+    assert result.json()["report_signature"] is None  # no key here to sign the report: the agency's transaction attests its hash
+
+    trail = held.http.get(path + "/trail").json()
+    agency_steps = {"TenderCreated", "TenderOpened", "BidDecrypted", "ReadingPublished", "ObjectionAnswered", "ResultPublished"}
+    assert agency_steps <= {s["step"] for s in trail}
+    assert {s["sent_by"] for s in trail if s["step"] in agency_steps} == {parties.procurement.address}
