@@ -135,6 +135,8 @@ def test_a_certificate_is_issued_only_once_the_agency_signs_its_batch(held, chai
 
 
 def tender_body(held, chain, reference: str, experts) -> dict:
+    """A tender's terms, the platform's clock first caught up with the chain's (earlier tests may have
+    moved the chain ahead): sign in after this, or the token is already old on the platform's clock."""
     move_past(held, chain, now_of(held, chain) - 1)
     return {"reference": reference, "title": "测试区图书馆设备采购", "document_hash": "0x" + os.urandom(32).hex(),
             "bid_deadline": now_of(held, chain) + 60, "decryption_minutes": 30, "method": "lowest_price", "weights": [],
@@ -144,8 +146,8 @@ def tender_body(held, chain, reference: str, experts) -> dict:
 def test_the_platform_relays_only_the_transaction_it_asked_for(held, chain, deployment, parties):
     from api.agency_signing.models import AgencySignatureRequest
 
+    body = tender_body(held, chain, "GC-HELD-REFUSE", [Account.create()])  # moves the platform's clock: sign in after
     procurement = held.sign_in(parties.procurement)
-    body = tender_body(held, chain, "GC-HELD-REFUSE", [Account.create()])
     asked = held.http.post("/v1/tenders", json=body, headers=procurement)
     assert asked.status_code == 202, asked.text
     request = held.http.get(asked.json()["signature_request"]["url"], headers=procurement).json()
@@ -196,8 +198,8 @@ def test_a_tender_opens_once_the_procurement_agency_signs_in_its_own_client(held
     monkeypatch.setenv("GOVCHAIN_KEYSTORE_PASSWORD", "procurement pw")
     sign = ["agency", "sign", "--keystore", str(keystore), "--api", held.api.url, "--rpc-url", chain.w3.provider.endpoint_uri,
             "--deployment-dir", str(held.api.settings.state_dir)]  # fmt: skip
-    procurement = held.sign_in(parties.procurement)
     body = tender_body(held, chain, "GC-HELD-OPEN", [Account.create()])
+    procurement = held.sign_in(parties.procurement)
     asked = held.http.post("/v1/tenders", json=body, headers=procurement)
     assert asked.status_code == 202, asked.text
     result = CliRunner().invoke(cli, sign)
@@ -239,9 +241,9 @@ def signed_step(held, signer, method: str, path: str, rounds: int = 1, **kwargs)
 def test_every_step_of_a_tender_is_signed_by_the_procurement_agency_itself(held, chain, deployment, parties):
     """Create, open, the decryption outcomes (both asked at once), the reading, an objection's answer
     and the result: each is the procurement agency's own transaction, signed in its own client."""
+    body = tender_body(held, chain, "GC-HELD-ALL", [Account.create()])
     signer = signer_of(held, chain, deployment, parties.procurement)
     procurement = {"headers": signer.headers}
-    body = tender_body(held, chain, "GC-HELD-ALL", [Account.create()])
     created = signed_step(held, signer, "POST", "/v1/tenders", json=body, **procurement)
     assert created.status_code == 201, created.text
     tender = created.json()
