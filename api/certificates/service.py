@@ -10,6 +10,10 @@ committed to the database *before* the transaction; the transaction goes through
 outbox under the intent ``certificates:issue:<root>``. A process killed anywhere finds the
 batch pending at start and finishes it with the same root, so no certificate is issued
 twice and none is lost.
+
+With agency-held keys the platform cannot sign ``issue(root)``: the batch waits in state
+``awaiting`` (its certificates stay batched) until the agency has signed the transaction in its
+own client (:mod:`api.agency_signing`); the issuer finishes it once that is mined.
 """
 
 from __future__ import annotations
