@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import db, problems
+from api.agency_signing.routes import router as agency_signing_router
 from api.applications.routes import router as applications_router
 from api.audit.indexer import indexer_of
 from api.audit.routes import router as audit_router
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(materials_router)
     app.include_router(certificates_router)
     app.include_router(tenders_router)
+    app.include_router(agency_signing_router)
     app.include_router(audit_router)
     app.include_router(pages_router)
     return app

@@ -411,7 +411,7 @@ def revoke_cmd(issuer: Address, document: Annotated[str, typer.Argument(help="a 
     _governed(rpc, lambda registry, governor: registry.revoke_document(governor, _checked(issuer), hashed, _reason(reason)))
 
 
-agency_app = typer.Typer(help="An agency's own client: sign pull requests with its keystore, open what it pulled.", no_args_is_help=True)
+agency_app = typer.Typer(help="An agency's own client: sign pull requests and chain writes with its own key, open what it pulled.", no_args_is_help=True)
 app.add_typer(agency_app, name="agency")
 
 
@@ -442,6 +442,66 @@ def agency_pull(
         _fail(GovchainError(f"{exc.request.method} {exc.request.url} answered {exc.response.status_code}: {exc.response.text[:300]}"))
     except GovchainError as exc:
         _fail(exc)
+
+
+@agency_app.command("sign")
+def agency_sign(
+    keystore: Annotated[Path | None, typer.Option(help="the agency's encrypted keystore (password: GOVCHAIN_KEYSTORE_PASSWORD or a prompt)")] = None,
+    dev_party: Annotated[str | None, typer.Option(help="dev only, instead of a keystore: the dev party to sign as (agency, procurement ...)")] = None,
+    api: Annotated[str, typer.Option(help="the platform API")] = "http://127.0.0.1:8000",
+    rpc_url: Annotated[str | None, typer.Option(help="the agency's own chain node (default GOVCHAIN_RPC_URL)")] = None,
+    deployment_dir: Annotated[Path | None, typer.Option(help="the folder of the deployment record (its addresses and ABIs)")] = None,
+    list_only: Annotated[bool, typer.Option("--list", help="only show what is awaiting, decoded; sign nothing")] = False,
+):
+    """Sign the agency's awaiting chain writes in its own client (agency-held keys): each call is decoded
+    here with the deployment's ABI and shown, checked (a certificate batch: its Merkle root recomputed
+    from its target hashes; a mismatch is refused), signed with the agency's own key and nonce, and
+    submitted to the platform, which relays it only if it is exactly what it asked for."""
+    import httpx
+
+    from api.agency_signing.client import AgencySigner
+    from api.settings import Settings, state_folder
+    from chain.deploy import load_record
+    from chain.tx import ChainClient
+
+    try:
+        account = _agency_account(keystore, dev_party)
+        record = load_record(deployment_dir or state_folder())
+        if record is None:
+            raise GovchainError(f"no deployment record in {deployment_dir or state_folder()}")
+        chain = ChainClient.from_url(rpc_url or Settings().rpc_url, expected_chain_id=record.chain_id)
+        with httpx.Client(base_url=api, timeout=180) as http:
+            signer = AgencySigner(http, account, chain, record)
+            if list_only:
+                reviewed = [signer.review(request) for request in signer.awaiting()]
+                rows = [(r.request["id"], r.decoded or r.request["description"], "refused: " + r.refusal if r.refusal else "to sign") for r in reviewed]
+            else:
+                rows = [(o.request_id, o.decoded, o.state + (f": {o.detail}" if o.detail else "") + (f" {o.tx_hash}" if o.tx_hash else "")) for o in signer.run()]
+    except httpx.HTTPStatusError as exc:
+        _fail(GovchainError(f"{exc.request.method} {exc.request.url} answered {exc.response.status_code}: {exc.response.text[:300]}"))
+    except GovchainError as exc:
+        _fail(exc)
+    table = Table("request", "call (decoded here)", "outcome", title=f"signature requests of {account.address}")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    if any(row[2].startswith(("refused", "rejected", "failed")) for row in rows):
+        raise typer.Exit(1)
+
+
+def _agency_account(keystore: Path | None, dev_party: str | None):
+    """The agency's key: its own keystore, or (dev only) its dev key."""
+    from api.settings import Environment, Settings
+    from identity.keys import dev_party as dev_key
+    from identity.keys import load_keystore
+
+    if (keystore is None) == (dev_party is None):
+        raise GovchainError("give the agency's --keystore, or (dev only) --dev-party")
+    if keystore is not None:
+        return load_keystore(keystore, os.environ.get("GOVCHAIN_KEYSTORE_PASSWORD") or getpass.getpass("keystore password: "))
+    if Settings().env is not Environment.DEV:
+        raise GovchainError("dev keys are refused outside dev: give the agency's --keystore")
+    return dev_key(load_node_config(), dev_party)
 
 
 @keys_app.command("new")

@@ -224,11 +224,15 @@ class Platform:
         return dev_party(load_node_config(settings.node_config), party)
 
     def member_key(self, address: str) -> LocalAccount:
-        """The chain key of a member the platform acts for (an agency pulling data).
+        """The chain key of an agency the platform acts for: ``agency_keys=dev-derived`` only (a dev
+        convenience). With ``agency-held`` keys the platform holds none and this refuses, so a write
+        that should have gone through :func:`api.agency_signing.service.agency_write` fails loudly.
 
-        Dev: the dev account with that address. Production: ``<keystore_dir>/<address>.json``.
-        Loaded once per address, like :meth:`signer`.
+        Dev: the dev account with that address, or ``<keystore_dir>/<address>.json``. Loaded once per
+        address, like :meth:`signer`.
         """
+        if self.settings.agency_keys != "dev-derived":
+            raise ConfigError(f"agency-held keys: the platform holds no key of {address}; the agency signs in its own client")
         address = Web3.to_checksum_address(address)
         if address not in self._keys:
             self._keys[address] = self._load_member_key(address)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from api.gateway.models import GatewayPull  # noqa: F401  (the gateway's table shares the schema history)
 from api.audit.models import ChainRecord  # noqa: F401  (the audit index shares the schema history)
+from api.agency_signing.models import AgencySignatureRequest  # noqa: F401  (agency signature requests share it too)
 from chain.db import Base, utcnow
 from chain.events import EventCursor  # noqa: F401  (registers the table)
 from chain.outbox import OutboxEntry  # noqa: F401  (registers the table)
@@ -214,7 +215,7 @@ class CertificateBatch(Base):
     store: Mapped[str] = mapped_column(String(42))
     merkle_root: Mapped[str] = mapped_column(String(66), unique=True)
     size: Mapped[int]
-    state: Mapped[str] = mapped_column(String(16), index=True)  # pending | issued | revoked
+    state: Mapped[str] = mapped_column(String(16), index=True)  # pending | awaiting (the agency's signature) | issued | revoked
     tx_hash: Mapped[str | None] = mapped_column(String(66))
     block_number: Mapped[int | None]
     revoke_tx: Mapped[str | None] = mapped_column(String(66))

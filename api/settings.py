@@ -90,12 +90,13 @@ class Settings(BaseSettings):
     auto_migrate: bool = True
     receipt_timeout_seconds: float = Field(60.0, gt=0)
     data_key: SecretStr = SecretStr("")  # base64url, 32 bytes: AES-256-GCM key for data at rest
-    keystore_dir: Path | None = None  # production member keys: <dir>/<address>.json
+    keystore_dir: Path | None = None  # dev-derived only: agency keys in <dir>/<address>.json instead of the dev ones
     agency_keys: Literal["dev-derived", "agency-held"] = Field(
         "dev-derived",
-        description="dev-derived: the platform signs an agency's pull requests with the agency's dev key and opens the "
-        "answers with the HPKE key derived from it (dev only). agency-held: the agency signs its pull requests in its "
-        "own client (GET .../pull-requests, POST .../pulls) and the answers stay sealed to its own HPKE key",
+        description="dev-derived: the platform signs an agency's pull requests and chain writes with the agency's dev key and "
+        "opens the answers with the HPKE key derived from it (dev only). agency-held: the platform holds no agency key; the "
+        "agency signs its pull requests (GET .../pull-requests, POST .../pulls) and its chain writes (GET/POST "
+        "/v1/agency/signature-requests) in its own client, and the answers stay sealed to its own HPKE key",
     )  # fmt: skip
     catalog_path: Path = DEFAULT_CATALOG
     face_vendor_url: str = "http://127.0.0.1:8100"
@@ -131,7 +132,9 @@ class Settings(BaseSettings):
         elif self.token_secret.get_secret_value():
             check_secret(self.token_secret.get_secret_value())
         if self.env is not Environment.DEV and self.agency_keys == "dev-derived":
-            raise ConfigError("outside dev the platform holds no agency key for pulls: set GOVCHAIN_AGENCY_KEYS=agency-held")
+            raise ConfigError("outside dev the platform holds no agency key: set GOVCHAIN_AGENCY_KEYS=agency-held")
+        if self.agency_keys == "agency-held" and self.keystore_dir is not None:
+            raise ConfigError("agency-held keys: the platform holds no agency key, so GOVCHAIN_KEYSTORE_DIR (agency keystores) must not be set")
         if self.env is Environment.PRODUCTION:
             for name in ("public_domain", "public_url", "face_vendor_url"):  # the dev defaults point at this machine
                 value = getattr(self, name)

@@ -83,6 +83,16 @@ class Deployment:
             raise NotDeployed("the deployment record has no DocumentStore ABI (it predates document stores)")
         return self.store_abi
 
+    def contract_at(self, address: str) -> tuple[str, list] | None:
+        """``(name, abi)`` of the recorded contract at ``address`` (a DocumentStore counts as one), or None."""
+        address = Web3.to_checksum_address(address)
+        for name, entry in self.contracts.items():
+            if Web3.to_checksum_address(entry["address"]) == address:
+                return name, entry["abi"]
+        if any(Web3.to_checksum_address(entry["address"]) == address for entry in self.stores.values()):
+            return "DocumentStore", self.document_store_abi()
+        return None
+
     def to_json(self) -> dict:
         data = dict(self.__dict__)
         data.pop("reused")

@@ -82,17 +82,49 @@ class Outbox:
                 log.warning("outbox: the nonce of intent %r was taken by another sender of %s; signing again", intent_key, account.address)
         raise AssertionError("unreachable")
 
+    def relay(self, intent_key: str, sender: str, nonce: int, raw: bytes, tx_hash: str) -> Receipt:
+        """Send for ``intent_key`` a transaction another party signed (an agency, in its own client),
+        as :meth:`submit` sends the platform's own: stored before it is sent, resumed like any other
+        entry, finished rather than sent again when the intent is known. A node's refusal before
+        mining leaves nothing stored and raises :class:`NonceTaken` or :class:`TransactionFailed`."""
+        existing = self.entry(intent_key)
+        if existing is not None:
+            return self._finish(existing)
+        try:
+            self._store(intent_key, sender, nonce, raw, tx_hash)
+        except IntentInFlight:
+            return self._finish(self.entry(intent_key))
+        try:
+            self.client.send_raw(raw)
+        except Web3RPCError as exc:
+            stored = self.entry(intent_key)
+            if stored is not None and stored.tx_hash == tx_hash:
+                self._discard(stored)
+            refused = NonceTaken if nonce_taken(str(exc.message)) else TransactionFailed
+            raise refused(f"node refused relayed transaction {tx_hash} (nonce {nonce}): {exc.message}", tx_hash) from None
+        self._set(intent_key, SENT, only_from=(SIGNED,))
+        return self._finish(self.entry(intent_key))
+
+    def finish(self, intent_key: str) -> Receipt | None:
+        """The receipt of a stored intent (re-broadcast and awaited if need be); None if none is stored."""
+        existing = self.entry(intent_key)
+        return None if existing is None else self._finish(existing)
+
+    def _store(self, intent_key: str, sender: str, nonce: int, raw: bytes, tx_hash: str) -> None:
+        """Commit the signed transaction of ``intent_key`` before it is sent (IntentInFlight if another worker did)."""
+        with self.sessions() as session:
+            session.add(OutboxEntry(intent_key=intent_key, sender=sender, nonce=nonce, tx_hash=tx_hash, raw_tx=raw, status=SIGNED))
+            try:
+                session.commit()
+            except IntegrityError:
+                raise IntentInFlight(f"intent {intent_key!r} was signed by another worker") from None
+        checkpoint("outbox.after_sign")
+
     def _sign_and_send(self, intent_key: str, account: LocalAccount, call, *, to: str | None, data: str, gas: int | None) -> Receipt:
         tx = self.client.build(account, call, to=to, data=data, gas=gas)
 
         def store(nonce: int, raw: bytes, tx_hash: str) -> None:
-            with self.sessions() as session:
-                session.add(OutboxEntry(intent_key=intent_key, sender=account.address, nonce=nonce, tx_hash=tx_hash, raw_tx=raw, status=SIGNED))
-                try:
-                    session.commit()
-                except IntegrityError:
-                    raise IntentInFlight(f"intent {intent_key!r} was signed by another worker") from None
-            checkpoint("outbox.after_sign")
+            self._store(intent_key, account.address, nonce, raw, tx_hash)
 
         try:
             self.client.send(account, tx, before_send=store, before_sign=lambda: self._rebroadcast_unsent(account.address),

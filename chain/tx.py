@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 from eth_account.signers.local import LocalAccount
@@ -104,6 +104,14 @@ class NonceManager:
                 self._next.pop(address, None)
 
 
+class Sender(Protocol):
+    """Whoever a transaction is built for: only its address is read (a LocalAccount is one; an
+    agency that signs in its own client is one too, its key never here)."""
+
+    @property
+    def address(self) -> str: ...
+
+
 @dataclass
 class Receipt:
     tx_hash: str
@@ -182,7 +190,7 @@ class ChainClient:
 
     # -- building -------------------------------------------------------------------------
 
-    def build(self, account: LocalAccount, call=None, *, to: str | None = None, data: str = "0x", value: int = 0, gas: int | None = None) -> dict:
+    def build(self, account: Sender, call=None, *, to: str | None = None, data: str = "0x", value: int = 0, gas: int | None = None) -> dict:
         """An unsigned transaction for a contract call (``call``) or raw ``to``/``data``.
 
         Gas is estimated unless given; a call that would revert raises its named error now,

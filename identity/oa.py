@@ -366,6 +366,12 @@ def _merkle(leaves: list[bytes]) -> tuple[bytes, list[list[bytes]]]:
     return layer[0], layers
 
 
+def merkle_root(target_hashes: list[bytes]) -> bytes:
+    """The Merkle root a batch with these target hashes is issued under (an agency's client
+    recomputes it before it signs ``issue(root)``)."""
+    return _merkle(list(target_hashes))[0]
+
+
 def _proof(index: int, layers: list[list[bytes]]) -> list[bytes]:
     proof = []
     for layer in layers:

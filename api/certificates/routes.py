@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from api.agency_signing import service as signing
 from api.applications import states
 from api.applications.schemas import application_out
 from api.applications.service import get_for
@@ -145,11 +146,40 @@ def decide_many(body: BulkDecisions, identity: CurrentIdentity, platform: Platfo
 
 
 @router.post("/agency/issuance/flush")
-def flush(identity: CurrentIdentity, platform: PlatformDep, now: NowDep):
-    """Issue every queued certificate now instead of waiting for the batch to fill."""
+def flush(identity: CurrentIdentity, platform: PlatformDep, session: SessionDep, now: NowDep):
+    """Issue every queued certificate now instead of waiting for the batch to fill. With agency-held
+    keys a batch first awaits the agency's own signature: listed with ``state`` awaiting and the URL
+    of its ``signature_request`` (the worker issues it once the agency's transaction is mined)."""
     _agency(identity)
     batches = platform.issuer().work(now, force=True)
-    return [{"merkle_root": b.merkle_root, "size": b.size, "tx_hash": b.tx_hash, "block_number": b.block_number} for b in batches]
+    issued = [{"merkle_root": b.merkle_root, "size": b.size, "state": b.state, "tx_hash": b.tx_hash, "block_number": b.block_number} for b in batches]
+    awaiting = session.scalars(select(CertificateBatch).where(CertificateBatch.agency == identity.address, CertificateBatch.state == service.AWAITING))
+    return issued + [_awaiting_out(platform, batch) for batch in awaiting]
+
+
+def _awaiting_out(platform, batch: CertificateBatch) -> dict:
+    request = signing.awaiting_for(platform, service.issue_intent(batch.merkle_root))
+    url = signing.request_out(platform, request)["url"] if request is not None else None
+    return {"merkle_root": batch.merkle_root, "size": batch.size, "state": batch.state, "signature_request": url}
+
+
+@router.get("/certificate-batches/{merkle_root}")
+def certificate_batch(merkle_root: Annotated[str, Path(pattern=HEX32)], identity: CurrentIdentity, session: SessionDep):
+    """A batch for its issuing agency: its state and every certificate's target hash (the agency's
+    client recomputes the Merkle root from them before it signs ``issue(root)``)."""
+    batch = _batch(session, merkle_root)
+    if identity.address != batch.agency:
+        raise Forbidden(f"only the issuing agency {batch.agency} may read this batch")
+    certificates = session.scalars(select(Certificate).where(Certificate.batch_id == batch.id).order_by(Certificate.id))
+    return {"merkle_root": batch.merkle_root, "store": batch.store, "size": batch.size, "state": batch.state, "tx_hash": batch.tx_hash,
+            "certificates": [{"id": c.id, "application_id": c.application_id, "target_hash": c.target_hash} for c in certificates]}  # fmt: skip
+
+
+def _batch(session, merkle_root: str) -> CertificateBatch:
+    batch = session.scalar(select(CertificateBatch).where(CertificateBatch.merkle_root == merkle_root.lower()))
+    if batch is None:
+        raise NotFound(f"no batch with root {merkle_root}")
+    return batch
 
 
 # -- certificates -----------------------------------------------------------------------------
@@ -212,9 +242,7 @@ def revoke_batch(
     session: SessionDep, now: NowDep,
 ):  # fmt: skip
     """The issuing agency revokes a whole batch by its Merkle root."""
-    batch = session.scalar(select(CertificateBatch).where(CertificateBatch.merkle_root == merkle_root.lower()))
-    if batch is None:
-        raise NotFound(f"no batch with root {merkle_root}")
+    batch = _batch(session, merkle_root)
     if identity.address != batch.agency or "ISSUER" not in identity.roles:
         raise Forbidden(f"only the issuing agency {batch.agency} may revoke this batch")
     batch = service.revoke_batch(platform, session, batch, body.reason, now)

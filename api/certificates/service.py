@@ -10,6 +10,10 @@ committed to the database *before* the transaction; the transaction goes through
 outbox under the intent ``certificates:issue:<root>``. A process killed anywhere finds the
 batch pending at start and finishes it with the same root, so no certificate is issued
 twice and none is lost.
+
+With agency-held keys the platform cannot sign ``issue(root)``: the batch waits in state
+``awaiting`` (its certificates stay batched) until the agency has signed the transaction in its
+own client (:mod:`api.agency_signing`); the issuer finishes it once that is mined.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from api.agency_signing.service import SignatureAwaited, agency_write
 from api.applications import states
 from api.applications.service import claimed_identity
 from api.context import Platform
@@ -35,6 +40,7 @@ from identity import oa
 log = logging.getLogger("govchain.certificates")
 QUEUED, BATCHED, ISSUED, REVOKED = "queued", "batched", "issued", "revoked"
 PENDING = "pending"
+AWAITING = "awaiting"  # a batch whose issue(root) waits for the agency's own signature (agency-held keys)
 TEMPLATE = "GOVCHAIN_CERTIFICATE"
 
 
@@ -56,12 +62,6 @@ def store_of(platform: Platform, agency: str) -> DocumentStoreClient:
     if address is None:
         raise ServiceUnavailable(f"the agency {agency} has no DocumentStore in GovRegistry; it must create one first")
     return platform.store_client(address)
-
-
-def issuing_key(platform: Platform, store: DocumentStoreClient):
-    """The key the store takes issue and revoke from now: its issuer's account, or the key a governor
-    rotated it to (GovRegistry.rotateIssuingKey), held like any member key the platform acts with."""
-    return platform.member_key(store.writer())
 
 
 def certificate_data(platform: Platform, application: Application, certificate_id: str, now: datetime) -> dict:
@@ -161,7 +161,7 @@ def revoke(platform: Platform, session: Session, certificate: Certificate, reaso
         raise Conflict(f"{certificate.id} is {certificate.state}; only an issued certificate can be revoked")
     store = store_of(platform, certificate.agency)
     call = store.contract.functions.revoke(bytes.fromhex(certificate.target_hash[2:]))
-    receipt = platform.outbox().submit(f"certificates:revoke:{certificate.target_hash}", issuing_key(platform, store), call)
+    receipt = agency_write(platform, f"certificates:revoke:{certificate.target_hash}", store.writer(), call)
     certificate.state, certificate.revoke_reason, certificate.revoke_tx, certificate.revoked_at = REVOKED, reason, receipt.tx_hash, now
     session.commit()
     return certificate
@@ -173,7 +173,7 @@ def revoke_batch(platform: Platform, session: Session, batch: CertificateBatch, 
         raise Conflict(f"batch {batch.merkle_root} is {batch.state}; only an issued batch can be revoked")
     store = store_of(platform, batch.agency)
     call = store.contract.functions.revoke(bytes.fromhex(batch.merkle_root[2:]))
-    receipt = platform.outbox().submit(f"certificates:revoke:{batch.merkle_root}", issuing_key(platform, store), call)
+    receipt = agency_write(platform, f"certificates:revoke:{batch.merkle_root}", store.writer(), call)
     batch.state, batch.revoke_tx = REVOKED, receipt.tx_hash
     session.execute(
         update(Certificate).where(Certificate.batch_id == batch.id, Certificate.state == ISSUED)
@@ -181,6 +181,10 @@ def revoke_batch(platform: Platform, session: Session, batch: CertificateBatch, 
     )  # fmt: skip
     session.commit()
     return batch
+
+
+def issue_intent(merkle_root: str) -> str:
+    return f"certificates:issue:{merkle_root}"
 
 
 class Issuer:
@@ -221,19 +225,21 @@ class Issuer:
                 self._stop.wait(1.0)
 
     def work(self, now: datetime, *, force: bool = False) -> list[CertificateBatch]:
-        """Finish pending batches, then cut new ones where due; returns the batches issued."""
+        """Finish pending batches (and those whose agency signature is now mined), then cut new ones
+        where due; returns the batches issued (not those still awaiting the agency's signature)."""
         with self._flush_lock:
-            issued = [self._anchor(batch_id) for batch_id in self._pending()]
+            anchored = [self._anchor(batch_id) for batch_id in self._pending()]
             for agency in self._due(now, force):
                 while (batch_id := self._cut(agency)) is not None:
-                    issued.append(self._anchor(batch_id))
+                    anchored.append(self._anchor(batch_id))
                     if not self._more_full(agency):
                         break
-            return issued
+            return [batch for batch in anchored if batch is not None]
 
     def _pending(self) -> list[int]:
         with self.platform.sessions() as session:
-            return list(session.scalars(select(CertificateBatch.id).where(CertificateBatch.state == PENDING).order_by(CertificateBatch.id)))
+            query = select(CertificateBatch.id).where(CertificateBatch.state.in_((PENDING, AWAITING))).order_by(CertificateBatch.id)
+            return list(session.scalars(query))
 
     def _due(self, now: datetime, force: bool) -> list[str]:
         with self.platform.sessions() as session:
@@ -278,13 +284,22 @@ class Issuer:
             checkpoint("issuer.after_cut")  # fault drills: killed with a batch cut, before its issue(root)
             return batch.id
 
-    def _anchor(self, batch_id: int) -> CertificateBatch:
+    def _anchor(self, batch_id: int) -> CertificateBatch | None:
+        """Issue the batch's root, or (agency-held keys) leave it awaiting the agency's signature:
+        its certificates stay batched, not issued, until the agency's transaction is mined."""
         platform = self.platform
         with platform.sessions() as session:
             batch = session.get(CertificateBatch, batch_id)
             store = platform.store_client(batch.store)
             call = store.contract.functions.issue(bytes.fromhex(batch.merkle_root[2:]))
-            receipt = platform.outbox().submit(f"certificates:issue:{batch.merkle_root}", issuing_key(platform, store), call)
+            try:
+                receipt = agency_write(platform, issue_intent(batch.merkle_root), store.writer(), call)
+            except SignatureAwaited as awaited:
+                if batch.state != AWAITING:
+                    batch.state = AWAITING
+                    session.commit()
+                    log.info("batch %s awaits the signature of %s (request %s)", batch.merkle_root, batch.agency, awaited.request_id)
+                return None
             now = datetime.now(UTC)
             batch.state, batch.tx_hash, batch.block_number, batch.issued_at = ISSUED, receipt.tx_hash, receipt.block_number, now
             applications = select(Certificate.application_id).where(Certificate.batch_id == batch.id)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.agency_signing.service import agency_write
 from api.applications import states
 from api.applications.service import sealed, unsealed
 from api.blobs import BlobStore
@@ -197,7 +198,7 @@ def check_commitment(platform: Platform, session: Session, row: Commitment, outc
     if row.check_outcome is not None:
         raise Conflict(f"the commitment for {row.material} of {row.application_id} was checked already: {row.check_outcome}")
     root = keccak(json.dumps({"commitment": row.digest, "outcome": outcome, "note": note}, sort_keys=True).encode())
-    receipt = anchor(platform, "COMMITMENT_CHECK", row.application_id, root, account=platform.member_key(row.agency))
+    receipt = anchor(platform, "COMMITMENT_CHECK", row.application_id, root, agency=row.agency)
     row.check_outcome, row.check_note, row.check_root, row.check_tx, row.checked_at = outcome, note, hx(root), receipt.tx_hash, now
     session.commit()
     return row
@@ -206,12 +207,16 @@ def check_commitment(platform: Platform, session: Session, row: Commitment, outc
 # -- evidence -------------------------------------------------------------------------------
 
 
-def anchor(platform: Platform, kind: str, application_id: str, root: bytes, *, account=None):
-    """Anchor ``root`` in EvidenceLedger once (the outbox makes a retry return the first receipt)."""
+def anchor(platform: Platform, kind: str, application_id: str, root: bytes, *, agency: str | None = None):
+    """Anchor ``root`` in EvidenceLedger once (the outbox makes a retry return the first receipt):
+    sent by the relayer, or by ``agency`` itself (:func:`agency_write`: with agency-held keys the
+    agency signs it in its own client first, and the step answers 202 until then)."""
     ledger = platform.evidence()
-    account = account or platform.signer("relayer")
     call = ledger.contract.functions.anchor(ledger.kind(kind), keccak(text=application_id), root)
-    return platform.outbox().submit(f"evidence:{kind}:{application_id}:{hx(root)}", account, call)
+    intent = f"evidence:{kind}:{application_id}:{hx(root)}"
+    if agency is not None:
+        return agency_write(platform, intent, agency, call)
+    return platform.outbox().submit(intent, platform.signer("relayer"), call)
 
 
 # -- submission -----------------------------------------------------------------------------
@@ -274,8 +279,10 @@ def record_delivery(platform: Platform, session: Session, application: Applicati
         raise Conflict(f"delivery of {application.id} is at {done[-1] if done else 'not started'}; the next step is {expected[position] if position < len(expected) else 'none'}")
     if status == "mailed" and not tracking:
         raise BadRequest("a mailed step needs the tracking number")
-    root = keccak(json.dumps({"application": application.id, "status": status, "tracking": tracking, "at": now.isoformat()}, sort_keys=True).encode())
-    receipt = anchor(platform, "DELIVERY", application.id, root, account=platform.member_key(application.agency))
+    # no time in the root (the block stamps it): the same step asked again is the same write, so an
+    # agency that signs it in its own client and repeats the request finds it done
+    root = keccak(json.dumps({"application": application.id, "status": status, "tracking": tracking}, sort_keys=True).encode())
+    receipt = anchor(platform, "DELIVERY", application.id, root, agency=application.agency)
     event = DeliveryEvent(application_id=application.id, status=status, tracking_number=tracking, root=hx(root), tx_hash=receipt.tx_hash, at=now)
     session.add(event)
     application.delivery_status = status

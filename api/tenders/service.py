@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from web3 import Web3
 
+from api.agency_signing.service import SignatureAwaited, agency_write
 from api.blobs import BlobMissing, BlobStore
 from api.context import Platform
 from api.models import Tender, TenderBid, TenderObjection
@@ -65,6 +66,13 @@ def _send(platform: Platform, intent: str, account, call):
     return receipt, platform.tenders().events(receipt)
 
 
+def _agency_send(platform: Platform, intent: str, agency: str, call):
+    """A step only the procurement agency may sign (:func:`agency_write`: with agency-held keys it
+    answers 202 until the agency has signed it in its own client; the step changes nothing before)."""
+    receipt = agency_write(platform, intent, agency, call)
+    return receipt, platform.tenders().events(receipt)
+
+
 def get_tender(session: Session, tender_id: str) -> Tender:
     tender = session.get(Tender, tender_id.lower())
     if tender is None:
@@ -88,8 +96,7 @@ def create(platform: Platform, session: Session, identity, body: schemas.TenderC
         unhex(body.document_hash), body.bid_deadline, opening, opening + body.decryption_minutes * 60,
         schemas.METHODS[body.method], body.min_bidders, body.experts, body.weights, body.objection_seconds,
     )  # fmt: skip
-    agency = platform.member_key(identity.address)
-    receipt, _ = _send(platform, f"tender:create:{tender_id}", agency, platform.tenders().contract.functions.createTender(unhex(tender_id), terms.as_tuple()))
+    receipt, _ = _agency_send(platform, f"tender:create:{tender_id}", identity.address, platform.tenders().contract.functions.createTender(unhex(tender_id), terms.as_tuple()))
     tender = Tender(tender_id=tender_id, reference=body.reference, title=body.title, agency=identity.address, created_tx=receipt.tx_hash)
     session.add(tender)
     session.commit()
@@ -211,7 +218,7 @@ def withdraw_bid(platform: Platform, session: Session, identity, tender: Tender,
 def open_tender(platform: Platform, session: Session, identity, tender: Tender) -> dict:
     require_agency(identity, tender)
     call = platform.tenders().contract.functions.openTender(unhex(tender.tender_id))
-    receipt, events = _send(platform, f"tender:open:{tender.tender_id}", platform.member_key(tender.agency), call)
+    receipt, events = _agency_send(platform, f"tender:open:{tender.tender_id}", tender.agency, call)
     state = platform.tenders().get_tender(unhex(tender.tender_id)).state
     return {"state": state.name.lower(), "tx_hash": receipt.tx_hash, "events": [e.name for e in events]}
 
@@ -270,7 +277,7 @@ def decrypt(platform: Platform, session: Session, tender: Tender, bid: TenderBid
         digest, decrypted, fault, bid.decryption = bytes(32), False, NOT_BIDDER_FAULT, outcome["cause"]
     session.commit()
     call = platform.tenders().contract.functions.recordDecryption(tid, pid, decrypted, digest, fault)
-    receipt, _ = _send(platform, f"tender:decrypt:{tender.tender_id}:{bid.pseudonym}", platform.member_key(tender.agency), call)
+    receipt, _ = _agency_send(platform, f"tender:decrypt:{tender.tender_id}:{bid.pseudonym}", tender.agency, call)
     return {"decrypted": decrypted, "cause": bid.decryption, "tx_hash": receipt.tx_hash}
 
 
@@ -296,18 +303,23 @@ def settle(platform: Platform, session: Session, tender: Tender, now: datetime) 
     if waiting and max(chain_now, int(now.timestamp())) < on_chain.decryption_end:
         raise Conflict(f"the decryption window of {tender.reference} is open until {on_chain.decryption_end} and {len(waiting)} bids have "
                        "no key yet: no outcome is recorded, and nothing is shown, before every bid can be opened")  # fmt: skip
-    recorded, keys = [], None
+    recorded, keys, awaited = [], None, []
     for bid in bids:
-        if statuses[bid.pseudonym] is BidStatus.REVEALED:
-            keys = keys if keys is not None else revealed_keys(platform, tender)
-            outcome = decrypt(platform, session, tender, bid, keys[bid.pseudonym])
-            recorded.append({"pseudonym": bid.pseudonym, "cause": outcome["cause"], "tx_hash": outcome["tx_hash"]})
-        elif statuses[bid.pseudonym] is BidStatus.COMMITTED:
-            call = platform.tenders().contract.functions.recordDecryption(tid, unhex(bid.pseudonym), False, bytes(32), BIDDER_FAULT)
-            receipt, _ = _send(platform, f"tender:decrypt:{tender.tender_id}:{bid.pseudonym}", platform.member_key(tender.agency), call)
-            bid.decryption = "no_key"
-            recorded.append({"pseudonym": bid.pseudonym, "cause": "no_key", "tx_hash": receipt.tx_hash})
+        try:
+            if statuses[bid.pseudonym] is BidStatus.REVEALED:
+                keys = keys if keys is not None else revealed_keys(platform, tender)
+                outcome = decrypt(platform, session, tender, bid, keys[bid.pseudonym])
+                recorded.append({"pseudonym": bid.pseudonym, "cause": outcome["cause"], "tx_hash": outcome["tx_hash"]})
+            elif statuses[bid.pseudonym] is BidStatus.COMMITTED:
+                call = platform.tenders().contract.functions.recordDecryption(tid, unhex(bid.pseudonym), False, bytes(32), BIDDER_FAULT)
+                receipt, _ = _agency_send(platform, f"tender:decrypt:{tender.tender_id}:{bid.pseudonym}", tender.agency, call)
+                bid.decryption = "no_key"
+                recorded.append({"pseudonym": bid.pseudonym, "cause": "no_key", "tx_hash": receipt.tx_hash})
+        except SignatureAwaited as waiting:  # agency-held keys: every outcome asked for at once, signed in one go
+            awaited.append(waiting)
     session.commit()
+    if awaited:
+        raise awaited[0]
     return recorded
 
 
@@ -339,7 +351,7 @@ def publish_reading(platform: Platform, session: Session, identity, tender: Tend
     text = announcement(tender, bids)
     readings = [(unhex(b.pseudonym), int(b.opened["price_fen"]), items_hash(b.opened)) for b in bids]
     call = platform.tenders().contract.functions.publishReading(unhex(tender.tender_id), readings, keccak(text=text))
-    receipt, _ = _send(platform, f"tender:reading:{tender.tender_id}", platform.member_key(tender.agency), call)
+    receipt, _ = _agency_send(platform, f"tender:reading:{tender.tender_id}", tender.agency, call)
     return {"announcement": text, "announcement_hash": hx(keccak(text=text)), "read": len(readings), "tx_hash": receipt.tx_hash}
 
 
@@ -366,7 +378,7 @@ def answer_objection(platform: Platform, session: Session, identity, tender: Ten
     if objection is None:
         raise NotFound(f"no objection {index} in {tender.reference}")
     call = platform.tenders().contract.functions.answerObjection(unhex(tender.tender_id), index, keccak(text=text))
-    receipt, _ = _send(platform, f"tender:answer:{tender.tender_id}:{index}", platform.member_key(tender.agency), call)
+    receipt, _ = _agency_send(platform, f"tender:answer:{tender.tender_id}:{index}", tender.agency, call)
     objection.answer = text
     session.commit()
     return {"index": index, "answer_hash": hx(keccak(text=text)), "tx_hash": receipt.tx_hash}
@@ -385,7 +397,7 @@ def replace_expert(platform: Platform, identity, tender: Tender, body: schemas.E
     require_agency(identity, tender)
     expert, replacement = Web3.to_checksum_address(body.expert), Web3.to_checksum_address(body.replacement)
     call = platform.tenders().contract.functions.replaceExpert(unhex(tender.tender_id), expert, replacement)
-    receipt, events = _send(platform, f"tender:replace:{tender.tender_id}:{expert}", platform.member_key(tender.agency), call)
+    receipt, events = _agency_send(platform, f"tender:replace:{tender.tender_id}:{expert}", tender.agency, call)
     (replaced,) = [e for e in events if e.name == "ExpertReplaced"]
     return {"expert": expert, "replacement": replacement, "dropped_scores": replaced.args["droppedScores"], "tx_hash": receipt.tx_hash}
 
@@ -403,14 +415,17 @@ def publish_result(platform: Platform, session: Session, identity, tender: Tende
         raise Conflict(f"objections to {tender.reference} may be raised until {deadline}: no result before then")
     computed, value = platform.tenders().compute_result(tid)
     chosen = unhex(winner) if winner else computed
-    agency = platform.member_key(tender.agency)
     report = {"tender_id": tender.tender_id, "winner": hx(chosen), "value": value,
               "bids": [_bid_view(platform, tender, b) for b in session.scalars(select(TenderBid).where(TenderBid.tender_id == tender.tender_id))]}  # fmt: skip
-    report_signature = Account.sign_message(encode_defunct(canonical_json(report)), agency.key).signature
-    report_hash = keccak(canonical_json({"report": report, "signature": hx(report_signature)}))
+    # dev-derived keys: the report also carries the agency's EIP-191 signature; agency-held: the platform
+    # has no key to sign it with, and the agency's own signature on the transaction anchoring its hash attests it
+    report_signature = None
+    if platform.settings.agency_keys == "dev-derived":
+        report_signature = hx(Account.sign_message(encode_defunct(canonical_json(report)), platform.member_key(tender.agency).key).signature)
+    report_hash = keccak(canonical_json({"report": report, "signature": report_signature}))
     call = platform.tenders().contract.functions.publishResult(tid, chosen, report_hash)
-    receipt, _ = _send(platform, f"tender:result:{tender.tender_id}:{hx(chosen)}", agency, call)
-    return {"winner": hx(chosen), "value": value, "report": report, "report_signature": hx(report_signature),
+    receipt, _ = _agency_send(platform, f"tender:result:{tender.tender_id}:{hx(chosen)}", tender.agency, call)
+    return {"winner": hx(chosen), "value": value, "report": report, "report_signature": report_signature,
             "report_hash": hx(report_hash), "tx_hash": receipt.tx_hash}  # fmt: skip
 
 

@@ -43,6 +43,8 @@ def test_production_refuses_an_empty_secret_and_dev_keys(tmp_path):
         public = dict(public_domain="gov.example", public_url="https://gov.example", face_vendor_url="https://face.vendor.example")
         with pytest.raises(ValueError, match=f"GOVCHAIN_{name.upper()}"):  # issue 16: production kept the localhost defaults
             Settings(env="production", state_dir=tmp_path, token_secret=GOOD, **held, **secrets, **{**public, name: value})
+    with pytest.raises(ValueError, match="GOVCHAIN_KEYSTORE_DIR"):  # issue 15: agency keystores on the platform are refused too
+        Settings(env="production", state_dir=tmp_path, token_secret=GOOD, **held, **secrets, **public, keystore_dir=tmp_path)
     ok = Settings(env="production", state_dir=tmp_path, token_secret=GOOD, **held, **secrets, **public)
     assert ok.resolved_token_secret() == GOOD
     assert ok.resolved_data_key() == bytes(32)

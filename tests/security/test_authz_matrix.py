@@ -112,6 +112,11 @@ MATRIX: dict[tuple[str, str], tuple[frozenset, object]] = {
     ("GET", "/v1/agency/commitments"): (AGENCY_ROLE, None),
     ("GET", "/v1/agency/applications"): (AGENCY_ROLE, None),
     ("POST", "/v1/agency/issuance/flush"): (AGENCY_ROLE, None),
+    # a member's own signature requests (agency-held keys): every signed-in caller sees only its own (others' are 404)
+    ("GET", "/v1/agency/signature-requests"): (SIGNED, None),
+    ("GET", "/v1/agency/signature-requests/{request_id}"): (SIGNED, None),
+    ("POST", "/v1/agency/signature-requests/{request_id}"): (SIGNED, lambda w: {"json": {"raw_transaction": "0x00"}}),
+    ("GET", "/v1/certificate-batches/{merkle_root}"): (HANDLING_AGENCY, None),
     # procurement
     ("POST", "/v1/tenders"): (PROCUREMENT, lambda w: {"json": {"reference": "SEC-X", "title": "t", "document_hash": HEX32, "bid_deadline": 1,
                                                                 "method": "lowest_price", "experts": [w.applicant.address]}}),  # fmt: skip
@@ -158,7 +163,7 @@ def fill(path: str, world) -> str:
     return path.format(
         application_id=world.application_id, consent_id=world.consent_id, certificate_id=world.certificate_id,
         target_hash=world.target_hash, merkle_root=world.merkle_root, tender_id=world.tender_id, pseudonym=world.pseudonym,
-        material="health-exam", address="0x" + "00" * 19 + "01", name="govchain.css", index=0,
+        material="health-exam", address="0x" + "00" * 19 + "01", name="govchain.css", index=0, request_id="asr_" + "00" * 16,
     )  # fmt: skip
 
 
