@@ -26,7 +26,7 @@ from rich.table import Table
 
 from api import samples
 from api.gateway.dataset import demo_citizen
-from identity import siwe, tender712
+from identity import pseudonym as pseudonyms, siwe, tender712
 
 
 class DemoFailed(RuntimeError):
@@ -90,12 +90,14 @@ def run_no_visit(stack: dict, agency, console: Console, *, citizen_index: int | 
                       f" (face-check ref {application['face_check_ref'][:18]}…, no image kept)")  # fmt: skip
         if application["state"] != "face_verified":
             raise DemoFailed("the face check did not pass")
-        offer = _check(http.get(f"/v1/applications/{application['id']}/consent-terms", headers=me), 200)
-        signature = Account.sign_typed_data(applicant.key, full_message=offer["typed_data"]).signature
-        granted = _check(http.post(f"/v1/applications/{application['id']}/consent", json={"signature": "0x" + bytes(signature).hex()}, headers=me), 201)
+        derivation = _check(http.get(f"/v1/applications/{application['id']}/consent-terms", headers=me), 200)["pseudonym"]
+        pseudonym = pseudonyms.from_derivation(applicant.key, derivation).address
+        offer = _check(http.get(f"/v1/applications/{application['id']}/consent-terms", params={"pseudonym": pseudonym}, headers=me), 200)
+        granted = _check(http.post(f"/v1/applications/{application['id']}/consent", json=pseudonyms.sign_consent_offer(applicant.key, offer), headers=me), 201)
         summary["consent_id"] = granted["consent_id"]
         summary["transactions"].append(granted["tx_hash"])
-        console.print(f"[bold]4. consent[/]   signed (EIP-712) for {', '.join(offer['scope'])}; relayed in tx {granted['tx_hash']} block {granted['block_number']}")
+        console.print(f"[bold]4. consent[/]   signed (EIP-712) for {', '.join(offer['scope'])} by this consent's pseudonym {pseudonym}"
+                      f" (linked to the wallet off chain); relayed in tx {granted['tx_hash']} block {granted['block_number']}")  # fmt: skip
         bureau = sign_in(http, agency)
         pulled = _check(http.post(f"/v1/applications/{application['id']}/pulls", headers=bureau), 200)
         for pull in pulled["pulls"]:
@@ -110,11 +112,11 @@ def run_no_visit(stack: dict, agency, console: Console, *, citizen_index: int | 
                           access["holder_name"] or access["holder"], access["outcome"], access["tx_hash"][:12] + "…")  # fmt: skip
         console.print(table)
         revocation = _check(http.get(f"/v1/me/consents/{granted['consent_id']}/revocation", headers=me), 200)
-        signature = Account.sign_typed_data(applicant.key, full_message=revocation["typed_data"]).signature
+        signature = pseudonyms.sign_revocation_offer(applicant.key, revocation)
         revoked = _check(http.post(f"/v1/me/consents/{granted['consent_id']}/revocation",
-                                   json={"deadline": revocation["deadline"], "signature": "0x" + bytes(signature).hex()}, headers=me), 200)  # fmt: skip
+                                   json={"deadline": revocation["deadline"], "signature": signature}, headers=me), 200)  # fmt: skip
         summary["transactions"].append(revoked["tx_hash"])
-        console.print(f"[bold]7. revoke[/]    signed by the applicant, relayed in tx {revoked['tx_hash']}")
+        console.print(f"[bold]7. revoke[/]    signed by the consent's pseudonym (key derived from the wallet), relayed in tx {revoked['tx_hash']}")
         again = _check(http.post(f"/v1/applications/{application['id']}/pulls", headers=bureau), 200)
         reasons = sorted({p.get("reason") for p in again["pulls"]})
         console.print(f"[bold]8. pull again[/] {', '.join(p['outcome'] for p in again['pulls'])} ({', '.join(map(str, reasons))}): nothing released")

@@ -72,6 +72,10 @@ class Application(Base):
     consent_terms: Mapped[dict | None] = mapped_column(JSON)  # terms offered for signing
     consent_id: Mapped[str | None] = mapped_column(String(66), unique=True)
     consent_tx: Mapped[str | None] = mapped_column(String(66))
+    # the consent's applicant on chain: a per-consent pseudonym (identity.pseudonym), linked to the
+    # applicant's wallet by the wallet's PseudonymLink signature, kept here and never on chain
+    consent_pseudonym: Mapped[str | None] = mapped_column(String(42), unique=True)
+    consent_link_signature: Mapped[str | None] = mapped_column(String(132))
     manifest: Mapped[dict | None] = mapped_column(JSON)  # leaves, root and proofs of the paperless submission
     manifest_root: Mapped[str | None] = mapped_column(String(66), unique=True)
     manifest_tx: Mapped[str | None] = mapped_column(String(66))

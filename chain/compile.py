@@ -29,7 +29,9 @@ SHIM = Path(__file__).resolve().parent / "solc_shim.js"
 EVM_VERSION = "shanghai"  # ganache's newest hardfork; runs on anvil and Besu as well
 SETTINGS = {
     "evmVersion": EVM_VERSION,
-    "optimizer": {"enabled": True, "runs": 200},
+    # tuned for calls over deployment (issue 15: recordPulls); viaIR keeps fields in registers, not memory
+    "optimizer": {"enabled": True, "runs": 10_000},
+    "viaIR": True,
     "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
 }
 

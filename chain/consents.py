@@ -51,13 +51,30 @@ class _Tupled(Protocol):
     def as_tuple(self) -> tuple: ...
 
 
+SECP256K1_HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
+
+
+def compact_signature(signature: bytes) -> tuple[bytes, bytes] | None:
+    """The EIP-2098 form ``(r, vs)`` of a 65-byte ECDSA signature ``r || s || v``, or None when
+    it has no such form (another length, ``v`` not 27/28 or 0/1, or a high ``s`` the contract
+    refuses anyway): such a signature is sent whole, for the contract to refuse or pass to ERC-1271."""
+    if len(signature) != 65 or signature[64] not in (0, 1, 27, 28):
+        return None
+    r, s, parity = signature[:32], int.from_bytes(signature[32:64]), signature[64] % 27
+    if s > SECP256K1_HALF_ORDER or not any(r):
+        return None
+    return r, (s | parity << 255).to_bytes(32)
+
+
 @dataclass(frozen=True)
 class PullRecord:
     """``IConsentRegistry.PullRecord``: a pull to log, with the requester's EIP-712 signature of
     its ``PullRequest`` (built and signed in ``identity.pull_request``). ``category`` is a bit
     index (0 ID card, 1 residence permit, 2 household register), not a mask; ``sequence`` the
     pull number asked for; ``details_hash`` the struct hash of the request's ``PullDetails``;
-    ``digest`` hashes what was handed over."""
+    ``digest`` hashes what was handed over. ``signature`` is the requester's as it signed
+    (65 bytes for an EOA; whatever its ERC-1271 check takes for a contract wallet): on chain an
+    EOA's goes compact in the record, a wallet's aside (:meth:`encoded`)."""
 
     consent_id: bytes
     sequence: int
@@ -68,10 +85,17 @@ class PullRecord:
     digest: bytes
     signature: bytes
 
-    def as_tuple(self) -> tuple:
+    def encoded(self, wallet_signatures: list[bytes], is_contract: bool) -> tuple:
+        """The record as ``recordPulls`` takes it: an EOA's signature in EIP-2098 form in the
+        record; a contract wallet's (or one with no compact form, which the contract then
+        refuses) appended to ``wallet_signatures``, the record's ``r`` zero and ``vs`` its index."""
+        compact = None if is_contract else compact_signature(bytes(self.signature))
+        if compact is None:
+            compact = bytes(32), len(wallet_signatures).to_bytes(32)
+            wallet_signatures.append(bytes(self.signature))
         return (
             bytes(self.consent_id), int(self.sequence), int(self.category), Web3.to_checksum_address(self.requester),
-            int(self.issued_at), bytes(self.details_hash), bytes(self.digest), bytes(self.signature),
+            int(self.issued_at), bytes(self.details_hash), bytes(self.digest), *compact,
         )  # fmt: skip
 
 
@@ -158,7 +182,7 @@ class ConsentRegistryClient(ContractClient):
 
     def record_pulls(self, holder: LocalAccount, pulls: list[PullRecord]) -> PullBatchResult:
         """Log a batch of pulls; each record comes back logged (with its pull number) or refused."""
-        receipt = self.client.transact(holder, self.contract.functions.recordPulls([p.as_tuple() for p in pulls]))
+        receipt = self.client.transact(holder, self.contract.functions.recordPulls(*self.encode_pulls(pulls)))
         verdicts = [e for e in self.events(receipt) if e.name in ("DataPulled", "PullRefused")]
         if len(verdicts) != len(pulls):
             raise TransactionFailed(
@@ -171,6 +195,14 @@ class ConsentRegistryClient(ContractClient):
             else:
                 outcomes.append(PullOutcome(record, PullRefusal(event.args["reason"])))
         return PullBatchResult(receipt, outcomes)
+
+    def encode_pulls(self, pulls: list[PullRecord]) -> tuple[list[tuple], list[bytes]]:
+        """``recordPulls``' two arguments: the records, and the contract wallets' signatures. Whether
+        a requester is a contract is asked of the node once per requester in the batch."""
+        contracts = {address: bool(self.client.w3.eth.get_code(address)) for address in {Web3.to_checksum_address(p.requester) for p in pulls}}
+        wallet_signatures: list[bytes] = []
+        records = [p.encoded(wallet_signatures, contracts[Web3.to_checksum_address(p.requester)]) for p in pulls]
+        return records, wallet_signatures
 
     # -- reads ---------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {IGovRegistry} from "./interfaces/IGovRegistry.sol";
 import {IConsentRegistry} from "./interfaces/IConsentRegistry.sol";
@@ -117,7 +118,10 @@ contract ConsentRegistry is IConsentRegistry, EIP712 {
     }
 
     /// @inheritdoc IConsentRegistry
-    function recordPulls(PullRecord[] calldata pulls) external returns (uint256 recorded) {
+    function recordPulls(PullRecord[] calldata pulls, bytes[] calldata walletSignatures)
+        external
+        returns (uint256 recorded)
+    {
         address holder = msg.sender;
         if (!_registry.hasActiveRole(DATA_HOLDER_ROLE, holder)) revert ConsentRegistryUnauthorizedHolder(holder);
         // Registry answers kept for the batch: which categories the holder serves (asked once per
@@ -128,28 +132,31 @@ contract ConsentRegistry is IConsentRegistry, EIP712 {
         bool lastIsAgency;
         for (uint256 i = 0; i < pulls.length; ++i) {
             PullRecord calldata p = pulls[i];
-            _checkSigned(p, holder, i);
-            Consent storage c = _consents[p.consentId];
+            _checkSigned(p, holder, i, walletSignatures);
+            // each field read (and range-checked) from calldata once
+            (bytes32 consentId, uint8 category, address requester, uint16 sequence) =
+                (p.consentId, p.category, p.requester, p.sequence);
+            Consent storage c = _consents[consentId];
             Consent memory m = c; // two reads of storage for all the checks
-            PullRefusal reason = _precheck(m, p.category, p.requester);
+            PullRefusal reason = _precheck(m, category, requester);
             if (reason == PullRefusal.None) {
-                uint256 bit = uint256(1) << p.category;
+                uint256 bit = uint256(1) << category;
                 if (asked & bit == 0) {
                     asked |= bit;
-                    if (_registry.servesCategory(holder, p.category)) served |= bit;
+                    if (_registry.servesCategory(holder, category)) served |= bit;
                 }
-                if (p.requester != lastRequester) {
-                    lastRequester = p.requester;
-                    lastIsAgency = _registry.hasActiveRole(AGENCY_ROLE, lastRequester);
+                if (requester != lastRequester) {
+                    lastRequester = requester;
+                    lastIsAgency = _registry.hasActiveRole(AGENCY_ROLE, requester);
                 }
-                reason = _finalCheck(m, lastIsAgency, served & bit != 0, p.sequence);
+                reason = _finalCheck(m, lastIsAgency, served & bit != 0, sequence);
             }
             if (reason == PullRefusal.None) {
-                c.pulls = p.sequence;
-                emit DataPulled(p.consentId, holder, p.requester, p.category, p.digest, p.sequence);
+                c.pulls = sequence;
+                emit DataPulled(consentId, holder, requester, category, p.digest, sequence);
                 ++recorded;
             } else {
-                emit PullRefused(p.consentId, holder, p.requester, p.category, p.sequence, reason);
+                emit PullRefused(consentId, holder, requester, category, sequence, reason);
             }
         }
     }
@@ -239,8 +246,13 @@ contract ConsentRegistry is IConsentRegistry, EIP712 {
         _usedNonces[applicant][nonce >> 8] = word | bit;
     }
 
-    /// @dev Reverts unless record `index` is fresh and signed by its requester for this holder.
-    function _checkSigned(PullRecord calldata p, address holder, uint256 index) private view {
+    /// @dev Reverts unless record `index` is fresh and signed by its requester for this holder:
+    /// an EOA's compact signature (EIP-2098, `r` nonzero) is recovered here; a contract wallet's
+    /// signature (`r` zero, `vs` its index in `walletSignatures`) goes to its ERC-1271 check.
+    function _checkSigned(PullRecord calldata p, address holder, uint256 index, bytes[] calldata walletSignatures)
+        private
+        view
+    {
         if (block.timestamp > uint256(p.issuedAt) + PULL_REQUEST_LIFETIME) {
             revert ConsentRegistryPullRequestExpired(index, p.issuedAt, block.timestamp);
         }
@@ -258,9 +270,14 @@ contract ConsentRegistry is IConsentRegistry, EIP712 {
                 )
             )
         );
-        if (!SignatureChecker.isValidSignatureNow(p.requester, digest, p.signature)) {
-            revert ConsentRegistryInvalidPullSignature(index, p.requester);
+        bool valid;
+        if (p.r != bytes32(0)) {
+            (address signer, ECDSA.RecoverError error,) = ECDSA.tryRecover(digest, p.r, p.vs);
+            valid = error == ECDSA.RecoverError.NoError && signer == p.requester;
+        } else if (uint256(p.vs) < walletSignatures.length) {
+            valid = SignatureChecker.isValidERC1271SignatureNow(p.requester, digest, walletSignatures[uint256(p.vs)]);
         }
+        if (!valid) revert ConsentRegistryInvalidPullSignature(index, p.requester);
     }
 
     /// @dev The checks that need no registry call, in the order of {PullRefusal}.

@@ -86,6 +86,14 @@ def _checksum(value: str, what: str) -> str:
     return Web3.to_checksum_address(value)
 
 
+def applicant_is(address: str):
+    """Records of ``address`` or of a consent pseudonym its wallet linked: on chain a consent names
+    only its pseudonym, and the links are the platform's (off chain), so an overseer finds an
+    applicant's records by its wallet."""
+    linked = select(Application.consent_pseudonym).where(Application.applicant == address, Application.consent_pseudonym.is_not(None))
+    return or_(ChainRecord.applicant == address, ChainRecord.applicant.in_(linked))
+
+
 def records_select(identity: Identity, query: RecordQuery) -> Select:
     """The records ``identity`` may see that match ``query``, in chain order."""
     statement = select(ChainRecord).where(~sealed_bid_activity())
@@ -98,7 +106,7 @@ def records_select(identity: Identity, query: RecordQuery) -> Select:
     if query.member:
         statement = statement.where(ChainRecord.member == _checksum(query.member, "member"))
     if query.applicant:
-        statement = statement.where(ChainRecord.applicant == _checksum(query.applicant, "applicant"))
+        statement = statement.where(applicant_is(_checksum(query.applicant, "applicant")))
     if query.contract:
         if ADDRESS.match(query.contract):
             statement = statement.where(ChainRecord.contract == _checksum(query.contract, "contract"))
@@ -392,8 +400,9 @@ def consent_receipt(platform: Platform, session: Session, identity: Identity, co
     granted = session.scalar(select(ChainRecord).where(ChainRecord.event == "ConsentGranted", ChainRecord.case_ref == consent_id))
     if granted is None:
         raise NotFound(f"no consent {consent_id} in the index")
-    applicant = granted.args["applicant"]
-    if identity.address != applicant and "AUDITOR" not in identity.roles:
+    applicant = granted.args["applicant"]  # the consent's pseudonym
+    linked = session.scalar(select(Application).where(Application.consent_id == consent_id, Application.consent_pseudonym == applicant))
+    if (linked is None or identity.address != linked.applicant) and "AUDITOR" not in identity.roles:
         raise Forbidden(f"consent {consent_id} is not {identity.address}'s")
     events = list(session.scalars(select(ChainRecord).where(ChainRecord.case_ref == consent_id,
                                                             ChainRecord.contract_name == "ConsentRegistry")
@@ -420,7 +429,8 @@ def consent_receipt(platform: Platform, session: Session, identity: Identity, co
         "receiptId": f"urn:govchain:{granted.chain_id}:{granted.contract}:consent:{consent_id}",
         "generatedAt": now,
         "language": "zh-CN",
-        "principal": {"id": applicant, "idType": "pseudonymous account address (no name or ID number is kept on chain)"},
+        "principal": {"id": applicant, "idType": "per-consent pseudonymous account address (no name, ID number or wallet is kept on chain)",
+                      **({"linkedWallet": linked.applicant} if linked is not None and identity.address == linked.applicant else {})},
         "purposes": [{"code": m.code, "purpose": m.name_zh, "purposeEn": m.name_en, "legalBasis": "consent",
                       "purposeHash": terms["purposeHash"]} for m in matters] or [{"code": None, "purpose": None, "legalBasis": "consent",
                                                                                    "purposeHash": terms["purposeHash"]}],  # fmt: skip

@@ -6,16 +6,30 @@ SIGNATURE = r"^0x[0-9a-fA-F]{130}$"
 HEX32 = r"^0x[0-9a-fA-F]{64}$"
 
 
+ADDRESS = r"^0x[0-9a-fA-F]{40}$"
+
+
+class PseudonymInfo(BaseModel):
+    """How the applicant derives the consent's pseudonym (identity.pseudonym): the wallet signs
+    ``message`` (personal_sign), and the key is keccak256(tag || that signature || ``salt``)."""
+
+    message: str = Field(description="the fixed text the wallet signs once (the root of its pseudonyms)")
+    salt: str = Field(description="this consent's salt (not a secret)")
+
+
 class ConsentOffer(BaseModel):
-    consent_id: str = Field(description="the id the consent will have once granted (its EIP-712 digest)")
-    typed_data: dict = Field(description="EIP-712 message to sign with eth_signTypedData_v4")
+    pseudonym: PseudonymInfo
+    consent_id: str | None = Field(description="the id the consent will have once granted (its EIP-712 digest); null until a pseudonym is given")
+    typed_data: dict | None = Field(description="EIP-712 consent terms, the pseudonym as applicant, for the pseudonym's key to sign")
+    link_typed_data: dict | None = Field(description="EIP-712 PseudonymLink for the applicant's wallet to sign (kept off chain)")
     scope: dict[str, list[str]] = Field(description="the attributes the agency may pull, per category (data minimisation)")
     purposes: list[str]
-    expires_at: int
+    expires_at: int | None
 
 
 class SignedConsent(BaseModel):
-    signature: str = Field(pattern=SIGNATURE)
+    signature: str = Field(pattern=SIGNATURE, description="the pseudonym's signature of the terms")
+    link_signature: str = Field(pattern=SIGNATURE, description="the wallet's signature of the PseudonymLink")
 
 
 class ConsentGranted(BaseModel):
@@ -28,7 +42,9 @@ class ConsentGranted(BaseModel):
 class RevocationOffer(BaseModel):
     consent_id: str
     deadline: int
-    typed_data: dict
+    typed_data: dict = Field(description="EIP-712 Revocation for the consent's pseudonym key to sign")
+    pseudonym: str = Field(description="the consent's applicant on chain")
+    derivation: PseudonymInfo
 
 
 class SignedRevocation(BaseModel):
@@ -38,6 +54,7 @@ class SignedRevocation(BaseModel):
 
 class ConsentView(BaseModel):
     consent_id: str
+    pseudonym: str = Field(description="the consent's applicant on chain (a per-consent pseudonym of the signed-in wallet)")
     state: str
     agency: str
     agency_name: str | None

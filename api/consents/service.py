@@ -11,6 +11,7 @@ from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from web3 import Web3
 
 from api.applications import states
 from api.catalog import CATEGORIES, categories_mask, merged_scope
@@ -20,7 +21,7 @@ from api.gateway.service import REFUSAL_TEXT
 from api.models import Application
 from api.problems import BadRequest, Forbidden, NotFound
 from chain.consents import ConsentState, PullRefusal
-from identity import eip712
+from identity import eip712, pseudonym as pseudonyms
 
 SIGNATURE_WINDOW = timedelta(minutes=15)
 
@@ -55,16 +56,33 @@ def scope_salt(application: Application) -> bytes:
     return keccak(b"govchain scope salt v1" + bytes.fromhex(application.purpose_salt[2:]))
 
 
-def offer(platform: Platform, session: Session, application: Application, now: datetime) -> schemas.ConsentOffer:
-    """Terms for the applicant to sign: scope from the catalog (salted hash), and the handling
-    agency's one window and pull budget (nothing on chain names the matter)."""
+def derivation(platform: Platform, application: Application) -> schemas.PseudonymInfo:
+    """How the applicant derives the pseudonym of the application's consent."""
+    registry = platform.consents().address
+    return schemas.PseudonymInfo(
+        message=pseudonyms.root_message(platform.chain().chain_id, registry), salt="0x" + pseudonyms.salt_for(application.id).hex()
+    )
+
+
+def offer(platform: Platform, session: Session, application: Application, now: datetime, pseudonym: str | None) -> schemas.ConsentOffer:
+    """Terms for the consent's pseudonym to sign: scope from the catalog (salted hash), and the
+    handling agency's one window and pull budget (nothing on chain names the matter). The
+    applicant on chain is ``pseudonym`` (nothing on chain links two consents of one wallet);
+    without one, only how to derive it."""
     states.require(application, states.FACE_VERIFIED)
     matters = [platform.catalog.matters[code] for code in application.matters]
     scope = merged_scope(matters)
+    purposes = [m.name_zh for m in matters]
+    if pseudonym is None:
+        return schemas.ConsentOffer(pseudonym=derivation(platform, application), consent_id=None, typed_data=None, link_typed_data=None,
+                                    scope=scope, purposes=purposes, expires_at=None)  # fmt: skip
+    pseudonym = Web3.to_checksum_address(pseudonym)
+    if pseudonym == application.applicant:
+        raise BadRequest("the consent's applicant on chain must be a pseudonym, not your wallet (see pseudonym.message)")
     days, pulls = platform.catalog.consent_profile(matters[0].agency)
     start, later = clocks(platform, now)
     terms = eip712.ConsentTerms(
-        applicant=application.applicant,
+        applicant=pseudonym,
         agency=application.agency,
         categories=categories_mask(scope),
         scope_hash=eip712.scope_hash(scope, scope_salt(application)),
@@ -79,56 +97,83 @@ def offer(platform: Platform, session: Session, application: Application, now: d
     application.consent_terms = {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in terms.__dict__.items()}
     session.commit()
     dom = domain(platform)
+    consent_id = eip712.consent_id(terms, dom)
     return schemas.ConsentOffer(
-        consent_id="0x" + eip712.consent_id(terms, dom).hex(),
+        pseudonym=derivation(platform, application),
+        consent_id="0x" + consent_id.hex(),
         typed_data=eip712.consent_typed_data(terms, dom),
+        link_typed_data=pseudonyms.link_typed_data(application.applicant, pseudonym, consent_id, dom.chain_id),
         scope=scope,
-        purposes=[m.name_zh for m in matters],
+        purposes=purposes,
         expires_at=terms.expires_at,
     )
 
 
-def grant(platform: Platform, session: Session, application: Application, signature: str) -> schemas.ConsentGranted:
-    """Check the applicant's signature on the offered terms, then the relayer submits them."""
+def _recover_typed(typed_data: dict, signature: bytes) -> str | None:
+    try:
+        return Account.recover_message(encode_typed_data(full_message=typed_data), signature=signature)
+    except Exception:  # malformed signatures raise many types in eth-keys
+        return None
+
+
+def grant(platform: Platform, session: Session, application: Application, signature: str, link_signature: str) -> schemas.ConsentGranted:
+    """Check, off chain, that the applicant's wallet linked the pseudonym to this consent and
+    that the pseudonym signed the offered terms; keep the link; then the relayer submits the
+    terms (the contract checks the pseudonym's signature again)."""
     states.require(application, states.FACE_VERIFIED)
     if not application.consent_terms:
-        raise BadRequest("ask for the consent terms first (GET .../consent-terms)")
+        raise BadRequest("ask for the consent terms first (GET .../consent-terms?pseudonym=...)")
     terms, dom = terms_of(application.consent_terms), domain(platform)
+    consent_id = eip712.consent_id(terms, dom)
+    link = pseudonyms.link_typed_data(application.applicant, terms.applicant, consent_id, dom.chain_id)
+    if pseudonyms.link_signer(link, bytes.fromhex(link_signature[2:])) != application.applicant:
+        raise BadRequest("the link signature is not your wallet's signature linking the pseudonym to this consent")
     signature_bytes = bytes.fromhex(signature[2:])
-    try:
-        signer = Account.recover_message(encode_typed_data(full_message=eip712.consent_typed_data(terms, dom)), signature=signature_bytes)
-    except Exception:
-        signer = None
-    if signer != application.applicant:
-        raise BadRequest("the signature is not the applicant's signature over the offered terms")
+    if _recover_typed(eip712.consent_typed_data(terms, dom), signature_bytes) != terms.applicant:
+        raise BadRequest("the signature is not the pseudonym's signature over the offered terms")
     relayer = platform.signer("relayer")
     call = platform.consents().contract.functions.grantConsent(terms.as_tuple(), signature_bytes)
     receipt = platform.outbox().submit(f"consent:{application.id}:{terms.nonce}", relayer, call)
-    consent_id = "0x" + eip712.consent_id(terms, dom).hex()
-    application.consent_id, application.consent_tx = consent_id, receipt.tx_hash
+    application.consent_pseudonym, application.consent_link_signature = terms.applicant, link_signature
+    application.consent_id, application.consent_tx = "0x" + consent_id.hex(), receipt.tx_hash
     states.advance(application, states.CONSENTED)
     session.commit()
-    return schemas.ConsentGranted(consent_id=consent_id, tx_hash=receipt.tx_hash, block_number=receipt.block_number, state=application.state)
+    return schemas.ConsentGranted(consent_id=application.consent_id, tx_hash=receipt.tx_hash, block_number=receipt.block_number, state=application.state)
 
 
-def own_consent(platform: Platform, address: str, consent_id: str):
-    consent = platform.consents().get(bytes.fromhex(consent_id[2:]))
-    if consent.state is ConsentState.NONE:
+def linked_application(session: Session, address: str, consent_id: str) -> Application:
+    """The application whose consent ``consent_id`` is, if ``address``'s wallet linked it."""
+    application = session.scalar(select(Application).where(Application.consent_id == consent_id))
+    if application is None or application.consent_pseudonym is None:
         raise NotFound(f"no consent {consent_id}")
-    if consent.applicant != address:
+    if application.applicant != address:
         raise Forbidden(f"consent {consent_id} is not {address}'s")
-    return consent
+    return application
 
 
-def revocation_offer(platform: Platform, address: str, consent_id: str, now: datetime) -> schemas.RevocationOffer:
-    own_consent(platform, address, consent_id)
+def own_consent(platform: Platform, session: Session, address: str, consent_id: str) -> Application:
+    application = linked_application(session, address, consent_id)
+    consent = platform.consents().get(bytes.fromhex(consent_id[2:]))
+    if consent.state is ConsentState.NONE or consent.applicant != application.consent_pseudonym:
+        raise NotFound(f"no consent {consent_id} on chain")
+    return application
+
+
+def revocation_offer(platform: Platform, session: Session, address: str, consent_id: str, now: datetime) -> schemas.RevocationOffer:
+    """The revocation for the consent's pseudonym to sign, and how to derive its key."""
+    application = own_consent(platform, session, address, consent_id)
     deadline = clocks(platform, now)[1] + int(SIGNATURE_WINDOW.total_seconds())
     typed = eip712.revocation_typed_data(bytes.fromhex(consent_id[2:]), deadline, domain(platform))
-    return schemas.RevocationOffer(consent_id=consent_id, deadline=deadline, typed_data=typed)
+    return schemas.RevocationOffer(consent_id=consent_id, deadline=deadline, typed_data=typed, pseudonym=application.consent_pseudonym,
+                                   derivation=derivation(platform, application))  # fmt: skip
 
 
-def revoke(platform: Platform, address: str, consent_id: str, deadline: int, signature: str) -> dict:
-    own_consent(platform, address, consent_id)
+def revoke(platform: Platform, session: Session, address: str, consent_id: str, deadline: int, signature: str) -> dict:
+    """Relay the revocation once it is the consent's pseudonym's (the contract checks it again)."""
+    application = own_consent(platform, session, address, consent_id)
+    typed = eip712.revocation_typed_data(bytes.fromhex(consent_id[2:]), deadline, domain(platform))
+    if _recover_typed(typed, bytes.fromhex(signature[2:])) != application.consent_pseudonym:
+        raise BadRequest("the revocation is not signed by the consent's pseudonym (derive its key: GET .../revocation, derivation)")
     call = platform.consents().contract.functions.revokeConsentBySig(bytes.fromhex(consent_id[2:]), deadline, bytes.fromhex(signature[2:]))
     receipt = platform.outbox().submit(f"revoke:{consent_id}", platform.signer("relayer"), call)
     return {"consent_id": consent_id, "state": "revoked", "tx_hash": receipt.tx_hash, "block_number": receipt.block_number}
@@ -166,19 +211,26 @@ def _purposes(platform: Platform, application: Application | None) -> list[str]:
 
 
 def my_consents(platform: Platform, session: Session, address: str) -> list[schemas.ConsentView]:
+    """The consents of every pseudonym the wallet linked (the links are ours; the chain knows none)."""
+    linked = {a.consent_id: a for a in session.scalars(select(Application).where(Application.applicant == address, Application.consent_id.is_not(None)))}
+    if not linked:
+        return []
     contract = platform.consents().contract
-    events = contract.events.ConsentGranted.get_logs(from_block=_from_block(platform), argument_filters={"applicant": address})
+    ids = [bytes.fromhex(c[2:]) for c in linked]
+    events = contract.events.ConsentGranted.get_logs(from_block=_from_block(platform), argument_filters={"consentId": ids})
     names = _Names(platform)
     views = []
-    for event in events:
+    for event in sorted(events, key=lambda e: (e["blockNumber"], e["logIndex"])):
         consent_id = "0x" + bytes(event["args"]["consentId"]).hex()
+        application = linked[consent_id]
+        if event["args"]["applicant"] != application.consent_pseudonym:
+            continue  # not the linked pseudonym's consent
         consent = platform.consents().get(bytes(event["args"]["consentId"]))
-        application = session.scalar(select(Application).where(Application.consent_id == consent_id))
         views.append(
             schemas.ConsentView(
-                consent_id=consent_id, state=consent.state.name.lower(), agency=consent.agency, agency_name=names.name(consent.agency),
-                categories=[c for i, c in enumerate(CATEGORIES) if consent.categories >> i & 1],
-                application_id=application.id if application else None, purposes=_purposes(platform, application),
+                consent_id=consent_id, pseudonym=consent.applicant, state=consent.state.name.lower(), agency=consent.agency,
+                agency_name=names.name(consent.agency), categories=[c for i, c in enumerate(CATEGORIES) if consent.categories >> i & 1],
+                application_id=application.id, purposes=_purposes(platform, application),
                 not_before=consent.not_before, expires_at=consent.expires_at, pulls=consent.pulls, max_pulls=consent.max_pulls,
                 granted_tx="0x" + bytes(event["transactionHash"]).hex(), granted_block=event["blockNumber"],
             )  # fmt: skip

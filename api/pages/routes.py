@@ -22,6 +22,15 @@ STATIC = {
     "me.js": "text/javascript",
     "audit.js": "text/javascript",
     "tender.js": "text/javascript",
+    "pseudonym.js": "text/javascript",  # a module: the /me page derives a consent's pseudonym key and signs with it
+}
+# Pinned npm libraries, copied unchanged into static/vendor (package.json pins the versions;
+# tests/pages/test_pages_served.py checks the copies against node_modules).
+VENDOR = {
+    "secp256k1.js": "@noble/secp256k1/index.js",
+    "sha3.js": "@noble/hashes/sha3.js",
+    "_u64.js": "@noble/hashes/_u64.js",
+    "utils.js": "@noble/hashes/utils.js",
 }
 # Pages load nothing but their own scripts and stylesheet, and may not be framed.
 SECURITY_HEADERS = {
@@ -59,6 +68,13 @@ def audit_page():
 def tender_page(tender_id: Annotated[str, PathParam(pattern=r"^0x[0-9a-fA-F]{64}$")]):
     """The public bid-opening hall of one tender, updating live."""
     return page("tender")
+
+
+@router.get("/static/vendor/{name}")
+def vendored(name: str):
+    if name not in VENDOR:
+        raise NotFound(f"no vendored file {name}")
+    return FileResponse(HERE / "static" / "vendor" / name, media_type="text/javascript", headers={"Cache-Control": "max-age=300", "X-Content-Type-Options": "nosniff"})
 
 
 @router.get("/static/{name}")

@@ -97,6 +97,7 @@ interface IConsentRegistry {
     /// attributes asked and of the subject sealed to the holder, both checked off chain by the holder.
     /// The request's id is `keccak256(abi.encode(consentId, sequence))` ({pullRequestId}): the
     /// consent's pull counter is the replay guard, and a pull writes no storage slot of its own.
+    /// The record is static (no dynamic field), so a batch is read straight from calldata.
     /// @param consentId The consent the pull relies on.
     /// @param sequence The pull number the agency asks for: the consent's pull count plus one.
     /// @param category The data category pulled, as a bit index (0 ID card, 1 residence permit, 2 household register).
@@ -104,7 +105,10 @@ interface IConsentRegistry {
     /// @param issuedAt When the agency signed (unix time); the request is good for {pullRequestLifetime}.
     /// @param detailsHash The EIP-712 struct hash of the request's `PullDetails`.
     /// @param digest Hash of what was handed over (computed off chain).
-    /// @param signature The requester's signature of the request (65-byte ECDSA, or what its ERC-1271 accepts).
+    /// @param r For an EOA requester: `r` of its ECDSA signature (EIP-2098 compact form). Zero for a
+    ///        contract-wallet requester, whose signature is passed aside (see {recordPulls}).
+    /// @param vs For an EOA requester: `s` with the parity of `v` in its top bit (EIP-2098). For a
+    ///        contract-wallet requester: the index of its signature in {recordPulls}' `walletSignatures`.
     struct PullRecord {
         bytes32 consentId;
         uint16 sequence;
@@ -113,7 +117,8 @@ interface IConsentRegistry {
         uint64 issuedAt;
         bytes32 detailsHash;
         bytes32 digest;
-        bytes signature;
+        bytes32 r;
+        bytes32 vs;
     }
 
     /// @notice The signature may no longer be submitted: `deadline` is before the block time `now`.
@@ -235,10 +240,15 @@ interface IConsentRegistry {
     /// `DuplicateRequest`, a higher one `OutOfSequence`) and fewer than `maxPulls` pulls were logged.
     /// Requirements: caller is an active DATA_HOLDER; every record carries its requester's valid
     /// signature of the request to this caller, issued at most {pullRequestLifetime} ago (else the
-    /// whole batch reverts: nothing is logged on the holder's word alone).
+    /// whole batch reverts: nothing is logged on the holder's word alone). An EOA's signature is
+    /// in the record (`r`, `vs`: EIP-2098); a contract wallet's, of any length, is
+    /// `walletSignatures[vs]` (the record's `r` is zero) and is checked with ERC-1271.
     /// Emits one {DataPulled} or {PullRefused} per record, in order.
+    /// @param walletSignatures The ERC-1271 signatures of the contract-wallet requesters (empty when none).
     /// @return recorded The number of records logged as pulls.
-    function recordPulls(PullRecord[] calldata pulls) external returns (uint256 recorded);
+    function recordPulls(PullRecord[] calldata pulls, bytes[] calldata walletSignatures)
+        external
+        returns (uint256 recorded);
 
     /// @notice The GovRegistry this contract asks for roles.
     function registry() external view returns (IGovRegistry);

@@ -19,6 +19,7 @@ from api.models import Application, Certificate
 from chain.consents import ConsentRegistryClient
 from chain.db import make_engine, session_factory
 from chain.outbox import OPEN, OutboxEntry
+from identity import pseudonym as pseudonyms
 from identity.keys import dev_party
 from scripts.faults.harness import Chain, DrillResult, Stack, check_certificates, issued_count, sign_in, wait_for
 from scripts.faults.traffic import Tally, Traffic
@@ -189,14 +190,16 @@ def chain_down(workdir: Path, *, node: str | None = None, database_url: str = ""
             completed = httpx.post(f"{stack.services.vendor.url}/v1/sessions/{started.json()['session_id']}/complete",
                                    headers={"Authorization": f"Bearer {traffic.vendor_key}"}, timeout=30)  # fmt: skip
             result.check(completed.json().get("delivered") is True, f"face callback not delivered: {completed.text}")
-            offer = http.get(f"/v1/applications/{application_id}/consent-terms", headers=me).json()
-            signature = "0x" + bytes(Account.sign_typed_data(applicant.key, full_message=offer["typed_data"]).signature).hex()
+            derivation = http.get(f"/v1/applications/{application_id}/consent-terms", headers=me).json()["pseudonym"]
+            pseudonym = pseudonyms.from_derivation(applicant.key, derivation).address
+            offer = http.get(f"/v1/applications/{application_id}/consent-terms", params={"pseudonym": pseudonym}, headers=me).json()
+            signed = pseudonyms.sign_consent_offer(applicant.key, offer)
 
             chain.stop()
             answers = {
                 "health": http.get("/v1/health"),
                 "approve": http.post(f"/v1/applications/{ids[0]}/decision", json={"decision": "approve", "reason": "drill"}, headers=agency),
-                "consent": http.post(f"/v1/applications/{application_id}/consent", json={"signature": signature}, headers=me),
+                "consent": http.post(f"/v1/applications/{application_id}/consent", json=signed, headers=me),
                 "verify": http.get(f"/v1/verify/{targets[0]}"),
                 "sign-in": http.post("/v1/auth/challenge", json={"address": applicant.address}),
                 "members": http.get("/v1/members", headers=agency),
@@ -238,7 +241,7 @@ def chain_down(workdir: Path, *, node: str | None = None, database_url: str = ""
                 result.check(state == "submitted" and queued == 0, f"the refused approval left a trace: state {state}, {queued} certificates")
             result.check(consent_state == "face_verified", f"the refused consent left the application {consent_state}")
             # the refused writes, retried now, go through and land on chain
-            again = http.post(f"/v1/applications/{application_id}/consent", json={"signature": signature}, headers=me)
+            again = http.post(f"/v1/applications/{application_id}/consent", json=signed, headers=me)
             result.check(again.status_code == 201, f"consent after recovery: {again.status_code} {again.text[:200]}")
             if not approved_while_down:
                 approve = http.post(f"/v1/applications/{ids[0]}/decision", json={"decision": "approve", "reason": "drill"}, headers=agency)

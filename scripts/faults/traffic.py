@@ -19,7 +19,7 @@ import httpx
 from eth_account import Account
 
 from api.gateway.dataset import demo_citizen
-from identity import siwe
+from identity import pseudonym as pseudonyms, siwe
 
 CODE = "teacher-qualification-primary"
 
@@ -141,12 +141,16 @@ class Traffic:
         if not completed.json()["delivered"]:  # the platform was busy: the vendor delivers the same callback again
             if not await self.redeliver(http, session_id, completed.json(), deadline):
                 return False
-        offer = await self.call(http, "GET", f"{api}/v1/applications/{application_id}/consent-terms", (200,), deadline, headers=me)
+        terms = f"{api}/v1/applications/{application_id}/consent-terms"
+        derivation = await self.call(http, "GET", terms, (200,), deadline, headers=me)
+        if derivation is None:
+            return False
+        pseudonym = pseudonyms.from_derivation(applicant.key, derivation.json()["pseudonym"]).address
+        offer = await self.call(http, "GET", terms, (200,), deadline, headers=me, params={"pseudonym": pseudonym})
         if offer is None:
             return False
-        typed = offer.json()["typed_data"]
-        signature = "0x" + bytes(Account.sign_typed_data(applicant.key, full_message=typed).signature).hex()
-        granted = await self.call(http, "POST", f"{api}/v1/applications/{application_id}/consent", (201,), deadline, json={"signature": signature}, headers=me)
+        signed = pseudonyms.sign_consent_offer(applicant.key, offer.json())
+        granted = await self.call(http, "POST", f"{api}/v1/applications/{application_id}/consent", (201,), deadline, json=signed, headers=me)
         if granted is None:
             return False
         consent_id = granted.json()["consent_id"]

@@ -69,7 +69,8 @@ def test_a_finished_application_trail_verifies_from_the_api_and_the_cli(stack, p
 
     # records: by kind, by applicant, keyset pages, CSV; an agency sees its own only
     pulls = stack.http.get("/v1/records", params={"kind": "pull", "applicant": applicant.address}, headers=auditor).json()
-    assert pulls["records"] and all(r["kind"] == "pull" and r["applicant"] == applicant.address for r in pulls["records"])
+    (pseudonym,) = {c["pseudonym"] for c in stack.http.get("/v1/me/consents", headers=me).json()}  # on chain a consent names its pseudonym
+    assert pulls["records"] and all(r["kind"] == "pull" and r["applicant"] == pseudonym for r in pulls["records"])
     seen, cursor = [], None
     while True:
         page = stack.http.get("/v1/records", params={"limit": 3, **({"cursor": cursor} if cursor else {})}, headers=auditor).json()
@@ -81,7 +82,8 @@ def test_a_finished_application_trail_verifies_from_the_api_and_the_cli(stack, p
     exported = stack.http.get("/v1/records", params={"format": "csv", "kind": "consent"}, headers=auditor)
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(exported.text)))
-    assert rows and {r["kind"] for r in rows} == {"consent"} and any(r["applicant"] == applicant.address for r in rows)
+    assert rows and {r["kind"] for r in rows} == {"consent"} and any(r["applicant"] == pseudonym for r in rows)
+    assert all(r["applicant"] != applicant.address for r in rows)  # the wallet is on no record: the chain never names it
     own = stack.http.get("/v1/records", params={"limit": 1000}, headers=agency).json()["records"]
     assert own and all(parties.agency.address in (r["member"], r["tx_sender"]) for r in own)
     assert stack.http.get("/v1/records", headers=me).status_code == 403
@@ -93,7 +95,8 @@ def test_a_finished_application_trail_verifies_from_the_api_and_the_cli(stack, p
     receipt = receipt.json()
     for field in ("recordId", "schemaVersion", "principal", "purposes", "dataCategories", "controllers", "recipients", "validity", "withdrawal", "events"):
         assert receipt[field], field
-    assert receipt["recordId"] == consent_id and receipt["principal"]["id"] == applicant.address
+    assert receipt["recordId"] == consent_id and receipt["principal"] == {**receipt["principal"], "id": pseudonym, "linkedWallet": applicant.address}
+    assert "linkedWallet" not in stack.http.get(f"/v1/me/consents/{consent_id}/receipt", headers=auditor).json()["principal"]
     assert receipt["controllers"][0]["address"] == parties.agency.address and receipt["controllers"][0]["domain"]
     assert any(r["role"] == "data holder (served)" for r in receipt["recipients"])
     assert [e["type"] for e in receipt["events"]][0] == "granted" and "pull_released" in [e["type"] for e in receipt["events"]]

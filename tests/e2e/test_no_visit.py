@@ -9,6 +9,7 @@ import pytest
 from eth_account import Account
 
 from api.gateway.dataset import demo_citizen
+from identity import pseudonym as pseudonyms
 from tests.support.flows import apply_and_verify_face, consent
 
 pytestmark = pytest.mark.slow
@@ -47,10 +48,11 @@ def test_face_check_consent_pulls_tracker_then_revocation(stack, parties, applic
 
     consent_id = granted["consent_id"]
     revocation = stack.http.get(f"/v1/me/consents/{consent_id}/revocation", headers=me).json()
-    signature = Account.sign_typed_data(applicant.key, full_message=revocation["typed_data"]).signature
-    revoked = stack.http.post(
-        f"/v1/me/consents/{consent_id}/revocation", json={"deadline": revocation["deadline"], "signature": "0x" + bytes(signature).hex()}, headers=me
-    )
+    wallet_signed = "0x" + bytes(Account.sign_typed_data(applicant.key, full_message=revocation["typed_data"]).signature).hex()
+    refused = stack.http.post(f"/v1/me/consents/{consent_id}/revocation", json={"deadline": revocation["deadline"], "signature": wallet_signed}, headers=me)
+    assert refused.status_code == 400 and "pseudonym" in refused.json()["detail"]  # the wallet is not the consent's applicant on chain
+    signature = pseudonyms.sign_revocation_offer(applicant.key, revocation)
+    revoked = stack.http.post(f"/v1/me/consents/{consent_id}/revocation", json={"deadline": revocation["deadline"], "signature": signature}, headers=me)
     assert revoked.status_code == 200, revoked.text
     (mine,) = stack.http.get("/v1/me/consents", headers=me).json()
     assert mine["state"] == "revoked" and mine["pulls"] == 3

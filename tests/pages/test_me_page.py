@@ -70,7 +70,8 @@ def test_me_shows_consents_and_every_access_then_the_revocation(page, stack, par
     row.get_by_role("button", name="Revoke 撤回").click()
     expect(row).to_have_attribute("data-state", "revoked")
     expect(row).to_contain_text("已撤回 revoked")
-    assert wallet.methods()[-1] == "eth_signTypedData_v4"
+    assert wallet.methods()[-1] == "personal_sign"  # the root of the pseudonym key, derived in the page
+    assert bytes.fromhex(wallet.requests[-1][1][0][2:]).decode().startswith("govchain: derive my consent pseudonyms.")
     assert stack.http.get("/v1/me/consents", headers=stack.sign_in(applicant)).json()[0]["state"] == "revoked"
 
     # the agency tries again: every pull is refused, and the page shows why

@@ -63,6 +63,7 @@ MATRIX: dict[tuple[str, str], tuple[frozenset, object]] = {
     ("GET", "/audit"): (EVERYONE, None),
     ("GET", "/tenders/{tender_id}"): (EVERYONE, None),
     ("GET", "/static/{name}"): (EVERYONE, None),
+    ("GET", "/static/vendor/{name}"): (EVERYONE, None),
     ("GET", TENDER): (EVERYONE, None),
     ("GET", TENDER + "/trail"): (EVERYONE, None),
     ("GET", TENDER + "/bids/{pseudonym}/ciphertext"): (EVERYONE - EVERYONE, None),  # nobody before the opening
@@ -84,7 +85,7 @@ MATRIX: dict[tuple[str, str], tuple[frozenset, object]] = {
     ("GET", APP): (OWNER_AGENCY_AUDITOR, None),
     ("POST", APP + "/face-verification"): (OWNER, lambda w: {"json": {"name": "测试", "id_number": "110101199003070011"}}),
     ("GET", APP + "/consent-terms"): (OWNER, None),
-    ("POST", APP + "/consent"): (OWNER, lambda w: {"json": {"signature": SIG}}),
+    ("POST", APP + "/consent"): (OWNER, lambda w: {"json": {"signature": SIG, "link_signature": SIG}}),
     ("GET", APP + "/materials"): (OWNER_AGENCY_AUDITOR, None),
     ("POST", APP + "/materials"): (OWNER, lambda w: upload_form()),
     ("DELETE", APP + "/materials/{material}"): (OWNER, None),

@@ -9,6 +9,7 @@ from eth_account import Account
 
 from api.gateway.dataset import demo_citizen
 from api import samples as files
+from identity import pseudonym as pseudonyms
 
 
 def apply_and_verify_face(stack, applicant, citizen, outcome="pass", code="teacher-qualification-primary"):
@@ -26,11 +27,20 @@ def apply_and_verify_face(stack, applicant, citizen, outcome="pass", code="teach
     return me, stack.http.get(f"/v1/applications/{application['id']}", headers=me).json()
 
 
-def consent(stack, applicant, me, application_id):
-    offer = stack.http.get(f"/v1/applications/{application_id}/consent-terms", headers=me)
+def consent_offer(stack, applicant, me, application_id):
+    """The consent terms offered to the applicant's per-consent pseudonym (derived as the /me page does)."""
+    first = stack.http.get(f"/v1/applications/{application_id}/consent-terms", headers=me)
+    assert first.status_code == 200, first.text
+    pseudonym = pseudonyms.from_derivation(applicant.key, first.json()["pseudonym"]).address
+    offer = stack.http.get(f"/v1/applications/{application_id}/consent-terms", params={"pseudonym": pseudonym}, headers=me)
     assert offer.status_code == 200, offer.text
-    signature = Account.sign_typed_data(applicant.key, full_message=offer.json()["typed_data"]).signature
-    granted = stack.http.post(f"/v1/applications/{application_id}/consent", json={"signature": "0x" + bytes(signature).hex()}, headers=me)
+    return offer
+
+
+def consent(stack, applicant, me, application_id):
+    offer = consent_offer(stack, applicant, me, application_id)
+    body = pseudonyms.sign_consent_offer(applicant.key, offer.json())
+    granted = stack.http.post(f"/v1/applications/{application_id}/consent", json=body, headers=me)
     assert granted.status_code == 201, granted.text
     assert granted.json()["consent_id"] == offer.json()["consent_id"]
     return offer.json(), granted.json()

@@ -1,5 +1,5 @@
 // The /me page: the signed-in applicant's consents (GET /v1/me/consents) with their state, a
-// receipt for each (GET /v1/me/consents/{id}/receipt), revocation signed in the wallet, and
+// receipt for each (GET /v1/me/consents/{id}/receipt), revocation signed by the consent's pseudonym (its key derived in the page from a wallet signature, pseudonym.js), and
 // every access to their data (GET /v1/me/data-access). No framework, no CDN.
 "use strict";
 const $ = (id) => document.getElementById(id);
@@ -100,7 +100,8 @@ async function revoke(consentId) {
   if (!window.confirm("Revoke this consent? Agencies can no longer pull your data under it. 确认撤回此授权？")) return;
   try {
     const offer = await GovchainSession.api(`/v1/me/consents/${consentId}/revocation`);
-    const signature = await GovchainSession.signTypedData(offer.typed_data);
+    // signed by the consent's pseudonym, its key derived here from the wallet's root signature (pseudonym.js)
+    const signature = await window.GovchainPseudonym.signRevocation(offer);
     await GovchainSession.api(`/v1/me/consents/${consentId}/revocation`, { method: "POST", body: { deadline: offer.deadline, signature } });
     await load();
   } catch (error) { fail(error); }
