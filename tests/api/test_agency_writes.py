@@ -139,7 +139,7 @@ def tender_body(held, chain, reference: str, experts) -> dict:
     moved the chain ahead): sign in after this, or the token is already old on the platform's clock."""
     move_past(held, chain, now_of(held, chain) - 1)
     return {"reference": reference, "title": "测试区图书馆设备采购", "document_hash": "0x" + os.urandom(32).hex(),
-            "bid_deadline": now_of(held, chain) + 60, "decryption_minutes": 30, "method": "lowest_price", "weights": [],
+            "bid_deadline": now_of(held, chain) + 60, "decryption_minutes": 30, "objection_seconds": 60, "method": "lowest_price", "weights": [],
             "experts": [e.address for e in experts], "min_bidders": 1}  # fmt: skip
 
 
@@ -263,6 +263,7 @@ def test_every_step_of_a_tender_is_signed_by_the_procurement_agency_itself(held,
     assert objection.status_code == 201, objection.text
     answer = signed_step(held, signer, "POST", path + f"/objections/{objection.json()['index']}/answer", json={"text": "报价有效"}, **procurement)
     assert answer.status_code == 200, answer.text
+    move_past(held, chain, held.http.get(path).json()["objection_deadline"])  # no result during the objection period
     result = signed_step(held, signer, "POST", path + "/result", json={}, **procurement)
     assert result.status_code == 200 and result.json()["winner"] == bidders[1].receipt["pseudonym"], result.text
     assert result.json()["report_signature"] is None  # no key here to sign the report: the agency's transaction attests its hash
