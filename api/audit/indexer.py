@@ -148,6 +148,14 @@ class Facts:
                 self.consents[consent_id] = (args["applicant"], args["agency"])
         return self.consents.get(consent_id, (None, None))
 
+    def store(self, address: str) -> str | None:
+        """The issuer of the DocumentStore at ``address`` (after a restart or a reorg, from the index)."""
+        if address not in self.stores and self.fallback:
+            args = self.fallback("DocumentStoreCreated", address)
+            if args:
+                self.stores[address] = args["issuer"]
+        return self.stores.get(address)
+
     def tender(self, tender_id: str) -> str | None:
         if tender_id not in self.tenders and self.fallback:
             args = self.fallback("TenderCreated", tender_id)
@@ -176,7 +184,7 @@ def classify(event: ChainEvent, contract_name: str, args: dict, facts: Facts) ->
             return kind, args["by"], None, args["ref"]
         return "evidence", None, None, None
     if contract_name == STORE:
-        issuer = facts.stores.get(event.address)
+        issuer = facts.store(event.address)
         if name == "DocumentIssued":
             return "certificate", issuer, None, args["document"]
         if name == "DocumentRevoked":

@@ -146,12 +146,17 @@ def test_the_index_follows_every_contract_in_pages_and_resumes_after_a_restart(c
         assert checker.check(as_row(record)) == (True, ANY), record.event
     assert indexer.catch_up() == 0  # nothing new
 
-    # a restart: a new indexer resumes at the cursor and still knows the consent's parties
+    # a restart: a new indexer resumes at the cursor and still knows the consent's parties, and whose
+    # store a certificate was issued in (the stores were created long before)
     scene.consents.revoke(applicant, consent_id)
+    after_restart = os.urandom(32)
+    scene.store(parties.agency).issue(parties.agency, after_restart)
     restarted = Indexer(lambda: chain, lambda: deployment, sessions)
-    assert restarted.catch_up() == 1
+    assert restarted.catch_up() == 2
     (revoked,) = rows(sessions, event="ConsentRevoked", case_ref=cid)
     assert (revoked.kind, revoked.applicant, revoked.member) == ("revocation", applicant.address, parties.agency.address)
+    (issued_later,) = rows(sessions, event="DocumentIssued", case_ref="0x" + after_restart.hex())
+    assert issued_later.member == parties.agency.address
 
     # confirmations: the newest blocks wait
     scene.pull(consent_id, 1)  # refused now: revoked
