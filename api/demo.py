@@ -160,12 +160,13 @@ def _submit_and_certify(http, stack, applicant, me, bureau, application_id: str,
         console.print(f"             written to {oa_file} (and .pdf); check it yourself: govchain verify {oa_file} --rpc {stack.get('rpc', '<node>')}")
 
 
-def wait_for_objection_period(http: httpx.Client, tender_id: str, console: Console) -> None:
+def wait_for_objection_period(http: httpx.Client, tender_id: str, console: Console | None = None) -> None:
     """No result before the objection period after the reading is over (the contract refuses it)."""
     deadline = _check(http.get(f"/v1/tenders/{tender_id}"), 200)["objection_deadline"]
-    console.print(f"             objections are open until {deadline} (block time): the result waits {max(0, deadline - int(time.time()))} s")
+    if console is not None:
+        console.print(f"             objections are open until {deadline} (block time): the result waits {max(0, deadline - int(time.time()))} s")
     while time.time() <= deadline:
-        time.sleep(0.5)
+        time.sleep(0.2)
 
 
 def run_bid_opening(stack: dict, procurement, console: Console, *, bidding_seconds: int = 15, objection_seconds: int = 5, governor=None, deployment=None) -> dict:

@@ -66,6 +66,7 @@ from api.certificates.service import document_of  # noqa: E402
 from api.certificates.verify import Verifier  # noqa: E402
 from api.context import Platform  # noqa: E402
 from api.devdata import seed_submitted  # noqa: E402
+from api.demo import wait_for_objection_period  # noqa: E402
 from api.gateway.dataset import demo_citizen  # noqa: E402
 from api.models import Certificate  # noqa: E402
 from api.pulls.service import pull_body  # noqa: E402
@@ -599,9 +600,7 @@ def tender_phase(run: NodeRun, phases: Phases, api: ServiceProcess, sizes: Sizes
         http.post(f"/v1/tenders/{tid}/reading", headers=agency).raise_for_status()
         phases_s["decryption outcomes recorded and the reading"] = time.perf_counter() - started
         phases.advance(task)
-        objections_until = http.get(f"/v1/tenders/{tid}").json()["objection_deadline"]
-        while time.time() <= objections_until:  # the one-second objection period (no result before it)
-            time.sleep(0.2)
+        wait_for_objection_period(http, tid)  # its one second: no result before it
         started = time.perf_counter()
         http.post(f"/v1/tenders/{tid}/result", json={}, headers=agency).raise_for_status()
         phases_s["result"] = time.perf_counter() - started
