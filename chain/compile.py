@@ -8,10 +8,13 @@ resolve from ``node_modules``.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,7 +106,26 @@ def compile_contracts(
     cache = build_dir / f"{key}.json"
     if cache.exists():
         return _load(cache, cached=True)
+    # Processes starting together (test workers, `make run` beside a test run) compile once:
+    # the first takes the lock and compiles, the others wait and load what it wrote.
+    with _build_lock(build_dir):
+        if cache.exists():
+            return _load(cache, cached=True)
+        return _compile(sources, compiler, key, cache, contracts_dir, node_modules, binary)
 
+
+@contextmanager
+def _build_lock(build_dir: Path) -> Iterator[None]:
+    build_dir.mkdir(parents=True, exist_ok=True)
+    with open(build_dir / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if the process dies
+        yield
+
+
+def _compile(
+    sources: dict[str, str], compiler: str, key: str, cache: Path, contracts_dir: Path, node_modules: Path, binary: Path
+) -> Build:
+    build_dir = cache.parent
     root = contracts_dir.parent
     standard_input = {
         "language": "Solidity",
@@ -130,7 +152,6 @@ def compile_contracts(
                 "deployed_bytecode": out["evm"]["deployedBytecode"]["object"],
             }
     record = {"source_hash": key, "compiler": compiler, "artifacts": artifacts}
-    build_dir.mkdir(parents=True, exist_ok=True)
     # write-then-rename: a crash never leaves a half-written cache entry behind
     with tempfile.NamedTemporaryFile("w", dir=build_dir, suffix=".tmp", delete=False) as tmp:
         json.dump(record, tmp)

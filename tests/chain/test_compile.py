@@ -2,31 +2,51 @@
 
 from __future__ import annotations
 
-import shutil
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from chain.compile import CONTRACTS_DIR, compile_contracts, solc_binary
+from chain.compile import compile_contracts, solc_binary
 from chain.errors import CompileError
+
+# A small project of the same shape as contracts/ (an OpenZeppelin import included): the whole
+# project is compiled once per run by the session's `build` fixture, so these tests need not.
+SMALL = """// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+import "@openzeppelin/contracts/access/AccessControl.sol";
+
+contract Small is AccessControl {
+    constructor() { _grantRole(DEFAULT_ADMIN_ROLE, msg.sender); }
+}
+"""
 
 
 @pytest.fixture
 def project(tmp_path):
     contracts = tmp_path / "contracts"
-    shutil.copytree(CONTRACTS_DIR, contracts)
+    contracts.mkdir()
+    (contracts / "Small.sol").write_text(SMALL)
     return contracts, tmp_path / "build"
 
 
-def test_compiles_for_shanghai_and_caches_by_source_hash(project):
+def test_the_project_compiles(build):
+    deployable = ("GovRegistry", "ConsentRegistry", "DocumentStore", "EvidenceLedger", "TenderLedger")
+    assert all(build[name].bytecode for name in deployable)
+
+
+def test_compiles_once_for_processes_starting_together_and_caches_by_source_hash(project):
     contracts, build_dir = project
-    first = compile_contracts(contracts, build_dir)
-    assert first.cached is False
-    assert "GovRegistry" in first.artifacts and first["GovRegistry"].bytecode
+    with ThreadPoolExecutor(3) as pool:  # the first to take the build lock compiles; the others load its output
+        builds = list(pool.map(lambda _: compile_contracts(contracts, build_dir), range(3)))
+    assert sorted(build.cached for build in builds) == [False, True, True]
+    first = next(build for build in builds if not build.cached)
+    assert "Small" in first.artifacts and first["Small"].bytecode
+    assert "AccessControl" not in first.artifacts  # OpenZeppelin's own units are not ours to deploy
     assert first.compiler.startswith("0.8.")
     assert len(list(build_dir.glob("*.json"))) == 1
     again = compile_contracts(contracts, build_dir)
     assert again.cached is True and again.source_hash == first.source_hash
-    assert again["GovRegistry"].bytecode == first["GovRegistry"].bytecode
+    assert again["Small"].bytecode == first["Small"].bytecode
     # a changed source gives a new hash and a new cache entry
     (contracts / "Extra.sol").write_text("// SPDX-License-Identifier: Apache-2.0\npragma solidity ^0.8.24;\ncontract Extra {}\n")
     changed = compile_contracts(contracts, build_dir)
