@@ -33,7 +33,7 @@ check: lint ## the inner loop, under a minute: lint, type check, the unit tests 
 	$(PY) -m pytest -m "$(UNIT)" -n $(WORKERS) -q
 
 lint: install ## ruff and mypy (configured in pyproject.toml)
-	$(VENV)/bin/ruff check chain identity api scripts tests
+	$(VENV)/bin/ruff check chain identity httpkit gateway api scripts tests
 	$(VENV)/bin/mypy
 
 # The Python and the npm installs side by side (each mostly waits on the network and the disk).

@@ -8,7 +8,6 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.gateway.models import GatewayPull  # noqa: F401  (the gateway's table shares the schema history)
 from api.audit.models import ChainRecord  # noqa: F401  (the audit index shares the schema history)
 from api.agency_signing.models import AgencySignatureRequest  # noqa: F401  (agency signature requests share it too)
 from chain.db import Base, utcnow
