@@ -72,7 +72,8 @@ from api.models import Certificate  # noqa: E402
 from api.pulls.service import pull_body  # noqa: E402
 from api.services import ServiceProcess  # noqa: E402
 from api.settings import Settings  # noqa: E402
-from api.tenders.client import BidderClient, sign_in  # noqa: E402
+from api.auth.client import sign_in  # noqa: E402
+from api.tenders.client import BidderClient  # noqa: E402
 from chain import reverts  # noqa: E402
 from chain.compile import compile_contracts  # noqa: E402
 from chain.config import load_node_config  # noqa: E402

@@ -12,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, insert, select
 
-import api.models  # noqa: F401  (registers every platform table)
+import api.schema  # noqa: F401  (registers every platform table)
 from api import db as platform_db
 from chain.db import Base as PlatformBase
 from chain.db import make_engine, session_factory
