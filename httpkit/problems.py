@@ -18,6 +18,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from web3.exceptions import Web3RPCError
 
 from chain.errors import ChainUnavailable, ContractRevert, NotDeployed
+from chain.node_errors import is_revert
 
 log = logging.getLogger("govchain.http")
 PROBLEM_BASE = "https://govchain.example/problems/"
@@ -160,7 +161,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Web3RPCError)
     async def _node_error(request: Request, exc: Web3RPCError):
         message = str(exc.message if hasattr(exc, "message") else exc)
-        if "revert" in message.lower():  # a refusal nobody named: a bug, not an outage
+        if is_revert(exc):  # a refusal nobody named: a bug, not an outage
             return await _unexpected(request, exc)
         # the node is up but cannot serve (ganache answers "Database is not open" while it stops or starts)
         return problem_response(
