@@ -29,11 +29,12 @@ test: install $(WEB_OK) lint ## set up, lint, then every test on ganache, then t
 test-anvil: install $(WEB_OK) ## every test on anvil
 	GOVCHAIN_NODE=anvil $(PY) -m pytest -n $(WORKERS) --dist $(DIST)
 
-check: lint ## the inner loop, under a minute: lint, type check, the unit tests (no node, no stack)
+check: lint ## the inner loop, under a minute: lint, import layering, type check, the unit tests (no node, no stack)
 	$(PY) -m pytest -m "$(UNIT)" -n $(WORKERS) -q
 
-lint: install ## ruff and mypy (configured in pyproject.toml)
-	$(VENV)/bin/ruff check chain identity api scripts tests
+lint: install ## ruff, import-linter (which package may import which) and mypy, all configured in pyproject.toml
+	$(VENV)/bin/ruff check chain identity httpkit gateway api scripts tests
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 
 # The Python and the npm installs side by side (each mostly waits on the network and the disk).

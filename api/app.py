@@ -18,7 +18,7 @@ from api.certificates.routes import router as certificates_router
 from api.consents.routes import router as consents_router
 from api.context import Platform
 from api.health.routes import router as health_router
-from api.limits import InflightLimit
+from httpkit.inflight import InflightLimit
 from api.materials.routes import router as materials_router
 from api.members.routes import router as members_router
 from api.pages.routes import router as pages_router

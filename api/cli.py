@@ -128,7 +128,7 @@ def serve_cmd(host: str = "127.0.0.1", port: int = 8000):
     import uvicorn
 
     from api.app import create_app
-    from api.settings import KEEP_ALIVE_SECONDS
+    from httpkit import KEEP_ALIVE_SECONDS
 
     uvicorn.run(create_app(), host=host, port=port, log_level="info", timeout_keep_alive=KEEP_ALIVE_SECONDS)
 
@@ -144,7 +144,8 @@ def up_cmd(
     import uvicorn
 
     from api.app import create_app
-    from api.settings import KEEP_ALIVE_SECONDS, Settings
+    from api.settings import Settings
+    from httpkit import KEEP_ALIVE_SECONDS
     from api.stack import LocalServices
     from chain.config import DEFAULT_CONFIG
     from chain.node import LocalNode
@@ -491,7 +492,8 @@ def agency_sign(
 
 def _agency_account(keystore: Path | None, dev_party: str | None):
     """The agency's key: its own keystore, or (dev only) its dev key."""
-    from api.settings import Environment, Settings
+    from api.settings import Settings
+    from chain.config import Environment
     from identity.keys import dev_party as dev_key
     from identity.keys import load_keystore
 

@@ -19,10 +19,10 @@ from api.catalog import load_catalog
 from api.keys import PlatformKeys
 from api.limits import RateLimiter
 from api.certificates.verify import Verifier
-from api.settings import Environment, Settings
+from api.settings import Settings
 from chain import reverts
 from chain.addresses import checksum
-from chain.config import load_node_config
+from chain.config import Environment, load_node_config
 from chain.consents import ConsentRegistryClient
 from chain.db import make_engine, session_factory
 from chain.deploy import Deployment, load_record

@@ -1,31 +1,26 @@
-"""Database wiring: engine, sessions and Alembic migrations."""
+"""Database wiring: the platform's Alembic migrations (``api/migrations``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from chain import db
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def alembic_config(url: str) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    return config
+    return db.alembic_config(url, MIGRATIONS)
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` on ``engine``'s database."""
-    config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    """Bring the platform's schema to ``revision`` on ``engine``'s database."""
+    db.upgrade(engine, MIGRATIONS, revision)
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from api import samples
-from api.gateway.dataset import demo_citizen
+from identity.dev_citizens import demo_citizen
 from identity import pseudonym as pseudonyms, siwe, tender712
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -13,6 +12,7 @@ from sqlalchemy.orm import Session
 from api.auth.service import Identity, authenticate
 from api.context import Platform
 from api.problems import Forbidden, PayloadTooLarge, Unauthorized
+from httpkit import NowDep as NowDep, get_now as get_now  # the request clock (tests override get_now), shared with the gateway
 
 
 def get_platform(request: Request) -> Platform:
@@ -28,13 +28,6 @@ def get_session(platform: PlatformDep) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
-
-
-def get_now() -> datetime:
-    return datetime.now(UTC)
-
-
-NowDep = Annotated[datetime, Depends(get_now)]
 
 
 def get_client(request: Request) -> str:

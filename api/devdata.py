@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from api.applications import states
 from api.applications.service import sealed
 from api.context import Platform
-from api.gateway.dataset import demo_citizen
+from identity.dev_citizens import demo_citizen
 from api.models import Application
 
 

@@ -1,5 +1,6 @@
-"""The platform's tables. Chain-level tables (outbox, event cursors) live in ``chain``
-and share the same metadata, so one Alembic history covers them all."""
+"""The platform's tables. Chain-level tables (outbox, event cursors) live in ``chain``, the
+audit index and the agency signature requests in their own packages; all share one metadata
+and one Alembic history, and :mod:`api.schema` registers every one of them."""
 
 from __future__ import annotations
 
@@ -8,12 +9,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.gateway.models import GatewayPull  # noqa: F401  (the gateway's table shares the schema history)
-from api.audit.models import ChainRecord  # noqa: F401  (the audit index shares the schema history)
-from api.agency_signing.models import AgencySignatureRequest  # noqa: F401  (agency signature requests share it too)
 from chain.db import Base, utcnow
-from chain.events import EventCursor  # noqa: F401  (registers the table)
-from chain.outbox import OutboxEntry  # noqa: F401  (registers the table)
 
 
 class AuthChallenge(Base):

@@ -6,7 +6,6 @@ import base64
 import os
 import secrets
 from collections.abc import Callable
-from enum import Enum
 from pathlib import Path
 from typing import Literal
 
@@ -14,7 +13,7 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.catalog import DEFAULT_CATALOG
-from chain.config import PROJECT_ROOT
+from chain.config import PROJECT_ROOT, Environment
 from chain.errors import ConfigError
 
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "change_me", "secret", "placeholder", "dev", "test", "xxx", "todo"}
@@ -39,11 +38,6 @@ DEV_SECRETS: dict[str, Callable[[], str]] = {
 }
 
 
-# How long an idle HTTP keep-alive connection stays open (uvicorn's default is 5 s). Under load a
-# client's pooled connection can sit idle longer than 5 s and be closed just as the client sends
-# on it (the load drill saw one such ReadError in 2,239 requests, then one at the face-vendor
-# stand-in); 65 s outlasts the usual proxy and client pools. The API, the gateways and the vendor use it.
-KEEP_ALIVE_SECONDS = 65
 
 class Quota(BaseModel):
     """At most ``count`` requests in any ``seconds``-long window; ``count`` 0 turns it off."""
@@ -62,11 +56,6 @@ class RateLimit(BaseModel):
 
 def _limit(address: tuple[int, int], client: tuple[int, int]) -> RateLimit:
     return RateLimit(address=Quota(count=address[0], seconds=address[1]), client=Quota(count=client[0], seconds=client[1]))
-
-
-class Environment(str, Enum):
-    DEV = "dev"
-    PRODUCTION = "production"
 
 
 class Settings(BaseSettings):

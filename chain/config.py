@@ -5,9 +5,18 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from pathlib import Path
 
 from chain.errors import ConfigError
+
+
+class Environment(str, Enum):
+    """Where a govchain program runs: ``production`` refuses dev keys and dev defaults (the platform
+    and every gateway read it)."""
+
+    DEV = "dev"
+    PRODUCTION = "production"
 
 NODE_KINDS = ("ganache", "anvil")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

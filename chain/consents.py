@@ -47,6 +47,26 @@ class PullRefusal(IntEnum):
     OUT_OF_SEQUENCE = 12  # the sequence number skips ahead of the consent's pull count
 
 
+# The data categories a consent covers, by ConsentRegistry's category number (bit index = position).
+CATEGORIES = ("id_card", "residence_permit", "household_register")
+
+# A refusal's name in answers and records (the gateway's 403 ``reason``, the data tracker).
+REFUSAL_TEXT = {
+    PullRefusal.UNKNOWN_CONSENT: "unknown_consent",
+    PullRefusal.REVOKED: "revoked",
+    PullRefusal.PAUSED: "paused",
+    PullRefusal.NOT_YET_VALID: "not_yet_valid",
+    PullRefusal.EXPIRED: "expired",
+    PullRefusal.CATEGORY_NOT_COVERED: "category_not_covered",
+    PullRefusal.WRONG_REQUESTER: "wrong_agency",
+    PullRefusal.CATEGORY_NOT_SERVED: "category_not_served",
+    PullRefusal.MAX_PULLS_REACHED: "max_pulls_reached",
+    PullRefusal.DUPLICATE_REQUEST: "duplicate_request",
+    PullRefusal.REQUESTER_NOT_AGENCY: "requester_not_agency",
+    PullRefusal.OUT_OF_SEQUENCE: "out_of_sequence",
+}
+
+
 class _Tupled(Protocol):
     def as_tuple(self) -> tuple: ...
 

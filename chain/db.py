@@ -1,12 +1,17 @@
 """The declarative base every govchain table derives from, and engine creation.
 
 SQLite (a file in the state directory) is the embedded default; any PostgreSQL URL works
-the same. Schema changes go through Alembic (``api/migrations``).
+the same. Schema changes go through Alembic: the platform's in ``api/migrations``, a
+gateway's in ``gateway/migrations`` (:func:`alembic_config`, :func:`upgrade`).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
 
 from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
@@ -77,3 +82,18 @@ def make_engine(url: str) -> Engine:
 
 def session_factory(engine: Engine) -> sessionmaker:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(url: str, script_location: Path) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(script_location))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(engine: Engine, script_location: Path, revision: str = "head") -> None:
+    """Bring the schema of ``script_location``'s migrations to ``revision`` on ``engine``'s database."""
+    config = alembic_config(engine.url.render_as_string(hide_password=False), script_location)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)

@@ -21,7 +21,8 @@ from web3.exceptions import Web3RPCError
 from chain.db import Base, utcnow
 from chain.errors import GovchainError, NonceTaken, TransactionFailed
 from chain.faults import checkpoint
-from chain.tx import ChainClient, Receipt, nonce_taken
+from chain.node_errors import NodeError, classify
+from chain.tx import ChainClient, Receipt
 
 log = logging.getLogger(__name__)
 SIGNED, SENT, MINED, FAILED = "signed", "sent", "mined", "failed"
@@ -100,7 +101,7 @@ class Outbox:
             stored = self.entry(intent_key)
             if stored is not None and stored.tx_hash == tx_hash:
                 self._discard(stored)
-            refused = NonceTaken if nonce_taken(str(exc.message)) else TransactionFailed
+            refused = NonceTaken if classify(exc) is NodeError.NONCE_TAKEN else TransactionFailed
             raise refused(f"node refused relayed transaction {tx_hash} (nonce {nonce}): {exc.message}", tx_hash) from None
         self._set(intent_key, SENT, only_from=(SIGNED,))
         return self._finish(self.entry(intent_key))
@@ -187,8 +188,8 @@ class Outbox:
         try:
             self.client.send_raw(entry.raw_tx)
         except Web3RPCError as exc:
-            message = str(exc.message)
-            if nonce_taken(message):
+            message, kind = str(exc.message), classify(exc)
+            if kind is NodeError.NONCE_TAKEN:
                 receipt = self.client.receipt_or_none(entry.tx_hash)
                 if receipt is not None:
                     return receipt
@@ -198,7 +199,7 @@ class Outbox:
                         session.delete(stale)
                         session.commit()
                 raise Superseded(f"{entry.tx_hash} of intent {entry.intent_key!r} lost its nonce {entry.nonce} to another transaction") from None
-            if "known" not in message.lower() and "already" not in message.lower():
+            if kind is not NodeError.ALREADY_KNOWN:
                 raise TransactionFailed(f"re-broadcast of {entry.tx_hash} refused: {message}", entry.tx_hash) from None
         return None
 

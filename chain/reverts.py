@@ -14,6 +14,7 @@ from eth_utils import to_checksum_address
 from web3.exceptions import ContractLogicError, Web3RPCError
 
 from chain.errors import ContractRevert
+from chain.node_errors import NodeError, classify_message
 
 _classes: dict[str, type[ContractRevert]] = {}
 _selectors: dict[str, tuple[type[ContractRevert], list[str], list[str]]] = {}
@@ -87,8 +88,9 @@ def from_web3(exc: Exception) -> ContractRevert | None:
         response = exc.rpc_response or {}
         error = response.get("error") if isinstance(response, dict) else None
         data = _revert_data(error.get("data") if isinstance(error, dict) else None)
-        if isinstance(data, str) and data.startswith("0x") and "revert" in str(exc.message).lower():
+        if classify_message(str(exc.message)) is not NodeError.REVERT:
+            return None
+        if isinstance(data, str) and data.startswith("0x"):
             return decode_revert(data, exc.message)
-        if "revert" in str(exc.message).lower():
-            return ContractRevert(message=str(exc.message))
+        return ContractRevert(message=str(exc.message))
     return None

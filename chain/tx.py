@@ -8,7 +8,6 @@ per sending key keep nonces right under many concurrent senders.
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from web3.types import RPCEndpoint
 
 from chain import reverts
 from chain.errors import ChainMismatch, ChainUnavailable, ContractRevert, NonceTaken, ReceiptTimeout, TransactionFailed
+from chain.node_errors import NodeError, classify
 
 DEFAULT_PRIORITY_FEE = Web3.to_wei(1, "gwei")
 
@@ -52,17 +52,6 @@ def connect(url: str, *, timeout: float = 10.0) -> Web3:
     if len(genesis.get("extraData", b"")) > 32:  # QBFT/clique: long extraData
         w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
     return w3
-
-
-# How nodes say a nonce is already used: geth, Besu and anvil "nonce too low"; ganache "the tx
-# doesn't have the correct nonce. account has nonce of: N tx has nonce of: M".
-_NONCE_TAKEN = re.compile(r"nonce too low|correct nonce", re.IGNORECASE)
-
-
-def nonce_taken(message: str) -> bool:
-    """Whether a node's refusal says the transaction's nonce is already used (the one classifier:
-    the client and the outbox both ask it)."""
-    return _NONCE_TAKEN.search(message) is not None
 
 
 class NonceManager:
@@ -268,7 +257,7 @@ class ChainClient:
                 self.send_raw(raw)
             except Web3RPCError as exc:
                 self.nonces.forget(address)
-                refused = NonceTaken if nonce_taken(str(exc.message)) else TransactionFailed
+                refused = NonceTaken if classify(exc) is NodeError.NONCE_TAKEN else TransactionFailed
                 raise refused(f"node refused transaction {tx_hash} (nonce {nonce}): {exc.message}", tx_hash) from None
             except ChainUnavailable:
                 self.nonces.forget(address)

@@ -67,12 +67,13 @@ from api.certificates.verify import Verifier  # noqa: E402
 from api.context import Platform  # noqa: E402
 from api.devdata import seed_submitted  # noqa: E402
 from api.demo import wait_for_objection_period  # noqa: E402
-from api.gateway.dataset import demo_citizen  # noqa: E402
+from identity.dev_citizens import demo_citizen  # noqa: E402
 from api.models import Certificate  # noqa: E402
 from api.pulls.service import pull_body  # noqa: E402
 from api.services import ServiceProcess  # noqa: E402
 from api.settings import Settings  # noqa: E402
-from api.tenders.client import BidderClient, sign_in  # noqa: E402
+from api.auth.client import sign_in  # noqa: E402
+from api.tenders.client import BidderClient  # noqa: E402
 from chain import reverts  # noqa: E402
 from chain.compile import compile_contracts  # noqa: E402
 from chain.config import load_node_config  # noqa: E402
@@ -118,7 +119,7 @@ STAGES = {
         ("verifier logic", ("api/certificates/verify.py",)),
     ],
     "pulls": [
-        ("on-chain log: recordPulls sent and awaited", ("api/gateway/batcher.py", "Gateway._log ", "Future.result")),
+        ("on-chain log: recordPulls sent and awaited", ("gateway/batcher.py", "Gateway._log ", "Future.result")),
         ("database (SQLAlchemy, SQLite)", DATABASE),
         ("consent check on chain (eth_call)", ("_granted_terms", "_requester_key", "chain/")),
         ("HPKE sealing and opening", ("identity/sealing.py", "hpke")),
@@ -508,7 +509,7 @@ def pulls_phase(run: NodeRun, phases: Phases, sizes: Sizes) -> dict:
                "GOVCHAIN_GATEWAY_STATE_DIR": str(run.state), "GOVCHAIN_GATEWAY_DATABASE_URL": f"sqlite:///{run.state / f'gw{index}.db'}",
                "GOVCHAIN_GATEWAY_MAX_BATCH": str(batch), "GOVCHAIN_GATEWAY_MAX_INFLIGHT": "256", "GOVCHAIN_GATEWAY_INFLIGHT_WAIT_SECONDS": "30"}  # fmt: skip
         task = phases.start(f"pulls e2e: {name}", sizes.pulls)
-        with ServiceProcess(f"gateway ({name})", "api.gateway", env, health_path="/v1/health") as gateway, httpx.Client(timeout=120) as http:
+        with ServiceProcess(f"gateway ({name})", "gateway", env, health_path="/v1/health") as gateway, httpx.Client(timeout=120) as http:
 
             def one(i):
                 lock, pulled, consent_id, subject = lanes[i % len(lanes)]

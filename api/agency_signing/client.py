@@ -16,7 +16,7 @@ import httpx
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from api.tenders.client import sign_in
+from api.auth.client import sign_in
 from chain.deploy import Deployment
 from chain.errors import ContractRevert
 from chain.registry import GovRegistryClient

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from chain.consents import CATEGORIES
 from chain.errors import ConfigError
 
 DEFAULT_CATALOG = Path(__file__).with_name("matters.toml")
-CATEGORIES = ("id_card", "residence_permit", "household_register")  # bit index = position
 MIME_TYPES = {"application/pdf", "image/jpeg", "image/png"}
 
 

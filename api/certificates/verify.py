@@ -18,13 +18,12 @@ import time
 from dataclasses import asdict, dataclass
 
 import httpx
-import requests
 from eth_utils import function_signature_to_4byte_selector
-from web3.exceptions import Web3RPCError
 
 from chain.addresses import checksum
 from chain.documents import DocumentStoreClient
 from chain.errors import ChainUnavailable
+from chain.node_errors import is_outage, is_revert
 from chain.registry import GovRegistryClient
 from chain.tx import ChainClient
 from identity import oa
@@ -72,9 +71,7 @@ def _call_data(selector: str, word: bytes) -> str:
 def _node_trouble(exc: Exception) -> bool:
     """The node could not be asked (down, restarting, refusing), as opposed to a contract that
     answered wrongly: a revert or an answer that does not decode."""
-    if isinstance(exc, (ChainUnavailable, ConnectionError, TimeoutError, requests.ConnectionError, requests.Timeout, httpx.TransportError)):
-        return True
-    return isinstance(exc, Web3RPCError) and "revert" not in str(exc).lower()
+    return is_outage(exc)
 
 
 def _hex(value) -> bytes:
@@ -255,7 +252,7 @@ class Verifier:
             reply = replies.get(request["id"])
             if reply is None or "result" not in reply:
                 error = (reply or {}).get("error") or "no answer"
-                if "revert" not in str(error).lower():  # the node failed, not the contract ("Database is not open" ...)
+                if not is_revert(error):  # the node failed, not the contract ("Database is not open" ...)
                     raise ChainUnavailable(f"eth_call not served: {error}")
                 raise RuntimeError(f"eth_call reverted: {error}")
             out.append(reply["result"])

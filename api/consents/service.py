@@ -17,7 +17,7 @@ from api.applications import states
 from api.catalog import CATEGORIES, categories_mask, merged_scope
 from api.consents import schemas
 from api.context import Platform
-from api.gateway.service import REFUSAL_TEXT
+from chain.consents import REFUSAL_TEXT
 from api.models import Application
 from api.problems import BadRequest, Forbidden, NotFound
 from chain.consents import ConsentState, PullRefusal

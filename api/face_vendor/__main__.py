@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from api.face_vendor.app import create_vendor_app
-    from api.settings import KEEP_ALIVE_SECONDS
+    from httpkit import KEEP_ALIVE_SECONDS
     from chain.errors import ConfigError
 
     try:

@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-import api.models  # noqa: F401  (registers every table)
+import api.schema  # noqa: F401  (registers every table)
 from chain.db import Base
 
 config = context.config

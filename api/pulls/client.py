@@ -10,7 +10,7 @@ import json
 import httpx
 from eth_account import Account
 
-from api.tenders.client import sign_in
+from api.auth.client import sign_in
 from identity.keys import hpke_key_history
 from identity.pull_request import verify_answer
 from identity.sealing import hpke_open

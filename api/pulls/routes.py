@@ -5,7 +5,7 @@ from pydantic import BaseModel, Field
 
 from api.applications.service import get_for
 from api.deps import CurrentIdentity, NowDep, PlatformDep, SessionDep
-from api.gateway.schemas import PullIn
+from identity.pull_body import PullIn
 from api.pulls import service
 
 router = APIRouter(prefix="/v1", tags=["pulls"])

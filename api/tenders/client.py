@@ -8,15 +8,9 @@ import os
 
 import httpx
 
-from identity import siwe, tender712
+from api.auth.client import sign_in
+from identity import tender712
 from identity.bids import SealedBid, seal_bid
-
-
-def sign_in(http: httpx.Client, account) -> dict[str, str]:
-    message = http.post("/v1/auth/challenge", json={"address": account.address}).json()["message"]
-    token = http.post("/v1/auth/token", json={"message": message, "signature": siwe.sign(message, account.key)})
-    token.raise_for_status()
-    return {"Authorization": f"Bearer {token.json()['access_token']}"}
 
 
 class BidderClient:

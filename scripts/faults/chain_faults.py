@@ -14,7 +14,7 @@ import httpx
 from eth_account import Account
 from sqlalchemy import func, select
 
-from api.gateway.dataset import demo_citizen
+from identity.dev_citizens import demo_citizen
 from api.models import Application, Certificate
 from chain.consents import ConsentRegistryClient
 from chain.db import make_engine, session_factory

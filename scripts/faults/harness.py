@@ -36,7 +36,7 @@ from chain.node import LocalNode, die_with_parent, free_port
 from chain.outbox import OPEN, OutboxEntry
 from chain.tx import ChainClient
 from identity import oa, siwe
-from api.settings import KEEP_ALIVE_SECONDS
+from httpkit import KEEP_ALIVE_SECONDS
 from identity.keys import dev_party
 from identity.parties import dev_issuers, dev_member_specs, governor_info
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import httpx
 from eth_account import Account
 
-from api.gateway.dataset import demo_citizen
+from identity.dev_citizens import demo_citizen
 from identity import pseudonym as pseudonyms, siwe
 
 CODE = "teacher-qualification-primary"

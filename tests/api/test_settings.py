@@ -75,7 +75,7 @@ def gateway_env(monkeypatch):
 
 
 def test_the_gateway_follows_a_production_platform_and_refuses_dev_defaults(gateway_env, tmp_path):
-    from api.gateway.service import GatewaySettings
+    from gateway.settings import GatewaySettings
 
     assert GatewaySettings().env.value == "dev"  # a dev machine: nothing set
     gateway_env.setenv("GOVCHAIN_ENV", "production")  # the deployment's environment; the gateway's own not set
@@ -97,7 +97,7 @@ def test_the_gateway_follows_a_production_platform_and_refuses_dev_defaults(gate
 
 
 def test_a_production_gateway_process_refuses_to_start_with_dev_defaults(gateway_env, tmp_path):
-    """Through the real entry point: ``python -m api.gateway`` under GOVCHAIN_ENV=production exits
+    """Through the real entry point: ``python -m gateway`` under GOVCHAIN_ENV=production exits
     with the reason, instead of serving with the dev holder key."""
     import os
     import subprocess
@@ -106,7 +106,7 @@ def test_a_production_gateway_process_refuses_to_start_with_dev_defaults(gateway
     from chain.node import free_port
 
     env = {**os.environ, "GOVCHAIN_ENV": "production"}
-    started = subprocess.run([sys.executable, "-m", "api.gateway", "--port", str(free_port())], env=env, capture_output=True, text=True, timeout=60)
+    started = subprocess.run([sys.executable, "-m", "gateway", "--port", str(free_port())], env=env, capture_output=True, text=True, timeout=60)
     assert started.returncode != 0
     assert "GOVCHAIN_GATEWAY_KEYSTORE" in started.stderr
 

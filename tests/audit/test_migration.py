@@ -7,7 +7,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-import api.models  # noqa: F401  (registers every table)
+import api.schema  # noqa: F401  (registers every table)
 from api import db
 from chain.db import Base, make_engine
 

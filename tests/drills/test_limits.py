@@ -8,7 +8,7 @@ import asyncio
 import httpx
 from fastapi import FastAPI
 
-from api.limits import InflightLimit
+from httpkit.inflight import InflightLimit
 
 
 def _app(started: list[str]) -> FastAPI:

@@ -10,7 +10,7 @@ import secrets
 import pytest
 
 from api.catalog import categories_mask
-from api.gateway.dataset import demo_citizen
+from identity.dev_citizens import demo_citizen
 from chain.consents import ConsentRegistryClient
 from identity import binding, eip712
 from identity.keys import dev_account

@@ -12,7 +12,7 @@ import json
 import pytest
 from eth_account import Account
 
-from api.gateway.dataset import demo_citizen
+from identity.dev_citizens import demo_citizen
 from identity.keys import hpke_key_for
 from identity.pull_request import verify_answer
 from identity.sealing import hpke_open

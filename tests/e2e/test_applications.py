@@ -10,7 +10,7 @@ import httpx
 import pytest
 from eth_account import Account
 
-from api.gateway.dataset import demo_citizen
+from identity.dev_citizens import demo_citizen
 from tests.support.flows import apply_and_verify_face
 
 CALLBACK = "/v1/callbacks/face-verification"

@@ -18,7 +18,7 @@ from eth_account import Account
 from eth_utils import keccak
 from pypdf import PdfReader
 
-from api.gateway.dataset import demo_citizen
+from identity.dev_citizens import demo_citizen
 from identity import manifest, oa
 from api import samples as files
 from tests.support.flows import submitted_application, wait_issued

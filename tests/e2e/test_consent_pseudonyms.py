@@ -8,7 +8,7 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 
-from api.gateway.dataset import demo_citizen
+from identity.dev_citizens import demo_citizen
 from chain.consents import ConsentRegistryClient
 from identity import eip712, pseudonym as pseudonyms
 from tests.support.flows import apply_and_verify_face, consent, consent_offer

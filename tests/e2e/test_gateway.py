@@ -12,7 +12,7 @@ import time
 import httpx
 import pytest
 
-from api.gateway.dataset import demo_citizen
+from identity.dev_citizens import demo_citizen
 from api.pulls.service import pull_body
 from api.services import ServiceProcess
 from chain.node import rpc_call
@@ -173,14 +173,14 @@ def test_gateway_killed_between_log_and_answer_delivers_on_retry_with_one_log_en
     consent = make_consent()
     env = {**os.environ, "GOVCHAIN_GATEWAY_HOLDER_PARTY": "holder_psb", "GOVCHAIN_GATEWAY_RPC_URL": stack.api.settings.rpc_url,
            "GOVCHAIN_GATEWAY_STATE_DIR": str(stack.api.settings.state_dir), "GOVCHAIN_GATEWAY_DATABASE_URL": f"sqlite:///{tmp_path / 'gw.db'}"}  # fmt: skip
-    doomed = ServiceProcess("doomed gateway", "api.gateway", {**env, "GOVCHAIN_FAULT": "gateway.after_log"}, health_path="/v1/health").start()
+    doomed = ServiceProcess("doomed gateway", "gateway", {**env, "GOVCHAIN_FAULT": "gateway.after_log"}, health_path="/v1/health").start()
     body, _ = request(stack, deployment, parties, consent)
     with pytest.raises(httpx.TransportError):
         post(doomed.url, body)  # the process dies after the chain logged the pull
     doomed.process.wait(10)
     assert doomed.process.returncode == -9
     assert consents.get(bytes.fromhex(consent["consent_id"][2:])).pulls == 1  # logged before the kill
-    with ServiceProcess("gateway", "api.gateway", env, health_path="/v1/health", port=doomed.port) as revived:
+    with ServiceProcess("gateway", "gateway", env, health_path="/v1/health", port=doomed.port) as revived:
         retry, _ = request(stack, deployment, parties, consent, sequence=body["sequence"])  # re-signed, same pull number
         answer = post(revived.url, retry)
     assert answer.status_code == 200, answer.text

@@ -38,7 +38,7 @@ def test_a_rotated_holder_key_still_opens_what_was_sealed_to_the_old_one(stack, 
     registry.rotate_hpke_key(holder, new)  # the holder's own transaction: the one way its key changes
     try:
         assert registry.member(holder.address).info.hpke_public_key == new
-        with ServiceProcess("rotated gateway", "api.gateway", env, health_path="/v1/health") as gateway:
+        with ServiceProcess("rotated gateway", "gateway", env, health_path="/v1/health") as gateway:
             first = httpx.post(gateway.url + "/v1/pulls", json=sealed_before, timeout=120)
             assert first.status_code == 200, first.text  # the old key still opens it
             second = httpx.post(gateway.url + "/v1/pulls", json=body(after, new, 1), timeout=120)

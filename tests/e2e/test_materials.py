@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 from eth_account import Account
 
-from api.gateway.dataset import demo_citizen
+from identity.dev_citizens import demo_citizen
 from api import samples as files
 from tests.support.flows import upload
 from tests.support.flows import apply_and_verify_face, consent

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from api.gateway.dataset import demo_citizen
+from identity.dev_citizens import demo_citizen
 from identity import pseudonym as pseudonyms
 from tests.support.flows import apply_and_verify_face, consent
 

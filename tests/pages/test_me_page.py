@@ -8,7 +8,7 @@ import pytest
 from eth_account import Account
 from playwright.sync_api import expect
 
-from api.gateway.dataset import demo_citizen
+from identity.dev_citizens import demo_citizen
 from tests.support.flows import apply_and_verify_face, consent
 from tests.pages.conftest import Wallet, screenshot
 

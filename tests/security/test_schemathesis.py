@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import checks
 
 from api.app import create_app
-from api.gateway.app import create_gateway_app
-from api.gateway.service import GatewaySettings
+from gateway.app import create_gateway_app
+from gateway.settings import GatewaySettings
 from api.settings import Settings
 
 MAX_EXAMPLES = int(os.environ.get("GOVCHAIN_FUZZ_EXAMPLES", "12"))

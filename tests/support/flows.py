@@ -7,7 +7,7 @@ import time
 
 from eth_account import Account
 
-from api.gateway.dataset import demo_citizen
+from identity.dev_citizens import demo_citizen
 from api import samples as files
 from identity import pseudonym as pseudonyms
 

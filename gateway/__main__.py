@@ -1,4 +1,4 @@
-"""Run one data holder's gateway: ``python -m api.gateway --port 8201``.
+"""Run one data holder's gateway: ``python -m gateway --port 8201``.
 
 Settings come from ``GOVCHAIN_GATEWAY_*`` variables (see ``GatewaySettings``), e.g.
 ``GOVCHAIN_GATEWAY_HOLDER_PARTY=holder_rp`` for the residence-permit holder in dev.
@@ -10,11 +10,11 @@ import sys
 import uvicorn
 from pydantic import ValidationError
 
-from api.gateway.app import create_gateway_app
-from api.gateway.service import GatewaySettings
-from api.settings import KEEP_ALIVE_SECONDS
+from gateway.app import create_gateway_app
+from gateway.settings import GatewaySettings
+from httpkit import KEEP_ALIVE_SECONDS
 
-parser = argparse.ArgumentParser(prog="python -m api.gateway", description=__doc__.splitlines()[0])
+parser = argparse.ArgumentParser(prog="python -m gateway", description=__doc__.splitlines()[0])
 parser.add_argument("--host", default="127.0.0.1")
 parser.add_argument("--port", type=int, default=8201)
 args = parser.parse_args()

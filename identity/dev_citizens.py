@@ -2,24 +2,19 @@
 
 Every ID number starts with region code 990101, which no Chinese region has, and every name
 is 测试用户NNNN ("test user"), so nothing here can be mistaken for a real person. The set is
-generated from a seed, so every gateway process serves the same citizens. A real data
-holder plugs in its own :class:`DataSource`.
+generated from a seed, so every gateway process serves the same citizens (the demo dataset,
+``gateway.dataset.DemoDataset``), and the demo, the drills and the tests apply as them. A real
+data holder plugs in its own ``gateway.dataset.DataSource``.
 """
 
 from __future__ import annotations
 
 import random
 from datetime import date, timedelta
-from typing import Protocol
 
 REGION = "990101"  # not an administrative division code: fake by construction
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
-
-
-class DataSource(Protocol):
-    def lookup(self, category: str, id_number: str) -> dict | None:
-        """The record of ``category`` for the citizen, or None if the holder has none."""
 
 
 def _id_number(birth: date, sequence: int) -> str:
@@ -58,15 +53,3 @@ def demo_citizen(index: int, seed: int = 2023) -> dict:
             "residence_district": "测试区", "valid_until": (date(2027, 1, 1) + timedelta(days=index)).isoformat(),
         }  # fmt: skip
     return record
-
-
-class DemoDataset:
-    def __init__(self, size: int = 2000, seed: int = 2023):
-        self._by_id = {}
-        for index in range(1, size + 1):
-            citizen = demo_citizen(index, seed)
-            self._by_id[citizen["id_number"]] = citizen
-
-    def lookup(self, category: str, id_number: str) -> dict | None:
-        citizen = self._by_id.get(id_number)
-        return None if citizen is None else citizen.get(category)

@@ -16,91 +16,37 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
-from pydantic import AliasChoices, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.exc import IntegrityError
 from web3 import Web3
 
-from api.catalog import CATEGORIES
-from api.gateway.batcher import PullBatcher
-from api.gateway.dataset import DataSource, DemoDataset
-from api.gateway.models import LOGGED, PENDING, REFUSED, GatewayPull
-from api.gateway.schemas import PullIn, PullOut
-from api.problems import BadRequest, Conflict, Forbidden, Problem, Unauthorized
-from api.settings import Environment
 from chain import reverts
-from chain.config import PROJECT_ROOT, load_node_config
-from chain.consents import ConsentRegistryClient, PullRecord, PullRefusal
+from chain.config import Environment, load_node_config
+from chain.consents import CATEGORIES, REFUSAL_TEXT, ConsentRegistryClient, PullRecord, PullRefusal
 from chain.db import make_engine, session_factory
 from chain.deploy import load_record
 from chain.errors import ConfigError, ContractRevert, NotDeployed
 from chain.faults import checkpoint
 from chain.registry import GovRegistryClient, Member, MemberStatus
 from chain.tx import ChainClient
+from gateway.batcher import PullBatcher
+from gateway.dataset import DataSource, DemoDataset
+from gateway.models import LOGGED, PENDING, REFUSED, GatewayPull
+from gateway.settings import GatewaySettings
+from httpkit.problems import BadRequest, Conflict, Forbidden, Problem, Unauthorized
 from identity import binding
 from identity.eip712 import scope_hash
 from identity.keys import dev_party, hpke_key_history, load_keystore
+from identity.pull_body import PullIn, PullOut
 from identity.pull_request import BadMessage, PullRequest, attributes_hash, canonical_json, pull_request_id, sign_answer
 from identity.sealing import SealError, hpke_open, hpke_seal
-
-REFUSAL_TEXT = {
-    PullRefusal.UNKNOWN_CONSENT: "unknown_consent",
-    PullRefusal.REVOKED: "revoked",
-    PullRefusal.PAUSED: "paused",
-    PullRefusal.NOT_YET_VALID: "not_yet_valid",
-    PullRefusal.EXPIRED: "expired",
-    PullRefusal.CATEGORY_NOT_COVERED: "category_not_covered",
-    PullRefusal.WRONG_REQUESTER: "wrong_agency",
-    PullRefusal.CATEGORY_NOT_SERVED: "category_not_served",
-    PullRefusal.MAX_PULLS_REACHED: "max_pulls_reached",
-    PullRefusal.DUPLICATE_REQUEST: "duplicate_request",
-    PullRefusal.REQUESTER_NOT_AGENCY: "requester_not_agency",
-    PullRefusal.OUT_OF_SEQUENCE: "out_of_sequence",
-}
-
 
 ERC1271_MAGIC = bytes.fromhex("1626ba7e")  # isValidSignature(bytes32,bytes).selector
 ERC1271_ABI = [{"type": "function", "name": "isValidSignature", "stateMutability": "view",
                 "inputs": [{"name": "hash", "type": "bytes32"}, {"name": "signature", "type": "bytes"}],
                 "outputs": [{"name": "magicValue", "type": "bytes4"}]}]  # fmt: skip
 MEMBER_CACHE_SECONDS = 30.0  # a suspension or key rotation reaches the gateway within this
-
-
-class GatewaySettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="GOVCHAIN_GATEWAY_", extra="ignore", populate_by_name=True)
-
-    # GOVCHAIN_GATEWAY_ENV, else the deployment's GOVCHAIN_ENV: a gateway next to a production
-    # platform is not left in dev (with the dev holder key) because its own variable was forgotten
-    env: Environment = Field(Environment.DEV, validation_alias=AliasChoices("GOVCHAIN_GATEWAY_ENV", "GOVCHAIN_ENV"))
-    holder_party: str = "holder_psb"  # dev: the dev key of this party
-    hpke_generation: int = Field(0, ge=0, le=1000)  # the holder's current HPKE key generation; earlier ones still open
-    keystore: Path | None = None  # production: the holder's encrypted keystore
-    keystore_password: SecretStr = SecretStr("")
-    rpc_url: str = "http://127.0.0.1:8545"
-    chain_id: int = 1337
-    state_dir: Path = PROJECT_ROOT / ".govchain"  # where deployment.json is
-    database_url: str = ""
-    max_batch: int = 32
-    batch_interval: float = 0.2
-    clock_skew_seconds: int = 300
-    dataset_size: int = 2000
-    max_inflight: int = 64  # requests handled at once; beyond it 503 + Retry-After (api.limits)
-    inflight_wait_seconds: float = 0.5
-
-    @model_validator(mode="after")
-    def _production_refuses_dev_defaults(self) -> "GatewaySettings":
-        """Production needs the holder's own keystore (no dev key), and says where its node and
-        its state are: the defaults point at this machine's dev set-up."""
-        if self.env is Environment.PRODUCTION:
-            if not self.keystore:
-                raise ConfigError("production needs GOVCHAIN_GATEWAY_KEYSTORE: the dev holder keys are refused")
-            for name in ("rpc_url", "state_dir"):
-                if name not in self.model_fields_set:
-                    raise ConfigError(f"production needs GOVCHAIN_GATEWAY_{name.upper()}; the default ({getattr(self, name)}) is the dev set-up")
-        return self
 
 
 class Refused(Forbidden):

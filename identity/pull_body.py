@@ -1,3 +1,8 @@
+"""The pull request's JSON body, as the agency posts it signed to the platform (``POST
+/v1/applications/{id}/pulls``) and the platform forwards it to the holder's gateway (``POST
+/v1/pulls``), and the gateway's answer. The EIP-712 message the signature covers is
+:class:`identity.pull_request.PullRequest`."""
+
 from __future__ import annotations
 
 from typing import Literal

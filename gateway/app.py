@@ -7,11 +7,12 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 
-from api import db, problems
-from api.deps import NowDep
-from api.gateway.schemas import PullIn, PullOut
-from api.gateway.service import Gateway, GatewaySettings
-from api.limits import InflightLimit
+from gateway import db
+from gateway.service import Gateway
+from gateway.settings import GatewaySettings
+from httpkit import NowDep, problems
+from httpkit.inflight import InflightLimit
+from identity.pull_body import PullIn, PullOut
 
 REFUSALS = {
     401: {"description": "bad or stale signature (checked here, and again by the contract)"},

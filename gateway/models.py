@@ -1,15 +1,25 @@
-"""The gateway's own table: one row per pull request id, so a retry gets the same answer."""
+"""The gateway's own table: one row per pull request id, so a retry gets the same answer.
+
+The gateway keeps its own metadata and its own migrations (``gateway/migrations``): a data
+holder's database holds none of the platform's tables."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import LargeBinary, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import LargeBinary, MetaData, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from chain.db import Base, utcnow
+from chain.db import NAMING, UtcDateTime, utcnow
 
 PENDING, LOGGED, REFUSED = "pending", "logged", "refused"
+
+
+class Base(DeclarativeBase):
+    """The gateway's own metadata (the platform's tables derive from ``chain.db.Base``)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UtcDateTime()}
 
 
 class GatewayPull(Base):
