@@ -19,6 +19,7 @@ import pytest
 from eth_account import Account
 from playwright.sync_api import Page, expect
 
+from api.tenders.service import blobs
 from identity import tender712
 from identity.bids import open_bid
 from tests.pages.conftest import ROOT, Wallet, screenshot
@@ -126,13 +127,13 @@ def test_a_bidder_seals_replaces_and_releases_its_key_in_the_browser(page, stack
     expected = tender712.key_commitment(deployment.chain_id, ledger, bytes.fromhex(tid[2:]), bidder.address, bytes.fromhex(first["key"][2:]), bytes.fromhex(first["salt"][2:]))
     assert receipt["key_commitment"] == "0x" + expected.hex() == first["key_commitment"]
     # only ciphertext left the browser: the platform's copy opens with the browser's key, bound to tender and pseudonym
-    platform = stack.api.app.state.platform
-    from api.tenders.service import blobs
-
-    ciphertext = blobs(platform).get(receipt["ciphertext_hash"][2:])
+    ciphertext = blobs(stack.api.app.state.platform).get(receipt["ciphertext_hash"][2:])
     assert first["key"][2:] not in ciphertext.hex()
     assert open_bid(ciphertext, bytes.fromhex(first["key"][2:]), bytes.fromhex(tid[2:]), bytes.fromhex(pseudonym[2:])) == {
-        "bidder": "浏览器投标有限公司", "items": {"工期": "90天", "质保": "2年"}, "price_fen": 12_000_050}
+        "bidder": "浏览器投标有限公司",
+        "items": {"工期": "90天", "质保": "2年"},
+        "price_fen": 12_000_050,
+    }
     assert "eth_signTypedData_v4" not in wallet.methods()  # uploading needs no signature beyond the sign-in
     with page.expect_download() as receipt_download:
         page.click("#receipt-download")
@@ -143,6 +144,7 @@ def test_a_bidder_seals_replaces_and_releases_its_key_in_the_browser(page, stack
     page.fill("#price", "118000")
     page.click("#seal")
     expect(page.locator("#notice")).to_contain_text("Bid submitted (version 2)")
+    expect(page.locator("#my-status")).to_contain_text("version 版本 2")
     second = stored_bid(page, tid, bidder.address)
     assert second["receipt"]["version"] == 2 and second["key"] != first["key"] and "pending" not in second
     with page.expect_download() as key_download:
@@ -328,6 +330,46 @@ def test_the_agency_runs_a_tender_from_creation_to_result(page, stack, client, d
     screenshot(page, "procurement-decided")
 
 
+def test_the_agency_replaces_an_expert_who_did_not_score_in_time(page, stack, client, deployment, parties):
+    experts, replacement = [Account.create(), Account.create()], Account.create()
+    move_past(stack, client, now_of(stack, client) - 1)
+    body = {"reference": f"GC-PB-REPL-{uuid.uuid4().hex[:8]}", "title": "更换专家测试项目", "document_hash": "0x" + "ab" * 32,
+            "bid_deadline": now_of(stack, client) + 60, "decryption_minutes": 1, "objection_seconds": 60, "method": "weighted_score",
+            "weights": [5000, 5000], "experts": [e.address for e in experts], "min_bidders": 1}  # fmt: skip
+    procurement = stack.sign_in(parties.procurement)
+    created = stack.http.post("/v1/tenders", json=body, headers=procurement)
+    assert created.status_code == 201, created.text
+    tender = created.json()
+    tid = tender["tender_id"]
+    bidder = Bidder(stack, "更换专家测试公司", 50_000_00, deployment)
+    bidder.bid_ok(tender)
+    move_past(stack, client, tender["terms"]["opening_time"])
+    assert stack.http.post(f"/v1/tenders/{tid}/open", headers=procurement).status_code == 200
+    bidder.signed_in(tender)
+    bidder.released(tender)
+    assert stack.http.post(f"/v1/tenders/{tid}/reading", headers=procurement).status_code == 200
+
+    signed_in(page, f"/procurement?tender={tid}", parties.procurement)
+    expect(page.locator("#replace-part")).to_be_visible()
+    page.select_option("#replace-expert", experts[0].address)
+    page.fill("#replacement", replacement.address)
+    # failure: the expert's scoring deadline has not passed; said, and the panel is unchanged
+    page.click("#replace-button")
+    expect(page.locator("#error")).to_contain_text("评分期限未到")
+    expect(page.locator("#error")).to_contain_text("scoring deadline has not passed")
+    assert tender_view(stack, tid)["terms"]["experts"] == [e.address for e in experts]
+
+    past_objection_period(stack, client, tender_view(stack, tid))  # the reading + 60 s: the scoring deadline too (the same window)
+    page.select_option("#replace-expert", experts[0].address)
+    page.fill("#replacement", replacement.address)
+    page.click("#replace-button")
+    expect(page.locator("#notice")).to_contain_text("Expert replaced")
+    assert tender_view(stack, tid)["terms"]["experts"] == [replacement.address, experts[1].address]
+    assert [(s["args"]["expert"], s["args"]["replacement"]) for s in steps(stack, tid, "ExpertReplaced")] == [(experts[0].address, replacement.address)]
+    expect(page.locator("#m-terms")).to_contain_text(replacement.address)
+    screenshot(page, "procurement-expert-replaced")
+
+
 def test_a_wallet_without_the_procurement_role_is_told_so(page, parties):
     signed_in(page, "/procurement", parties.outsider)
     expect(page.locator("#error")).to_contain_text("PROCUREMENT")
@@ -401,7 +443,13 @@ def test_an_expert_signs_scores_in_the_wallet(page, stack, client, deployment, p
 
 def test_someone_off_the_panel_cannot_score(page, stack, client, deployment, parties):
     tender = create_tender(stack, client, parties, [Account.create()], reference=f"GC-PB-NOEXP-{uuid.uuid4().hex[:8]}", min_bidders=1)
-    signed_in(page, f"/tenders/{tender['tender_id']}/score", Account.create())
+    wallet = Wallet(page, Account.create())
+    page.goto(f"/tenders/{tender['tender_id']}")  # from the public hall, the expert follows its link
+    expect(page.locator("#bid-link")).to_have_attribute("href", f"/tenders/{tender['tender_id']}/bid")
+    page.click("#score-link")
+    expect(page).to_have_url(re.compile(f"/tenders/{tender['tender_id']}/score$"))
+    page.click("#sign-in")
+    expect(page.locator("#address")).to_have_text(wallet.account.address)
     expect(page.locator("#error")).to_contain_text("您不是本项目的评标专家")
     expect(page.locator("#error")).to_contain_text("not on this tender's expert panel")
     expect(page.locator("#scores-section")).to_be_hidden()

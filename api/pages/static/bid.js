@@ -150,6 +150,7 @@ async function upload(event) {
     throw new Failure("回执与提交的内容不符，请联系平台。", "The receipt does not match what was uploaded; contact the platform.");
   }
   save({ pseudonym: receipt.pseudonym, key: sealed.key, salt: sealed.salt, key_commitment: sealed.key_commitment, receipt, withdrawn: false });
+  draw();  // the backup and receipt links name the new key at once
   say("notice", `投标已提交（版本 ${receipt.version}），请下载密钥备份。 Bid submitted (version ${receipt.version}); download the key backup.`);
   await refresh();
 }
@@ -159,6 +160,7 @@ async function withdraw() {
   await api(`/v1/tenders/${TENDER}/bids/mine`, { method: "DELETE" });
   const record = saved();
   save({ pseudonym: record.pseudonym, receipt: record.receipt, withdrawn: true });  // the key of a withdrawn bid is of no use
+  draw();
   say("notice", "投标已撤回。 Your bid is withdrawn.");
   await refresh();
 }

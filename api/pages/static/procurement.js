@@ -164,6 +164,14 @@ async function manage() {
     $("no-objections").hidden = objections.length > 0;
     $("objections").replaceChildren(...objections.map(objectionItem));
   }
+  $("replace-part").hidden = !(tender.state === "read" && tender.terms.method === "weighted_score");
+  const chosen = $("replace-expert").value;
+  $("replace-expert").replaceChildren(...tender.terms.experts.map((e) => {
+    const option = document.createElement("option");
+    option.value = option.textContent = e;
+    return option;
+  }));
+  if (tender.terms.experts.includes(chosen)) $("replace-expert").value = chosen;
   const result = trail.find((s) => s.step === "ResultPublished");
   $("result-part").hidden = !result;
   if (result) {
@@ -188,6 +196,21 @@ action($("close-decryption"), () => step("close-decryption", (r) => `已记录 $
 action($("reading"), () => step("reading", (r) => { announcement = r.announcement; return `唱标完成，共 ${r.read} 份投标。 Reading published: ${r.read} bids read.`; }));
 action($("result"), () => step("result", (r) => `结果已发布。 Result published (winner ${Show.short(r.winner)}).`));
 action($("reload"), manage);
+$("replace").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const b = $("replace-button");
+  if (b.disabled) return;
+  b.disabled = true;
+  $("error").hidden = true;
+  try {
+    const replacement = $("replacement").value.trim();
+    if (!/^0x[0-9a-fA-F]{40}$/.test(replacement)) throw new Failure("替换专家地址无效。", "The replacement must be a 0x… address.");
+    const done = await api(`/v1/tenders/${current.tender_id}/experts/replace`, { method: "POST", json: { expert: $("replace-expert").value, replacement } });
+    $("replace").reset();
+    say("notice", `已更换专家，作废评分 ${done.dropped_scores} 项。 Expert replaced; ${done.dropped_scores} of its scores dropped.`);
+    await manage();
+  } catch (error) { showError(error); } finally { b.disabled = false; }
+});
 $("method").addEventListener("change", () => { $("weights").disabled = $("method").value !== "weighted_score"; });
 $("create").addEventListener("submit", async (event) => {
   event.preventDefault();
