@@ -184,13 +184,19 @@ def test_a_bidder_seals_replaces_and_releases_its_key_in_the_browser(page, stack
     expect(page.locator("#error")).to_contain_text("Wrong key")
     assert steps(stack, tid, "KeyRevealed") == []
     screenshot(page, "bid-wrong-key")
-    # ... restored from the downloaded backup, the key is released and opens the bid
+    # ... restored from the downloaded backup
     page.set_input_files("#restore", str(key_download.value.path()))
     expect(page.locator("#notice")).to_contain_text("Key restored from the backup")
+    assert stored_bid(page, tid, bidder.address)["key"] == second["key"]
+    # a browser that stopped after the platform accepted the replacement but before it saved the receipt holds the
+    # old key in front and the new one pending: the chain refuses the old one (nothing sent), the pending one opens the bid
+    crashed = {**first, "pending": {k: second[k] for k in ("key", "salt", "key_commitment")}}
+    page.evaluate("([k, r]) => localStorage.setItem(k, JSON.stringify(r))", [f"govchain.bid.{tid}.{bidder.address.lower()}", crashed])
     page.click("#release")
     expect(page.locator("#opening-result")).to_have_attribute("data-decrypted", "true")
     expect(page.locator("#opening-result")).to_contain_text("it opens your bid file")
-    assert [s["args"]["pseudonym"] for s in steps(stack, tid, "KeyRevealed")] == [pseudonym]
+    assert [(s["args"]["pseudonym"], s["args"]["key"]) for s in steps(stack, tid, "KeyRevealed")] == [(pseudonym, second["key"])]
+    assert stored_bid(page, tid, bidder.address)["key"] == second["key"] and "pending" not in stored_bid(page, tid, bidder.address)
     assert_accessible(page)
     screenshot(page, "bid-key-released")
 

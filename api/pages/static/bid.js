@@ -174,12 +174,25 @@ async function signInToOpening() {
 
 async function release() {
   const record = saved();
+  const commits = (c) => keyCommitment(tender.ledger.chain_id, tender.ledger.address, TENDER, session.address, c.key, c.salt) === (c.key_commitment || "").toLowerCase();
+  // the accepted bid's key; and a replacement's key kept beside it, should the browser have stopped
+  // after the platform accepted the replacement but before the page saved its receipt
+  const candidates = record ? [record, record.pending].filter((c) => c && c.key && c.salt && commits(c)) : [];
   if (!record || !record.key) throw new Failure("本浏览器中没有此投标的密钥，请从备份恢复。", "This browser holds no key for this bid: restore it from your backup.");
-  const expected = keyCommitment(tender.ledger.chain_id, tender.ledger.address, TENDER, session.address, record.key, record.salt);
-  if (expected !== (record.key_commitment || "").toLowerCase() || (record.receipt && record.receipt.key_commitment !== expected)) {
+  if (!candidates.length) {
     throw new Failure("密钥错误：与投标时的承诺不符，未提交。", "Wrong key: it does not match the commitment made with the bid; nothing was sent.");
   }
-  const outcome = await api(`/v1/tenders/${TENDER}/key`, { method: "POST", json: { key: record.key, salt: record.salt } });
+  let outcome = null;
+  for (const [i, candidate] of candidates.entries()) {
+    try {
+      outcome = await api(`/v1/tenders/${TENDER}/key`, { method: "POST", json: { key: candidate.key, salt: candidate.salt } });
+    } catch (error) {
+      if (error.code === "TenderLedgerKeyMismatch" && i + 1 < candidates.length) continue;  // refused before anything was sent: try the next
+      throw error;
+    }
+    if (candidate !== record) save({ ...record, key: candidate.key, salt: candidate.salt, key_commitment: candidate.key_commitment, pending: undefined });
+    break;
+  }
   $("opening-result").dataset.decrypted = String(outcome.decrypted);
   say("opening-result", outcome.decrypted
     ? "密钥已提交，可以打开您的投标文件；所有投标可解密后统一唱标。 Key released: it opens your bid file. Bids are read once every bid can be opened."

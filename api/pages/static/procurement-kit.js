@@ -91,6 +91,12 @@ const STATUS = {
   429: ["操作过于频繁，请稍后再试。", "Too many requests: try again later."], 503: ["服务暂不可用，请稍后再试。", "The service is unavailable: try again later."],
 };
 function explain(status, body) {
+  const failure = describe(status, body);
+  failure.status = status;
+  failure.code = body.error || null;  // the contract's error, when the contract refused
+  return failure;
+}
+function describe(status, body) {
   const detail = body.detail || body.title || `the server answered ${status}`;
   if (body.error && CONTRACT[body.error]) return new Failure(...CONTRACT[body.error], detail);
   if (/^bidding on .* closed/.test(detail)) return new Failure(...CONTRACT.TenderLedgerBiddingClosed, detail);
