@@ -254,13 +254,13 @@ def test_a_bidder_withdraws_before_the_deadline_and_a_refused_upload_keeps_nothi
 
 
 def test_the_agency_runs_a_tender_from_creation_to_result(page, stack, client, deployment, parties, tmp_path):
+    move_past(stack, client, now_of(stack, client) - 1)  # the platform's clock catches up with the chain's (before the sign-in)
     wallet = signed_in(page, "/procurement", parties.procurement)
     expect(page.locator("#create-section")).to_be_visible()
     assert_accessible(page)
     reference = f"GC-PB-PROC-{uuid.uuid4().hex[:8]}"
     document = tmp_path / "招标文件.pdf"
     document.write_bytes(b"%PDF-1.4 tender document " + uuid.uuid4().bytes)
-    move_past(stack, client, now_of(stack, client) - 1)  # the platform's clock catches up with the chain's
     deadline = now_of(stack, client) + 300
     page.fill("#reference", reference)
     page.fill("#tender-title", "浏览器采购测试项目")
@@ -376,6 +376,29 @@ def test_the_agency_replaces_an_expert_who_did_not_score_in_time(page, stack, cl
     screenshot(page, "procurement-expert-replaced")
 
 
+def test_an_expired_sign_in_is_said_and_the_page_asks_for_a_new_one(page, stack, client, parties, tmp_path):
+    move_past(stack, client, now_of(stack, client) - 1)
+    signed_in(page, "/procurement", parties.procurement)
+    expect(page.locator("#list-section")).to_be_visible()
+    move_past(stack, client, now_of(stack, client) + stack.api.settings.token_ttl_seconds)  # the token the page holds expires
+    document = tmp_path / "doc.txt"
+    document.write_text("招标文件")
+    reference = f"GC-PB-EXP-{uuid.uuid4().hex[:8]}"
+    page.fill("#reference", reference)
+    page.fill("#tender-title", "过期登录测试")
+    page.set_input_files("#document", str(document))
+    page.fill("#deadline", local(now_of(stack, client) + 600))
+    page.fill("#experts", Account.create().address)
+    page.click("#create-button")
+    expect(page.locator("#error")).to_contain_text("登录已失效")
+    expect(page.locator("#error")).to_contain_text("Your sign-in expired")
+    expect(page.locator("#sign-in")).to_be_visible()  # signed out: the page asks for a new sign-in
+    expect(page.locator("#create-section")).to_be_hidden()
+    assert page.evaluate("sessionStorage.getItem('govchain.session')") is None
+    mine = stack.http.get("/v1/tenders", headers=stack.sign_in(parties.procurement)).json()
+    assert reference not in [t["reference"] for t in mine]  # nothing was created
+
+
 def test_a_wallet_without_the_procurement_role_is_told_so(page, parties):
     signed_in(page, "/procurement", parties.outsider)
     expect(page.locator("#error")).to_contain_text("PROCUREMENT")
@@ -454,6 +477,7 @@ def test_someone_off_the_panel_cannot_score(page, stack, client, deployment, par
     expect(page.locator("#bid-link")).to_have_attribute("href", f"/tenders/{tender['tender_id']}/bid")
     page.click("#score-link")
     expect(page).to_have_url(re.compile(f"/tenders/{tender['tender_id']}/score$"))
+    page.wait_for_load_state("load")  # the page's module has run: its sign-in button answers
     page.click("#sign-in")
     expect(page.locator("#address")).to_have_text(wallet.account.address)
     expect(page.locator("#error")).to_contain_text("您不是本项目的评标专家")

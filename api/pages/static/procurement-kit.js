@@ -130,7 +130,7 @@ export async function api(path, { method = "GET", json, bytes, params } = {}) {
     throw new Failure("无法连接服务器，未做任何更改。", "Could not reach the server; nothing was changed.", String(error.message || error));
   }
   const answer = await response.json().catch(() => ({}));
-  if (response.status === 401) GovchainSession.signOut();
+  if (response.status === 401) { GovchainSession.signOut(); if (signedOut) signedOut(); }  // the page shows the sign-in button again
   if (response.status === 202) throw new AwaitingAgency(answer);
   if (!response.ok) throw explain(response.status, answer);
   return answer;
@@ -193,7 +193,9 @@ export const STATES = {
 };
 
 // The shared session bar: sign in / out, the address shown.
+let signedOut = null;
 export function sessionBar(onChange) {
+  signedOut = () => show(null);
   const show = (session) => {
     $("signed-out").hidden = $("sign-in").hidden = Boolean(session);
     $("signed-in").hidden = $("sign-out").hidden = !session;
