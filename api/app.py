@@ -21,6 +21,7 @@ from api.health.routes import router as health_router
 from httpkit.inflight import InflightLimit
 from api.materials.routes import router as materials_router
 from api.members.routes import router as members_router
+from api.pages.procurement import router as procurement_pages_router
 from api.pages.routes import router as pages_router
 from api.pulls.routes import router as pulls_router
 from api.settings import Settings
@@ -69,4 +70,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(agency_signing_router)
     app.include_router(audit_router)
     app.include_router(pages_router)
+    app.include_router(procurement_pages_router)
     return app

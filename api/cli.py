@@ -343,7 +343,7 @@ def verify_cmd(
 
 
 registry_app = typer.Typer(help="GovRegistry by a governor's own key (GOVCHAIN_GOVERNOR_KEYSTORE; in dev its dev key): "
-                           "suspend and reinstate members; for a suspended issuer, rotate its issuing key and revoke in its store.",
+                           "register bidder firms, suspend and reinstate members; for a suspended issuer, rotate its issuing key and revoke in its store.",
                            no_args_is_help=True)  # fmt: skip
 app.add_typer(registry_app, name="registry")
 Address = Annotated[str, typer.Argument(help="a member's address (0x + 40 hex)")]
@@ -385,6 +385,16 @@ def _reason(text: str) -> bytes:
 def suspend_cmd(account: Address, reason: Reason, rpc: Rpc = None):
     """Suspend a member: its roles stop counting; an issuer's store closes to writes."""
     _governed(rpc, lambda registry, governor: registry.suspend_member(governor, _checked(account), _reason(reason)))
+
+
+@registry_app.command("register-bidder")
+def register_bidder_cmd(account: Address, name: Annotated[str, typer.Argument(help="the firm's registered name")], rpc: Rpc = None):
+    """Register a bidder firm (the BIDDER role): only registered firms may bid in a tender."""
+    from chain.registry import MemberInfo
+
+    if not name.strip():
+        raise typer.BadParameter("the firm's name is empty")
+    _governed(rpc, lambda registry, governor: registry.register_member(governor, _checked(account), MemberInfo(name.strip()), ["BIDDER"]))
 
 
 @registry_app.command("reinstate")

@@ -19,6 +19,12 @@ def create_tender(body: schemas.TenderCreate, identity: CurrentIdentity, platfor
     return service.view(platform, session, service.create(platform, session, identity, body))
 
 
+@router.get("")
+def my_tenders(identity: CurrentIdentity, platform: PlatformDep, session: SessionDep):
+    """The signed-in procurement agency's own tenders, newest first (the /procurement page)."""
+    return service.agency_tenders(platform, session, identity)
+
+
 @router.get("/{tender_id}")
 def get_tender(tender_id: str, platform: PlatformDep, session: SessionDep):
     """The tender; bids and bidders only once bidding has closed and the tender is opened."""
@@ -91,6 +97,12 @@ def publish_reading(tender_id: str, identity: CurrentIdentity, platform: Platfor
 def raise_objection(tender_id: str, body: schemas.ObjectionIn, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep):
     """A bidder objects during the opening (signed by its key)."""
     return service.raise_objection(platform, session, identity, service.get_tender(session, tender_id), body.text, body.signature)
+
+
+@router.get("/{tender_id}/objections")
+def list_objections(tender_id: str, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep):
+    """The objections raised so far, with their texts and answers: for the procurement agency that answers them."""
+    return service.objections(platform, session, identity, service.get_tender(session, tender_id))
 
 
 @router.post("/{tender_id}/objections/{index}/answer")

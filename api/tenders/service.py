@@ -107,13 +107,37 @@ def view(platform: Platform, session: Session, tender: Tender) -> dict:
     """The tender as anyone may see it; bidders and counts only once the deadline has passed."""
     on_chain = platform.tenders().get_tender(unhex(tender.tender_id))
     out = {"tender_id": tender.tender_id, "reference": tender.reference, "title": tender.title, "agency": tender.agency,
-           "state": on_chain.state.name.lower(), "terms": on_chain.as_json(), "created_tx": tender.created_tx}  # fmt: skip
+           "state": on_chain.state.name.lower(), "terms": on_chain.as_json(), "created_tx": tender.created_tx,
+           "ledger": ledger(platform)}  # fmt: skip
     if on_chain.state is not TenderState.BIDDING:
         read = on_chain.state in READ_OUT
         out["bids"] = [_bid_view(platform, tender, bid, read) for bid in session.scalars(select(TenderBid).where(TenderBid.tender_id == tender.tender_id))]
     if on_chain.state in READ_OUT:  # objections are taken, and no result published, until then
         out["objection_deadline"] = platform.tenders().objection_deadline(unhex(tender.tender_id))
     return out
+
+
+def ledger(platform: Platform) -> dict:
+    """The TenderLedger a bidder's or expert's client signs for: the EIP-712 domain's chain id and
+    verifying contract, which the key commitment is bound to as well (:mod:`identity.tender712`)."""
+    deployment = platform.deployment()
+    return {"chain_id": deployment.chain_id, "address": Web3.to_checksum_address(deployment.address("TenderLedger"))}
+
+
+def agency_tenders(platform: Platform, session: Session, identity) -> list[dict]:
+    """The signed-in procurement agency's own tenders, newest first, with their state on chain."""
+    if "PROCUREMENT" not in identity.roles:
+        raise Forbidden(f"{identity.address} needs the PROCUREMENT role to list its tenders")
+    rows = session.scalars(select(Tender).where(Tender.agency == identity.address).order_by(Tender.created_at.desc()))
+    return [{"tender_id": t.tender_id, "reference": t.reference, "title": t.title,
+             "state": platform.tenders().state(unhex(t.tender_id)).name.lower()} for t in rows]  # fmt: skip
+
+
+def objections(platform: Platform, session: Session, identity, tender: Tender) -> list[dict]:
+    """The objections raised in the tender with their texts and answers, for the agency that answers them."""
+    require_agency(identity, tender)
+    rows = session.scalars(select(TenderObjection).where(TenderObjection.tender_id == tender.tender_id).order_by(TenderObjection.index))
+    return [{"index": o.index, "pseudonym": o.pseudonym, "text": o.text, "objection_hash": hx(keccak(text=o.text)), "answer": o.answer} for o in rows]
 
 
 READ_OUT = (TenderState.READ, TenderState.DECIDED)  # every bid opened or out for good: contents may be shown

@@ -84,7 +84,7 @@ def test_nothing_about_bids_is_served_before_the_opening(stack, client, deployme
     seen["findings"] = [f for f in findings.json()["findings"] if f["case_ref"] == tid]
     outbox = stack.http.get("/v1/outbox", params={"limit": 500}, headers=governor).json()
     seen["outbox"] = [e["intent_key"] for e in outbox if first.receipt["pseudonym"] in e["intent_key"] or tid in e["intent_key"] and ":bid" in e["intent_key"]]
-    assert seen == {"public trail": ["TenderCreated"], "tender": ["tender_id", "reference", "title", "agency", "state", "terms", "created_tx"],
+    assert seen == {"public trail": ["TenderCreated"], "tender": ["tender_id", "reference", "title", "agency", "state", "terms", "created_tx", "ledger"],
                     "agency's audit trail": ["TenderCreated"], "records": ["TenderCreated"], "findings": [], "outbox": []}, seen  # fmt: skip
     # what the chain itself still shows a member that reads the logs: every commitment and withdrawal
     logs = [e.name for e in ledger.trail(bytes.fromhex(tid[2:]))]

@@ -62,6 +62,9 @@ MATRIX: dict[tuple[str, str], tuple[frozenset, object]] = {
     ("GET", "/me"): (EVERYONE, None),
     ("GET", "/audit"): (EVERYONE, None),
     ("GET", "/tenders/{tender_id}"): (EVERYONE, None),
+    ("GET", "/procurement"): (EVERYONE, None),
+    ("GET", "/tenders/{tender_id}/bid"): (EVERYONE, None),
+    ("GET", "/tenders/{tender_id}/score"): (EVERYONE, None),
     ("GET", "/static/{name}"): (EVERYONE, None),
     ("GET", "/static/vendor/{name}"): (EVERYONE, None),
     ("GET", TENDER): (EVERYONE, None),
@@ -134,6 +137,8 @@ MATRIX: dict[tuple[str, str], tuple[frozenset, object]] = {
     ("GET", "/v1/audit/findings"): (GOVERNOR_AUDITOR, None),
     ("GET", "/v1/audit/applications/{application_id}/trail"): (GOVERNOR_AUDITOR | {"applicant", "agency"}, None),
     ("GET", "/v1/audit/tenders/{tender_id}/trail"): (GOVERNOR_AUDITOR | PROCUREMENT, None),
+    ("GET", "/v1/tenders"): (PROCUREMENT, None),  # the agency's own tenders (the /procurement page)
+    ("GET", TENDER + "/objections"): (PROCUREMENT, None),  # the tender's own procurement agency, which answers them
     ("GET", "/v1/me/consents/{consent_id}/receipt"): (frozenset({"applicant", "auditor"}), None),
 }
 # the revocations last: they change what the rows before them look at

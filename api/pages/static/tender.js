@@ -70,6 +70,8 @@ function draw(tender, trail) {
     li.className = tender.state === "failed" ? "" : i < at ? "done" : i === at ? (at === PHASES.length - 1 ? "done" : "current") : "";
   }
   terms(tender);
+  $("bid-link").href = `/tenders/${TENDER}/bid`;
+  $("score-link").href = `/tenders/${TENDER}/score`;
 
   const bidding = tender.state === "bidding";
   $("sealed").hidden = !bidding;
