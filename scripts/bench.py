@@ -800,6 +800,8 @@ def targets_table(results: dict, nodes: list[str]) -> Table:
         add("consent grant within 1.3x its floor", [f"{r}x" if r else None for r in ratios], all(r and r <= 1.3 for r in ratios))
         vals = [gas_of(n, "recordPulls, batch of 32")["per_item"] for n in nodes]
         add("a pull in a batch of 32, signature checked, at most 12,000 gas", vals, all(v <= 12_000 for v in vals))
+        vals = [gas_of(n, "a new agency's DocumentStore (createDocumentStore)").get("gas") for n in nodes]
+        add("a new agency's store under 100,000 gas (issue 19: EIP-1167 clone)", vals, all(v and v < 100_000 for v in vals))
     ratios = []
     for n in nodes:
         ours = get(n, "verification", "Verifier, one JSON-RPC batch per document (after)", "documents_per_second")
