@@ -38,6 +38,9 @@ class NodeConfig:
     accounts: int = 20
     balance_ether: int = 1_000_000
     parties: dict[str, int] = field(default_factory=dict)
+    # anvil only: record every opcode so debug_traceTransaction returns struct logs (the gas
+    # breakdowns of scripts/gas_report.py); off by default, it slows the node down.
+    steps_tracing: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in NODE_KINDS:

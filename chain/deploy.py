@@ -196,7 +196,7 @@ def _store_entry(client: ChainClient, build: Build, issuer: str, store: str, nam
 
 def _ensure_stores(client: ChainClient, build: Build, record: Deployment, issuers: Sequence[LocalAccount]) -> bool:
     """Give each of ``issuers`` its document store in ``record``: created through the registry
-    by the issuer's key (named after its member name), or adopted if it has one on chain.
+    by the issuer's key (an EIP-1167 clone, named after its member name), or adopted if it has one on chain.
     Returns whether the record changed."""
     registry = GovRegistryClient(client, record.address("GovRegistry"), build["GovRegistry"].abi)
     changed = not record.store_abi
@@ -205,9 +205,8 @@ def _ensure_stores(client: ChainClient, build: Build, record: Deployment, issuer
         if issuer.address in record.stores:
             continue
         store, receipt = registry.document_store_of(issuer.address), None
-        if store is None:
-            name = registry.member(issuer.address, with_roles=False).info.name
-            store, receipt = registry.create_document_store(issuer, name)
+        if store is None:  # an EIP-1167 clone named after the issuer's member name
+            store, receipt = registry.create_document_store(issuer)
         name = client.w3.eth.contract(address=store, abi=build[STORE_ARTIFACT].abi).functions.name().call()
         record.stores[issuer.address] = _store_entry(client, build, issuer.address, store, name, receipt)
         changed = True

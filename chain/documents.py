@@ -4,8 +4,10 @@ Certificates are issued in batches: the issuer wraps a batch of OpenAttestation 
 chain and issues the batch's Merkle root; revoking a root revokes the whole batch, revoking one
 document's target hash (or an intermediate node) revokes just what lies below it. Hashes are
 32 bytes, given as ``bytes`` or as a ``0x`` hex string. A store is created through
-``GovRegistryClient.create_document_store``; only its issuer writes, and only while the
-registry keeps it ``writable`` (the issuer is an active member holding ISSUER_ROLE).
+``GovRegistryClient.create_document_store`` (an EIP-1167 clone of the registry's one
+implementation, at an address fixed by its issuer, named after the issuer's member name); only
+its issuer writes, and only while the registry keeps it ``writable`` (the issuer is an active
+member holding ISSUER_ROLE).
 
 The client works on OpenAttestation's own DocumentStore too (same functions): see
 :func:`deploy_openattestation_store`, used to compare the two (gas, verifier behaviour).

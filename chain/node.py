@@ -84,6 +84,8 @@ def node_command(config: NodeConfig, port: int, node_modules: Path = NODE_MODULE
         argv += ["--gas-price", str(config.gas_price_wei)]
     if config.state_dir:
         argv += ["--state", str(config.state_dir / "anvil-state.json"), "--state-interval", "1"]
+    if config.steps_tracing:
+        argv += ["--steps-tracing"]
     return argv
 
 

@@ -97,10 +97,11 @@ class GovRegistryClient(ContractClient):
     def revoke_role(self, governor: LocalAccount, role: str, account: str) -> Receipt:
         return self.client.transact(governor, self.contract.functions.revokeRole(role_id(role), account))
 
-    def create_document_store(self, issuer: LocalAccount, name: str) -> tuple[str, Receipt]:
-        """The issuer (an active ISSUER with no store yet) creates its document store; returns the
-        store's address, as the receipt's ``DocumentStoreCreated`` event gives it, and the receipt."""
-        receipt = self.client.transact(issuer, self.contract.functions.createDocumentStore(name))
+    def create_document_store(self, issuer: LocalAccount) -> tuple[str, Receipt]:
+        """The issuer (an active ISSUER with no store yet) creates its document store (an EIP-1167
+        clone, named after the issuer's member name); returns the store's address, as the receipt's
+        ``DocumentStoreCreated`` event gives it, and the receipt."""
+        receipt = self.client.transact(issuer, self.contract.functions.createDocumentStore())
         created = [e for e in self.events(receipt) if e.name == "DocumentStoreCreated"]
         if len(created) != 1:
             raise TransactionFailed(f"{receipt.tx_hash} emitted {len(created)} DocumentStoreCreated events, expected 1", receipt.tx_hash)
@@ -128,16 +129,17 @@ class GovRegistryClient(ContractClient):
         return frozenset(name for name, rid in ROLES.items() if self.contract.functions.hasRole(rid, account).call())
 
     def member(self, account: str, *, with_roles: bool = True) -> Member:
-        """The member record; ``with_roles=False`` skips the eight role look-ups (one call instead of nine)."""
+        """The member record, in one call: its roles come from the record's role mask (bit i for role
+        i of ``ROLE_NAMES``, the order of contracts/Roles.sol); ``with_roles=False`` leaves them out."""
         account = Web3.to_checksum_address(account)
-        name, org, domain, hpke, categories, status, registered, updated = self.contract.functions.getMember(account).call()
+        name, org, domain, hpke, categories, status, registered, updated, role_bits = self.contract.functions.getMember(account).call()
         return Member(
             address=account,
             info=MemberInfo(name, org, domain, bytes(hpke), categories),
             status=MemberStatus(status),
             registered_at=registered,
             updated_at=updated,
-            roles=self.roles_of(account) if status and with_roles else frozenset(),
+            roles=frozenset(n for i, n in enumerate(ROLE_NAMES) if role_bits >> i & 1) if with_roles else frozenset(),
         )
 
     def members(self) -> list[Member]:

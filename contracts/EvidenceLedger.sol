@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-pragma solidity ^0.8.24;
+pragma solidity 0.8.37;
 
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Roles} from "./Roles.sol";
 import {IGovRegistry} from "./interfaces/IGovRegistry.sol";
 import {IEvidenceLedger} from "./interfaces/IEvidenceLedger.sol";
 
@@ -16,10 +17,6 @@ contract EvidenceLedger is IEvidenceLedger {
     bytes32 public constant COMMITMENT_CHECK = keccak256("COMMITMENT_CHECK");
     /// @notice A delivery (e.g. a mailed certificate's tracking record).
     bytes32 public constant DELIVERY = keccak256("DELIVERY");
-
-    bytes32 private constant RELAYER_ROLE = keccak256("RELAYER");
-    bytes32 private constant AGENCY_ROLE = keccak256("AGENCY");
-    bytes32 private constant ISSUER_ROLE = keccak256("ISSUER");
 
     /// @dev One slot: uint48 block | uint48 timestamp | address by.
     struct Anchor {
@@ -54,7 +51,7 @@ contract EvidenceLedger is IEvidenceLedger {
     }
 
     /// @inheritdoc IEvidenceLedger
-    function anchoredAt(bytes32 root) external view returns (uint64 blockNumber, uint64 timestamp, address by) {
+    function anchoredAt(bytes32 root) external view returns (uint48 blockNumber, uint48 timestamp, address by) {
         Anchor memory a = _anchors[root];
         return (a.blockNumber, a.timestamp, a.by);
     }
@@ -80,8 +77,8 @@ contract EvidenceLedger is IEvidenceLedger {
     function _requireAnchorer() private view {
         address account = msg.sender;
         if (
-            !_registry.hasActiveRole(RELAYER_ROLE, account) && !_registry.hasActiveRole(AGENCY_ROLE, account)
-                && !_registry.hasActiveRole(ISSUER_ROLE, account)
+            !_registry.hasActiveRole(Roles.RELAYER, account) && !_registry.hasActiveRole(Roles.AGENCY, account)
+                && !_registry.hasActiveRole(Roles.ISSUER, account)
         ) revert EvidenceLedgerUnauthorizedAccount(account);
     }
 }

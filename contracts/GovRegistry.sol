@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-pragma solidity ^0.8.24;
+pragma solidity 0.8.37;
 
 import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
+import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
+import {Roles} from "./Roles.sol";
 import {IGovRegistry} from "./interfaces/IGovRegistry.sol";
 import {DocumentStore} from "./DocumentStore.sol";
 
@@ -15,21 +17,22 @@ import {DocumentStore} from "./DocumentStore.sol";
 contract GovRegistry is IGovRegistry, AccessControlDefaultAdminRules {
     using EnumerableSet for EnumerableSet.AddressSet;
 
-    bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR");
-    bytes32 public constant RELAYER_ROLE = keccak256("RELAYER");
-    bytes32 public constant AGENCY_ROLE = keccak256("AGENCY");
-    bytes32 public constant DATA_HOLDER_ROLE = keccak256("DATA_HOLDER");
-    bytes32 public constant ISSUER_ROLE = keccak256("ISSUER");
-    bytes32 public constant PROCUREMENT_ROLE = keccak256("PROCUREMENT");
-    bytes32 public constant AUDITOR_ROLE = keccak256("AUDITOR");
+    bytes32 public constant GOVERNOR_ROLE = Roles.GOVERNOR;
+    bytes32 public constant RELAYER_ROLE = Roles.RELAYER;
+    bytes32 public constant AGENCY_ROLE = Roles.AGENCY;
+    bytes32 public constant DATA_HOLDER_ROLE = Roles.DATA_HOLDER;
+    bytes32 public constant ISSUER_ROLE = Roles.ISSUER;
+    bytes32 public constant PROCUREMENT_ROLE = Roles.PROCUREMENT;
+    bytes32 public constant AUDITOR_ROLE = Roles.AUDITOR;
     /// @notice A bidder firm the bureau registered (its business licence checked off chain): only such a
     /// key may sign in to a tender opening (TenderLedger).
-    bytes32 public constant BIDDER_ROLE = keccak256("BIDDER");
+    bytes32 public constant BIDDER_ROLE = Roles.BIDDER;
 
     mapping(address account => Member) private _members;
     EnumerableSet.AddressSet private _accounts;
-    mapping(address issuer => address store) private _storeOf;
-    mapping(address store => address issuer) private _issuerOf;
+    /// @dev The DocumentStore every agency's store is an EIP-1167 clone of (deployed by the constructor).
+    /// A store's address is fixed by its issuer ({_storeAddress}): no mapping is kept either way.
+    address private immutable _storeImplementation;
 
     /// @param initialDelay Seconds a default-admin transfer must wait before it can be accepted.
     /// @param admin The bureau's admin account; it becomes the first member, with GOVERNOR_ROLE.
@@ -37,6 +40,7 @@ contract GovRegistry is IGovRegistry, AccessControlDefaultAdminRules {
     constructor(uint48 initialDelay, address admin, MemberInfo memory adminInfo)
         AccessControlDefaultAdminRules(initialDelay, admin)
     {
+        _storeImplementation = address(new DocumentStore());
         _setRoleAdmin(RELAYER_ROLE, GOVERNOR_ROLE);
         _setRoleAdmin(AGENCY_ROLE, GOVERNOR_ROLE);
         _setRoleAdmin(DATA_HOLDER_ROLE, GOVERNOR_ROLE);
@@ -107,16 +111,13 @@ contract GovRegistry is IGovRegistry, AccessControlDefaultAdminRules {
     }
 
     /// @inheritdoc IGovRegistry
-    function createDocumentStore(string calldata name) external returns (address store) {
+    function createDocumentStore() external returns (address store) {
         address account = _msgSender();
         _requireActiveRole(ISSUER_ROLE, account);
-        address existing = _storeOf[account];
-        if (existing != address(0)) revert GovRegistryStoreExists(account, existing);
-        if (bytes(name).length == 0) revert GovRegistryEmptyName(account);
-        store = address(new DocumentStore(name, account, address(this)));
-        _storeOf[account] = store;
-        _issuerOf[store] = account;
-        emit DocumentStoreCreated(account, store, name);
+        store = _storeAddress(account);
+        if (store.code.length != 0) revert GovRegistryStoreExists(account, store);
+        Clones.cloneDeterministicWithImmutableArgs(_storeImplementation, abi.encodePacked(account), bytes32(0));
+        emit DocumentStoreCreated(account, store, _members[account].name);
     }
 
     /// @inheritdoc IGovRegistry
@@ -143,14 +144,10 @@ contract GovRegistry is IGovRegistry, AccessControlDefaultAdminRules {
         m.status = MemberStatus.Retired;
         m.updatedAt = uint40(block.timestamp);
         emit MemberRetired(account, _msgSender(), reasonHash);
-        _revokeRole(GOVERNOR_ROLE, account);
-        _revokeRole(RELAYER_ROLE, account);
-        _revokeRole(AGENCY_ROLE, account);
-        _revokeRole(DATA_HOLDER_ROLE, account);
-        _revokeRole(ISSUER_ROLE, account);
-        _revokeRole(PROCUREMENT_ROLE, account);
-        _revokeRole(AUDITOR_ROLE, account);
-        _revokeRole(BIDDER_ROLE, account);
+        bytes32[8] memory roles = Roles.memberRoles();
+        for (uint256 i = 0; i < roles.length; ++i) {
+            _revokeRole(roles[i], account); // a no-op for a role it does not hold; ISSUER syncs its store
+        }
         _syncStore(account);
     }
 
@@ -178,23 +175,37 @@ contract GovRegistry is IGovRegistry, AccessControlDefaultAdminRules {
 
     /// @inheritdoc IGovRegistry
     function hasActiveRole(bytes32 role, address account) public view returns (bool) {
-        return _members[account].status == MemberStatus.Active && hasRole(role, account);
+        Member storage m = _members[account];
+        if (m.status != MemberStatus.Active) return false;
+        uint16 bit = Roles.bit(role);
+        return bit != 0 ? m.roles & bit != 0 : hasRole(role, account); // a member role: the mask in the same slot
     }
 
     /// @inheritdoc IGovRegistry
     function servesCategory(address account, uint8 category) external view returns (bool) {
-        return category < 64 && hasActiveRole(DATA_HOLDER_ROLE, account)
-            && (_members[account].dataCategories >> category) & 1 == 1;
+        Member storage m = _members[account]; // status, roles and categories: one slot
+        return category < 64 && m.status == MemberStatus.Active && m.roles & Roles.bit(Roles.DATA_HOLDER) != 0
+            && (m.dataCategories >> category) & 1 == 1;
     }
 
     /// @inheritdoc IGovRegistry
-    function documentStoreOf(address account) external view returns (address) {
-        return _storeOf[account];
+    function documentStoreOf(address account) public view returns (address) {
+        address store = _storeAddress(account);
+        return store.code.length != 0 ? store : address(0);
     }
 
     /// @inheritdoc IGovRegistry
     function issuerOfStore(address store) external view returns (address) {
-        return _issuerOf[store];
+        // a clone made here has 45 bytes of EIP-1167 code and its issuer (20 bytes) as argument, and
+        // sits at the address this registry's CREATE2 gives for that issuer: anything else is no store of ours
+        if (store.code.length != 65) return address(0);
+        address issuer = address(bytes20(Clones.fetchCloneArgs(store)));
+        return _storeAddress(issuer) == store ? issuer : address(0);
+    }
+
+    /// @inheritdoc IGovRegistry
+    function storeImplementation() external view returns (address) {
+        return _storeImplementation;
     }
 
     /// @inheritdoc IGovRegistry
@@ -243,22 +254,30 @@ contract GovRegistry is IGovRegistry, AccessControlDefaultAdminRules {
         _syncStore(account);
     }
 
-    /// @dev Every grant (registerMember, grantRole) passes here: keeps the issuer's store in step.
+    /// @dev Every grant (registerMember, grantRole) passes here: keeps the member's role mask and the
+    /// issuer's store in step.
     function _grantRole(bytes32 role, address account) internal override returns (bool granted) {
         granted = super._grantRole(role, account);
-        if (granted && role == ISSUER_ROLE) _syncStore(account);
+        if (!granted) return granted;
+        uint16 bit = Roles.bit(role);
+        if (bit != 0) _members[account].roles |= bit;
+        if (role == ISSUER_ROLE) _syncStore(account);
     }
 
-    /// @dev Every revocation (revokeRole, renounceRole, retireMember) passes here: keeps the issuer's store in step.
+    /// @dev Every revocation (revokeRole, renounceRole, retireMember) passes here: keeps the member's role
+    /// mask and the issuer's store in step.
     function _revokeRole(bytes32 role, address account) internal override returns (bool revoked) {
         revoked = super._revokeRole(role, account);
-        if (revoked && role == ISSUER_ROLE) _syncStore(account);
+        if (!revoked) return revoked;
+        uint16 bit = Roles.bit(role);
+        if (bit != 0) _members[account].roles &= ~bit;
+        if (role == ISSUER_ROLE) _syncStore(account);
     }
 
     /// @dev Sets the store's `writable` flag to whether `account` is an active ISSUER, when the store
     /// exists and the flag differs.
     function _syncStore(address account) private {
-        address store = _storeOf[account];
+        address store = documentStoreOf(account);
         if (store == address(0)) return;
         bool active = hasActiveRole(ISSUER_ROLE, account);
         if (DocumentStore(store).writable() != active) DocumentStore(store).setWritable(active);
@@ -267,10 +286,16 @@ contract GovRegistry is IGovRegistry, AccessControlDefaultAdminRules {
     /// @dev The store of `issuer`, which must exist and be closed to its issuer (not an active ISSUER):
     /// a governor writes in a store only when its issuer cannot.
     function _closedStoreOf(address issuer) private view returns (DocumentStore) {
-        address store = _storeOf[issuer];
+        address store = documentStoreOf(issuer);
         if (store == address(0)) revert GovRegistryNoStore(issuer);
         if (hasActiveRole(ISSUER_ROLE, issuer)) revert GovRegistryIssuerActive(issuer);
         return DocumentStore(store);
+    }
+
+    /// @dev Where the store of `issuer` is (or would be): the CREATE2 address of the clone with `issuer`
+    /// as its immutable argument and a zero salt, made by this registry.
+    function _storeAddress(address issuer) private view returns (address) {
+        return Clones.predictDeterministicAddressWithImmutableArgs(_storeImplementation, abi.encodePacked(issuer), bytes32(0));
     }
 
     /// @dev The default admin's record changes hands only through the two-step admin transfer.
@@ -279,8 +304,10 @@ contract GovRegistry is IGovRegistry, AccessControlDefaultAdminRules {
     }
 
     function _requireActiveRole(bytes32 role, address account) private view {
-        if (!hasRole(role, account)) revert AccessControlUnauthorizedAccount(account, role);
-        _requireStatus(account, _members[account].status, MemberStatus.Active);
+        Member storage m = _members[account]; // a member role's bit and the status share a slot
+        uint16 bit = Roles.bit(role);
+        if (bit != 0 ? m.roles & bit == 0 : !hasRole(role, account)) revert AccessControlUnauthorizedAccount(account, role);
+        _requireStatus(account, m.status, MemberStatus.Active);
     }
 
     function _requireStatus(address account, MemberStatus status, MemberStatus expected) private pure {

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-pragma solidity ^0.8.24;
+pragma solidity 0.8.37;
 
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {Roles} from "./Roles.sol";
 import {IGovRegistry} from "./interfaces/IGovRegistry.sol";
 import {ITenderLedger} from "./interfaces/ITenderLedger.sol";
 
@@ -13,19 +14,12 @@ import {ITenderLedger} from "./interfaces/ITenderLedger.sol";
 /// GovRegistry at the time of each call. The winner is recomputed here from the stored readings
 /// and scores, never taken on trust.
 contract TenderLedger is ITenderLedger, EIP712 {
-    bytes32 private constant RELAYER_ROLE = keccak256("RELAYER");
-    bytes32 private constant PROCUREMENT_ROLE = keccak256("PROCUREMENT");
-    bytes32 private constant BIDDER_ROLE = keccak256("BIDDER");
 
     bytes32 private constant SIGNIN_TYPEHASH = keccak256("SignIn(bytes32 tenderId,bytes32 pseudonym,address bidder)");
     bytes32 private constant OBJECTION_TYPEHASH =
         keccak256("Objection(bytes32 tenderId,bytes32 pseudonym,bytes32 objectionHash)");
     bytes32 private constant SCORE_TYPEHASH = keccak256("Score(bytes32 tenderId,bytes32 pseudonym,bytes32 scoresHash)");
 
-    uint8 private constant LOWEST_PRICE = 0;
-    uint8 private constant WEIGHTED_SCORE = 1;
-    uint8 private constant CAUSE_BIDDER = 1;
-    uint8 private constant CAUSE_NOT_BIDDER = 2;
     /// @dev Bounds the loops of {computeResult}/{publishResult} and {publishReading} (about 10,000 and
     /// 33,000 gas per bid): 500 bids take about 5M and 17M gas, inside a 30M block. Counts fit a uint16.
     uint256 private constant MAX_BIDS = 500;
@@ -35,7 +29,7 @@ contract TenderLedger is ITenderLedger, EIP712 {
     uint16 private constant MAX_SCORE = 100;
 
     /// @dev A tender as stored. Layout: one slot: address agency | uint40 bidDeadline | uint40 openingTime |
-    /// uint8 method | uint8 state; one slot: uint40 decryptionEnd | uint16 minBidders | uint16 activeBids |
+    /// uint8 Method | uint8 state; one slot: uint40 decryptionEnd | uint16 minBidders | uint16 activeBids |
     /// uint16 settledBids | uint16 decryptedBids | uint32 openObjections | uint40 window | uint40 readAt |
     /// uint40 objectionWindow; bytes32 documentHash; bytes32 winner. `window` is decryptionEnd - openingTime as created; `readAt`
     /// the reading's block time (zero before).
@@ -43,7 +37,7 @@ contract TenderLedger is ITenderLedger, EIP712 {
         address agency;
         uint40 bidDeadline;
         uint40 openingTime;
-        uint8 method;
+        Method method;
         TenderState state;
         uint40 decryptionEnd;
         uint16 minBidders;
@@ -87,14 +81,14 @@ contract TenderLedger is ITenderLedger, EIP712 {
     /// @inheritdoc ITenderLedger
     function createTender(bytes32 tenderId, TenderTerms calldata terms) external {
         address agency = msg.sender;
-        if (!_registry.hasActiveRole(PROCUREMENT_ROLE, agency)) revert TenderLedgerUnauthorizedProcurement(agency);
+        if (!_registry.hasActiveRole(Roles.PROCUREMENT, agency)) revert TenderLedgerUnauthorizedProcurement(agency);
         Tender storage t = _tenders[tenderId];
         if (t.state != TenderState.None) revert TenderLedgerTenderExists(tenderId);
         _checkTerms(terms);
         t.agency = agency;
         t.bidDeadline = terms.bidDeadline;
         t.openingTime = terms.openingTime;
-        t.method = terms.method;
+        t.method = Method(terms.method); // range checked by _checkTerms
         t.state = TenderState.Bidding;
         t.decryptionEnd = terms.decryptionEnd;
         t.window = terms.decryptionEnd - terms.openingTime;
@@ -149,7 +143,7 @@ contract TenderLedger is ITenderLedger, EIP712 {
 
     /// @inheritdoc ITenderLedger
     function openTender(bytes32 tenderId) external returns (TenderState state, uint256 bids) {
-        Tender storage t = _agencyTender(tenderId, TenderState.Bidding);
+        Tender storage t = _agencyTenderIn(tenderId, TenderState.Bidding);
         if (block.timestamp < t.openingTime) revert TenderLedgerTooEarly(tenderId, t.openingTime, block.timestamp);
         // Bids not withdrawn are counted as they come and go: no loop here.
         bids = t.activeBids;
@@ -177,7 +171,7 @@ contract TenderLedger is ITenderLedger, EIP712 {
         if (bidder == t.agency || _onPanel[tenderId][bidder]) revert TenderLedgerConflictOfInterest(tenderId, bidder);
         bytes32 other = _pseudonymOf[tenderId][bidder];
         if (other != bytes32(0)) revert TenderLedgerBidderHasBid(tenderId, bidder, other);
-        if (!_registry.hasActiveRole(BIDDER_ROLE, bidder)) revert TenderLedgerUnregisteredBidder(tenderId, bidder);
+        if (!_registry.hasActiveRole(Roles.BIDDER, bidder)) revert TenderLedgerUnregisteredBidder(tenderId, bidder);
         _checkSignature(tenderId, bidder, keccak256(abi.encode(SIGNIN_TYPEHASH, tenderId, pseudonym, bidder)), signature);
         b.bidder = bidder;
         _pseudonymOf[tenderId][bidder] = pseudonym;
@@ -203,12 +197,12 @@ contract TenderLedger is ITenderLedger, EIP712 {
     function recordDecryption(bytes32 tenderId, bytes32 pseudonym, bool decrypted, bytes32 plaintextHash, uint8 cause)
         external
     {
-        Tender storage t = _agencyTender(tenderId, TenderState.Opened);
+        Tender storage t = _agencyTenderIn(tenderId, TenderState.Opened);
         Bid storage b = _bid(tenderId, pseudonym);
         BidStatus status = b.status;
         if (decrypted) {
             if (status != BidStatus.Revealed) revert TenderLedgerWrongBidStatus(tenderId, pseudonym, status);
-            if (cause != 0) revert TenderLedgerInvalidCause(tenderId, pseudonym, cause);
+            if (cause != uint8(DecryptionFault.None)) revert TenderLedgerInvalidCause(tenderId, pseudonym, cause);
             b.status = BidStatus.Decrypted;
             t.settledBids += 1;
             t.decryptedBids += 1;
@@ -218,23 +212,28 @@ contract TenderLedger is ITenderLedger, EIP712 {
         if (status != BidStatus.Revealed && status != BidStatus.Committed) {
             revert TenderLedgerWrongBidStatus(tenderId, pseudonym, status);
         }
-        if (cause != CAUSE_BIDDER && cause != CAUSE_NOT_BIDDER) revert TenderLedgerInvalidCause(tenderId, pseudonym, cause);
-        // A revealed key is the bidder's part done: only the agency's side (cause 2) can leave it unopened.
-        if (status == BidStatus.Revealed && cause == CAUSE_BIDDER) revert TenderLedgerKeyWasRevealed(tenderId, pseudonym);
+        if (cause == uint8(DecryptionFault.None) || cause > uint8(type(DecryptionFault).max)) {
+            revert TenderLedgerInvalidCause(tenderId, pseudonym, cause);
+        }
+        DecryptionFault fault = DecryptionFault(cause);
+        // A revealed key is the bidder's part done: only the agency's side (NotBidder) can leave it unopened.
+        if (status == BidStatus.Revealed && fault == DecryptionFault.Bidder) {
+            revert TenderLedgerKeyWasRevealed(tenderId, pseudonym);
+        }
         // Without a revealed key only the end of the window settles the bid: the bidder keeps all of it.
         if (status == BidStatus.Committed && block.timestamp < t.decryptionEnd) {
             revert TenderLedgerDecryptionOpen(tenderId, t.decryptionEnd, block.timestamp);
         }
-        b.status = cause == CAUSE_BIDDER ? BidStatus.Revoked : BidStatus.NotDecryptedWithdrawn;
+        b.status = fault == DecryptionFault.Bidder ? BidStatus.Revoked : BidStatus.NotDecryptedWithdrawn;
         t.settledBids += 1;
         emit BidNotDecrypted(tenderId, pseudonym, cause);
         // Holding a key back costs the bid security: a selective reveal does not pay.
-        if (cause == CAUSE_BIDDER) emit BidSecurityForfeited(tenderId, pseudonym, b.bidder);
+        if (fault == DecryptionFault.Bidder) emit BidSecurityForfeited(tenderId, pseudonym, b.bidder);
     }
 
     /// @inheritdoc ITenderLedger
     function publishReading(bytes32 tenderId, Reading[] calldata readings, bytes32 announcementHash) external {
-        Tender storage t = _agencyTender(tenderId, TenderState.Opened);
+        Tender storage t = _agencyTenderIn(tenderId, TenderState.Opened);
         uint256 pending = t.activeBids - t.settledBids;
         if (pending != 0) revert TenderLedgerBidsPending(tenderId, pending);
         uint256 count = readings.length;
@@ -287,7 +286,7 @@ contract TenderLedger is ITenderLedger, EIP712 {
 
     /// @inheritdoc ITenderLedger
     function answerObjection(bytes32 tenderId, uint256 index, bytes32 answerHash) external {
-        Tender storage t = _agencyTender(tenderId, TenderState.None); // any state: objections exist from `Opened` on
+        Tender storage t = _agencyTender(tenderId); // any state: objections exist from `Opened` on
         Objection storage o = _objection(tenderId, index);
         if (o.answered) revert TenderLedgerObjectionAnswered(tenderId, index);
         o.answered = true;
@@ -307,7 +306,7 @@ contract TenderLedger is ITenderLedger, EIP712 {
     ) external {
         if (msg.sender != expert) _onlyRelayer();
         Tender storage t = _inState(tenderId, TenderState.Read);
-        if (t.method != WEIGHTED_SCORE) revert TenderLedgerWrongMethod(tenderId, t.method);
+        if (t.method != Method.WeightedScore) revert TenderLedgerWrongMethod(tenderId, uint8(t.method));
         if (!_onPanel[tenderId][expert]) revert TenderLedgerNotAnExpert(tenderId, expert);
         Bid storage b = _bid(tenderId, pseudonym);
         if (!b.read) revert TenderLedgerWrongBidStatus(tenderId, pseudonym, b.status);
@@ -325,8 +324,8 @@ contract TenderLedger is ITenderLedger, EIP712 {
 
     /// @inheritdoc ITenderLedger
     function replaceExpert(bytes32 tenderId, address expert, address replacement) external {
-        Tender storage t = _agencyTender(tenderId, TenderState.Read);
-        if (t.method != WEIGHTED_SCORE) revert TenderLedgerWrongMethod(tenderId, t.method);
+        Tender storage t = _agencyTenderIn(tenderId, TenderState.Read);
+        if (t.method != Method.WeightedScore) revert TenderLedgerWrongMethod(tenderId, uint8(t.method));
         mapping(address => bool) storage onPanel = _onPanel[tenderId];
         if (!onPanel[expert]) revert TenderLedgerNotAnExpert(tenderId, expert);
         if (replacement == address(0) || _replaced[tenderId][replacement]) revert TenderLedgerInvalidExpert(replacement);
@@ -354,7 +353,7 @@ contract TenderLedger is ITenderLedger, EIP712 {
 
     /// @inheritdoc ITenderLedger
     function publishResult(bytes32 tenderId, bytes32 winner, bytes32 reportHash) external {
-        Tender storage t = _agencyTender(tenderId, TenderState.Read);
+        Tender storage t = _agencyTenderIn(tenderId, TenderState.Read);
         uint256 deadline = _objectionDeadline(t);
         if (block.timestamp < deadline) revert TenderLedgerObjectionPeriodOpen(tenderId, deadline, block.timestamp);
         if (t.openObjections != 0) revert TenderLedgerObjectionsOpen(tenderId, t.openObjections);
@@ -393,7 +392,7 @@ contract TenderLedger is ITenderLedger, EIP712 {
             openingTime: t.openingTime,
             decryptionEnd: t.decryptionEnd,
             objectionWindow: t.objectionWindow,
-            method: t.method,
+            method: uint8(t.method),
             minBidders: t.minBidders,
             experts: _experts[tenderId],
             weights: _weights[tenderId]
@@ -461,7 +460,7 @@ contract TenderLedger is ITenderLedger, EIP712 {
             revert TenderLedgerInvalidTimes(terms.bidDeadline, terms.openingTime, terms.decryptionEnd, block.timestamp);
         }
         if (terms.objectionWindow == 0) revert TenderLedgerInvalidObjectionWindow();
-        if (terms.method > WEIGHTED_SCORE) revert TenderLedgerInvalidMethod(terms.method);
+        if (terms.method > uint8(type(Method).max)) revert TenderLedgerInvalidMethod(terms.method);
         if (terms.minBidders == 0 || terms.minBidders > MAX_BIDS) {
             revert TenderLedgerInvalidMinBidders(terms.minBidders, MAX_BIDS);
         }
@@ -472,7 +471,7 @@ contract TenderLedger is ITenderLedger, EIP712 {
         for (uint256 i = 0; i < count; ++i) {
             sum += terms.weights[i];
         }
-        if (terms.method == LOWEST_PRICE ? count != 0 : sum != WEIGHT_TOTAL) {
+        if (Method(terms.method) == Method.LowestPrice ? count != 0 : sum != WEIGHT_TOTAL) {
             revert TenderLedgerInvalidWeights(terms.method, count, sum);
         }
     }
@@ -522,7 +521,7 @@ contract TenderLedger is ITenderLedger, EIP712 {
     function _computeResult(bytes32 tenderId, Tender storage t) private view returns (bytes32 winner, uint256 value) {
         bytes32[] storage list = _pseudonyms[tenderId];
         mapping(bytes32 => Bid) storage bids = _bids[tenderId];
-        bool weighted = t.method == WEIGHTED_SCORE;
+        bool weighted = t.method == Method.WeightedScore;
         uint256 panel = weighted ? _experts[tenderId].length : 0;
         bool found;
         uint256 winnerPrice;
@@ -614,7 +613,7 @@ contract TenderLedger is ITenderLedger, EIP712 {
     }
 
     function _onlyRelayer() private view {
-        if (!_registry.hasActiveRole(RELAYER_ROLE, msg.sender)) revert TenderLedgerUnauthorizedRelayer(msg.sender);
+        if (!_registry.hasActiveRole(Roles.RELAYER, msg.sender)) revert TenderLedgerUnauthorizedRelayer(msg.sender);
     }
 
     function _existing(bytes32 tenderId) private view returns (Tender storage t) {
@@ -627,14 +626,19 @@ contract TenderLedger is ITenderLedger, EIP712 {
         if (t.state != expected) revert TenderLedgerWrongState(tenderId, t.state);
     }
 
-    /// @dev The tender, if the caller is its agency and still an active PROCUREMENT member, and it is
-    /// in `expected` (`None`: any state).
-    function _agencyTender(bytes32 tenderId, TenderState expected) private view returns (Tender storage t) {
+    /// @dev The tender, in any state, if it exists and the caller is its agency and still an active
+    /// PROCUREMENT member.
+    function _agencyTender(bytes32 tenderId) private view returns (Tender storage t) {
         t = _existing(tenderId);
-        if (msg.sender != t.agency || !_registry.hasActiveRole(PROCUREMENT_ROLE, msg.sender)) {
+        if (msg.sender != t.agency || !_registry.hasActiveRole(Roles.PROCUREMENT, msg.sender)) {
             revert TenderLedgerUnauthorizedAgency(tenderId, msg.sender);
         }
-        if (expected != TenderState.None && t.state != expected) revert TenderLedgerWrongState(tenderId, t.state);
+    }
+
+    /// @dev The tender, as {_agencyTender}, and only in state `expected`.
+    function _agencyTenderIn(bytes32 tenderId, TenderState expected) private view returns (Tender storage t) {
+        t = _agencyTender(tenderId);
+        if (t.state != expected) revert TenderLedgerWrongState(tenderId, t.state);
     }
 
     /// @dev The tender, while bids are accepted. Before `bidDeadline` it is `Bidding`: it cannot be

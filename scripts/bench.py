@@ -61,6 +61,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_lib import Profile, Table, measure as measure_gas, peak_rss_mb, pyspy_binary, summarize  # noqa: E402
+from gas_report import breakdown_tables, breakdowns, capacity_table  # noqa: E402
 
 from api.certificates.service import document_of  # noqa: E402
 from api.certificates.verify import Verifier  # noqa: E402
@@ -226,7 +227,7 @@ def gas_phase(run: NodeRun, phases: Phases, wrapped: dict[int, list[dict]], slot
     def measure(w3, url, operation, receipt, items=1, slots=None):
         return measure_gas(w3, url, operation, receipt, items, slots, trace=trace)
 
-    task = phases.start("gas per operation", 4 + 4 + 1 + 2 * len(ISSUE_BATCHES) + 2 + 13)
+    task = phases.start("gas per operation", 4 + 4 + 1 + 2 * len(ISSUE_BATCHES) + 3 + 13)
     rows = []
 
     def row(operation, receipt, items=1):
@@ -270,6 +271,10 @@ def gas_phase(run: NodeRun, phases: Phases, wrapped: dict[int, list[dict]], slot
     target = bytes.fromhex(wrapped[64][3]["signature"]["targetHash"].removeprefix("0x"))
     row("certificate revoke (one target hash)", ours.revoke(issuer, target))
     row("OpenAttestation revoke (one target hash)", theirs.revoke(issuer, target))
+    registry = GovRegistryClient(client, deployment.address("GovRegistry"), deployment.contracts["GovRegistry"]["abi"])
+    newcomer = dev_account(config, 19)  # a new issuing agency: its store is an EIP-1167 clone
+    registry.register_member(dev_party(config, "governor"), newcomer.address, MemberInfo("新设发证机关 New issuing agency"), ["ISSUER"])
+    row("a new agency's DocumentStore (createDocumentStore)", registry.create_document_store(newcomer)[1])
 
     # every step of a weighted-score tender, on the ledger directly (chain time moved with evm_increaseTime)
     entry = deployment.contracts["TenderLedger"]
@@ -278,7 +283,6 @@ def gas_phase(run: NodeRun, phases: Phases, wrapped: dict[int, list[dict]], slot
     procurement, relayer = dev_party(config, "procurement"), dev_party(config, "relayer")
     bidders = [dev_account(config, i) for i in range(13, 16)]
     experts = [dev_account(config, i) for i in range(16, 19)]
-    registry = GovRegistryClient(client, deployment.address("GovRegistry"), deployment.contracts["GovRegistry"]["abi"])
     for n, bidder in enumerate(bidders):  # sign-in takes registered bidders only (BIDDER)
         registry.register_member(dev_party(config, "governor"), bidder.address, MemberInfo(f"测试投标人{n}"), ["BIDDER"])
     now = w3.eth.get_block("latest")["timestamp"]
@@ -797,6 +801,8 @@ def targets_table(results: dict, nodes: list[str]) -> Table:
         add("consent grant within 1.3x its floor", [f"{r}x" if r else None for r in ratios], all(r and r <= 1.3 for r in ratios))
         vals = [gas_of(n, "recordPulls, batch of 32")["per_item"] for n in nodes]
         add("a pull in a batch of 32, signature checked, at most 12,000 gas", vals, all(v <= 12_000 for v in vals))
+        vals = [gas_of(n, "a new agency's DocumentStore (createDocumentStore)").get("gas") for n in nodes]
+        add("a new agency's store under 100,000 gas (issue 19: EIP-1167 clone)", vals, all(v and v < 100_000 for v in vals))
     ratios = []
     for n in nodes:
         ours = get(n, "verification", "Verifier, one JSON-RPC batch per document (after)", "documents_per_second")
@@ -895,8 +901,17 @@ def main() -> None:
             for row in results[kind].get("gas", []):
                 if row["new_slots"] is not None:
                     slots_from.setdefault(row["operation"], (row["new_slots"], row["updated_slots"]))
+        if "gas" in only:  # where the gas goes: its own anvil, started with --steps-tracing
+            task = progress.add_task("gas breakdowns (anvil opcode traces)", total=1)
+            results["breakdown"] = breakdowns(build, grant)
+            progress.advance(task)
     seconds = time.perf_counter() - started
     rendered = [*tables(results, nodes), pdf_table(pdfs)]
+    if "gas" in only:
+        rendered[-1:-1] = breakdown_tables(results["breakdown"])
+        capacity = capacity_table(results[nodes[0]].get("gas", []))
+        if capacity is not None:
+            rendered.insert(len(rendered) - 1, capacity)
     results["pdf"] = pdfs
     for table in rendered:
         console.print(table.rich())

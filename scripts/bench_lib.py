@@ -93,6 +93,61 @@ def measure(w3, url: str, operation: str, receipt, items: int = 1, slots: tuple[
     return GasRow(operation, receipt.gas_used, calldata_gas(bytes(tx["input"])), log_gas(raw["logs"]), traced or slots, items)
 
 
+# -- where the gas goes ------------------------------------------------------------------------
+
+PRECOMPILES = {1: "ecrecover (precompile)", 2: "sha256 (precompile)", 4: "identity (precompile)"}
+CALLS = ("CALL", "STATICCALL", "DELEGATECALL", "CALLCODE")
+
+
+def trace_breakdown(url: str, tx_hash: str, calldata: int, *, gas_used: int, calls: dict[str, str] | None = None,
+                    slots: dict[int, str] | None = None) -> dict[str, int] | None:
+    """Gas of one mined transaction split by what it paid for, from the node's opcode trace
+    (``debug_traceTransaction``, struct logs: anvil answers it; None when the node does not).
+
+    Each top-frame opcode is charged what it consumed (the gas left before it minus the gas left
+    at the next opcode of the same frame), so a call is charged with everything done inside it.
+    Parts: the transaction base cost and calldata (priced from the input bytes), every precompile
+    call by name (``ecrecover``), calls to the addresses in ``calls`` by their label (e.g. the
+    registry), other external calls, ``KECCAK256``, ``LOG*`` (events), ``SLOAD``/``SSTORE`` (by
+    ``slots``' label for a known slot key, else "storage"), and the rest as "code" (ABI decoding
+    and encoding, memory, jumps, checks; it also absorbs any refund so the parts add up to
+    ``gas_used`` exactly).
+    """
+    try:
+        trace = rpc_call(url, "debug_traceTransaction", [tx_hash, {"disableStorage": True, "disableMemory": True, "enableMemory": False}])
+    except Exception:
+        return None
+    steps = trace.get("structLogs") if isinstance(trace, dict) else None
+    if not steps:
+        return None
+    calls = {k.lower(): v for k, v in (calls or {}).items()}
+    parts: Counter = Counter({"transaction base cost": TX_BASE, "calldata": calldata})
+    top = steps[0]["depth"]
+    frame = [i for i, step in enumerate(steps) if step["depth"] == top]
+    for here, nxt in zip(frame, [*frame[1:], None]):
+        step = steps[here]
+        op = step["op"]
+        used = step["gas"] - steps[nxt]["gas"] if nxt is not None else step["gasCost"]
+        if op in CALLS:
+            target = int(step["stack"][-2], 16)
+            label = PRECOMPILES.get(target) or calls.get(f"0x{target:040x}") or "other external calls"
+        elif op in ("SLOAD", "SSTORE"):
+            label = (slots or {}).get(int(step["stack"][-1], 16), "storage (" + op + ")")
+        elif op in ("CREATE", "CREATE2"):
+            label = "contract creation (" + op + ", code deposit)"
+        elif op in ("EXTCODESIZE", "EXTCODEHASH", "EXTCODECOPY"):
+            label = "account code reads (" + op + ")"
+        elif op.startswith("LOG"):
+            label = "events (LOG)"
+        elif op in ("KECCAK256", "SHA3"):
+            label = "keccak256"
+        else:
+            label = "code"
+        parts[label] += used
+    parts["code"] += gas_used - sum(parts.values())  # refunds, and rounding of the top frame's end
+    return dict(parts)
+
+
 # -- memory ------------------------------------------------------------------------------------
 
 

@@ -27,8 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CONTRACTS = ROOT / "contracts"
 SHIM = ROOT / "chain" / "solc_shim.js"
 JUSTIFIED = CONTRACTS / "SLITHER.md"
-# the settings chain/compile.py uses (shanghai: ganache's newest hardfork)
-SETTINGS = {"evmVersion": "shanghai", "optimizer": {"enabled": True, "runs": 200}, "remappings": ["@openzeppelin/=node_modules/@openzeppelin/"]}
+# the settings chain/compile.py uses (shanghai: ganache's newest hardfork; viaIR: recordPulls is stack-too-deep without it)
+SETTINGS = {"evmVersion": "shanghai", "optimizer": {"enabled": True, "runs": 10_000}, "viaIR": True,
+            "remappings": ["@openzeppelin/=node_modules/@openzeppelin/"]}
 
 
 def sources() -> list[Path]:

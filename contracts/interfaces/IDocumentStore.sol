@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-pragma solidity ^0.8.24;
+pragma solidity 0.8.37;
 
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 
@@ -69,7 +69,8 @@ interface IOpenAttestationDocumentStore {
 
 /// @title IDocumentStore — one issuing agency's certificate store in govchain
 /// @notice An {IOpenAttestationDocumentStore} owned by one agency account (its `issuer`) and created
-/// through GovRegistry ({IGovRegistry-createDocumentStore}). Only the issuing key (`writer`, the issuer
+/// through GovRegistry ({IGovRegistry-createDocumentStore}) as an EIP-1167 clone of one implementation,
+/// with the issuer as its immutable argument. Only the issuing key (`writer`, the issuer
 /// itself until a governor rotates it) writes, and only while
 /// the registry keeps the store `writable`: the registry sets the flag to whether the issuer is an
 /// active member holding ISSUER_ROLE, each time that changes. What was issued and revoked stays
@@ -98,7 +99,8 @@ interface IDocumentStore is IOpenAttestationDocumentStore, IERC165 {
     /// @notice Emitted when the registry changed the issuing key (a governor's rotation).
     event WriterChanged(address indexed previousWriter, address indexed writer);
 
-    /// @notice The issuing agency's account: the only account that writes. Fixed at creation.
+    /// @notice The issuing agency's account: the only account that writes. Fixed at creation (the
+    /// clone's immutable argument); the zero address on the implementation itself.
     function issuer() external view returns (address);
 
     /// @notice The issuing key: the only account whose issue and revoke the store takes. The issuer's

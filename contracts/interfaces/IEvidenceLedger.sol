@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-pragma solidity ^0.8.24;
+pragma solidity 0.8.37;
 
 import {IGovRegistry} from "./IGovRegistry.sol";
 
@@ -49,7 +49,7 @@ interface IEvidenceLedger {
     function anchorBatch(Record[] calldata records) external;
 
     /// @notice When and by whom `root` was anchored; all zero if it never was.
-    function anchoredAt(bytes32 root) external view returns (uint64 blockNumber, uint64 timestamp, address by);
+    function anchoredAt(bytes32 root) external view returns (uint48 blockNumber, uint48 timestamp, address by);
 
     /// @notice The GovRegistry that says who may anchor.
     function registry() external view returns (IGovRegistry);

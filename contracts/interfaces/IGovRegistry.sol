@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-pragma solidity ^0.8.24;
+pragma solidity 0.8.37;
 
 /// @title IGovRegistry — who is a member of the govchain network and what each member may do
 /// @notice Every other govchain contract asks this registry whether an account holds a role
@@ -29,7 +29,11 @@ interface IGovRegistry {
     }
 
     /// @notice A member as stored. Layout: strings in their own slots, then
-    /// one slot: bytes32 hpkePublicKey; then one slot: uint64 dataCategories | uint8 status | uint40 registeredAt | uint40 updatedAt.
+    /// one slot: bytes32 hpkePublicKey; then one slot: uint64 dataCategories | uint8 status | uint40 registeredAt |
+    /// uint40 updatedAt | uint16 roles.
+    /// `roles` mirrors AccessControl's `hasRole` for the eight member roles, bit i for role i of
+    /// GOVERNOR, RELAYER, AGENCY, DATA_HOLDER, ISSUER, PROCUREMENT, AUDITOR, BIDDER (see Roles.sol):
+    /// kept beside `status` so {hasActiveRole} and {servesCategory} read one slot.
     struct Member {
         string name;
         string orgCode;
@@ -39,6 +43,7 @@ interface IGovRegistry {
         MemberStatus status;
         uint40 registeredAt;
         uint40 updatedAt;
+        uint16 roles;
     }
 
     /// @notice The account is the zero address.
@@ -83,7 +88,8 @@ interface IGovRegistry {
     event MemberReinstated(address indexed account, address indexed governor);
     /// @notice Emitted when `governor` retired `account` for good; all its roles were revoked.
     event MemberRetired(address indexed account, address indexed governor, bytes32 reasonHash);
-    /// @notice Emitted when `issuer` created its document store `store` named `name`.
+    /// @notice Emitted when `issuer` created its document store `store`; `name` is the issuer's member
+    /// name then (the store's `name()` follows the member record).
     event DocumentStoreCreated(address indexed issuer, address indexed store, string name);
     /// @notice Emitted when `governor` replaced the issuing key of `issuer`'s `store` (`previousKey` is refused from then on).
     event IssuingKeyRotated(address indexed issuer, address indexed store, address previousKey, address newKey, address indexed governor);
@@ -130,10 +136,13 @@ interface IGovRegistry {
     /// From then on the registry keeps the store's `writable` flag equal to
     /// `hasActiveRole(ISSUER_ROLE, issuer)` whenever a suspension, reinstatement, retirement, or a grant,
     /// revocation or renouncement of ISSUER_ROLE changes it.
-    /// Requirements: the caller is an active ISSUER with no store yet; `name` is not empty.
+    /// The store is an EIP-1167 clone of {storeImplementation} with the caller as its immutable argument,
+    /// created with CREATE2 at an address fixed by the caller ({documentStoreOf}); it is named after the
+    /// caller's member name (a store keeps no name of its own: creating one writes no storage slot).
+    /// Requirements: the caller is an active ISSUER with no store yet.
     /// Emits {DocumentStoreCreated}.
     /// @return store The new store's address.
-    function createDocumentStore(string calldata name) external returns (address store);
+    function createDocumentStore() external returns (address store);
 
     /// @notice Replaces the issuing key of `issuer`'s store with `newKey` (a compromised or lost key):
     /// the store takes issue and revoke from `newKey` only, once the issuer is active again; what was
@@ -148,12 +157,16 @@ interface IGovRegistry {
     /// Emits the store's {IOpenAttestationDocumentStore-DocumentRevoked} and {DocumentRevokedByGovernor}.
     function revokeDocument(address issuer, bytes32 document, bytes32 reasonHash) external;
 
-    /// @notice The document store `account` created; the zero address if none.
+    /// @notice The document store `account` created (an EIP-1167 clone of the registry's DocumentStore
+    /// implementation, at the CREATE2 address fixed by `account`); the zero address if none.
     function documentStoreOf(address account) external view returns (address);
 
     /// @notice The issuer account of `store` if this registry created it; the zero address otherwise.
     /// Verifiers trust a store only when this names its issuer.
     function issuerOfStore(address store) external view returns (address);
+
+    /// @notice The DocumentStore implementation every store of this registry is an EIP-1167 clone of.
+    function storeImplementation() external view returns (address);
 
     /// @notice True when `account` holds `role` and is an active member. Other contracts gate on this.
     function hasActiveRole(bytes32 role, address account) external view returns (bool);

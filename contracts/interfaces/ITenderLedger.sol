@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-pragma solidity ^0.8.24;
+pragma solidity 0.8.37;
 
 import {IGovRegistry} from "./IGovRegistry.sol";
 
@@ -55,6 +55,22 @@ interface ITenderLedger {
         Opened,
         Read,
         Decided
+    }
+
+    /// @notice How a tender is evaluated. On the ABI (`TenderTerms.method`, {TenderCreated},
+    /// {TenderLedgerWrongMethod}) it travels as its uint8 value, so an out-of-range value gets
+    /// {TenderLedgerInvalidMethod} rather than a bare decoding revert.
+    enum Method {
+        LowestPrice,
+        WeightedScore
+    }
+
+    /// @notice Why a bid was recorded as not decrypted ({recordDecryption}'s `cause`, a uint8 on the ABI:
+    /// an out-of-range value gets {TenderLedgerInvalidCause}). `None` goes with a decrypted bid only.
+    enum DecryptionFault {
+        None,
+        Bidder,
+        NotBidder
     }
 
     /// @notice Status of a bid (the latest version of a pseudonym's bid).

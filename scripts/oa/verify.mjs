@@ -23,7 +23,7 @@ import { providers, Contract, utils, constants } from "ethers";
 const REGISTRY_ABI = [
   "function memberCount() view returns (uint256)",
   "function memberAt(uint256 index) view returns (address)",
-  "function getMember(address account) view returns (tuple(string name, string orgCode, string domain, bytes32 hpkePublicKey, uint64 dataCategories, uint8 status, uint40 registeredAt, uint40 updatedAt))",
+  "function getMember(address account) view returns (tuple(string name, string orgCode, string domain, bytes32 hpkePublicKey, uint64 dataCategories, uint8 status, uint40 registeredAt, uint40 updatedAt, uint16 roles))",
   "function hasActiveRole(bytes32 role, address account) view returns (bool)",
   "function documentStoreOf(address account) view returns (address)",
 ];

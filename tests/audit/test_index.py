@@ -119,7 +119,7 @@ def test_the_index_follows_every_contract_in_pages_and_resumes_after_a_restart(c
     scene.tenders.commit_bid(parties.relayer, tender_id, os.urandom(32), os.urandom(32), os.urandom(32))
     # a member registered and given its store now: the store is found in the same page it first writes in
     registry.register_member(parties.governor, parties.outsider2.address, MemberInfo("测试新发证机关", "X1", "new.gov.example"), ["ISSUER"])
-    store_address, _ = registry.create_document_store(parties.outsider2, "新发证机关证照库")
+    store_address, _ = registry.create_document_store(parties.outsider2)
     late_root = os.urandom(32)
     DocumentStoreClient(chain, store_address, deployment.document_store_abi()).issue(parties.outsider2, late_root)
 

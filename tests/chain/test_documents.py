@@ -36,7 +36,6 @@ EmptyBatch = revert_class("DocumentStoreEmptyBatch")
 StoreExists = revert_class("GovRegistryStoreExists")
 Unauthorized = revert_class("AccessControlUnauthorizedAccount")
 WrongStatus = revert_class("GovRegistryWrongStatus")
-EmptyName = revert_class("GovRegistryEmptyName")
 REASON = b"\x01" * 32
 
 
@@ -89,16 +88,47 @@ def test_an_active_issuer_creates_one_store_and_the_address_comes_from_the_event
     issuer = Account.create()
     registry.register_member(parties.governor, issuer.address, MemberInfo("某区卫健委"), ["ISSUER"])
     fund(chain, parties.governor, issuer.address)
-    store_address, receipt = registry.create_document_store(issuer, "卫健委证书库")
+    assert registry.document_store_of(issuer.address) is None
+    store_address, receipt = registry.create_document_store(issuer)
     (created,) = [e for e in registry.events(receipt) if e.name == "DocumentStoreCreated"]
-    assert created.args == {"issuer": issuer.address, "store": store_address, "name": "卫健委证书库"}
+    assert created.args == {"issuer": issuer.address, "store": store_address, "name": "某区卫健委"}
     assert registry.document_store_of(issuer.address) == store_address
     assert registry.issuer_of_store(store_address) == issuer.address
     store = DocumentStoreClient(chain, store_address, build["DocumentStore"].abi)
-    assert (store.name(), store.issuer(), store.writable()) == ("卫健委证书库", issuer.address, True)
+    assert (store.name(), store.issuer(), store.writable()) == ("某区卫健委", issuer.address, True)
+    # an EIP-1167 clone of the registry's one implementation, the issuer as its immutable argument
+    implementation = registry.contract.functions.storeImplementation().call()
+    code = bytes(chain.w3.eth.get_code(store_address))
+    assert code == (bytes.fromhex("363d3d373d3d3d363d73") + bytes.fromhex(implementation[2:]) + bytes.fromhex("5af43d82803e903d91602b57fd5bf3")
+                    + bytes.fromhex(issuer.address[2:]))  # fmt: skip
+    assert receipt.gas_used < 100_000, f"a new store cost {receipt.gas_used} gas"
+    # the name follows the member record
+    registry.update_member(parties.governor, issuer.address, MemberInfo("某区卫生健康委员会"))
+    assert store.name() == "某区卫生健康委员会"
     with pytest.raises(StoreExists) as again:
-        registry.create_document_store(issuer, "second")
+        registry.create_document_store(issuer)
     assert again.value.args_by_name == {"account": issuer.address, "store": store_address}
+
+
+def test_the_implementation_and_look_alike_clones_are_no_stores(registry, chain, build, parties):
+    """The implementation has no issuer and takes no write; a clone of it made by someone else (same
+    code, a chosen issuer) is not named by issuerOfStore, and its writes go nowhere the registry trusts."""
+    implementation = registry.contract.functions.storeImplementation().call()
+    bare = DocumentStoreClient(chain, implementation, build["DocumentStore"].abi)
+    assert int(bare.issuer(), 16) == 0 and bare.name() == ""
+    assert registry.issuer_of_store(implementation) is None
+    with pytest.raises(NotIssuer):
+        bare.issue(parties.agency, os.urandom(32))
+    # a look-alike: the same 65 bytes of clone code, deployed by an outsider, naming the agency as issuer
+    runtime = (bytes.fromhex("363d3d373d3d3d363d73") + bytes.fromhex(implementation[2:]) + bytes.fromhex("5af43d82803e903d91602b57fd5bf3")
+               + bytes.fromhex(parties.agency.address[2:]))  # fmt: skip
+    init = bytes.fromhex("61") + len(runtime).to_bytes(2) + bytes.fromhex("3d81600a3d39f3") + runtime
+    receipt = chain.wait(chain.send(parties.outsider, chain.build(parties.outsider, data="0x" + init.hex(), gas=200_000)))
+    assert receipt.ok
+    fake = chain.w3.eth.get_transaction_receipt(receipt.tx_hash)["contractAddress"]
+    assert bytes(chain.w3.eth.get_code(fake)) == runtime
+    assert registry.issuer_of_store(fake) is None  # not at the registry's CREATE2 address for the agency
+    assert registry.document_store_of(parties.agency.address) != fake
 
 
 def fund(chain, sender, to: str, wei: int = 10**18) -> None:
@@ -111,21 +141,19 @@ def fund(chain, sender, to: str, wei: int = 10**18) -> None:
 def test_only_active_issuers_create_stores(registry, parties, who):
     caller = getattr(parties, who)
     with pytest.raises(Unauthorized) as refused:
-        registry.create_document_store(caller, "not an issuer")
+        registry.create_document_store(caller)
     assert refused.value.args_by_name == {"account": caller.address, "neededRole": ROLES["ISSUER"]}
 
 
 def test_store_creation_refusals(registry, parties, chain):
     with pytest.raises(StoreExists):
-        registry.create_document_store(parties.agency, "second store")
+        registry.create_document_store(parties.agency)
     issuer = Account.create()
     registry.register_member(parties.governor, issuer.address, MemberInfo("某区民政局"), ["ISSUER"])
     fund(chain, parties.governor, issuer.address)
-    with pytest.raises(EmptyName):
-        registry.create_document_store(issuer, "")
     registry.suspend_member(parties.governor, issuer.address, REASON)
     with pytest.raises(WrongStatus):
-        registry.create_document_store(issuer, "suspended")
+        registry.create_document_store(issuer)
     assert registry.document_store_of(issuer.address) is None
 
 
@@ -365,7 +393,11 @@ def test_unmodified_oa_verify_verifies_against_the_store(store, parties, chain, 
 # -- gas ----------------------------------------------------------------------------------
 
 
-def test_issue_costs_no_more_gas_than_openattestations_own_store(store, parties, chain, capsys):
+def test_issue_costs_no_more_gas_than_openattestations_own_store_but_the_clone_hop(store, registry, parties, chain, capsys):
+    """Our store's own logic costs no more than OpenAttestation's; being an EIP-1167 clone adds the
+    proxy's hop (a DELEGATECALL to the implementation, a cold account: 2,600 gas and the copy), which
+    is measured here in the same run (the same view called through the clone and on the
+    implementation directly), not assumed. It buys a store for about 83,000 gas instead of 763,000."""
     oa_store = deploy_openattestation_store(chain, parties.agency, "OpenAttestation DocumentStore")  # from the npm artifact
     assert oa_store.address != store.address and oa_store.version() == store.version() == "2.3.0"
     root = h("the same root on both stores")
@@ -384,7 +416,13 @@ def test_issue_costs_no_more_gas_than_openattestations_own_store(store, parties,
         print(f"\n[gas on {chain.w3.client_version}]")
         for what, gas in figures.items():
             print(f"  {what:<45} {gas:>9,}")
-    assert ours <= oa_gas, f"our issue costs {ours} gas, OpenAttestation's {oa_gas}"
+    probe = store.contract.functions.isIssued(h("any"))
+    implementation = registry.contract.functions.storeImplementation().call()
+    hop = probe.estimate_gas() - chain.w3.eth.contract(address=implementation, abi=store.contract.abi).functions.isIssued(h("any")).estimate_gas()
+    assert 2_600 <= hop < 3_000, f"the clone's hop costs {hop} gas"
+    with capsys.disabled():
+        print(f"  {'the clone hop (DELEGATECALL), measured':<45} {hop:>9,}")
+    assert ours - hop <= oa_gas, f"our issue costs {ours} gas ({ours - hop} without the clone hop), OpenAttestation's {oa_gas}"
 
 
 # -- issue 16: a suspended or compromised issuer: key rotation and revocation by the registry -------

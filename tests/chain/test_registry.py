@@ -269,3 +269,44 @@ def test_the_default_admin_keeps_its_record_and_cannot_suspend_itself(registry, 
     with pytest.raises(AdminProtected):  # it would lock the registry: the admin leaves by the two-step transfer
         registry.suspend_member(parties.governor, admin, REASON)
     assert registry.member(admin).status is MemberStatus.ACTIVE
+
+
+# -- issue 19: the role mask beside the member's status (hasActiveRole reads one slot) ------------
+
+
+def _roles_on_chain(registry, account: str) -> set[str]:
+    return {name for name, rid in ROLES.items() if registry.contract.functions.hasRole(rid, account).call()}
+
+
+def test_role_mask_follows_every_grant_revocation_renouncement_and_retirement(registry, parties, chain):
+    """hasActiveRole and servesCategory read the mask, not AccessControl: every way a role comes and
+    goes must move the mask with it, or a revoked relayer, agency or holder would still count."""
+    account = Account.create()
+    registry.register_member(parties.governor, account.address, MemberInfo("掩码测试", data_categories=int(DataCategory.ID_CARD)), ["DATA_HOLDER", "RELAYER"])
+    member = registry.member(account.address)
+    assert member.roles == _roles_on_chain(registry, account.address) == {"DATA_HOLDER", "RELAYER"}
+    assert registry.has_active_role("RELAYER", account.address) and registry.contract.functions.servesCategory(account.address, 0).call()
+    for role in ROLES:  # each member role counts exactly while it is held
+        if role not in member.roles:
+            registry.grant_role(parties.governor, role, account.address)
+            assert registry.has_active_role(role, account.address) is True
+        registry.revoke_role(parties.governor, role, account.address)
+        assert registry.has_active_role(role, account.address) is False
+        assert registry.member(account.address).roles == _roles_on_chain(registry, account.address)
+    assert registry.contract.functions.servesCategory(account.address, 0).call() is False  # DATA_HOLDER revoked
+    registry.grant_role(parties.governor, "AGENCY", account.address)
+    registry.grant_role(parties.governor, "DATA_HOLDER", account.address)
+    # renounced by the member itself
+    chain.wait(chain.send(parties.governor, chain.build(parties.governor, to=account.address, value=10**18, gas=21_000)))
+    chain.transact(account, registry.contract.functions.renounceRole(ROLES["AGENCY"], account.address))
+    assert registry.has_active_role("AGENCY", account.address) is False and "AGENCY" not in registry.member(account.address).roles
+    registry.retire_member(parties.governor, account.address, REASON)
+    assert registry.member(account.address).roles == _roles_on_chain(registry, account.address) == set()
+    assert registry.has_active_role("DATA_HOLDER", account.address) is False
+
+
+def test_roles_outside_the_mask_still_come_from_access_control(registry, parties):
+    admin = parties.governor.address
+    assert registry.contract.functions.hasActiveRole(b"\0" * 32, admin).call() is True  # DEFAULT_ADMIN_ROLE: hasRole
+    assert registry.contract.functions.hasActiveRole(b"\0" * 32, parties.relayer.address).call() is False
+    assert registry.contract.functions.hasActiveRole(role_id("GOVERNOR"), parties.relayer.address).call() is False
