@@ -21,6 +21,7 @@ from api.health.routes import router as health_router
 from api.limits import InflightLimit
 from api.materials.routes import router as materials_router
 from api.members.routes import router as members_router
+from api.pages.people import router as people_pages_router
 from api.pages.routes import router as pages_router
 from api.pulls.routes import router as pulls_router
 from api.settings import Settings
@@ -68,5 +69,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tenders_router)
     app.include_router(agency_signing_router)
     app.include_router(audit_router)
+    app.include_router(people_pages_router)  # before pages_router: its /static/{name}.js serves the dev wallet in dev only
     app.include_router(pages_router)
     return app
