@@ -1,8 +1,8 @@
 // DEV ONLY (GOVCHAIN_ENV=dev; the server answers 404 for this file elsewhere): a built-in EIP-1193
 // wallet, so a new user can walk every journey without a wallet extension. Any page loads it with
 //   <script type="module" src="/static/devwallet.js"></script>
-// It steps aside when the browser already has a wallet (window.ethereum). Keys: "my own key",
-// generated here and kept in this browser's localStorage, or a dev party's key derived here
+// It steps aside when the browser already has a wallet (window.ethereum). Each tab chooses its
+// account (sessionStorage). Keys: "my own key", generated here and kept in this browser's localStorage, or a dev party's key derived here
 // (BIP-39/BIP-32, m/44'/60'/0'/0/i) from the public test mnemonic served by GET /dev/wallet.json.
 // It answers eth_requestAccounts, eth_accounts, eth_chainId, personal_sign and
 // eth_signTypedData_v4, asking before each signature (refusing gives EIP-1193 error 4001).
@@ -82,7 +82,7 @@ async function keyOf(account) {
   return derived.get(account);
 }
 
-const selected = () => localStorage.getItem(STORE.account) || OWN;
+const selected = () => sessionStorage.getItem(STORE.account) || OWN;  // per tab: the applicant in one, the agency in another
 const asking = () => localStorage.getItem(STORE.ask) !== "no";
 
 // -- EIP-1193 -----------------------------------------------------------------------------------
@@ -173,7 +173,7 @@ async function panel() {
   } catch (error) { address.textContent = error.message; return; }
   choose.value = selected();
   choose.addEventListener("change", async () => {
-    localStorage.setItem(STORE.account, choose.value);
+    sessionStorage.setItem(STORE.account, choose.value);
     await show();
     emit("accountsChanged", [address.textContent]);
   });
@@ -195,7 +195,7 @@ if (!window.ethereum) {
     removeListener(event, fn) { listeners[event] = (listeners[event] || []).filter((f) => f !== fn); },
     // for scripts and tests: the accounts this wallet can use, and which is selected
     async accounts() { const cfg = await loadConfig(); return Promise.all([OWN, ...cfg.accounts.map((a) => a.party)].map(async (p) => ({ party: p, address: addressOf(await keyOf(p)) }))); },
-    select(party) { localStorage.setItem(STORE.account, party); const s = document.getElementById("devwallet-account"); if (s) s.value = party; return request({ method: "eth_accounts" }); },
+    select(party) { sessionStorage.setItem(STORE.account, party); const s = document.getElementById("devwallet-account"); if (s) s.value = party; return request({ method: "eth_accounts" }); },
   };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", panel); else panel();
 }
