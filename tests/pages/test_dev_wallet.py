@@ -6,6 +6,7 @@ give exactly the dev parties' addresses, sign exactly what eth-account signs, as
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from eth_account import Account
@@ -105,3 +106,47 @@ def test_outside_dev_there_is_no_dev_wallet(page, stack):
         assert page.locator("#face-outcome").is_hidden()
     finally:
         settings.env = Environment.DEV
+
+
+def test_a_new_user_walks_apply_and_agency_with_the_dev_wallet_alone(page, stack, parties):
+    """No extension, no test wallet: the applicant's tab uses the key made in the browser, the
+    agency's tab the dev agency key; the consent and the pulls are signed by the dev wallet."""
+    from api.gateway.dataset import demo_citizen
+
+    citizen = demo_citizen(11)
+    dev_wallet(page, "/apply")
+    own = page.evaluate("window.ethereum.request({ method: 'eth_accounts' })")[0]
+    page.click("#sign-in")
+    expect(page.locator("#address")).to_have_text(own)
+    page.locator('#catalog li[data-code="teacher-qualification-primary"]').get_by_role("button", name="申请此事项 Apply for this").click()
+    expect(page.locator("#application-section")).to_have_attribute("data-state", "draft")
+    application_id = page.locator("#application-id").inner_text()
+    page.fill("#face-name", citizen["name"])
+    page.fill("#face-id", citizen["id_number"])
+    page.click("#face-start")
+    page.get_by_role("button", name=re.compile("Complete the check")).click()
+    expect(page.locator("#application-section")).to_have_attribute("data-state", "face_verified")
+    page.click("#consent-load")
+    expect(page.locator("#consent-sign")).to_be_visible()
+    page.click("#consent-sign")
+    expect(page.locator("#application-section")).to_have_attribute("data-state", "consented")
+
+    agency_tab = page.context.new_page()  # same browser, its own tab: its own account and session
+    agency_tab.goto("/agency")
+    expect(agency_tab.locator("#devwallet[data-ready=true]")).to_be_visible()
+    agency_tab.select_option("#devwallet-account", "agency")
+    expect(agency_tab.locator("#devwallet-address")).to_have_text(parties.agency.address)
+    agency_tab.click("#sign-in")
+    expect(agency_tab.locator("#address")).to_have_text(parties.agency.address)
+    agency_tab.select_option("#queue-state", "consented")
+    agency_tab.get_by_role("button", name="Show 显示").click()
+    agency_tab.locator(f'#queue tr[data-application="{application_id}"]').get_by_role("button", name="打开 Open").click()
+    agency_tab.click("#pull")
+    expect(agency_tab.locator("#detail-section")).to_have_attribute("data-state", "data_pulled")
+    screenshot(agency_tab, "devwallet-agency-pulled")
+
+    page.reload()  # the applicant's tab kept its own account
+    expect(page.locator("#application-section")).to_have_attribute("data-state", "data_pulled")
+    assert page.evaluate("window.ethereum.request({ method: 'eth_accounts' })")[0] == own
+    accesses = stack.http.get("/v1/me/data-access", headers=stack.sign_in(Account.from_key(page.evaluate("localStorage.getItem('govchain.devwallet.key')")))).json()
+    assert len(accesses) == 3 and {a["requester"] for a in accesses} == {parties.agency.address}

@@ -166,7 +166,7 @@ async function panel() {
       element("label", { htmlFor: "devwallet-account", textContent: "账户 Account " }), choose),
     element("div", {}, address),
     element("div", {}, ask, element("label", { htmlFor: "devwallet-ask", textContent: " 签名前询问 Ask before signing" }), " ", fresh));
-  document.body.append(box);
+  document.body.prepend(box);  // a bar above the page, covering nothing
   const show = async () => { address.textContent = addressOf(await keyOf(selected())); };
   try {
     for (const a of (await loadConfig()).accounts) choose.append(element("option", { value: a.party, textContent: `${a.party} #${a.index} ${a.name}` }));
