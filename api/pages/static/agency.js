@@ -69,6 +69,7 @@ async function signAndPull() {
   say(refused.length ? `部分调取被拒绝 Some pulls were refused: ${refused.map((p) => `${CATEGORIES[p.category] || p.category} (${p.reason || p.detail})`).join("; ")}`
     : `已调取 ${out.pulls.length} 项，均已上链记录 Pulled ${out.pulls.length}; each pull is logged on chain.`);
   await openApplication(current.id);
+  await loadQueue();  // it has left the "consented" queue
 }
 
 async function openApplication(id) {
