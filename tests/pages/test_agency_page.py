@@ -165,3 +165,44 @@ def test_a_non_agency_account_is_told_so(page, stack):
     expect(page.locator("#error")).to_contain_text("不是办理机构")
     expect(page.locator("#error")).to_contain_text("not a handling agency")
     expect(page.locator("#queue-section")).to_be_hidden()
+
+
+def test_with_agency_held_keys_the_page_opens_nothing_and_the_agency_signs_its_own_writes(page, stack, parties):
+    """GOVCHAIN_AGENCY_KEYS=agency-held (outside dev): the pulls are still signed in the agency's
+    wallet, the pulled data stays sealed to the agency's own key (the page says so, the platform
+    opened nothing), and a revocation waits for the agency's own signed transaction (202)."""
+    from tests.support.flows import issued_application
+
+    applicant = Account.create()
+    me, application = apply_and_verify_face(stack, applicant, demo_citizen(12))
+    consent(stack, applicant, me, application["id"])
+    _, done, _, certificate = issued_application(stack, parties, Account.create(), citizen=13, delivery={"method": "electronic"})
+    agency = stack.sign_in(parties.agency)
+    settings = stack.api.platform.settings
+    settings.agency_keys = "agency-held"
+    try:
+        wallet = Wallet(page, parties.agency)
+        page.goto("/agency")
+        page.click("#sign-in")
+        queue(page, "consented")
+        row(page, application["id"]).get_by_role("button", name="打开 Open").click()
+        page.click("#pull")
+        opened(page, application["id"], "data_pulled")
+        assert wallet.methods().count("eth_signTypedData_v4") == 3
+        expect(page.locator("#pulled tr")).to_have_count(3)
+        expect(page.locator("#pulled")).to_contain_text("Sealed to your agency's own key")
+        expect(page.locator("#pulled")).not_to_contain_text(demo_citizen(12)["name"])
+        assert all("sealed_to_agency" in p for p in stack.http.get(f"/v1/applications/{application['id']}/data", headers=agency).json())
+
+        queue(page, "issued")
+        row(page, done["id"]).get_by_role("button", name="打开 Open").click()
+        opened(page, done["id"], "issued")
+        page.fill("#revoke-reason", "测试 test")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("#revoke-one")
+        expect(page.locator("#notice")).to_contain_text("govchain agency sign")
+        expect(page.locator("#certificate-panel")).to_have_attribute("data-state", "issued")  # nothing done before the agency signs
+        assert stack.http.get(f"/v1/certificates/{certificate['id']}", headers=agency).json()["state"] == "issued"
+        screenshot(page, "agency-held")
+    finally:
+        settings.agency_keys = "dev-derived"
