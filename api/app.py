@@ -21,6 +21,7 @@ from api.health.routes import router as health_router
 from httpkit.inflight import InflightLimit
 from api.materials.routes import router as materials_router
 from api.members.routes import router as members_router
+from api.pages.people import router as people_pages_router
 from api.pages.procurement import router as procurement_pages_router
 from api.pages.routes import router as pages_router
 from api.pulls.routes import router as pulls_router
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tenders_router)
     app.include_router(agency_signing_router)
     app.include_router(audit_router)
+    app.include_router(people_pages_router)  # before pages_router: its /static/{name}.js serves the dev wallet in dev only
     app.include_router(pages_router)
     app.include_router(procurement_pages_router)
     return app

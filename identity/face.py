@@ -282,10 +282,12 @@ class FaceVendorClient:
         return f"FaceVendorClient({str(self._http.base_url)!r})"
 
     def create_session(
-        self, callback_url: str, reference: str, claimed_name: str, claimed_id_number: str, outcome: str | None = None
+        self, callback_url: str, reference: str, claimed_name: str, claimed_id_number: str, outcome: str | None = None,
+        return_url: str | None = None,
     ) -> VendorSession:
         """Open a verification session. ``outcome`` (one of :data:`OUTCOMES`) is for the
-        stand-in vendor only: it picks the simulated result; real vendors ignore it."""
+        stand-in vendor only: it picks the simulated result; real vendors ignore it.
+        ``return_url``: where the vendor's own liveness page sends the citizen back when done."""
         body: dict[str, Any] = {
             "callback_url": callback_url,
             "reference": reference,
@@ -296,6 +298,8 @@ class FaceVendorClient:
             if outcome not in OUTCOMES:
                 raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}")
             body["outcome"] = outcome
+        if return_url is not None:
+            body["return_url"] = return_url
         status, raw = self._request("POST", "/v1/sessions", json=body)
         if status != 201:
             raise VendorError(f"the vendor answered {status} to a new session, not 201", status)

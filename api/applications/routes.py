@@ -19,6 +19,12 @@ def create_application(body: schemas.ApplicationCreate, identity: CurrentIdentit
     return schemas.application_out(service.create(platform, session, identity, body.code), platform.catalog)
 
 
+@router.get("/me/applications", response_model=list[schemas.ApplicationOut])
+def my_applications(identity: CurrentIdentity, platform: PlatformDep, session: SessionDep):
+    """The signed-in applicant's own applications, newest first (the /apply page lists them)."""
+    return [schemas.application_out(a, platform.catalog) for a in service.mine(session, identity.address)]
+
+
 @router.get("/applications/{application_id}", response_model=schemas.ApplicationOut)
 def get_application(application_id: str, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep):
     """The application and its state (applicant, handling agency or auditor)."""

@@ -33,6 +33,7 @@ class ApplicationOut(BaseModel):
     face_check_ref: str | None
     consent_id: str | None
     consent_tx: str | None
+    decision_reason: str | None = Field(None, description="the agency's reason for its approval or rejection, once decided")
     created_at: datetime
     updated_at: datetime
 
@@ -68,6 +69,7 @@ def application_out(application: Application, catalog) -> ApplicationOut:
         face_check_ref=application.face_check_ref,
         consent_id=application.consent_id,
         consent_tx=application.consent_tx,
+        decision_reason=application.decision_reason,
         created_at=application.created_at,
         updated_at=application.updated_at,
     )

@@ -57,6 +57,12 @@ def create(platform: Platform, session: Session, identity: Identity, code: str) 
     return application
 
 
+def mine(session: Session, applicant: str, limit: int = 200) -> list[Application]:
+    """The applicant's own applications, newest first."""
+    query = select(Application).where(Application.applicant == applicant).order_by(Application.created_at.desc()).limit(limit)
+    return list(session.scalars(query))
+
+
 def get_for(session: Session, identity: Identity, application_id: str, *, as_applicant: bool = False) -> Application:
     """The application, if ``identity`` may see it: its applicant, its agency, or an auditor."""
     application = session.get(Application, application_id)
@@ -85,7 +91,8 @@ def start_face_verification(platform: Platform, session: Session, application: A
         raise BadRequest("choosing the vendor outcome is only allowed in dev")
     try:
         with vendor(platform) as client:
-            started = client.create_session(platform.settings.public_url + CALLBACK_PATH, application.id, name, id_number, outcome)
+            started = client.create_session(platform.settings.public_url + CALLBACK_PATH, application.id, name, id_number, outcome,
+                                            return_url=f"{platform.settings.public_url}/apply?application={application.id}")
     except VendorUnavailable as exc:
         raise ServiceUnavailable(f"the face-verification vendor cannot be reached: {exc}") from None
     except VendorError as exc:

@@ -17,7 +17,10 @@ API (every ``/v1/sessions`` route needs ``Authorization: Bearer <api key>``, els
 - ``GET /v1/sessions/{id}/last-callback`` -> ``{url, body, headers}``: the exact callback
   last sent, so tests and the demo can replay it or tamper with it (test hook; no real
   vendor has it)
-- ``GET /v1/health`` and ``GET /liveness/{id}`` need no key.
+- ``GET /v1/health`` and ``GET /liveness/{id}`` need no key. ``GET /liveness/{id}`` is the vendor's
+  own page the citizen is sent to (``/apply`` does): it says the check is simulated and offers
+  to complete it; ``POST /liveness/{id}`` completes it as the phone would (the callback is sent)
+  and sends the citizen back to the session's ``return_url`` (303), when the platform gave one.
 
 Request bodies over 16 KiB get 413; every error is RFC 9457 problem details.
 """
@@ -25,6 +28,8 @@ Request bodies over 16 KiB get 413; every error is RFC 9457 problem details.
 from __future__ import annotations
 
 import hmac
+from html import escape
+from urllib.parse import urlsplit
 import json
 import logging
 import re
@@ -37,7 +42,7 @@ from typing import Literal
 
 import httpx
 from fastapi import APIRouter, FastAPI, Header, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 from standardwebhooks import Webhook
 
@@ -84,6 +89,7 @@ class NewSession(BaseModel):
     claimed_name: str = Field(min_length=1, max_length=128)
     claimed_id_number: str = Field(min_length=1, max_length=32)
     outcome: Literal["pass", "fail", "low_score", "liveness_failure", "identity_mismatch"] = "pass"
+    return_url: str | None = Field(None, max_length=2048, pattern=r"^https?://[^\s<>\"']+$")
 
 
 @dataclass(eq=False)
@@ -95,6 +101,7 @@ class Session:
     outcome: str
     created: datetime
     claimed: tuple[str, str] | None = field(default=None, repr=False)  # dropped at completion
+    return_url: str | None = None
     result: dict | None = None
     last_callback: dict | None = None
 
@@ -150,6 +157,11 @@ class _Gate:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _utc(moment: datetime) -> datetime:
@@ -224,6 +236,7 @@ def create_vendor_app(webhook_secret: str, api_key: str, *, clock: Callable[[], 
             outcome=spec.outcome,
             created=now(),
             claimed=(spec.claimed_name, spec.claimed_id_number),
+            return_url=spec.return_url,
         )
         return {"session_id": session_id, "session_token": token, "liveness_url": f"{request.base_url}liveness/{session_id}"}
 
@@ -256,13 +269,36 @@ def create_vendor_app(webhook_secret: str, api_key: str, *, clock: Callable[[], 
         return session.last_callback
 
     @router.get("/liveness/{session_id}", response_class=HTMLResponse)
-    async def liveness_page(session_id: str) -> str:
-        find(session_id)
-        return (
-            "<!doctype html><meta charset=utf-8><title>Liveness check (stand-in)</title>"
+    async def liveness_page(session_id: str) -> HTMLResponse:
+        session = find(session_id)
+        done = session.result is not None
+        action = (
+            "<p>This check is completed. 核验已完成。</p>" if done else
+            f'<form method="post" action="/liveness/{session.session_id}"><button type="submit">'
+            "完成核验（模拟） Complete the check (simulated)</button></form>"
+        )  # fmt: skip
+        # form-action also covers the redirect after the POST: the way back to the platform's origin
+        back_to = f" {_origin(session.return_url)}" if session.return_url else ""
+        back = f'<p><a href="{escape(session.return_url)}">返回办事页面 Back to the application</a></p>' if session.return_url and done else ""
+        return HTMLResponse(
+            '<!doctype html><html lang="zh-CN"><meta charset=utf-8><meta name=viewport content="width=device-width, initial-scale=1">'
+            "<title>人脸核验（模拟） Liveness check (stand-in)</title><main><h1>人脸核验（模拟） Liveness check (stand-in)</h1>"
             "<p>This is the face-verification stand-in. It uses no camera and receives no images; "
-            "the outcome is simulated and the check is completed by the platform's demo.</p>"
+            "the outcome is simulated. 这是人脸核验服务的模拟页面：不使用摄像头，不接收任何图像，结果为模拟。</p>"
+            f"{action}{back}</main></html>",
+            headers={"Content-Security-Policy": f"default-src 'none'; form-action 'self'{back_to}; frame-ancestors 'none'", "Referrer-Policy": "no-referrer"},
         )
+
+    @router.post("/liveness/{session_id}", response_class=HTMLResponse)
+    async def liveness_complete(session_id: str):
+        """What the citizen's phone triggers at the end of the check: complete it, send the
+        callback, and return the citizen to the platform's page."""
+        session = find(session_id)
+        if session.result is None:
+            await complete(session_id)
+        if session.return_url:
+            return RedirectResponse(session.return_url, status_code=303)
+        return await liveness_page(session_id)
 
     app = FastAPI(title="face-verification vendor (stand-in)", version="1.0.0")
     app.add_middleware(_Gate, api_key=api_key, max_body=MAX_BODY)

@@ -18,7 +18,8 @@ from typing import Annotated
 from fastapi import APIRouter
 from fastapi import Path as PathParam
 
-from api.pages.routes import STATIC, page
+from api.deps import PlatformDep
+from api.pages.routes import STATIC, render
 
 TENDER_ID = PathParam(pattern=r"^0x[0-9a-fA-F]{64}$")
 
@@ -35,18 +36,18 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/procurement")
-def procurement_page():
+def procurement_page(platform: PlatformDep):
     """The procurement agency's workbench: its tenders, from creation to the published result."""
-    return page("procurement")
+    return render("procurement", platform.settings)
 
 
 @router.get("/tenders/{tender_id}/bid")
-def bid_page(tender_id: Annotated[str, TENDER_ID]):
+def bid_page(tender_id: Annotated[str, TENDER_ID], platform: PlatformDep):
     """A bidder seals and submits its bid in the browser, and releases its key at the opening."""
-    return page("bid")
+    return render("bid", platform.settings)
 
 
 @router.get("/tenders/{tender_id}/score")
-def score_page(tender_id: Annotated[str, TENDER_ID]):
+def score_page(tender_id: Annotated[str, TENDER_ID], platform: PlatformDep):
     """An expert on the panel scores the read bids, each signed in the wallet (EIP-712)."""
-    return page("score")
+    return render("score", platform.settings)

@@ -12,7 +12,9 @@ from fastapi import APIRouter
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse
 
+from api.deps import PlatformDep
 from api.problems import NotFound
+from api.settings import Environment, Settings
 
 HERE = Path(__file__).resolve().parent
 STATIC = {
@@ -42,7 +44,24 @@ SECURITY_HEADERS = {
 router = APIRouter(include_in_schema=False)
 
 
+# The dev wallet (api/pages/people.py): a page opts in with this one tag; outside dev it is dropped.
+DEV_WALLET_TAG = '<script type="module" src="/static/devwallet.js"></script>'
+
+
+def is_dev(settings: Settings) -> bool:
+    return settings.env is Environment.DEV
+
+
+def render(name: str, settings: Settings) -> HTMLResponse:
+    """A template as a page; outside dev without the dev wallet's script tag."""
+    html = (HERE / "templates" / f"{name}.html").read_text(encoding="utf-8")
+    if not is_dev(settings):
+        html = html.replace(DEV_WALLET_TAG + "\n", "").replace(DEV_WALLET_TAG, "")
+    return HTMLResponse(html, headers=SECURITY_HEADERS)
+
+
 def page(name: str) -> HTMLResponse:
+    """A page without the dev wallet (no signing on it)."""
     return HTMLResponse((HERE / "templates" / f"{name}.html").read_text(encoding="utf-8"), headers=SECURITY_HEADERS)
 
 
@@ -53,21 +72,21 @@ def verify_page():
 
 
 @router.get("/me")
-def me_page():
+def me_page(platform: PlatformDep):
     """The applicant's consents (with their state and receipts) and every access to their data."""
-    return page("me")
+    return render("me", platform.settings)
 
 
 @router.get("/audit")
-def audit_page():
+def audit_page(platform: PlatformDep):
     """An auditor searches a case (application or tender) and sees its trail verified against the chain."""
-    return page("audit")
+    return render("audit", platform.settings)
 
 
 @router.get("/tenders/{tender_id}")
-def tender_page(tender_id: Annotated[str, PathParam(pattern=r"^0x[0-9a-fA-F]{64}$")]):
+def tender_page(tender_id: Annotated[str, PathParam(pattern=r"^0x[0-9a-fA-F]{64}$")], platform: PlatformDep):
     """The public bid-opening hall of one tender, updating live."""
-    return page("tender")
+    return render("tender", platform.settings)
 
 
 @router.get("/static/vendor/{name}")

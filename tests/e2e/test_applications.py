@@ -163,3 +163,36 @@ def test_face_sessions_are_rate_limited_per_applicant(stack, applicant):
     assert refused.status_code == 429 and refused.json()["status"] == 429, refused.text
     assert quota.seconds - 60 <= int(refused.headers["Retry-After"]) <= quota.seconds
     assert len(sessions) == quota.count
+
+
+def test_an_applicant_lists_only_their_own_applications(stack, parties):
+    """GET /v1/me/applications (the /apply page's list): the signed-in applicant's own, newest first."""
+    one, two = Account.create(), Account.create()
+    me, first = new_application(stack, one)
+    _, second = new_application(stack, one, code="teacher-qualification-primary")
+    new_application(stack, two)
+    mine = stack.http.get("/v1/me/applications", headers=me)
+    assert mine.status_code == 200, mine.text
+    assert [a["id"] for a in mine.json()] == [second["id"], first["id"]]
+    assert all(a["applicant"] == one.address and a["decision_reason"] is None for a in mine.json())
+    assert [a["id"] for a in stack.http.get("/v1/me/applications", headers=stack.sign_in(parties.agency)).json()] == []
+    assert stack.http.get("/v1/me/applications").status_code == 401
+
+
+def test_the_vendors_own_page_completes_the_check_and_sends_the_citizen_back(stack, applicant):
+    """The face check as /apply walks it: the vendor stand-in's page, its button (what the phone
+    would do), the callback, and a 303 back to the platform's /apply for that application."""
+    me, application = new_application(stack, applicant)
+    citizen = demo_citizen(3)
+    started = stack.http.post(f"/v1/applications/{application['id']}/face-verification",
+                              json={"name": citizen["name"], "id_number": citizen["id_number"]}, headers=me)  # fmt: skip
+    assert started.status_code == 201, started.text
+    liveness = started.json()["liveness_url"]
+    page = httpx.get(liveness)
+    assert page.status_code == 200 and f'action="/liveness/{started.json()["session_id"]}"' in page.text
+    assert f"form-action 'self' {stack.api.url};" in page.headers["content-security-policy"]  # the way back, and nowhere else
+    back = httpx.post(liveness, follow_redirects=False)
+    assert back.status_code == 303 and back.headers["location"] == f"{stack.api.url}/apply?application={application['id']}"
+    assert state_of(stack, me, application["id"]) == "face_verified"
+    again = httpx.post(liveness, follow_redirects=False)  # completed already: back again, nothing sent twice
+    assert again.status_code == 303 and state_of(stack, me, application["id"]) == "face_verified"

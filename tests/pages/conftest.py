@@ -127,3 +127,27 @@ def issued(stack, parties) -> Issued:
     me, application, receipt, certificate = issued_application(stack, parties, applicant, citizen=2, delivery={"method": "electronic"})
     document = stack.http.get(f"/v1/certificates/{certificate['id']}/document", headers=me).json()
     return Issued(applicant, me, application, receipt, certificate, document)
+
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+BLOCKING_IMPACTS = ("serious", "critical")
+
+
+def assert_accessible(page: Page, *, exclude: tuple[str, ...] = ()) -> list[dict]:
+    """Run axe-core (npm, a test-only devDependency) on the page as it is now and fail on any
+    serious or critical violation; returns the minor and moderate ones. The pages' CSP refuses
+    inline scripts, so the library is evaluated through DevTools (``page.evaluate``) rather than
+    added as a <script> tag: the page itself is left as served."""
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(AXE.read_text(encoding="utf-8") + "\n;undefined")
+    violations = page.evaluate(
+        """async (exclude) => {
+            const context = exclude.length ? { exclude: exclude.map((s) => [s]) } : document;
+            const result = await window.axe.run(context, { resultTypes: ["violations"] });
+            return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5) }));
+        }""",
+        list(exclude),
+    )
+    blocking = [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
+    assert not blocking, f"axe-core: serious or critical violations on {page.url}: {json.dumps(blocking, ensure_ascii=False, indent=1)}"
+    return [v for v in violations if v["impact"] not in BLOCKING_IMPACTS]

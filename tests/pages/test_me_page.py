@@ -8,6 +8,7 @@ import pytest
 from eth_account import Account
 from playwright.sync_api import expect
 
+from chain.config import Environment
 from identity.dev_citizens import demo_citizen
 from tests.support.flows import apply_and_verify_face, consent
 from tests.pages.conftest import Wallet, screenshot
@@ -106,8 +107,13 @@ def test_me_opens_a_consents_receipt(page, stack, consented):
     screenshot(page, "me-receipt")
 
 
-def test_me_without_a_wallet_says_so(page):
-    page.goto("/me")
-    page.click("#sign-in")
-    expect(page.locator("#error")).to_contain_text("No wallet found")
-    expect(page.locator("#consents-section")).to_be_hidden()
+def test_me_without_a_wallet_says_so(page, stack):
+    settings = stack.api.platform.settings
+    settings.env = Environment.PRODUCTION  # in dev the page carries the dev wallet (tests/pages/test_dev_wallet.py)
+    try:
+        page.goto("/me")
+        page.click("#sign-in")
+        expect(page.locator("#error")).to_contain_text("No wallet found")
+        expect(page.locator("#consents-section")).to_be_hidden()
+    finally:
+        settings.env = Environment.DEV

@@ -9,8 +9,11 @@ import pytest
 
 pytestmark = pytest.mark.pages
 
-PAGES = {"/verify": ["verify.js"], "/me": ["govchain.js", "me.js", "pseudonym.js"], "/audit": ["govchain.js", "audit.js"],
-         "/tenders/0x" + "00" * 32: ["govchain.js", "tender.js"]}  # fmt: skip
+PAGES = {"/verify": ["verify.js"], "/me": ["govchain.js", "me.js", "pseudonym.js", "devwallet.js"], "/audit": ["govchain.js", "audit.js", "devwallet.js"],
+         "/tenders/0x" + "00" * 32: ["govchain.js", "tender.js", "devwallet.js"], "/apply": ["govchain.js", "apply.js", "devwallet.js"],
+         "/agency": ["govchain.js", "agency.js", "devwallet.js"]}  # fmt: skip
+# the modules those scripts import (served the same way, checked the same way)
+MODULES = ["people.js", "eip712.js", "pseudonym.js"]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -20,7 +23,7 @@ def test_each_page_loads_only_its_own_files(stack, path):
     assert "default-src 'self'" in page.headers["content-security-policy"] and "frame-ancestors 'none'" in page.headers["content-security-policy"]
     assert re.findall(r'<script (?:type="module" )?src="/static/([^"]+)"></script>', page.text) == PAGES[path]
     assert "<script>" not in page.text and " style=" not in page.text and "on" + "click=" not in page.text  # nothing inline for the CSP to refuse
-    for name in ["govchain.css", *PAGES[path]]:
+    for name in ["govchain.css", *PAGES[path], *MODULES]:
         asset = stack.http.get(f"/static/{name}")
         assert asset.status_code == 200, name
         assert not re.search(r"https?://", asset.text), f"{name} names an outside address"

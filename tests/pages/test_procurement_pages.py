@@ -22,25 +22,10 @@ from playwright.sync_api import Page, expect
 from api.tenders.service import blobs
 from identity import tender712
 from identity.bids import open_bid
-from tests.pages.conftest import ROOT, Wallet, screenshot
+from tests.pages.conftest import Wallet, assert_accessible, screenshot
 from tests.support.tenders import Bidder, create_tender, move_past, now_of, past_objection_period, publish_result, register_bidder
 
 pytestmark = [pytest.mark.pages, pytest.mark.slow]
-
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-LIVE = 15_000  # ms: the bid page polls every 3 s; the chain and the API need a moment too
-
-
-def assert_accessible(page: Page) -> None:
-    """axe-core (node_modules, the tests only) finds no serious or critical violation on the page as
-    it stands. Evaluated through the DevTools protocol: the page's CSP still refuses inline scripts."""
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.evaluate(AXE.read_text(encoding="utf-8") + "\n;undefined")
-    found = page.evaluate("async () => (await axe.run(document, { resultTypes: ['violations'] })).violations"
-                          ".map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) }))")  # fmt: skip
-    bad = [v for v in found if v["impact"] in ("serious", "critical")]
-    assert not bad, json.dumps(bad, ensure_ascii=False, indent=1)
-
 
 class RefusingWallet(Wallet):
     """The test wallet, whose holder can refuse to sign typed data (as a person clicking "Reject")."""

@@ -67,12 +67,17 @@ MATRIX: dict[tuple[str, str], tuple[frozenset, object]] = {
     ("GET", "/tenders/{tender_id}/score"): (EVERYONE, None),
     ("GET", "/static/{name}"): (EVERYONE, None),
     ("GET", "/static/vendor/{name}"): (EVERYONE, None),
+    ("GET", "/apply"): (EVERYONE, None),
+    ("GET", "/agency"): (EVERYONE, None),
+    ("GET", "/static/{name}.js"): (EVERYONE, None),
+    ("GET", "/dev/wallet.json"): (EVERYONE, None),  # dev only (404 elsewhere): the public test mnemonic
     ("GET", TENDER): (EVERYONE, None),
     ("GET", TENDER + "/trail"): (EVERYONE, None),
     ("GET", TENDER + "/bids/{pseudonym}/ciphertext"): (EVERYONE - EVERYONE, None),  # nobody before the opening
     # any signed-in caller, acting on its own records
     ("GET", "/v1/auth/me"): (SIGNED, None),
     ("POST", "/v1/applications"): (SIGNED, lambda w: {"json": {"code": "teacher-qualification-primary"}}),
+    ("GET", "/v1/me/applications"): (SIGNED, None),
     ("GET", "/v1/me/consents"): (SIGNED, None),
     ("GET", "/v1/me/data-access"): (SIGNED, None),
     ("GET", "/v1/me/consents/{consent_id}/revocation"): (OWNER, None),

@@ -55,3 +55,5 @@ async function signRevocation(offer) {
 }
 
 window.GovchainPseudonym = { signRevocation };
+// /apply derives the pseudonym of a new consent the same way (its key signs the consent terms there).
+export { addressOf, deriveKey };
