@@ -27,6 +27,9 @@ from tests.support.tenders import Bidder, create_tender, move_past, now_of, past
 
 pytestmark = [pytest.mark.pages, pytest.mark.slow]
 
+LIVE = 15_000  # ms: the bid page polls every 3 s; the chain and the API need a moment too
+
+
 class RefusingWallet(Wallet):
     """The test wallet, whose holder can refuse to sign typed data (as a person clicking "Reject")."""
 
