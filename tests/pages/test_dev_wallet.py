@@ -96,7 +96,8 @@ def test_outside_dev_there_is_no_dev_wallet(page, stack):
     try:
         assert stack.http.get("/static/devwallet.js").status_code == 404
         assert stack.http.get("/dev/wallet.json").status_code == 404
-        for path in ("/apply", "/agency"):
+        tender = "/tenders/0x" + "00" * 32
+        for path in ("/apply", "/agency", "/me", "/audit", tender, "/procurement", tender + "/bid", tender + "/score"):
             html = stack.http.get(path).text
             assert "devwallet" not in html and "/static/govchain.js" in html
         page.goto("/apply")
