@@ -5,6 +5,7 @@ browser's EIP-1193 wallet and never see key material."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -52,9 +53,24 @@ def is_dev(settings: Settings) -> bool:
     return settings.env is Environment.DEV
 
 
+# What the journeys' pages share, written once: a template says `<!--session: PROMPT-->` for the
+# sign-in bar (PROMPT: what to sign in with, in both languages) and `<!--scripts: NAME.js-->` for its
+# scripts (the shared sign-in script, the page's own module, the dev wallet in dev).
+SESSION_BAR = """  <div class="session">
+    <span id="signed-out">{prompt}</span>
+    <span id="signed-in" hidden>Signed in as 已登录 <code id="address"></code></span>
+    <button id="sign-in" type="button">Sign in with wallet 钱包登录</button>
+    <button id="sign-out" type="button" class="secondary" hidden>Sign out 退出</button>
+  </div>"""
+PAGE_SCRIPTS = """<script src="/static/govchain.js"></script>
+<script type="module" src="/static/{script}"></script>"""
+
+
 def render(name: str, settings: Settings) -> HTMLResponse:
-    """A template as a page; outside dev without the dev wallet's script tag."""
+    """A template as a page, its shared parts filled in; outside dev without the dev wallet's script tag."""
     html = (HERE / "templates" / f"{name}.html").read_text(encoding="utf-8")
+    html = re.sub(r"^  <!--session: (.+?)-->$", lambda m: SESSION_BAR.format(prompt=m.group(1)), html, flags=re.M)
+    html = re.sub(r"^<!--scripts: ([\w.-]+\.js)-->$", lambda m: PAGE_SCRIPTS.format(script=m.group(1)) + "\n" + DEV_WALLET_TAG, html, flags=re.M)
     if not is_dev(settings):
         html = html.replace(DEV_WALLET_TAG + "\n", "").replace(DEV_WALLET_TAG, "")
     return HTMLResponse(html, headers=SECURITY_HEADERS)
