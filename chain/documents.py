@@ -72,9 +72,17 @@ class DocumentStoreClient(ContractClient):
 
     # -- writes --------------------------------------------------------------------------
 
+    def issue_call(self, root: bytes | str):
+        """``issue(root)`` built unsent (the outbox or the agency's own client sends it)."""
+        return self.contract.functions.issue(hash32(root))
+
+    def revoke_call(self, document: bytes | str):
+        """``revoke(document)`` built unsent."""
+        return self.contract.functions.revoke(hash32(document))
+
     def issue(self, issuer: LocalAccount, root: bytes | str) -> Receipt:
         """Issue ``root`` (a batch's Merkle root). Refused if it was issued before."""
-        return self.client.transact(issuer, self.contract.functions.issue(hash32(root)))
+        return self.client.transact(issuer, self.issue_call(root))
 
     def bulk_issue(self, issuer: LocalAccount, roots: Sequence[bytes | str]) -> Receipt:
         """Issue every root in one transaction, all or none."""
@@ -82,7 +90,7 @@ class DocumentStoreClient(ContractClient):
 
     def revoke(self, issuer: LocalAccount, document: bytes | str) -> Receipt:
         """Revoke a root (the whole batch) or a hash below one (one document). Refused if revoked before."""
-        return self.client.transact(issuer, self.contract.functions.revoke(hash32(document)))
+        return self.client.transact(issuer, self.revoke_call(document))
 
     def bulk_revoke(self, issuer: LocalAccount, documents: Sequence[bytes | str]) -> Receipt:
         """Revoke every hash in one transaction, all or none."""

@@ -33,6 +33,7 @@ from api.applications.service import claimed_identity
 from api.context import Platform
 from api.models import Application, Certificate, CertificateBatch
 from api.problems import Conflict, Forbidden, NotFound, Problem, ServiceUnavailable
+from chain import intents
 from chain.documents import DocumentStoreClient
 from chain.faults import checkpoint
 from identity import oa
@@ -160,8 +161,8 @@ def revoke(platform: Platform, session: Session, certificate: Certificate, reaso
     if certificate.state != ISSUED:
         raise Conflict(f"{certificate.id} is {certificate.state}; only an issued certificate can be revoked")
     store = store_of(platform, certificate.agency)
-    call = store.contract.functions.revoke(bytes.fromhex(certificate.target_hash[2:]))
-    receipt = agency_write(platform, f"certificates:revoke:{certificate.target_hash}", store.writer(), call)
+    call = store.revoke_call(certificate.target_hash)
+    receipt = agency_write(platform, intents.certificates_revoke(certificate.target_hash), store.writer(), call)
     certificate.state, certificate.revoke_reason, certificate.revoke_tx, certificate.revoked_at = REVOKED, reason, receipt.tx_hash, now
     session.commit()
     return certificate
@@ -172,8 +173,8 @@ def revoke_batch(platform: Platform, session: Session, batch: CertificateBatch, 
     if batch.state != ISSUED:
         raise Conflict(f"batch {batch.merkle_root} is {batch.state}; only an issued batch can be revoked")
     store = store_of(platform, batch.agency)
-    call = store.contract.functions.revoke(bytes.fromhex(batch.merkle_root[2:]))
-    receipt = agency_write(platform, f"certificates:revoke:{batch.merkle_root}", store.writer(), call)
+    call = store.revoke_call(batch.merkle_root)
+    receipt = agency_write(platform, intents.certificates_revoke(batch.merkle_root), store.writer(), call)
     batch.state, batch.revoke_tx = REVOKED, receipt.tx_hash
     session.execute(
         update(Certificate).where(Certificate.batch_id == batch.id, Certificate.state == ISSUED)
@@ -181,10 +182,6 @@ def revoke_batch(platform: Platform, session: Session, batch: CertificateBatch, 
     )  # fmt: skip
     session.commit()
     return batch
-
-
-def issue_intent(merkle_root: str) -> str:
-    return f"certificates:issue:{merkle_root}"
 
 
 class Issuer:
@@ -291,9 +288,9 @@ class Issuer:
         with platform.sessions() as session:
             batch = session.get(CertificateBatch, batch_id)
             store = platform.store_client(batch.store)
-            call = store.contract.functions.issue(bytes.fromhex(batch.merkle_root[2:]))
+            call = store.issue_call(batch.merkle_root)
             try:
-                receipt = agency_write(platform, issue_intent(batch.merkle_root), store.writer(), call)
+                receipt = agency_write(platform, intents.certificates_issue(batch.merkle_root), store.writer(), call)
             except SignatureAwaited as awaited:
                 if batch.state != AWAITING:
                     batch.state = AWAITING

@@ -192,8 +192,7 @@ class Verifier:
         key = (store.address, event, document)
         if key not in self._writers:
             try:
-                read = store.contract.functions.documentIssued if event == "DocumentIssued" else store.contract.functions.documentRevoked
-                block = read(document).call()
+                block = store.issued_block(document) if event == "DocumentIssued" else store.revoked_block(document)
                 logs = getattr(store.contract.events, event).get_logs(argument_filters={"document": document}, from_block=block, to_block=block)
                 tx = self.client.w3.eth.get_transaction(logs[0]["transactionHash"])
             except Exception as exc:  # the verdict stands without it: say what could not be read

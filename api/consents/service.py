@@ -20,6 +20,7 @@ from api.context import Platform
 from chain.consents import REFUSAL_TEXT
 from api.models import Application
 from api.problems import BadRequest, Forbidden, NotFound
+from chain import intents
 from chain.consents import ConsentState, PullRefusal
 from identity import eip712, pseudonym as pseudonyms
 
@@ -132,8 +133,8 @@ def grant(platform: Platform, session: Session, application: Application, signat
     if _recover_typed(eip712.consent_typed_data(terms, dom), signature_bytes) != terms.applicant:
         raise BadRequest("the signature is not the pseudonym's signature over the offered terms")
     relayer = platform.signer("relayer")
-    call = platform.consents().contract.functions.grantConsent(terms.as_tuple(), signature_bytes)
-    receipt = platform.outbox().submit(f"consent:{application.id}:{terms.nonce}", relayer, call)
+    call = platform.consents().grant_call(terms, signature_bytes)
+    receipt = platform.outbox().submit(intents.consent_grant(application.id, terms.nonce), relayer, call)
     application.consent_pseudonym, application.consent_link_signature = terms.applicant, link_signature
     application.consent_id, application.consent_tx = "0x" + consent_id.hex(), receipt.tx_hash
     states.advance(application, states.CONSENTED)
@@ -174,8 +175,8 @@ def revoke(platform: Platform, session: Session, address: str, consent_id: str, 
     typed = eip712.revocation_typed_data(bytes.fromhex(consent_id[2:]), deadline, domain(platform))
     if _recover_typed(typed, bytes.fromhex(signature[2:])) != application.consent_pseudonym:
         raise BadRequest("the revocation is not signed by the consent's pseudonym (derive its key: GET .../revocation, derivation)")
-    call = platform.consents().contract.functions.revokeConsentBySig(bytes.fromhex(consent_id[2:]), deadline, bytes.fromhex(signature[2:]))
-    receipt = platform.outbox().submit(f"revoke:{consent_id}", platform.signer("relayer"), call)
+    call = platform.consents().revoke_by_sig_call(consent_id, deadline, signature)
+    receipt = platform.outbox().submit(intents.consent_revoke(consent_id), platform.signer("relayer"), call)
     return {"consent_id": consent_id, "state": "revoked", "tx_hash": receipt.tx_hash, "block_number": receipt.block_number}
 
 

@@ -25,6 +25,7 @@ from api.context import Platform
 from api.materials import sniff
 from api.models import Application, Commitment, DeliveryEvent, MaterialFile
 from api.problems import BadRequest, Conflict, Forbidden, NotFound
+from chain import intents
 from identity import commitment as commitments
 from identity import manifest
 from identity.keys import hpke_key_for
@@ -212,8 +213,8 @@ def anchor(platform: Platform, kind: str, application_id: str, root: bytes, *, a
     sent by the relayer, or by ``agency`` itself (:func:`agency_write`: with agency-held keys the
     agency signs it in its own client first, and the step answers 202 until then)."""
     ledger = platform.evidence()
-    call = ledger.contract.functions.anchor(ledger.kind(kind), keccak(text=application_id), root)
-    intent = f"evidence:{kind}:{application_id}:{hx(root)}"
+    call = ledger.anchor_call(kind, keccak(text=application_id), root)
+    intent = intents.evidence(kind, application_id, root)
     if agency is not None:
         return agency_write(platform, intent, agency, call)
     return platform.outbox().submit(intent, platform.signer("relayer"), call)
