@@ -6,8 +6,6 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,7 +20,7 @@ from api.models import Application
 from api.problems import BadRequest, Forbidden, NotFound
 from chain import intents
 from chain.consents import ConsentState, PullRefusal
-from identity import eip712, pseudonym as pseudonyms
+from identity import eip712, pseudonym as pseudonyms, typed_data
 
 SIGNATURE_WINDOW = timedelta(minutes=15)
 
@@ -110,13 +108,6 @@ def offer(platform: Platform, session: Session, application: Application, now: d
     )
 
 
-def _recover_typed(typed_data: dict, signature: bytes) -> str | None:
-    try:
-        return Account.recover_message(encode_typed_data(full_message=typed_data), signature=signature)
-    except Exception:  # malformed signatures raise many types in eth-keys
-        return None
-
-
 def grant(platform: Platform, session: Session, application: Application, signature: str, link_signature: str) -> schemas.ConsentGranted:
     """Check, off chain, that the applicant's wallet linked the pseudonym to this consent and
     that the pseudonym signed the offered terms; keep the link; then the relayer submits the
@@ -130,7 +121,7 @@ def grant(platform: Platform, session: Session, application: Application, signat
     if pseudonyms.link_signer(link, bytes.fromhex(link_signature[2:])) != application.applicant:
         raise BadRequest("the link signature is not your wallet's signature linking the pseudonym to this consent")
     signature_bytes = bytes.fromhex(signature[2:])
-    if _recover_typed(eip712.consent_typed_data(terms, dom), signature_bytes) != terms.applicant:
+    if typed_data.recover_or_none(eip712.consent_typed_data(terms, dom), signature_bytes) != terms.applicant:
         raise BadRequest("the signature is not the pseudonym's signature over the offered terms")
     relayer = platform.signer("relayer")
     call = platform.consents().grant_call(terms, signature_bytes)
@@ -173,7 +164,7 @@ def revoke(platform: Platform, session: Session, address: str, consent_id: str, 
     """Relay the revocation once it is the consent's pseudonym's (the contract checks it again)."""
     application = own_consent(platform, session, address, consent_id)
     typed = eip712.revocation_typed_data(bytes.fromhex(consent_id[2:]), deadline, domain(platform))
-    if _recover_typed(typed, bytes.fromhex(signature[2:])) != application.consent_pseudonym:
+    if typed_data.recover_or_none(typed, bytes.fromhex(signature[2:])) != application.consent_pseudonym:
         raise BadRequest("the revocation is not signed by the consent's pseudonym (derive its key: GET .../revocation, derivation)")
     call = platform.consents().revoke_by_sig_call(consent_id, deadline, signature)
     receipt = platform.outbox().submit(intents.consent_revoke(consent_id), platform.signer("relayer"), call)

@@ -8,10 +8,10 @@ import base64
 import json
 
 import httpx
-from eth_account import Account
 
 from api.auth.client import sign_in
 from identity.keys import hpke_key_history
+from identity import typed_data
 from identity.pull_request import verify_answer
 from identity.sealing import hpke_open
 
@@ -27,7 +27,7 @@ class AgencyClient:
         offered = self.http.get(f"/v1/applications/{application_id}/pull-requests", headers=self.headers)
         offered.raise_for_status()
         signed = [
-            dict(r["body"], signature="0x" + bytes(Account.sign_typed_data(self.account.key, full_message=r["typed_data"]).signature).hex())
+            dict(r["body"], signature="0x" + typed_data.sign(r["typed_data"], self.account.key).hex())
             for r in offered.json()["requests"]
         ]  # fmt: skip
         pulled = self.http.post(f"/v1/applications/{application_id}/pulls", json={"requests": signed}, headers=self.headers)
