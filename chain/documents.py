@@ -25,6 +25,7 @@ from web3 import Web3
 
 from chain import reverts
 from chain.contract import ContractClient
+from chain.hexcodec import to_bytes32, unhex
 from chain.errors import TransactionFailed
 from chain.node import NODE_MODULES
 from chain.tx import ChainClient, Receipt
@@ -39,10 +40,7 @@ OA_BATCHABLE_INTERFACE_ID = bytes.fromhex("dcfd0745")
 
 def hash32(value: bytes | str) -> bytes:
     """A 32-byte hash from ``bytes`` or a (``0x``-prefixed or bare) hex string."""
-    raw = bytes.fromhex(value[2:] if value.startswith(("0x", "0X")) else value) if isinstance(value, str) else bytes(value)
-    if len(raw) != 32:
-        raise ValueError(f"a document hash is 32 bytes, got {len(raw)}")
-    return raw
+    return to_bytes32(value, "a document hash")
 
 
 def interface_id(signatures: Sequence[str]) -> bytes:
@@ -139,7 +137,7 @@ class DocumentStoreClient(ContractClient):
         return self.contract.functions.writable().call()
 
     def supports_interface(self, interface: bytes | str) -> bool:
-        raw = bytes.fromhex(interface.removeprefix("0x")) if isinstance(interface, str) else bytes(interface)
+        raw = unhex(interface)
         return self.contract.functions.supportsInterface(raw).call()
 
 

@@ -23,5 +23,5 @@ def to_bytes32(value: str | bytes | bytearray, what: str = "a 32-byte value") ->
     """32 bytes from hex or bytes; ``ValueError`` naming ``what`` for any other length."""
     raw = unhex(value)
     if len(raw) != 32:
-        raise ValueError(f"{what} is 32 bytes, got {len(raw)}")
+        raise ValueError(f"{what} must be 32 bytes, got {len(raw)}: 0x{raw.hex()}")
     return raw

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from eth_utils import keccak, to_checksum_address
 
+from chain.hexcodec import to_bytes32
 from identity import typed_data as eip712_typed
 from identity.typed_data import Signer, type_string
 
@@ -63,9 +64,9 @@ def application_ref(application_id: str) -> bytes:
 
 
 def _bytes32(value: bytes, what: str) -> bytes:
-    if not isinstance(value, bytes | bytearray) or len(value) != 32:
+    if not isinstance(value, bytes | bytearray):  # raw bytes only: the message's fields are hashes, not hex
         raise ValueError(f"{what} must be 32 bytes, got {value!r}")
-    return bytes(value)
+    return to_bytes32(value, what)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
+from chain.hexcodec import to_bytes32
 from identity import typed_data
 from identity.typed_data import Domain, Signer, type_string
 
@@ -89,13 +90,6 @@ def _json_value(value: object) -> object:
     return "0x" + value.hex() if isinstance(value, bytes) else value
 
 
-def _bytes32(value: bytes, what: str) -> bytes:
-    value = bytes(value)
-    if len(value) != 32:
-        raise ValueError(f"{what} must be 32 bytes, got {len(value)}: 0x{value.hex()}")
-    return value
-
-
 # -- consents -------------------------------------------------------------------------------
 
 
@@ -119,7 +113,7 @@ def sign_consent(terms: ConsentTerms, domain: Domain, private_key: Signer) -> by
 
 def revocation_typed_data(consent_id: bytes, deadline: int, domain: Domain) -> dict:
     """The full EIP-712 ``Revocation(bytes32 consentId,uint256 deadline)`` message."""
-    message = {"consentId": "0x" + _bytes32(consent_id, "consent_id").hex(), "deadline": deadline}
+    message = {"consentId": "0x" + to_bytes32(consent_id, "consent_id").hex(), "deadline": deadline}
     return typed_data.typed_data("Revocation", {"Revocation": REVOCATION_FIELDS}, message, domain)
 
 
@@ -159,7 +153,7 @@ def scope_hash(attributes: dict[str, list[str]], salt: bytes) -> bytes:
     Salted per consent (the salt goes to the agency and the data holders, never on chain), so
     the hash cannot be matched against the scopes of the public catalog to name the matter.
     """
-    return keccak(encode(["bytes32", "bytes32"], [scope_digest(attributes), _bytes32(salt, "salt")]))
+    return keccak(encode(["bytes32", "bytes32"], [scope_digest(attributes), to_bytes32(salt, "salt")]))
 
 
 def purpose_hash(matter_code: str, application_id: str, salt: bytes) -> bytes:
@@ -168,4 +162,4 @@ def purpose_hash(matter_code: str, application_id: str, salt: bytes) -> bytes:
     The salt (32 random bytes, kept off chain with the application) stops anyone from
     guessing the matter and application behind the hash.
     """
-    return keccak(encode(["string", "string", "bytes32"], [matter_code, application_id, _bytes32(salt, "salt")]))
+    return keccak(encode(["string", "string", "bytes32"], [matter_code, application_id, to_bytes32(salt, "salt")]))

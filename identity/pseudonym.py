@@ -32,6 +32,7 @@ from eth_utils import keccak
 
 from identity import typed_data
 from identity.typed_data import Domain
+from chain.hexcodec import unhex
 
 SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 KEY_TAG = b"govchain consent pseudonym v1"
@@ -115,7 +116,7 @@ class Pseudonym:
 def from_derivation(wallet_key, derivation: dict) -> LocalAccount:
     """The pseudonym account the API's ``{"message", "salt"}`` derivation names, for this wallet."""
     root = bytes(Account.sign_message(encode_defunct(text=derivation["message"]), wallet_key).signature)
-    return pseudonym_account(root, bytes.fromhex(derivation["salt"][2:]))
+    return pseudonym_account(root, unhex(derivation["salt"]))
 
 
 def _hex_signature(private_key, typed: dict) -> str:

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
+from chain.hexcodec import hx, to_bytes32
 from identity import typed_data
 from identity.typed_data import Domain, Signer, type_string
 
@@ -54,15 +55,8 @@ def domain(chain_id: int, ledger: str) -> Domain:
     return Domain(chain_id, to_checksum_address(ledger), DOMAIN_NAME, DOMAIN_VERSION)
 
 
-def _bytes32(value: bytes, what: str) -> bytes:
-    value = bytes(value)
-    if len(value) != 32:
-        raise ValueError(f"{what} must be 32 bytes, got {len(value)}: 0x{value.hex()}")
-    return value
-
-
 def _hex(value: bytes, what: str) -> str:
-    return "0x" + _bytes32(value, what).hex()
+    return hx(to_bytes32(value, what))
 
 
 def _typed(primary: str, fields: list[dict], message: dict, domain: Domain) -> dict:
@@ -152,9 +146,9 @@ def key_commitment(chain_id: int, contract: str, tender_id: bytes, bidder: str, 
     values = [
         int(chain_id),
         to_checksum_address(contract),
-        _bytes32(tender_id, "tender_id"),
+        to_bytes32(tender_id, "tender_id"),
         to_checksum_address(bidder),
-        _bytes32(key, "key"),
-        _bytes32(salt, "salt"),
+        to_bytes32(key, "key"),
+        to_bytes32(salt, "salt"),
     ]
     return keccak(encode(["uint256", "address", "bytes32", "address", "bytes32", "bytes32"], values))

@@ -34,6 +34,7 @@ from api.context import Platform
 from api.models import Application, Certificate, CertificateBatch
 from api.problems import Conflict, Forbidden, NotFound, Problem, ServiceUnavailable
 from chain import intents
+from chain.hexcodec import hx, unhex
 from chain.documents import DocumentStoreClient
 from chain.faults import checkpoint
 from identity import oa
@@ -270,12 +271,12 @@ class Issuer:
             wrapped = oa.wrap([document_of(platform, row) for row in rows])
             root = wrapped[0]["signature"]["merkleRoot"]
             store = platform.document_store(agency)
-            batch = CertificateBatch(agency=agency, store=store, merkle_root="0x" + root.removeprefix("0x"), size=len(rows), state=PENDING)
+            batch = CertificateBatch(agency=agency, store=store, merkle_root=hx(unhex(root)), size=len(rows), state=PENDING)
             session.add(batch)
             session.flush()
             for row, document in zip(rows, wrapped, strict=True):
                 row.document = _seal(platform, row.id, document)
-                row.target_hash = "0x" + document["signature"]["targetHash"].removeprefix("0x")
+                row.target_hash = hx(unhex(document["signature"]["targetHash"]))
                 row.batch_id, row.state = batch.id, BATCHED
             session.commit()
             checkpoint("issuer.after_cut")  # fault drills: killed with a batch cut, before its issue(root)

@@ -14,6 +14,7 @@ from identity.keys import hpke_key_history
 from identity import typed_data
 from identity.pull_request import verify_answer
 from identity.sealing import hpke_open
+from chain.hexcodec import unhex
 
 
 class AgencyClient:
@@ -42,7 +43,7 @@ class AgencyClient:
         for record in listed.json():
             if "sealed_to_agency" in record:
                 box = base64.b64decode(record["sealed_to_agency"])
-                answer = json.loads(hpke_open(self.hpke_keys, box, b"govchain pull " + bytes.fromhex(record["request_id"][2:])))
+                answer = json.loads(hpke_open(self.hpke_keys, box, b"govchain pull " + unhex(record["request_id"])))
                 record = {"category": record["category"], "holder": record["holder"], "tx_hash": record["tx_hash"], **verify_answer(answer, record["holder"])}
             out.append(record)
         return out

@@ -22,5 +22,5 @@ def test_unhex_refuses_what_is_not_hex(bad):
 def test_to_bytes32_checks_the_length_and_names_the_value():
     word = bytes(range(32))
     assert to_bytes32(hx(word)) == to_bytes32(word.hex()) == to_bytes32(word) == word
-    with pytest.raises(ValueError, match="a document hash is 32 bytes, got 31"):
+    with pytest.raises(ValueError, match="a document hash must be 32 bytes, got 31: 0x0001"):
         to_bytes32(word[:31], "a document hash")
