@@ -26,7 +26,7 @@ from rich.table import Table
 
 from api import samples
 from identity.dev_citizens import demo_citizen
-from identity import pseudonym as pseudonyms, siwe, tender712
+from identity import pseudonym as pseudonyms, siwe, tender712, typed_data
 
 
 class DemoFailed(RuntimeError):
@@ -132,7 +132,7 @@ def _submit_and_certify(http, stack, applicant, me, bureau, application_id: str,
         uploaded = _check(http.post(f"{url}/materials", data={"material": material}, files={"file": (name, data)}, headers=me), 201)
         console.print(f"[bold]9. upload[/]    {material}: {uploaded['mime']}, {uploaded['size']} bytes, sha256 {uploaded['sha256'][:16]}… (sealed to the bureau)")
     offer = _check(http.get(f"{url}/commitments/education-certificate/typed-data", headers=me), 200)
-    signature = Account.sign_typed_data(applicant.key, full_message=offer["typed_data"]).signature
+    signature = typed_data.sign(offer["typed_data"], applicant.key)
     body = {"material": "education-certificate", "signed_at": offer["typed_data"]["message"]["signedAt"], "signature": "0x" + bytes(signature).hex()}
     committed = _check(http.post(f"{url}/commitments", json=body, headers=me), 201)
     summary["transactions"].append(committed["tx_hash"])

@@ -16,6 +16,7 @@ from web3 import Web3
 
 from chain.errors import TransactionFailed
 from chain.contract import ContractClient
+from chain.hexcodec import unhex
 from chain.tx import Receipt
 
 
@@ -179,10 +180,18 @@ class ConsentRegistryClient(ContractClient):
 
     # -- writes --------------------------------------------------------------------------
 
+    def grant_call(self, terms: _Tupled | tuple, signature: bytes | str):
+        """``grantConsent(terms, signature)`` built unsent (the outbox sends it)."""
+        values = terms.as_tuple() if hasattr(terms, "as_tuple") else tuple(terms)
+        return self.contract.functions.grantConsent(values, unhex(signature))
+
+    def revoke_by_sig_call(self, consent_id: bytes | str, deadline: int, signature: bytes | str):
+        """``revokeConsentBySig`` built unsent."""
+        return self.contract.functions.revokeConsentBySig(unhex(consent_id), int(deadline), unhex(signature))
+
     def grant(self, sender: LocalAccount, terms: _Tupled | tuple, signature: bytes) -> tuple[bytes, Receipt]:
         """Submit the applicant's signed terms (sent by the applicant or a relayer); returns the consent id."""
-        values = terms.as_tuple() if hasattr(terms, "as_tuple") else tuple(terms)
-        receipt = self.client.transact(sender, self.contract.functions.grantConsent(values, bytes(signature)))
+        receipt = self.client.transact(sender, self.grant_call(terms, signature))
         (granted,) = [e for e in self.events(receipt) if e.name == "ConsentGranted"]
         return bytes(granted.args["consentId"]), receipt
 
@@ -191,8 +200,7 @@ class ConsentRegistryClient(ContractClient):
 
     def revoke_by_sig(self, sender: LocalAccount, consent_id: bytes, deadline: int, signature: bytes) -> Receipt:
         """Relay the applicant's signed revocation (any sender may)."""
-        call = self.contract.functions.revokeConsentBySig(bytes(consent_id), deadline, bytes(signature))
-        return self.client.transact(sender, call)
+        return self.client.transact(sender, self.revoke_by_sig_call(consent_id, deadline, signature))
 
     def pause(self, applicant: LocalAccount, consent_id: bytes) -> Receipt:
         return self.client.transact(applicant, self.contract.functions.pauseConsent(bytes(consent_id)))

@@ -27,6 +27,7 @@ from web3 import Web3
 
 from chain import reverts
 from chain.contract import ContractClient
+from chain.hexcodec import to_bytes32, unhex
 from chain.errors import TransactionFailed
 from chain.node import NODE_MODULES
 from chain.tx import ChainClient, Receipt
@@ -41,10 +42,7 @@ OA_BATCHABLE_INTERFACE_ID = bytes.fromhex("dcfd0745")
 
 def hash32(value: bytes | str) -> bytes:
     """A 32-byte hash from ``bytes`` or a (``0x``-prefixed or bare) hex string."""
-    raw = bytes.fromhex(value[2:] if value.startswith(("0x", "0X")) else value) if isinstance(value, str) else bytes(value)
-    if len(raw) != 32:
-        raise ValueError(f"a document hash is 32 bytes, got {len(raw)}")
-    return raw
+    return to_bytes32(value, "a document hash")
 
 
 def interface_id(signatures: Sequence[str]) -> bytes:
@@ -74,9 +72,17 @@ class DocumentStoreClient(ContractClient):
 
     # -- writes --------------------------------------------------------------------------
 
+    def issue_call(self, root: bytes | str):
+        """``issue(root)`` built unsent (the outbox or the agency's own client sends it)."""
+        return self.contract.functions.issue(hash32(root))
+
+    def revoke_call(self, document: bytes | str):
+        """``revoke(document)`` built unsent."""
+        return self.contract.functions.revoke(hash32(document))
+
     def issue(self, issuer: LocalAccount, root: bytes | str) -> Receipt:
         """Issue ``root`` (a batch's Merkle root). Refused if it was issued before."""
-        return self.client.transact(issuer, self.contract.functions.issue(hash32(root)))
+        return self.client.transact(issuer, self.issue_call(root))
 
     def bulk_issue(self, issuer: LocalAccount, roots: Sequence[bytes | str]) -> Receipt:
         """Issue every root in one transaction, all or none."""
@@ -84,7 +90,7 @@ class DocumentStoreClient(ContractClient):
 
     def revoke(self, issuer: LocalAccount, document: bytes | str) -> Receipt:
         """Revoke a root (the whole batch) or a hash below one (one document). Refused if revoked before."""
-        return self.client.transact(issuer, self.contract.functions.revoke(hash32(document)))
+        return self.client.transact(issuer, self.revoke_call(document))
 
     def bulk_revoke(self, issuer: LocalAccount, documents: Sequence[bytes | str]) -> Receipt:
         """Revoke every hash in one transaction, all or none."""
@@ -133,7 +139,7 @@ class DocumentStoreClient(ContractClient):
         return self.contract.functions.writable().call()
 
     def supports_interface(self, interface: bytes | str) -> bool:
-        raw = bytes.fromhex(interface.removeprefix("0x")) if isinstance(interface, str) else bytes(interface)
+        raw = unhex(interface)
         return self.contract.functions.supportsInterface(raw).call()
 
 

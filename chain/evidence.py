@@ -65,9 +65,13 @@ class EvidenceLedgerClient(ContractClient):
         """The 32-byte id of ``kind`` (see :func:`kind_id`)."""
         return kind_id(kind)
 
+    def anchor_call(self, kind: str | bytes, ref: bytes | str, root: bytes | str):
+        """``anchor(kind, ref, root)`` built unsent (the outbox or an agency's own client sends it)."""
+        return self.contract.functions.anchor(kind_id(kind), hash32(ref), hash32(root))
+
     def anchor(self, account: LocalAccount, kind: str | bytes, ref: bytes | str, root: bytes | str) -> Receipt:
         """Anchor ``root`` of ``kind`` for ``ref``. Refused if ``root`` was anchored before."""
-        return self.client.transact(account, self.contract.functions.anchor(kind_id(kind), hash32(ref), hash32(root)))
+        return self.client.transact(account, self.anchor_call(kind, ref, root))
 
     def anchor_batch(self, account: LocalAccount, records: Iterable[EvidenceRecord | tuple]) -> Receipt:
         """Anchor every record (``EvidenceRecord`` or ``(kind, ref, root)``) in one transaction, all or none."""

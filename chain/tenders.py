@@ -18,6 +18,7 @@ from web3 import Web3
 from chain.consents import DomainFields
 from chain.errors import TransactionFailed
 from chain.events import ChainEvent
+from chain.hexcodec import unhex
 from chain.contract import ContractClient
 from chain.tx import Receipt
 
@@ -221,41 +222,85 @@ class TenderLedgerClient(ContractClient):
             raise TransactionFailed(f"{receipt.tx_hash} emitted {len(found)} {name} events, expected 1", receipt.tx_hash)
         return found[0]
 
+    # -- calls, built unsent (the outbox or an agency's own client signs and sends them) ----------
+    # bytes32 and bytes arguments are taken as bytes or 0x hex; addresses in any case.
+
+    def create_tender_call(self, tender_id: bytes | str, terms: TenderTerms):
+        return self.contract.functions.createTender(unhex(tender_id), terms.as_tuple())
+
+    def commit_bid_call(self, tender_id: bytes | str, pseudonym: bytes | str, ciphertext_hash: bytes | str, key_commitment: bytes | str):
+        return self.contract.functions.commitBid(unhex(tender_id), unhex(pseudonym), unhex(ciphertext_hash), unhex(key_commitment))
+
+    def withdraw_bid_call(self, tender_id: bytes | str, pseudonym: bytes | str):
+        return self.contract.functions.withdrawBid(unhex(tender_id), unhex(pseudonym))
+
+    def open_tender_call(self, tender_id: bytes | str):
+        return self.contract.functions.openTender(unhex(tender_id))
+
+    def sign_in_call(self, tender_id: bytes | str, pseudonym: bytes | str, bidder: str, signature: bytes | str):
+        return self.contract.functions.signIn(unhex(tender_id), unhex(pseudonym), Web3.to_checksum_address(bidder), unhex(signature))
+
+    def reveal_key_call(self, tender_id: bytes | str, pseudonym: bytes | str, key: bytes | str, salt: bytes | str):
+        return self.contract.functions.revealKey(unhex(tender_id), unhex(pseudonym), unhex(key), unhex(salt))
+
+    def record_decryption_call(
+        self, tender_id: bytes | str, pseudonym: bytes | str, decrypted: bool, plaintext_hash: bytes | str = ZERO32, cause: int = Cause.NONE
+    ):
+        return self.contract.functions.recordDecryption(unhex(tender_id), unhex(pseudonym), bool(decrypted), unhex(plaintext_hash), int(cause))
+
+    def publish_reading_call(self, tender_id: bytes | str, readings: Sequence[Reading | tuple], announcement_hash: bytes | str):
+        rows = [(r if isinstance(r, Reading) else Reading(*r)).as_tuple() for r in readings]
+        return self.contract.functions.publishReading(unhex(tender_id), rows, unhex(announcement_hash))
+
+    def raise_objection_call(self, tender_id: bytes | str, pseudonym: bytes | str, objection_hash: bytes | str, signature: bytes | str):
+        return self.contract.functions.raiseObjection(unhex(tender_id), unhex(pseudonym), unhex(objection_hash), unhex(signature))
+
+    def answer_objection_call(self, tender_id: bytes | str, index: int, answer_hash: bytes | str):
+        return self.contract.functions.answerObjection(unhex(tender_id), int(index), unhex(answer_hash))
+
+    def submit_scores_call(self, tender_id: bytes | str, expert: str, pseudonym: bytes | str, scores: Sequence[int], signature: bytes | str):
+        return self.contract.functions.submitScores(
+            unhex(tender_id), Web3.to_checksum_address(expert), unhex(pseudonym), [int(s) for s in scores], unhex(signature)
+        )
+
+    def replace_expert_call(self, tender_id: bytes | str, expert: str, replacement: str):
+        return self.contract.functions.replaceExpert(unhex(tender_id), Web3.to_checksum_address(expert), Web3.to_checksum_address(replacement))
+
+    def publish_result_call(self, tender_id: bytes | str, winner: bytes | str, report_hash: bytes | str):
+        return self.contract.functions.publishResult(unhex(tender_id), unhex(winner), unhex(report_hash))
+
     # -- tender and bids ------------------------------------------------------------------
 
     def create_tender(self, agency: LocalAccount, tender_id: bytes, terms: TenderTerms) -> Receipt:
         """Create tender ``tender_id`` (sent by an active PROCUREMENT member, who becomes its agency)."""
-        return self.client.transact(agency, self.contract.functions.createTender(bytes(tender_id), terms.as_tuple()))
+        return self.client.transact(agency, self.create_tender_call(tender_id, terms))
 
     def commit_bid(
         self, relayer: LocalAccount, tender_id: bytes, pseudonym: bytes, ciphertext_hash: bytes, key_commitment: bytes
     ) -> tuple[int, Receipt]:
         """Commit, replace or re-commit the bid ``pseudonym``; returns its new version."""
-        call = self.contract.functions.commitBid(bytes(tender_id), bytes(pseudonym), bytes(ciphertext_hash), bytes(key_commitment))
-        receipt = self.client.transact(relayer, call)
+        receipt = self.client.transact(relayer, self.commit_bid_call(tender_id, pseudonym, ciphertext_hash, key_commitment))
         return self._only(receipt, "BidCommitted").args["version"], receipt
 
     def withdraw_bid(self, relayer: LocalAccount, tender_id: bytes, pseudonym: bytes) -> Receipt:
-        return self.client.transact(relayer, self.contract.functions.withdrawBid(bytes(tender_id), bytes(pseudonym)))
+        return self.client.transact(relayer, self.withdraw_bid_call(tender_id, pseudonym))
 
     # -- the opening ----------------------------------------------------------------------
 
     def open_tender(self, agency: LocalAccount, tender_id: bytes) -> Opening:
         """Open the tender: ``(OPENED, count, receipt)``, or ``(FAILED, count, receipt)`` with too few bids."""
-        receipt = self.client.transact(agency, self.contract.functions.openTender(bytes(tender_id)))
+        receipt = self.client.transact(agency, self.open_tender_call(tender_id))
         (event,) = [e for e in self.events(receipt) if e.name in ("TenderOpened", "TenderFailed")]
         state = TenderState.OPENED if event.name == "TenderOpened" else TenderState.FAILED
         return Opening(state, event.args["bids"], receipt)
 
     def sign_in(self, sender: LocalAccount, tender_id: bytes, pseudonym: bytes, bidder: str, signature: bytes) -> Receipt:
         """Submit the bidder's signed sign-in (sent by the bidder or the relayer)."""
-        call = self.contract.functions.signIn(bytes(tender_id), bytes(pseudonym), Web3.to_checksum_address(bidder), bytes(signature))
-        return self.client.transact(sender, call)
+        return self.client.transact(sender, self.sign_in_call(tender_id, pseudonym, bidder, signature))
 
     def reveal_key(self, sender: LocalAccount, tender_id: bytes, pseudonym: bytes, key: bytes, salt: bytes) -> Receipt:
         """Reveal the bid's key and salt (sent by the signed-in bidder or the relayer)."""
-        call = self.contract.functions.revealKey(bytes(tender_id), bytes(pseudonym), bytes(key), bytes(salt))
-        return self.client.transact(sender, call)
+        return self.client.transact(sender, self.reveal_key_call(tender_id, pseudonym, key, salt))
 
     def record_decryption(
         self,
@@ -267,15 +312,13 @@ class TenderLedgerClient(ContractClient):
         cause: int = Cause.NONE,
     ) -> Receipt:
         """Record the decryption outcome: ``decrypted`` with ``plaintext_hash``, or not, with ``cause``."""
-        call = self.contract.functions.recordDecryption(bytes(tender_id), bytes(pseudonym), bool(decrypted), bytes(plaintext_hash), int(cause))
-        return self.client.transact(agency, call)
+        return self.client.transact(agency, self.record_decryption_call(tender_id, pseudonym, decrypted, plaintext_hash, cause))
 
     def publish_reading(
         self, agency: LocalAccount, tender_id: bytes, readings: Sequence[Reading], announcement_hash: bytes
     ) -> tuple[int, Receipt]:
         """Publish the reading (every decrypted bid once); returns the number of bids read."""
-        call = self.contract.functions.publishReading(bytes(tender_id), [r.as_tuple() for r in readings], bytes(announcement_hash))
-        receipt = self.client.transact(agency, call)
+        receipt = self.client.transact(agency, self.publish_reading_call(tender_id, readings, announcement_hash))
         return self._only(receipt, "ReadingPublished").args["count"], receipt
 
     # -- objections -----------------------------------------------------------------------
@@ -284,12 +327,11 @@ class TenderLedgerClient(ContractClient):
         self, sender: LocalAccount, tender_id: bytes, pseudonym: bytes, objection_hash: bytes, signature: bytes
     ) -> tuple[int, Receipt]:
         """Submit a bidder's signed objection (sent by the bidder or the relayer); returns its index."""
-        call = self.contract.functions.raiseObjection(bytes(tender_id), bytes(pseudonym), bytes(objection_hash), bytes(signature))
-        receipt = self.client.transact(sender, call)
+        receipt = self.client.transact(sender, self.raise_objection_call(tender_id, pseudonym, objection_hash, signature))
         return self._only(receipt, "ObjectionRaised").args["index"], receipt
 
     def answer_objection(self, agency: LocalAccount, tender_id: bytes, index: int, answer_hash: bytes) -> Receipt:
-        return self.client.transact(agency, self.contract.functions.answerObjection(bytes(tender_id), int(index), bytes(answer_hash)))
+        return self.client.transact(agency, self.answer_objection_call(tender_id, index, answer_hash))
 
     # -- evaluation and result ------------------------------------------------------------
 
@@ -297,15 +339,11 @@ class TenderLedgerClient(ContractClient):
         self, sender: LocalAccount, tender_id: bytes, expert: str, pseudonym: bytes, scores: Sequence[int], signature: bytes
     ) -> Receipt:
         """Submit an expert's signed scores for one bid (sent by the expert or the relayer)."""
-        call = self.contract.functions.submitScores(
-            bytes(tender_id), Web3.to_checksum_address(expert), bytes(pseudonym), [int(s) for s in scores], bytes(signature)
-        )
-        return self.client.transact(sender, call)
+        return self.client.transact(sender, self.submit_scores_call(tender_id, expert, pseudonym, scores, signature))
 
     def replace_expert(self, agency: LocalAccount, tender_id: bytes, expert: str, replacement: str) -> Receipt:
         """Replace a panel expert who has not scored every read bid by its scoring deadline; its scores are dropped."""
-        call = self.contract.functions.replaceExpert(bytes(tender_id), Web3.to_checksum_address(expert), Web3.to_checksum_address(replacement))
-        return self.client.transact(agency, call)
+        return self.client.transact(agency, self.replace_expert_call(tender_id, expert, replacement))
 
     def objection_deadline(self, tender_id: bytes) -> int:
         """The first second no objection is taken (the reading + the window); 0 before the reading."""
@@ -317,7 +355,7 @@ class TenderLedgerClient(ContractClient):
 
     def publish_result(self, agency: LocalAccount, tender_id: bytes, winner: bytes, report_hash: bytes) -> PublishedResult:
         """Publish the result; the contract refuses a winner other than the one it computes."""
-        receipt = self.client.transact(agency, self.contract.functions.publishResult(bytes(tender_id), bytes(winner), bytes(report_hash)))
+        receipt = self.client.transact(agency, self.publish_result_call(tender_id, winner, report_hash))
         event = self._only(receipt, "ResultPublished")
         return PublishedResult(bytes(event.args["winner"]), event.args["bidder"], event.args["value"], receipt)
 

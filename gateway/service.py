@@ -41,6 +41,7 @@ from identity.keys import dev_party, hpke_key_history, load_keystore
 from identity.pull_body import PullIn, PullOut
 from identity.pull_request import BadMessage, PullRequest, attributes_hash, canonical_json, pull_request_id, sign_answer
 from identity.sealing import SealError, hpke_open, hpke_seal
+from chain.hexcodec import unhex
 
 ERC1271_MAGIC = bytes.fromhex("1626ba7e")  # isValidSignature(bytes32,bytes).selector
 ERC1271_ABI = [{"type": "function", "name": "isValidSignature", "stateMutability": "view",
@@ -148,7 +149,7 @@ class Gateway:
         """Log the pull on chain with the agency's signed request (the contract checks the signature)."""
         record = PullRecord(
             request.consent_id, request.sequence, row.category, row.requester, request.issued_at, request.details_hash,
-            bytes.fromhex(row.digest[2:]), bytes.fromhex(signature[2:]),
+            unhex(row.digest), unhex(signature),
         )  # fmt: skip
         try:
             outcome, receipt = self.batcher.submit(record).result(120)
@@ -177,7 +178,7 @@ class Gateway:
     def _recover(self, row: GatewayPull, sequence: int) -> PullOut:
         """The chain may already hold this request's log (a crash between log and answer)."""
         events = self.consents.contract.events.DataPulled.get_logs(
-            from_block=self.from_block, argument_filters={"consentId": bytes.fromhex(row.consent_id[2:]), "holder": self.holder.address}
+            from_block=self.from_block, argument_filters={"consentId": unhex(row.consent_id), "holder": self.holder.address}
         )
         for event in events:
             if event["args"]["pullNumber"] == sequence and "0x" + bytes(event["args"]["digest"]).hex() == row.digest:
@@ -207,11 +208,11 @@ class Gateway:
             raise Unauthorized(f"the request was issued at {body.issued_at}, too far from now ({int(now.timestamp())})")
         category = CATEGORIES.index(body.category)
         request = PullRequest(
-            consent_id=bytes.fromhex(body.consent_id[2:]), sequence=body.sequence, category=category,
+            consent_id=unhex(body.consent_id), sequence=body.sequence, category=category,
             attributes_hash=attributes_hash(body.scope, body.attributes), subject_hash=Web3.keccak(body.subject.encode()),
             requester=Web3.to_checksum_address(body.requester), holder=self.holder.address, issued_at=body.issued_at,
         )  # fmt: skip
-        signature = bytes.fromhex(body.signature[2:])
+        signature = unhex(body.signature)
         try:
             signer = request.signer(signature, self.client.chain_id, self.consents.address)
         except BadMessage as exc:
@@ -269,7 +270,7 @@ class Gateway:
         return member.info.hpke_public_key
 
     def _check_scope_and_subject(self, body: PullIn, request: PullRequest, terms: GrantedTerms) -> None:
-        if scope_hash({k: sorted(v) for k, v in body.scope.items()}, bytes.fromhex(body.scope_salt[2:])) != terms.scope_hash:
+        if scope_hash({k: sorted(v) for k, v in body.scope.items()}, unhex(body.scope_salt)) != terms.scope_hash:
             raise Refused("scope_mismatch", "the attribute list does not match the consent's scope hash")
         allowed = set(body.scope.get(body.category, []))
         extra = sorted(set(body.attributes) - allowed)
@@ -281,7 +282,7 @@ class Gateway:
 
     def _subject(self, body: PullIn) -> dict:
         try:
-            opened = hpke_open(self.hpke_keys, base64.b64decode(body.subject, validate=True), b"govchain subject " + pull_request_id(bytes.fromhex(body.consent_id[2:]), body.sequence))
+            opened = hpke_open(self.hpke_keys, base64.b64decode(body.subject, validate=True), b"govchain subject " + pull_request_id(unhex(body.consent_id), body.sequence))
             subject = json.loads(opened)
             assert isinstance(subject, dict) and {"id_number", "vendor_request_id", "salt"} <= subject.keys()
             return subject

@@ -7,7 +7,7 @@ wallet shows the applicant what is signed and anyone can later check who promise
     Commitment(address applicant,bytes32 application,string material,bytes32 textHash,uint64 signedAt)
 
 under the domain "govchain EvidenceLedger", version "1", the chain id and the EvidenceLedger
-(:class:`Domain`: the :class:`identity.eip712.Domain` dataclass with this name by default). ``application`` is
+(:class:`Domain`: the :class:`identity.typed_data.Domain` dataclass with this name by default). ``application`` is
 keccak256 of the application id and ``textHash`` keccak256 of the exact UTF-8 text shown to
 the applicant, so neither the id nor the text goes on chain, and a single changed character
 gives another signer on recovery. ``material`` is the catalog code of the waived material.
@@ -17,13 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from eth_account import Account
-from eth_account.messages import SignableMessage, encode_typed_data
-from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 
-from identity import eip712
-from identity.eip712 import EIP712_DOMAIN_FIELDS, Signer
+from chain.hexcodec import to_bytes32
+from identity import typed_data as eip712_typed
+from identity.typed_data import Signer, type_string
 
 DOMAIN_NAME = "govchain EvidenceLedger"
 DOMAIN_VERSION = "1"
@@ -35,12 +33,12 @@ COMMITMENT_FIELDS = [
     {"name": "textHash", "type": "bytes32"},
     {"name": "signedAt", "type": "uint64"},
 ]
-COMMITMENT_TYPE = "Commitment(" + ",".join(f"{f['type']} {f['name']}" for f in COMMITMENT_FIELDS) + ")"
+COMMITMENT_TYPE = type_string("Commitment", COMMITMENT_FIELDS)
 
 
 @dataclass(frozen=True)
-class Domain(eip712.Domain):
-    """The EIP-712 domain of one deployed EvidenceLedger (:class:`identity.eip712.Domain`, this name)."""
+class Domain(eip712_typed.Domain):
+    """The EIP-712 domain of one deployed EvidenceLedger (:class:`identity.typed_data.Domain`, this name by default)."""
 
     name: str = DOMAIN_NAME
     version: str = DOMAIN_VERSION
@@ -66,9 +64,9 @@ def application_ref(application_id: str) -> bytes:
 
 
 def _bytes32(value: bytes, what: str) -> bytes:
-    if not isinstance(value, bytes | bytearray) or len(value) != 32:
+    if not isinstance(value, bytes | bytearray):  # raw bytes only: the message's fields are hashes, not hex
         raise ValueError(f"{what} must be 32 bytes, got {value!r}")
-    return bytes(value)
+    return to_bytes32(value, what)
 
 
 @dataclass(frozen=True)
@@ -107,29 +105,18 @@ class Commitment:
 
 
 def typed_data(commitment: Commitment, domain: Domain) -> dict:
-    """The full EIP-712 message (``eth_signTypedData_v4`` / ``encode_typed_data(full_message=...)``)."""
-    return {
-        "types": {"EIP712Domain": EIP712_DOMAIN_FIELDS, "Commitment": COMMITMENT_FIELDS},
-        "primaryType": "Commitment",
-        "domain": domain.as_dict(),
-        "message": commitment.as_message(),
-    }
-
-
-def _signable(commitment: Commitment, domain: Domain) -> SignableMessage:
-    return encode_typed_data(full_message=typed_data(commitment, domain))
+    """The full EIP-712 message (``eth_signTypedData_v4``)."""
+    return eip712_typed.typed_data("Commitment", {"Commitment": COMMITMENT_FIELDS}, commitment.as_message(), domain)
 
 
 def digest(commitment: Commitment, domain: Domain) -> bytes:
     """The EIP-712 digest keccak256(0x19 0x01 domainSeparator structHash) a contract checks against."""
-    message = _signable(commitment, domain)
-    return keccak(b"\x19" + message.version + message.header + message.body)
+    return eip712_typed.digest(typed_data(commitment, domain))
 
 
 def sign(commitment: Commitment, domain: Domain, key: Signer) -> bytes:
     """The applicant's 65-byte signature (r, s, v) over ``commitment``."""
-    key = key.key if isinstance(key, LocalAccount) else key
-    return bytes(Account.sign_typed_data(key, full_message=typed_data(commitment, domain)).signature)
+    return eip712_typed.sign(typed_data(commitment, domain), key)
 
 
 def recover(commitment: Commitment, domain: Domain, signature: bytes) -> str:
@@ -139,10 +126,4 @@ def recover(commitment: Commitment, domain: Domain, signature: bytes) -> str:
     chain or contract recovers to some unrelated address rather than failing. A malformed
     signature (wrong length, invalid v, s or r) raises ``ValueError``.
     """
-    signature = bytes(signature)
-    if len(signature) != 65:
-        raise ValueError(f"signature must be 65 bytes (r, s, v), got {len(signature)}")
-    try:
-        return to_checksum_address(Account.recover_message(_signable(commitment, domain), signature=signature))
-    except Exception as exc:  # eth-keys' BadSignature and eth-utils' ValidationError are not ValueErrors
-        raise ValueError(f"signature cannot be recovered: {exc}") from None
+    return eip712_typed.recover(typed_data(commitment, domain), signature)

@@ -2,7 +2,7 @@
 
 The types here mirror ``contracts/interfaces/IConsentRegistry.sol`` exactly; a consent's id
 is the EIP-712 digest of its terms, so ``consent_id`` equals what ``grantConsent`` returns.
-Encoding, hashing and signing are eth-account's (``encode_typed_data``/``sign_typed_data``).
+Digest, signing and recovery are :mod:`identity.typed_data`'s (the one EIP-712 module).
 
 Only hashes leave this module: ``scope_hash`` covers attribute *names*, ``purpose_hash``
 a salted matter and application id. Face data, names and ID numbers never go in.
@@ -12,23 +12,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Protocol
 
 from eth_abi import encode
-from eth_account import Account
-from eth_account.messages import SignableMessage, encode_typed_data
-from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
+
+from chain.hexcodec import to_bytes32
+from identity import typed_data
+from identity.typed_data import Domain, Signer, type_string
 
 DOMAIN_NAME = "govchain ConsentRegistry"
 DOMAIN_VERSION = "1"
 
-EIP712_DOMAIN_FIELDS = [
-    {"name": "name", "type": "string"},
-    {"name": "version", "type": "string"},
-    {"name": "chainId", "type": "uint256"},
-    {"name": "verifyingContract", "type": "address"},
-]
 CONSENT_FIELDS = [
     {"name": "applicant", "type": "address"},
     {"name": "agency", "type": "address"},
@@ -46,42 +40,8 @@ REVOCATION_FIELDS = [
     {"name": "consentId", "type": "bytes32"},
     {"name": "deadline", "type": "uint256"},
 ]
-CONSENT_TYPE = "Consent(" + ",".join(f"{f['type']} {f['name']}" for f in CONSENT_FIELDS) + ")"
-REVOCATION_TYPE = "Revocation(" + ",".join(f"{f['type']} {f['name']}" for f in REVOCATION_FIELDS) + ")"
-
-Signer = LocalAccount | bytes | str
-
-
-class _DomainFields(Protocol):
-    """What ``chain.consents.ConsentRegistryClient.domain()`` returns (ERC-5267 values)."""
-
-    name: str
-    version: str
-    chain_id: int
-    verifying_contract: str
-
-
-@dataclass(frozen=True)
-class Domain:
-    """The EIP-712 domain of one deployed ConsentRegistry."""
-
-    chain_id: int
-    verifying_contract: str
-    name: str = DOMAIN_NAME
-    version: str = DOMAIN_VERSION
-
-    @classmethod
-    def of(cls, fields: _DomainFields) -> "Domain":
-        """The domain a contract reports (``ConsentRegistryClient.domain()``, i.e. ERC-5267)."""
-        return cls(fields.chain_id, fields.verifying_contract, fields.name, fields.version)
-
-    def as_dict(self) -> dict:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "chainId": self.chain_id,
-            "verifyingContract": to_checksum_address(self.verifying_contract),
-        }
+CONSENT_TYPE = type_string("Consent", CONSENT_FIELDS)
+REVOCATION_TYPE = type_string("Revocation", REVOCATION_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -130,44 +90,22 @@ def _json_value(value: object) -> object:
     return "0x" + value.hex() if isinstance(value, bytes) else value
 
 
-def _bytes32(value: bytes, what: str) -> bytes:
-    value = bytes(value)
-    if len(value) != 32:
-        raise ValueError(f"{what} must be 32 bytes, got {len(value)}: 0x{value.hex()}")
-    return value
-
-
-def _digest(message: SignableMessage) -> bytes:
-    """EIP-191 version 0x01: keccak256(0x19 0x01 domainSeparator structHash)."""
-    return keccak(b"\x19" + message.version + message.header + message.body)
-
-
-def _sign(full_message: dict, signer: Signer) -> bytes:
-    key = signer.key if isinstance(signer, LocalAccount) else signer
-    return bytes(Account.sign_typed_data(key, full_message=full_message).signature)
-
-
 # -- consents -------------------------------------------------------------------------------
 
 
 def consent_typed_data(terms: ConsentTerms, domain: Domain) -> dict:
     """The full EIP-712 message (``eth_signTypedData_v4`` / ``encode_typed_data(full_message=...)``)."""
-    return {
-        "types": {"EIP712Domain": EIP712_DOMAIN_FIELDS, "Consent": CONSENT_FIELDS},
-        "primaryType": "Consent",
-        "domain": domain.as_dict(),
-        "message": terms.as_message(),
-    }
+    return typed_data.typed_data("Consent", {"Consent": CONSENT_FIELDS}, terms.as_message(), domain)
 
 
 def consent_id(terms: ConsentTerms, domain: Domain) -> bytes:
     """The consent's id: the EIP-712 digest of ``terms``, as ``grantConsent`` computes it."""
-    return _digest(encode_typed_data(full_message=consent_typed_data(terms, domain)))
+    return typed_data.digest(consent_typed_data(terms, domain))
 
 
 def sign_consent(terms: ConsentTerms, domain: Domain, private_key: Signer) -> bytes:
     """The applicant's 65-byte signature (r, s, v) over ``terms``."""
-    return _sign(consent_typed_data(terms, domain), private_key)
+    return typed_data.sign(consent_typed_data(terms, domain), private_key)
 
 
 # -- revocations ----------------------------------------------------------------------------
@@ -175,22 +113,18 @@ def sign_consent(terms: ConsentTerms, domain: Domain, private_key: Signer) -> by
 
 def revocation_typed_data(consent_id: bytes, deadline: int, domain: Domain) -> dict:
     """The full EIP-712 ``Revocation(bytes32 consentId,uint256 deadline)`` message."""
-    return {
-        "types": {"EIP712Domain": EIP712_DOMAIN_FIELDS, "Revocation": REVOCATION_FIELDS},
-        "primaryType": "Revocation",
-        "domain": domain.as_dict(),
-        "message": {"consentId": "0x" + _bytes32(consent_id, "consent_id").hex(), "deadline": deadline},
-    }
+    message = {"consentId": "0x" + to_bytes32(consent_id, "consent_id").hex(), "deadline": deadline}
+    return typed_data.typed_data("Revocation", {"Revocation": REVOCATION_FIELDS}, message, domain)
 
 
 def revocation_digest(consent_id: bytes, deadline: int, domain: Domain) -> bytes:
     """The EIP-712 digest ``revokeConsentBySig`` checks the signature against."""
-    return _digest(encode_typed_data(full_message=revocation_typed_data(consent_id, deadline, domain)))
+    return typed_data.digest(revocation_typed_data(consent_id, deadline, domain))
 
 
 def sign_revocation(consent_id: bytes, deadline: int, domain: Domain, private_key: Signer) -> bytes:
     """The applicant's 65-byte signature revoking ``consent_id`` (valid until ``deadline``)."""
-    return _sign(revocation_typed_data(consent_id, deadline, domain), private_key)
+    return typed_data.sign(revocation_typed_data(consent_id, deadline, domain), private_key)
 
 
 # -- the hashes a consent carries -------------------------------------------------------------
@@ -219,7 +153,7 @@ def scope_hash(attributes: dict[str, list[str]], salt: bytes) -> bytes:
     Salted per consent (the salt goes to the agency and the data holders, never on chain), so
     the hash cannot be matched against the scopes of the public catalog to name the matter.
     """
-    return keccak(encode(["bytes32", "bytes32"], [scope_digest(attributes), _bytes32(salt, "salt")]))
+    return keccak(encode(["bytes32", "bytes32"], [scope_digest(attributes), to_bytes32(salt, "salt")]))
 
 
 def purpose_hash(matter_code: str, application_id: str, salt: bytes) -> bytes:
@@ -228,4 +162,4 @@ def purpose_hash(matter_code: str, application_id: str, salt: bytes) -> bytes:
     The salt (32 random bytes, kept off chain with the application) stops anyone from
     guessing the matter and application behind the hash.
     """
-    return keccak(encode(["string", "string", "bytes32"], [matter_code, application_id, _bytes32(salt, "salt")]))
+    return keccak(encode(["string", "string", "bytes32"], [matter_code, application_id, to_bytes32(salt, "salt")]))

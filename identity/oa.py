@@ -36,6 +36,8 @@ from typing import Any
 
 from eth_hash.auto import keccak as _eth_keccak
 
+from chain.hexcodec import to_bytes32
+
 __all__ = [
     "SCHEMA_V2",
     "salt",
@@ -583,12 +585,10 @@ def obfuscate(document: dict, paths: list[str]) -> dict:
 
 
 def _hex32(value: Any) -> bytes:
-    if not isinstance(value, str):
-        raise ValueError(f"{value!r} is not a hex string")
-    raw = bytes.fromhex(value)
-    if len(raw) != 32:
-        raise ValueError(f"{value!r} is not 32 bytes")
-    return raw
+    """A hash as OpenAttestation writes it: bare hex (no ``0x``), 32 bytes."""
+    if not isinstance(value, str) or value.startswith(("0x", "0X")):
+        raise ValueError(f"{value!r} is not a bare hex string")
+    return to_bytes32(value, repr(value))
 
 
 def check_integrity(document: dict) -> tuple[bool, str]:

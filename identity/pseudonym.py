@@ -26,15 +26,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from eth_account import Account
-from eth_account.messages import encode_defunct, encode_typed_data
+from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
+from identity import typed_data
+from identity.typed_data import Domain
+from chain.hexcodec import unhex
+
 SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 KEY_TAG = b"govchain consent pseudonym v1"
-LINK_DOMAIN = {"name": "govchain consent pseudonym", "version": "1"}
+LINK_DOMAIN_NAME, LINK_DOMAIN_VERSION = "govchain consent pseudonym", "1"  # no contract checks a link
 LINK_TYPES = {
-    "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"}, {"name": "chainId", "type": "uint256"}],
     "PseudonymLink": [
         {"name": "applicant", "type": "address"},
         {"name": "pseudonym", "type": "address"},
@@ -82,20 +85,13 @@ def pseudonym_account(root: bytes, salt: bytes) -> LocalAccount:
 def link_typed_data(applicant: str, pseudonym: str, consent_id: bytes, chain_id: int) -> dict:
     """What the applicant's wallet signs to say ``pseudonym`` is its, for consent ``consent_id``
     (kept off chain by the platform; the pseudonym's own signature of the terms proves the other way)."""
-    return {
-        "types": LINK_TYPES,
-        "primaryType": "PseudonymLink",
-        "domain": {**LINK_DOMAIN, "chainId": chain_id},
-        "message": {"applicant": applicant, "pseudonym": pseudonym, "consentId": "0x" + bytes(consent_id).hex()},
-    }
+    message = {"applicant": applicant, "pseudonym": pseudonym, "consentId": "0x" + bytes(consent_id).hex()}
+    return typed_data.typed_data("PseudonymLink", LINK_TYPES, message, Domain(chain_id, None, LINK_DOMAIN_NAME, LINK_DOMAIN_VERSION))
 
 
-def link_signer(typed_data: dict, signature: bytes) -> str | None:
+def link_signer(link: dict, signature: bytes) -> str | None:
     """Who signed a ``PseudonymLink`` (None for a malformed signature)."""
-    try:
-        return Account.recover_message(encode_typed_data(full_message=typed_data), signature=bytes(signature))
-    except Exception:  # malformed signatures raise many types in eth-keys
-        return None
+    return typed_data.recover_or_none(link, signature)
 
 
 @dataclass(frozen=True)
@@ -120,11 +116,11 @@ class Pseudonym:
 def from_derivation(wallet_key, derivation: dict) -> LocalAccount:
     """The pseudonym account the API's ``{"message", "salt"}`` derivation names, for this wallet."""
     root = bytes(Account.sign_message(encode_defunct(text=derivation["message"]), wallet_key).signature)
-    return pseudonym_account(root, bytes.fromhex(derivation["salt"][2:]))
+    return pseudonym_account(root, unhex(derivation["salt"]))
 
 
-def _hex_signature(private_key, typed_data: dict) -> str:
-    return "0x" + bytes(Account.sign_typed_data(private_key, full_message=typed_data).signature).hex()
+def _hex_signature(private_key, typed: dict) -> str:
+    return "0x" + typed_data.sign(typed, private_key).hex()
 
 
 def sign_consent_offer(wallet_key, offer: dict) -> dict:

@@ -17,11 +17,13 @@ from dataclasses import dataclass
 
 from eth_abi import encode
 from eth_account import Account
-from eth_account.messages import encode_defunct, encode_typed_data
+from eth_account.messages import encode_defunct
 from eth_utils import keccak
 
 from chain.consents import PullRecord
 from chain.errors import GovchainError
+from identity import typed_data
+from identity.typed_data import Domain
 
 DOMAIN_NAME, DOMAIN_VERSION = "govchain ConsentRegistry", "1"
 PULL_REQUEST_TYPES = {
@@ -81,34 +83,20 @@ class PullRequest:
 
     def typed_data(self, chain_id: int, verifying_contract: str) -> dict:
         """The full EIP-712 message: what an agency's wallet or keystore signs (``eth_signTypedData_v4``)."""
-        return {
-            "types": {
-                "EIP712Domain": [
-                    {"name": "name", "type": "string"},
-                    {"name": "version", "type": "string"},
-                    {"name": "chainId", "type": "uint256"},
-                    {"name": "verifyingContract", "type": "address"},
-                ],
-                **PULL_REQUEST_TYPES,
-            },
-            "primaryType": "PullRequest",
-            "domain": {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": chain_id, "verifyingContract": verifying_contract},
-            "message": {
-                "consentId": "0x" + self.consent_id.hex(), "sequence": self.sequence, "category": self.category,
-                "requester": self.requester, "holder": self.holder,
-                "details": {"attributesHash": "0x" + self.attributes_hash.hex(), "subjectHash": "0x" + self.subject_hash.hex()},
-                "issuedAt": self.issued_at,
-            },  # fmt: skip
-        }
+        message = {
+            "consentId": "0x" + self.consent_id.hex(), "sequence": self.sequence, "category": self.category,
+            "requester": self.requester, "holder": self.holder,
+            "details": {"attributesHash": "0x" + self.attributes_hash.hex(), "subjectHash": "0x" + self.subject_hash.hex()},
+            "issuedAt": self.issued_at,
+        }  # fmt: skip
+        return typed_data.typed_data("PullRequest", PULL_REQUEST_TYPES, message, Domain(chain_id, verifying_contract, DOMAIN_NAME, DOMAIN_VERSION))
 
     def digest(self, chain_id: int, verifying_contract: str) -> bytes:
         """The EIP-712 hash that is signed: what an ERC-1271 wallet's ``isValidSignature`` is asked about."""
-        message = encode_typed_data(full_message=self.typed_data(chain_id, verifying_contract))
-        return keccak(b"\x19" + message.version + message.header + message.body)
+        return typed_data.digest(self.typed_data(chain_id, verifying_contract))
 
     def sign(self, private_key, chain_id: int, verifying_contract: str) -> bytes:
-        message = encode_typed_data(full_message=self.typed_data(chain_id, verifying_contract))
-        return bytes(Account.sign_message(message, private_key).signature)
+        return typed_data.sign(self.typed_data(chain_id, verifying_contract), private_key)
 
     def record(self, signature: bytes, digest: bytes) -> PullRecord:
         """The ``recordPulls`` record a holder logs for this request, once it handed over ``digest``."""
@@ -116,8 +104,8 @@ class PullRequest:
 
     def signer(self, signature: bytes, chain_id: int, verifying_contract: str) -> str:
         try:
-            return Account.recover_message(encode_typed_data(full_message=self.typed_data(chain_id, verifying_contract)), signature=signature)
-        except Exception:  # malformed signatures raise many types in eth-keys
+            return typed_data.recover(self.typed_data(chain_id, verifying_contract), signature)
+        except ValueError:
             raise BadMessage("the pull request's signature is malformed") from None
 
 

@@ -7,7 +7,7 @@ The types mirror ``contracts/interfaces/ITenderLedger.sol`` exactly:
     Score(bytes32 tenderId,bytes32 pseudonym,bytes32 scoresHash)
 
 under the domain "govchain TenderLedger", version "1", the chain id and the contract (the
-:class:`identity.eip712.Domain` dataclass with this name). A bidder signs its sign-in and its
+:class:`identity.typed_data.Domain` with this name; digest and signing are that module's). A bidder signs its sign-in and its
 objections, an expert its scores; the relayer (or the signer itself) submits them.
 
 The key commitment a bid carries is
@@ -20,12 +20,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from eth_abi import encode
-from eth_account import Account
-from eth_account.messages import SignableMessage, encode_typed_data
-from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 
-from identity.eip712 import EIP712_DOMAIN_FIELDS, Domain, Signer
+from chain.hexcodec import hx, to_bytes32
+from identity import typed_data
+from identity.typed_data import Domain, Signer, type_string
 
 DOMAIN_NAME = "govchain TenderLedger"
 DOMAIN_VERSION = "1"
@@ -46,9 +45,9 @@ SCORE_FIELDS = [
     {"name": "pseudonym", "type": "bytes32"},
     {"name": "scoresHash", "type": "bytes32"},
 ]
-SIGNIN_TYPE = "SignIn(" + ",".join(f"{f['type']} {f['name']}" for f in SIGNIN_FIELDS) + ")"
-OBJECTION_TYPE = "Objection(" + ",".join(f"{f['type']} {f['name']}" for f in OBJECTION_FIELDS) + ")"
-SCORE_TYPE = "Score(" + ",".join(f"{f['type']} {f['name']}" for f in SCORE_FIELDS) + ")"
+SIGNIN_TYPE = type_string("SignIn", SIGNIN_FIELDS)
+OBJECTION_TYPE = type_string("Objection", OBJECTION_FIELDS)
+SCORE_TYPE = type_string("Score", SCORE_FIELDS)
 
 
 def domain(chain_id: int, ledger: str) -> Domain:
@@ -56,39 +55,17 @@ def domain(chain_id: int, ledger: str) -> Domain:
     return Domain(chain_id, to_checksum_address(ledger), DOMAIN_NAME, DOMAIN_VERSION)
 
 
-def _bytes32(value: bytes, what: str) -> bytes:
-    value = bytes(value)
-    if len(value) != 32:
-        raise ValueError(f"{what} must be 32 bytes, got {len(value)}: 0x{value.hex()}")
-    return value
-
-
 def _hex(value: bytes, what: str) -> str:
-    return "0x" + _bytes32(value, what).hex()
+    return hx(to_bytes32(value, what))
 
 
 def _typed(primary: str, fields: list[dict], message: dict, domain: Domain) -> dict:
-    return {
-        "types": {"EIP712Domain": EIP712_DOMAIN_FIELDS, primary: fields},
-        "primaryType": primary,
-        "domain": domain.as_dict(),
-        "message": message,
-    }
+    return typed_data.typed_data(primary, {primary: fields}, message, domain)
 
 
-def _digest(message: SignableMessage) -> bytes:
-    """EIP-191 version 0x01: keccak256(0x19 0x01 domainSeparator structHash)."""
-    return keccak(b"\x19" + message.version + message.header + message.body)
-
-
-def typed_data_digest(typed_data: dict) -> bytes:
-    """The EIP-712 digest the contract checks a signature of ``typed_data`` against."""
-    return _digest(encode_typed_data(full_message=typed_data))
-
-
-def _sign(typed_data: dict, signer: Signer) -> bytes:
-    key = signer.key if isinstance(signer, LocalAccount) else signer
-    return bytes(Account.sign_typed_data(key, full_message=typed_data).signature)
+def typed_data_digest(typed: dict) -> bytes:
+    """The EIP-712 digest the contract checks a signature of ``typed`` against."""
+    return typed_data.digest(typed)
 
 
 # -- sign-in --------------------------------------------------------------------------------
@@ -102,7 +79,7 @@ def signin_typed_data(tender_id: bytes, pseudonym: bytes, bidder: str, domain: D
 
 def sign_signin(tender_id: bytes, pseudonym: bytes, bidder: str, domain: Domain, signer: Signer) -> bytes:
     """The bidder's 65-byte signature (r, s, v) signing in under ``pseudonym``."""
-    return _sign(signin_typed_data(tender_id, pseudonym, bidder, domain), signer)
+    return typed_data.sign(signin_typed_data(tender_id, pseudonym, bidder, domain), signer)
 
 
 # -- objections -----------------------------------------------------------------------------
@@ -125,7 +102,7 @@ def objection_typed_data(tender_id: bytes, pseudonym: bytes, objection_hash: byt
 
 def sign_objection(tender_id: bytes, pseudonym: bytes, objection_hash: bytes, domain: Domain, signer: Signer) -> bytes:
     """The bidder's 65-byte signature raising the objection hashed to ``objection_hash``."""
-    return _sign(objection_typed_data(tender_id, pseudonym, objection_hash, domain), signer)
+    return typed_data.sign(objection_typed_data(tender_id, pseudonym, objection_hash, domain), signer)
 
 
 # -- scores ---------------------------------------------------------------------------------
@@ -154,7 +131,7 @@ def score_typed_data(tender_id: bytes, pseudonym: bytes, scores: Sequence[int], 
 
 def sign_scores(tender_id: bytes, pseudonym: bytes, scores: Sequence[int], domain: Domain, signer: Signer) -> bytes:
     """The expert's 65-byte signature over its ``scores`` for the bid ``pseudonym``."""
-    return _sign(score_typed_data(tender_id, pseudonym, scores, domain), signer)
+    return typed_data.sign(score_typed_data(tender_id, pseudonym, scores, domain), signer)
 
 
 # -- key commitment -------------------------------------------------------------------------
@@ -169,9 +146,9 @@ def key_commitment(chain_id: int, contract: str, tender_id: bytes, bidder: str, 
     values = [
         int(chain_id),
         to_checksum_address(contract),
-        _bytes32(tender_id, "tender_id"),
+        to_bytes32(tender_id, "tender_id"),
         to_checksum_address(bidder),
-        _bytes32(key, "key"),
-        _bytes32(salt, "salt"),
+        to_bytes32(key, "key"),
+        to_bytes32(salt, "salt"),
     ]
     return keccak(encode(["uint256", "address", "bytes32", "address", "bytes32", "bytes32"], values))

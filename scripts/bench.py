@@ -55,6 +55,7 @@ from eth_utils import keccak
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import func, select
+from chain.hexcodec import unhex
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -261,14 +262,14 @@ def gas_phase(run: NodeRun, phases: Phases, wrapped: dict[int, list[dict]], slot
     theirs = deploy_openattestation_store(client, issuer, "OpenAttestation reference store")
     stores = []
     for size in ISSUE_BATCHES:
-        root = bytes.fromhex(wrapped[size][0]["signature"]["merkleRoot"].removeprefix("0x"))
+        root = unhex(wrapped[size][0]["signature"]["merkleRoot"])
         mine = measure(w3, url, f"issue(root), batch of {size}", ours.issue(issuer, root), size, slots_from.get(f"issue(root), batch of {size}"))
         oas = measure(w3, url, f"OpenAttestation issue(root), batch of {size}", theirs.issue(issuer, root), size,
                       slots_from.get(f"OpenAttestation issue(root), batch of {size}"))  # fmt: skip
         rows += [mine, oas]
         stores.append((size, mine, oas))
         phases.advance(task, 2)
-    target = bytes.fromhex(wrapped[64][3]["signature"]["targetHash"].removeprefix("0x"))
+    target = unhex(wrapped[64][3]["signature"]["targetHash"])
     row("certificate revoke (one target hash)", ours.revoke(issuer, target))
     row("OpenAttestation revoke (one target hash)", theirs.revoke(issuer, target))
     registry = GovRegistryClient(client, deployment.address("GovRegistry"), deployment.contracts["GovRegistry"]["abi"])

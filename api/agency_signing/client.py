@@ -23,6 +23,7 @@ from chain.registry import GovRegistryClient
 from chain.signed import decode_call, describe_call
 from chain.tx import ChainClient
 from identity import oa
+from chain.hexcodec import unhex
 
 
 @dataclass
@@ -83,7 +84,7 @@ class AgencySigner:
         if read.status_code != 200:
             return f"the batch {merkle_root} cannot be read ({read.status_code}): nothing to check the root against"
         certificates = read.json()["certificates"]
-        hashes = [bytes.fromhex(c["target_hash"][2:]) for c in certificates]
+        hashes = [unhex(c["target_hash"]) for c in certificates]
         if not hashes or oa.merkle_root(hashes) != bytes(root):
             return f"the root {merkle_root} is not the Merkle root of the batch's {len(hashes)} target hashes"
         for certificate in certificates:

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from api.agency_signing import service
 from api.deps import CurrentIdentity, PlatformDep
 from api.problems import BadRequest
+from chain.hexcodec import unhex
 
 router = APIRouter(prefix="/v1/agency", tags=["agency signature requests"])
 
@@ -40,6 +41,6 @@ def submit_signature(request_id: str, body: SignedTransaction, identity: Current
     """Relay the agency's signed transaction for a request: refused (422, nothing stored or sent) unless
     it is signed by the agency, for this chain, to exactly the ``to`` with exactly the ``data`` asked
     for; then stored, sent and awaited. The step that asked then gives its normal answer when repeated."""
-    raw = bytes.fromhex(body.raw_transaction[2:]) if len(body.raw_transaction) % 2 == 0 else b""
+    raw = unhex(body.raw_transaction) if len(body.raw_transaction) % 2 == 0 else b""
     row = service.submit(platform, identity.address, request_id, raw)
     return service.request_out(platform, row)

@@ -44,6 +44,7 @@ from chain.errors import ChainUnavailable
 from chain.events import ChainEvent, CursorStore, EventCursor, EventReader
 from chain.evidence import KIND_BY_ID
 from chain.tx import ChainClient
+from chain.hexcodec import hx, unhex
 
 log = logging.getLogger("govchain.audit")
 FOLLOWED = ("GovRegistry", "ConsentRegistry", "TenderLedger", "EvidenceLedger")
@@ -180,7 +181,7 @@ def classify(event: ChainEvent, contract_name: str, args: dict, facts: Facts) ->
         return "consent", agency, applicant, consent_id  # paused, resumed
     if contract_name == "EvidenceLedger":
         if name == "EvidenceAnchored":
-            kind = EVIDENCE_KINDS.get(KIND_BY_ID.get(bytes.fromhex(args["kind"][2:]), ""), "evidence")
+            kind = EVIDENCE_KINDS.get(KIND_BY_ID.get(unhex(args["kind"]), ""), "evidence")
             return kind, args["by"], None, args["ref"]
         return "evidence", None, None, None
     if contract_name == STORE:
@@ -274,7 +275,7 @@ class FastDecoder:
         name, indexed, fields, decode_types = spec
         args = {}
         for (field_name, abi_type), topic in zip(indexed, topics[1:], strict=False):
-            raw = bytes.fromhex(topic[2:])
+            raw = unhex(topic)
             if abi_type == "address":
                 args[field_name] = checksum("0x" + raw[12:].hex())
             elif abi_type == "bool":
@@ -296,16 +297,16 @@ class FastDecoder:
 
 def _normal(entry) -> tuple[str, list[str], bytes, int, str, int]:
     """``(address, topics, data, block, tx, log index)`` of a raw or a web3-formatted log."""
-    def hx(value) -> str:
-        return value if isinstance(value, str) else "0x" + bytes(value).hex()
+    def as_hex(value) -> str:
+        return value if isinstance(value, str) else hx(value)
 
     def num(value) -> int:
         return int(value, 16) if isinstance(value, str) else int(value)
 
     data = entry["data"]
-    data = bytes.fromhex(data[2:]) if isinstance(data, str) else bytes(data)
-    return (checksum(entry["address"]), [hx(t).lower() for t in entry["topics"]], data, num(entry["blockNumber"]),
-            hx(entry["transactionHash"]).lower(), num(entry["logIndex"]))  # fmt: skip
+    data = unhex(data) if isinstance(data, str) else bytes(data)
+    return (checksum(entry["address"]), [as_hex(t).lower() for t in entry["topics"]], data, num(entry["blockNumber"]),
+            as_hex(entry["transactionHash"]).lower(), num(entry["logIndex"]))  # fmt: skip
 
 
 def block_facts(client: ChainClient, numbers: Iterable[int]) -> dict[int, BlockFacts]:

@@ -22,6 +22,7 @@ from api.context import Platform
 from api.models import Application, Certificate, CertificateBatch
 from api.problems import BadRequest, Forbidden, NotFound
 from chain.consents import ConsentState
+from chain.hexcodec import unhex
 
 OVERSEERS = {"AUDITOR", "GOVERNOR"}
 BID_EVENTS = ("BidCommitted", "BidWithdrawn")
@@ -411,7 +412,7 @@ def consent_receipt(platform: Platform, session: Session, identity: Identity, co
     terms = granted.args
     matters = [platform.catalog.matters[c] for c in application.matters] if application else []
     scope = merged_scope(matters) if matters else {c: [] for i, c in enumerate(CATEGORIES) if terms["categories"] >> i & 1}
-    state = platform.consents().get(bytes.fromhex(consent_id[2:]))
+    state = platform.consents().get(unhex(consent_id))
 
     def party(address: str, role: str) -> dict:
         member = platform.roles().member(address)

@@ -16,6 +16,7 @@ from web3 import Web3
 from api.audit.indexer import REFUSALS, Watched, hexed
 from api.catalog import CATEGORIES
 from chain.tx import ChainClient
+from chain.hexcodec import unhex
 
 Names = Callable[[str], str | None]
 STEP_FIELDS = ("contract", "contract_name", "event", "kind", "tx_hash", "block_number", "block_hash", "block_time", "log_index", "tx_sender", "args")
@@ -149,7 +150,7 @@ def own_rows(rows: list[dict], *, stores: set[str], anchorers: dict[str, set[str
         if row["contract_name"] == "DocumentStore" and row["contract"] not in stores:
             continue
         if row["event"] == "EvidenceAnchored":
-            kind = KIND_BY_ID.get(bytes.fromhex(str(row["args"]["kind"])[2:]), "")
+            kind = KIND_BY_ID.get(unhex(str(row["args"]["kind"])), "")
             if row["args"]["by"] not in anchorers.get(kind, set()):
                 continue
         kept.append(row)

@@ -20,6 +20,7 @@ from api.materials import service as materials
 from api.models import Application, Certificate, CertificateBatch
 from api.problems import PROBLEM_BASE, BadRequest, Forbidden, NotFound
 from api.pulls.service import pulled_data, require_agency
+from chain import intents
 from identity import oa
 
 router = APIRouter(prefix="/v1", tags=["review and certificates"])
@@ -158,7 +159,7 @@ def flush(identity: CurrentIdentity, platform: PlatformDep, session: SessionDep,
 
 
 def _awaiting_out(platform, batch: CertificateBatch) -> dict:
-    request = signing.awaiting_for(platform, service.issue_intent(batch.merkle_root))
+    request = signing.awaiting_for(platform, intents.certificates_issue(batch.merkle_root))
     url = signing.request_out(platform, request)["url"] if request is not None else None
     return {"merkle_root": batch.merkle_root, "size": batch.size, "state": batch.state, "signature_request": url}
 

@@ -33,6 +33,8 @@ from api.applications.service import claimed_identity
 from api.context import Platform
 from api.models import Application, Certificate, CertificateBatch
 from api.problems import Conflict, Forbidden, NotFound, Problem, ServiceUnavailable
+from chain import intents
+from chain.hexcodec import hx, unhex
 from chain.documents import DocumentStoreClient
 from chain.faults import checkpoint
 from identity import oa
@@ -160,8 +162,8 @@ def revoke(platform: Platform, session: Session, certificate: Certificate, reaso
     if certificate.state != ISSUED:
         raise Conflict(f"{certificate.id} is {certificate.state}; only an issued certificate can be revoked")
     store = store_of(platform, certificate.agency)
-    call = store.contract.functions.revoke(bytes.fromhex(certificate.target_hash[2:]))
-    receipt = agency_write(platform, f"certificates:revoke:{certificate.target_hash}", store.writer(), call)
+    call = store.revoke_call(certificate.target_hash)
+    receipt = agency_write(platform, intents.certificates_revoke(certificate.target_hash), store.writer(), call)
     certificate.state, certificate.revoke_reason, certificate.revoke_tx, certificate.revoked_at = REVOKED, reason, receipt.tx_hash, now
     session.commit()
     return certificate
@@ -172,8 +174,8 @@ def revoke_batch(platform: Platform, session: Session, batch: CertificateBatch, 
     if batch.state != ISSUED:
         raise Conflict(f"batch {batch.merkle_root} is {batch.state}; only an issued batch can be revoked")
     store = store_of(platform, batch.agency)
-    call = store.contract.functions.revoke(bytes.fromhex(batch.merkle_root[2:]))
-    receipt = agency_write(platform, f"certificates:revoke:{batch.merkle_root}", store.writer(), call)
+    call = store.revoke_call(batch.merkle_root)
+    receipt = agency_write(platform, intents.certificates_revoke(batch.merkle_root), store.writer(), call)
     batch.state, batch.revoke_tx = REVOKED, receipt.tx_hash
     session.execute(
         update(Certificate).where(Certificate.batch_id == batch.id, Certificate.state == ISSUED)
@@ -181,10 +183,6 @@ def revoke_batch(platform: Platform, session: Session, batch: CertificateBatch, 
     )  # fmt: skip
     session.commit()
     return batch
-
-
-def issue_intent(merkle_root: str) -> str:
-    return f"certificates:issue:{merkle_root}"
 
 
 class Issuer:
@@ -273,12 +271,12 @@ class Issuer:
             wrapped = oa.wrap([document_of(platform, row) for row in rows])
             root = wrapped[0]["signature"]["merkleRoot"]
             store = platform.document_store(agency)
-            batch = CertificateBatch(agency=agency, store=store, merkle_root="0x" + root.removeprefix("0x"), size=len(rows), state=PENDING)
+            batch = CertificateBatch(agency=agency, store=store, merkle_root=hx(unhex(root)), size=len(rows), state=PENDING)
             session.add(batch)
             session.flush()
             for row, document in zip(rows, wrapped, strict=True):
                 row.document = _seal(platform, row.id, document)
-                row.target_hash = "0x" + document["signature"]["targetHash"].removeprefix("0x")
+                row.target_hash = hx(unhex(document["signature"]["targetHash"]))
                 row.batch_id, row.state = batch.id, BATCHED
             session.commit()
             checkpoint("issuer.after_cut")  # fault drills: killed with a batch cut, before its issue(root)
@@ -291,9 +289,9 @@ class Issuer:
         with platform.sessions() as session:
             batch = session.get(CertificateBatch, batch_id)
             store = platform.store_client(batch.store)
-            call = store.contract.functions.issue(bytes.fromhex(batch.merkle_root[2:]))
+            call = store.issue_call(batch.merkle_root)
             try:
-                receipt = agency_write(platform, issue_intent(batch.merkle_root), store.writer(), call)
+                receipt = agency_write(platform, intents.certificates_issue(batch.merkle_root), store.writer(), call)
             except SignatureAwaited as awaited:
                 if batch.state != AWAITING:
                     batch.state = AWAITING

@@ -27,6 +27,7 @@ from chain.node_errors import is_outage, is_revert
 from chain.registry import GovRegistryClient
 from chain.tx import ChainClient
 from identity import oa
+from chain.hexcodec import to_bytes32, unhex
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class Verdict:
 
 def _bool_word(raw) -> bool:
     """An ABI-encoded ``bool`` return value; anything else (no code, another function) is refused."""
-    data = bytes.fromhex(raw[2:] if isinstance(raw, str) and raw.startswith("0x") else raw) if isinstance(raw, str) else bytes(raw)
+    data = unhex(raw)
     if len(data) != 32 or int.from_bytes(data, "big") > 1:
         raise ValueError(f"not an ABI bool: 0x{data.hex()}")
     return data[-1] == 1
@@ -78,10 +79,7 @@ def _hex(value) -> bytes:
     """A 32-byte hash written as hex (targetHash, merkleRoot, a proof node)."""
     if not isinstance(value, str) or not value:
         raise ValueError("missing")
-    word = bytes.fromhex(value.removeprefix("0x"))
-    if len(word) != 32:
-        raise ValueError(f"{len(word)} bytes, not 32")
-    return word
+    return to_bytes32(value, "a hash")
 
 
 def _issuer(document: dict) -> dict:
@@ -192,8 +190,7 @@ class Verifier:
         key = (store.address, event, document)
         if key not in self._writers:
             try:
-                read = store.contract.functions.documentIssued if event == "DocumentIssued" else store.contract.functions.documentRevoked
-                block = read(document).call()
+                block = store.issued_block(document) if event == "DocumentIssued" else store.revoked_block(document)
                 logs = getattr(store.contract.events, event).get_logs(argument_filters={"document": document}, from_block=block, to_block=block)
                 tx = self.client.w3.eth.get_transaction(logs[0]["transactionHash"])
             except Exception as exc:  # the verdict stands without it: say what could not be read

@@ -6,8 +6,6 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,8 +18,10 @@ from api.context import Platform
 from chain.consents import REFUSAL_TEXT
 from api.models import Application
 from api.problems import BadRequest, Forbidden, NotFound
+from chain import intents
 from chain.consents import ConsentState, PullRefusal
-from identity import eip712, pseudonym as pseudonyms
+from identity import eip712, pseudonym as pseudonyms, typed_data
+from chain.hexcodec import unhex
 
 SIGNATURE_WINDOW = timedelta(minutes=15)
 
@@ -46,14 +46,14 @@ def clocks(platform: Platform, now: datetime) -> tuple[int, int]:
 def terms_of(stored: dict) -> eip712.ConsentTerms:
     fields = dict(stored)
     for name in ("scope_hash", "purpose_hash", "face_check_ref"):
-        fields[name] = bytes.fromhex(fields[name][2:])
+        fields[name] = unhex(fields[name])
     return eip712.ConsentTerms(**fields)
 
 
 def scope_salt(application: Application) -> bytes:
     """The salt of the consent's scope hash, derived from the application's purpose salt (a
     one-way step: handing it to the agency and the data holders reveals nothing of the purpose)."""
-    return keccak(b"govchain scope salt v1" + bytes.fromhex(application.purpose_salt[2:]))
+    return keccak(b"govchain scope salt v1" + unhex(application.purpose_salt))
 
 
 def derivation(platform: Platform, application: Application) -> schemas.PseudonymInfo:
@@ -86,8 +86,8 @@ def offer(platform: Platform, session: Session, application: Application, now: d
         agency=application.agency,
         categories=categories_mask(scope),
         scope_hash=eip712.scope_hash(scope, scope_salt(application)),
-        purpose_hash=eip712.purpose_hash(application.code, application.id, bytes.fromhex(application.purpose_salt[2:])),
-        face_check_ref=bytes.fromhex(application.face_check_ref[2:]),
+        purpose_hash=eip712.purpose_hash(application.code, application.id, unhex(application.purpose_salt)),
+        face_check_ref=unhex(application.face_check_ref),
         not_before=start,
         expires_at=start + days * 86_400,
         max_pulls=pulls,
@@ -109,13 +109,6 @@ def offer(platform: Platform, session: Session, application: Application, now: d
     )
 
 
-def _recover_typed(typed_data: dict, signature: bytes) -> str | None:
-    try:
-        return Account.recover_message(encode_typed_data(full_message=typed_data), signature=signature)
-    except Exception:  # malformed signatures raise many types in eth-keys
-        return None
-
-
 def grant(platform: Platform, session: Session, application: Application, signature: str, link_signature: str) -> schemas.ConsentGranted:
     """Check, off chain, that the applicant's wallet linked the pseudonym to this consent and
     that the pseudonym signed the offered terms; keep the link; then the relayer submits the
@@ -126,14 +119,14 @@ def grant(platform: Platform, session: Session, application: Application, signat
     terms, dom = terms_of(application.consent_terms), domain(platform)
     consent_id = eip712.consent_id(terms, dom)
     link = pseudonyms.link_typed_data(application.applicant, terms.applicant, consent_id, dom.chain_id)
-    if pseudonyms.link_signer(link, bytes.fromhex(link_signature[2:])) != application.applicant:
+    if pseudonyms.link_signer(link, unhex(link_signature)) != application.applicant:
         raise BadRequest("the link signature is not your wallet's signature linking the pseudonym to this consent")
-    signature_bytes = bytes.fromhex(signature[2:])
-    if _recover_typed(eip712.consent_typed_data(terms, dom), signature_bytes) != terms.applicant:
+    signature_bytes = unhex(signature)
+    if typed_data.recover_or_none(eip712.consent_typed_data(terms, dom), signature_bytes) != terms.applicant:
         raise BadRequest("the signature is not the pseudonym's signature over the offered terms")
     relayer = platform.signer("relayer")
-    call = platform.consents().contract.functions.grantConsent(terms.as_tuple(), signature_bytes)
-    receipt = platform.outbox().submit(f"consent:{application.id}:{terms.nonce}", relayer, call)
+    call = platform.consents().grant_call(terms, signature_bytes)
+    receipt = platform.outbox().submit(intents.consent_grant(application.id, terms.nonce), relayer, call)
     application.consent_pseudonym, application.consent_link_signature = terms.applicant, link_signature
     application.consent_id, application.consent_tx = "0x" + consent_id.hex(), receipt.tx_hash
     states.advance(application, states.CONSENTED)
@@ -153,7 +146,7 @@ def linked_application(session: Session, address: str, consent_id: str) -> Appli
 
 def own_consent(platform: Platform, session: Session, address: str, consent_id: str) -> Application:
     application = linked_application(session, address, consent_id)
-    consent = platform.consents().get(bytes.fromhex(consent_id[2:]))
+    consent = platform.consents().get(unhex(consent_id))
     if consent.state is ConsentState.NONE or consent.applicant != application.consent_pseudonym:
         raise NotFound(f"no consent {consent_id} on chain")
     return application
@@ -163,7 +156,7 @@ def revocation_offer(platform: Platform, session: Session, address: str, consent
     """The revocation for the consent's pseudonym to sign, and how to derive its key."""
     application = own_consent(platform, session, address, consent_id)
     deadline = clocks(platform, now)[1] + int(SIGNATURE_WINDOW.total_seconds())
-    typed = eip712.revocation_typed_data(bytes.fromhex(consent_id[2:]), deadline, domain(platform))
+    typed = eip712.revocation_typed_data(unhex(consent_id), deadline, domain(platform))
     return schemas.RevocationOffer(consent_id=consent_id, deadline=deadline, typed_data=typed, pseudonym=application.consent_pseudonym,
                                    derivation=derivation(platform, application))  # fmt: skip
 
@@ -171,11 +164,11 @@ def revocation_offer(platform: Platform, session: Session, address: str, consent
 def revoke(platform: Platform, session: Session, address: str, consent_id: str, deadline: int, signature: str) -> dict:
     """Relay the revocation once it is the consent's pseudonym's (the contract checks it again)."""
     application = own_consent(platform, session, address, consent_id)
-    typed = eip712.revocation_typed_data(bytes.fromhex(consent_id[2:]), deadline, domain(platform))
-    if _recover_typed(typed, bytes.fromhex(signature[2:])) != application.consent_pseudonym:
+    typed = eip712.revocation_typed_data(unhex(consent_id), deadline, domain(platform))
+    if typed_data.recover_or_none(typed, unhex(signature)) != application.consent_pseudonym:
         raise BadRequest("the revocation is not signed by the consent's pseudonym (derive its key: GET .../revocation, derivation)")
-    call = platform.consents().contract.functions.revokeConsentBySig(bytes.fromhex(consent_id[2:]), deadline, bytes.fromhex(signature[2:]))
-    receipt = platform.outbox().submit(f"revoke:{consent_id}", platform.signer("relayer"), call)
+    call = platform.consents().revoke_by_sig_call(consent_id, deadline, signature)
+    receipt = platform.outbox().submit(intents.consent_revoke(consent_id), platform.signer("relayer"), call)
     return {"consent_id": consent_id, "state": "revoked", "tx_hash": receipt.tx_hash, "block_number": receipt.block_number}
 
 
@@ -216,7 +209,7 @@ def my_consents(platform: Platform, session: Session, address: str) -> list[sche
     if not linked:
         return []
     contract = platform.consents().contract
-    ids = [bytes.fromhex(c[2:]) for c in linked]
+    ids = [unhex(c) for c in linked]
     events = contract.events.ConsentGranted.get_logs(from_block=_from_block(platform), argument_filters={"consentId": ids})
     names = _Names(platform)
     views = []
@@ -243,7 +236,7 @@ def my_data_access(platform: Platform, session: Session, address: str) -> list[s
     if not consents:
         return []
     by_id = {c.consent_id: c for c in consents}
-    ids = [bytes.fromhex(c[2:]) for c in by_id]
+    ids = [unhex(c) for c in by_id]
     contract, start, names = platform.consents().contract, _from_block(platform), _Names(platform)
     logs = [
         *contract.events.DataPulled.get_logs(from_block=start, argument_filters={"consentId": ids}),

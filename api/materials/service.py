@@ -25,20 +25,18 @@ from api.context import Platform
 from api.materials import sniff
 from api.models import Application, Commitment, DeliveryEvent, MaterialFile
 from api.problems import BadRequest, Conflict, Forbidden, NotFound
+from chain import intents
 from identity import commitment as commitments
 from identity import manifest
 from identity.keys import hpke_key_for
 from identity.sealing import hpke_open, hpke_seal
+from chain.hexcodec import hx, unhex
 
 UPLOAD_STATES = (states.DRAFT, states.FACE_VERIFIED, states.CONSENTED, states.DATA_PULLED)
 COMMITMENT_CHECK_DAYS = 30  # after-the-fact check of a commitment is due within this many days
 COMMITMENT_MIME = "application/vnd.govchain.commitment+json"
 DELIVERY_STEPS = {"printed": ("mail",), "mailed": ("mail",), "delivered": ("mail", "electronic")}
 DELIVERY_ORDER = ("printed", "mailed", "delivered")
-
-
-def hx(value: bytes) -> str:
-    return "0x" + value.hex()
 
 
 def blobs(platform: Platform) -> BlobStore:
@@ -178,7 +176,7 @@ def sign_commitment(platform: Platform, session: Session, application: Applicati
     terms = commitments.Commitment(terms.applicant, terms.application, terms.material, terms.text_hash, signed_at)
     domain = commitment_domain(platform)
     try:
-        signer = commitments.recover(terms, domain, bytes.fromhex(signature.removeprefix("0x")))
+        signer = commitments.recover(terms, domain, unhex(signature))
     except ValueError as exc:
         raise BadRequest(f"the signature cannot be read: {exc}") from None
     if signer.lower() != application.applicant.lower():
@@ -212,8 +210,8 @@ def anchor(platform: Platform, kind: str, application_id: str, root: bytes, *, a
     sent by the relayer, or by ``agency`` itself (:func:`agency_write`: with agency-held keys the
     agency signs it in its own client first, and the step answers 202 until then)."""
     ledger = platform.evidence()
-    call = ledger.contract.functions.anchor(ledger.kind(kind), keccak(text=application_id), root)
-    intent = f"evidence:{kind}:{application_id}:{hx(root)}"
+    call = ledger.anchor_call(kind, keccak(text=application_id), root)
+    intent = intents.evidence(kind, application_id, root)
     if agency is not None:
         return agency_write(platform, intent, agency, call)
     return platform.outbox().submit(intent, platform.signer("relayer"), call)
@@ -236,7 +234,7 @@ def submit(platform: Platform, session: Session, application: Application, deliv
             f = files[code]
             leaves.append(manifest.Leaf(code, f.filename, f.mime, bytes.fromhex(f.sha256), application.id))
         else:
-            leaves.append(manifest.Leaf(code, "commitment.json", COMMITMENT_MIME, bytes.fromhex(signed[code].digest[2:]), application.id))
+            leaves.append(manifest.Leaf(code, "commitment.json", COMMITMENT_MIME, unhex(signed[code].digest), application.id))
     built = manifest.build(leaves)
     if delivery["method"] == "mail":
         address = json.dumps(delivery["address"], ensure_ascii=False, sort_keys=True).encode()

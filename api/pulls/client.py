@@ -8,12 +8,13 @@ import base64
 import json
 
 import httpx
-from eth_account import Account
 
 from api.auth.client import sign_in
 from identity.keys import hpke_key_history
+from identity import typed_data
 from identity.pull_request import verify_answer
 from identity.sealing import hpke_open
+from chain.hexcodec import unhex
 
 
 class AgencyClient:
@@ -27,7 +28,7 @@ class AgencyClient:
         offered = self.http.get(f"/v1/applications/{application_id}/pull-requests", headers=self.headers)
         offered.raise_for_status()
         signed = [
-            dict(r["body"], signature="0x" + bytes(Account.sign_typed_data(self.account.key, full_message=r["typed_data"]).signature).hex())
+            dict(r["body"], signature="0x" + typed_data.sign(r["typed_data"], self.account.key).hex())
             for r in offered.json()["requests"]
         ]  # fmt: skip
         pulled = self.http.post(f"/v1/applications/{application_id}/pulls", json={"requests": signed}, headers=self.headers)
@@ -42,7 +43,7 @@ class AgencyClient:
         for record in listed.json():
             if "sealed_to_agency" in record:
                 box = base64.b64decode(record["sealed_to_agency"])
-                answer = json.loads(hpke_open(self.hpke_keys, box, b"govchain pull " + bytes.fromhex(record["request_id"][2:])))
+                answer = json.loads(hpke_open(self.hpke_keys, box, b"govchain pull " + unhex(record["request_id"])))
                 record = {"category": record["category"], "holder": record["holder"], "tx_hash": record["tx_hash"], **verify_answer(answer, record["holder"])}
             out.append(record)
         return out

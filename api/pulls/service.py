@@ -29,6 +29,7 @@ from chain.registry import Member
 from identity.keys import hpke_key_for
 from identity.pull_request import BadMessage, PullRequest, attributes_hash, canonical_json, pull_request_id, verify_answer
 from identity.sealing import hpke_open, hpke_seal
+from chain.hexcodec import unhex
 
 
 def holder_for(platform: Platform, category: str) -> Member:
@@ -46,7 +47,7 @@ def _attempts(platform: Platform, session: Session, application: Application) ->
     past the numbers other open attempts hold): with the consent it is the request id, the
     replay guard on chain. The number is kept before any call, so a retry reuses it."""
     scope = merged_scope([platform.catalog.matters[c] for c in application.matters])
-    consent_id = bytes.fromhex(application.consent_id[2:])
+    consent_id = unhex(application.consent_id)
     open_rows = {a.category: a for a in session.scalars(select(PulledRecord).where(PulledRecord.application_id == application.id, PulledRecord.sealed.is_(None)))}
     taken = {a.pull_number for a in open_rows.values()}
     number = platform.consents().get(consent_id).pulls + 1
@@ -134,10 +135,10 @@ def _match_signed(platform: Platform, application: Application, attempts: list[P
         if not set(body["attributes"]) <= set(scope[attempt.category]) or body["scope"] != scope:
             raise BadRequest(f"the attributes asked are not the consent's scope for {attempt.category}")
         request = PullRequest(
-            bytes.fromhex(body["consent_id"][2:]), body["sequence"], CATEGORIES.index(body["category"]), attributes_hash(body["scope"], body["attributes"]),
+            unhex(body["consent_id"]), body["sequence"], CATEGORIES.index(body["category"]), attributes_hash(body["scope"], body["attributes"]),
             keccak(body["subject"].encode()), application.agency, attempt.holder, body["issued_at"],
         )  # fmt: skip
-        signer = request.signer(bytes.fromhex(body["signature"][2:]), deployment.chain_id, deployment.address("ConsentRegistry"))
+        signer = request.signer(unhex(body["signature"]), deployment.chain_id, deployment.address("ConsentRegistry"))
         if signer != application.agency:
             raise BadRequest(f"pull {body['sequence']} is signed by {signer}, not by the agency {application.agency}")
         matched.append((attempt, body))
@@ -150,10 +151,10 @@ def request_body(
 ) -> tuple[dict, PullRequest]:
     """The JSON body of a gateway's ``POST /v1/pulls`` without its signature (the subject sealed
     to the holder), and the EIP-712 ``PullRequest`` the requester signs for it."""
-    request_id = pull_request_id(bytes.fromhex(consent_id[2:]), sequence)
+    request_id = pull_request_id(unhex(consent_id), sequence)
     sealed_subject = base64.b64encode(hpke_seal(holder_hpke_key, canonical_json(subject), b"govchain subject " + request_id)).decode()
     request = PullRequest(
-        consent_id=bytes.fromhex(consent_id[2:]), sequence=sequence, category=CATEGORIES.index(category),
+        consent_id=unhex(consent_id), sequence=sequence, category=CATEGORIES.index(category),
         attributes_hash=attributes_hash(scope, attributes), subject_hash=keccak(sealed_subject.encode()),
         requester=Web3.to_checksum_address(requester), holder=holder, issued_at=issued_at,
     )  # fmt: skip
@@ -181,7 +182,7 @@ def _pull_one(platform: Platform, session: Session, application: Application, at
     url = platform.settings.gateways.get(holder.info.domain)
     if url is None:
         raise ServiceUnavailable(f"no gateway URL configured for {holder.info.domain} (GOVCHAIN_GATEWAYS)")
-    request_id = bytes.fromhex(attempt.request_id[2:])
+    request_id = unhex(attempt.request_id)
     try:
         response = httpx.post(f"{url}/v1/pulls", json=body, timeout=120)
     except httpx.TransportError as exc:

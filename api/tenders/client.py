@@ -11,6 +11,7 @@ import httpx
 from api.auth.client import sign_in
 from identity import tender712
 from identity.bids import SealedBid, seal_bid
+from chain.hexcodec import unhex
 
 
 class BidderClient:
@@ -29,12 +30,12 @@ class BidderClient:
     def pseudonym(self, tender_id: str) -> bytes:
         response = self.http.get(f"/v1/tenders/{tender_id}/pseudonym", headers=self.headers)
         response.raise_for_status()
-        return bytes.fromhex(response.json()["pseudonym"][2:])
+        return unhex(response.json()["pseudonym"])
 
     def bid(self, tender_id: str, price_fen: int, items: dict | None = None, *, wrong_key: bool = False) -> httpx.Response:
         """Seal and upload a bid (again: a replacement). ``wrong_key`` commits to a key that does
         not open the file, as a careless bidder might."""
-        tid = bytes.fromhex(tender_id[2:])
+        tid = unhex(tender_id)
         self.sealed = seal_bid({"bidder": self.name, "price_fen": price_fen, "items": items or {}}, tid, self.pseudonym(tender_id))
         self.committed_key = os.urandom(32) if wrong_key else self.sealed.key
         commitment = tender712.key_commitment(self.chain_id, self.ledger, tid, self.account.address, self.committed_key, self.sealed.salt)
@@ -50,8 +51,8 @@ class BidderClient:
         return self.http.delete(f"/v1/tenders/{tender_id}/bids/mine", headers=self.headers)
 
     def sign_in_to_opening(self, tender_id: str) -> httpx.Response:
-        pid = bytes.fromhex(self.receipt["pseudonym"][2:])
-        signature = tender712.sign_signin(bytes.fromhex(tender_id[2:]), pid, self.account.address, self.domain, self.account.key)
+        pid = unhex(self.receipt["pseudonym"])
+        signature = tender712.sign_signin(unhex(tender_id), pid, self.account.address, self.domain, self.account.key)
         return self.http.post(f"/v1/tenders/{tender_id}/sign-in", json={"signature": "0x" + signature.hex()}, headers=self.headers)
 
     def release_key(self, tender_id: str) -> httpx.Response:
@@ -59,11 +60,11 @@ class BidderClient:
         return self.http.post(f"/v1/tenders/{tender_id}/key", json=body, headers=self.headers)
 
     def object(self, tender_id: str, text: str) -> httpx.Response:
-        pid = bytes.fromhex(self.receipt["pseudonym"][2:])
-        signature = tender712.sign_objection(bytes.fromhex(tender_id[2:]), pid, tender712.text_hash(text), self.domain, self.account.key)
+        pid = unhex(self.receipt["pseudonym"])
+        signature = tender712.sign_objection(unhex(tender_id), pid, tender712.text_hash(text), self.domain, self.account.key)
         return self.http.post(f"/v1/tenders/{tender_id}/objections", json={"text": text, "signature": "0x" + signature.hex()}, headers=self.headers)
 
 
 def score(http: httpx.Client, expert, headers: dict, tender_id: str, pseudonym: str, marks: list[int], domain) -> httpx.Response:
-    signature = tender712.sign_scores(bytes.fromhex(tender_id[2:]), bytes.fromhex(pseudonym[2:]), marks, domain, expert.key)
+    signature = tender712.sign_scores(unhex(tender_id), unhex(pseudonym), marks, domain, expert.key)
     return http.post(f"/v1/tenders/{tender_id}/scores", json={"pseudonym": pseudonym, "scores": marks, "signature": "0x" + signature.hex()}, headers=headers)

@@ -25,20 +25,14 @@ from api.context import Platform
 from api.models import Tender, TenderBid, TenderObjection
 from api.problems import Conflict, Forbidden, NotFound
 from api.tenders import schemas
+from chain import intents
+from chain.hexcodec import hx, unhex
 from chain.tenders import BidStatus, TenderState, TenderTerms
 from identity.bids import BidUnreadable, ciphertext_hash, open_bid
 from identity.pull_request import canonical_json
 
 BIDDER_FAULT, NOT_BIDDER_FAULT = 1, 2
 MAX_BID_BYTES = 20 * 1024 * 1024
-
-
-def hx(value: bytes) -> str:
-    return "0x" + bytes(value).hex()
-
-
-def unhex(value: str) -> bytes:
-    return bytes.fromhex(value[2:])
 
 
 def blobs(platform: Platform) -> BlobStore:
@@ -53,12 +47,6 @@ def pseudonym_for(platform: Platform, session: Session, tender_id: str, bidder: 
     if session.get(TenderBid, (tender_id, before)) is not None:
         return before
     return platform.keys.pseudonym(tender_id, bidder)
-
-
-def sealed_intent(action: str, tender_id: str, pseudonym: str, version: int) -> str:
-    """The outbox intent of a bid step, opaque: the outbox listing (governor, auditor) names no tender
-    or pseudonym before the opening."""
-    return f"tender:{action}:{hx(keccak(text=f'{tender_id}:{pseudonym}:{version}'))}"
 
 
 def _send(platform: Platform, intent: str, account, call):
@@ -96,7 +84,7 @@ def create(platform: Platform, session: Session, identity, body: schemas.TenderC
         unhex(body.document_hash), body.bid_deadline, opening, opening + body.decryption_minutes * 60,
         schemas.METHODS[body.method], body.min_bidders, body.experts, body.weights, body.objection_seconds,
     )  # fmt: skip
-    receipt, _ = _agency_send(platform, f"tender:create:{tender_id}", identity.address, platform.tenders().contract.functions.createTender(unhex(tender_id), terms.as_tuple()))
+    receipt, _ = _agency_send(platform, intents.tender_create(tender_id), identity.address, platform.tenders().create_tender_call(tender_id, terms))
     tender = Tender(tender_id=tender_id, reference=body.reference, title=body.title, agency=identity.address, created_tx=receipt.tx_hash)
     session.add(tender)
     session.commit()
@@ -185,11 +173,11 @@ def upload_bid(platform: Platform, session: Session, identity, tender: Tender, c
     digest = ciphertext_hash(ciphertext)
     existing = session.get(TenderBid, (tender.tender_id, pseudonym))
     version = (existing.version + 1) if existing else 1
-    call = platform.tenders().contract.functions.commitBid(unhex(tender.tender_id), unhex(pseudonym), digest, unhex(key_commitment))
+    call = platform.tenders().commit_bid_call(tender.tender_id, pseudonym, digest, key_commitment)
     store = blobs(platform)
     blob = store.put(ciphertext)
     try:
-        receipt, events = _send(platform, sealed_intent("bid", tender.tender_id, pseudonym, version), platform.signer("relayer"), call)
+        receipt, events = _send(platform, intents.tender_sealed("bid", tender.tender_id, pseudonym, version), platform.signer("relayer"), call)
     except Exception:
         if not session.scalar(select(TenderBid).where(TenderBid.blob == blob)):
             store.delete(blob)  # refused (too late, chain down): leave no file behind
@@ -228,8 +216,8 @@ def withdraw_bid(platform: Platform, session: Session, identity, tender: Tender,
     bid = own_bid(platform, session, identity, tender)
     if bid.withdrawn:
         raise Conflict("this bid is already withdrawn")
-    call = platform.tenders().contract.functions.withdrawBid(unhex(tender.tender_id), unhex(bid.pseudonym))
-    receipt, _ = _send(platform, sealed_intent("withdraw", tender.tender_id, bid.pseudonym, bid.version), platform.signer("relayer"), call)
+    call = platform.tenders().withdraw_bid_call(tender.tender_id, bid.pseudonym)
+    receipt, _ = _send(platform, intents.tender_sealed("withdraw", tender.tender_id, bid.pseudonym, bid.version), platform.signer("relayer"), call)
     bid.withdrawn, withdrawn_blob, bid.blob = True, bid.blob, None
     session.commit()
     _drop_blob(platform, session, withdrawn_blob)
@@ -241,16 +229,16 @@ def withdraw_bid(platform: Platform, session: Session, identity, tender: Tender,
 
 def open_tender(platform: Platform, session: Session, identity, tender: Tender) -> dict:
     require_agency(identity, tender)
-    call = platform.tenders().contract.functions.openTender(unhex(tender.tender_id))
-    receipt, events = _agency_send(platform, f"tender:open:{tender.tender_id}", tender.agency, call)
+    call = platform.tenders().open_tender_call(tender.tender_id)
+    receipt, events = _agency_send(platform, intents.tender_open(tender.tender_id), tender.agency, call)
     state = platform.tenders().get_tender(unhex(tender.tender_id)).state
     return {"state": state.name.lower(), "tx_hash": receipt.tx_hash, "events": [e.name for e in events]}
 
 
 def sign_in(platform: Platform, session: Session, identity, tender: Tender, signature: str) -> dict:
     bid = own_bid(platform, session, identity, tender)
-    call = platform.tenders().contract.functions.signIn(unhex(tender.tender_id), unhex(bid.pseudonym), identity.address, unhex(signature))
-    receipt, _ = _send(platform, f"tender:signin:{tender.tender_id}:{bid.pseudonym}", platform.signer("relayer"), call)
+    call = platform.tenders().sign_in_call(tender.tender_id, bid.pseudonym, identity.address, signature)
+    receipt, _ = _send(platform, intents.tender_sign_in(tender.tender_id, bid.pseudonym), platform.signer("relayer"), call)
     return {"pseudonym": bid.pseudonym, "bidder": identity.address, "tx_hash": receipt.tx_hash}
 
 
@@ -260,8 +248,8 @@ def release_key(platform: Platform, session: Session, identity, tender: Tender, 
     plaintext hash (a price could be tried against it) and no content leaves the platform."""
     bid = own_bid(platform, session, identity, tender)
     tid, pid = unhex(tender.tender_id), unhex(bid.pseudonym)
-    reveal = platform.tenders().contract.functions.revealKey(tid, pid, unhex(key), unhex(salt))
-    revealed, _ = _send(platform, f"tender:reveal:{tender.tender_id}:{bid.pseudonym}", platform.signer("relayer"), reveal)
+    reveal = platform.tenders().reveal_key_call(tid, pid, key, salt)
+    revealed, _ = _send(platform, intents.tender_reveal(tender.tender_id, bid.pseudonym), platform.signer("relayer"), reveal)
     outcome = _open(platform, tender, bid, unhex(key))
     details = {k: v for k, v in outcome.items() if k in ("cause", "detail")}
     return {"pseudonym": bid.pseudonym, "reveal_tx": revealed.tx_hash, "decrypted": outcome["cause"] is None, **details,
@@ -300,8 +288,8 @@ def decrypt(platform: Platform, session: Session, tender: Tender, bid: TenderBid
         # left out as not decrypted, and anyone re-opens the file with the key on chain (tender verify)
         digest, decrypted, fault, bid.decryption = bytes(32), False, NOT_BIDDER_FAULT, outcome["cause"]
     session.commit()
-    call = platform.tenders().contract.functions.recordDecryption(tid, pid, decrypted, digest, fault)
-    receipt, _ = _agency_send(platform, f"tender:decrypt:{tender.tender_id}:{bid.pseudonym}", tender.agency, call)
+    call = platform.tenders().record_decryption_call(tid, pid, decrypted, digest, fault)
+    receipt, _ = _agency_send(platform, intents.tender_decrypt(tender.tender_id, bid.pseudonym), tender.agency, call)
     return {"decrypted": decrypted, "cause": bid.decryption, "tx_hash": receipt.tx_hash}
 
 
@@ -335,8 +323,8 @@ def settle(platform: Platform, session: Session, tender: Tender, now: datetime) 
                 outcome = decrypt(platform, session, tender, bid, keys[bid.pseudonym])
                 recorded.append({"pseudonym": bid.pseudonym, "cause": outcome["cause"], "tx_hash": outcome["tx_hash"]})
             elif statuses[bid.pseudonym] is BidStatus.COMMITTED:
-                call = platform.tenders().contract.functions.recordDecryption(tid, unhex(bid.pseudonym), False, bytes(32), BIDDER_FAULT)
-                receipt, _ = _agency_send(platform, f"tender:decrypt:{tender.tender_id}:{bid.pseudonym}", tender.agency, call)
+                call = platform.tenders().record_decryption_call(tid, bid.pseudonym, False, bytes(32), BIDDER_FAULT)
+                receipt, _ = _agency_send(platform, intents.tender_decrypt(tender.tender_id, bid.pseudonym), tender.agency, call)
                 bid.decryption = "no_key"
                 recorded.append({"pseudonym": bid.pseudonym, "cause": "no_key", "tx_hash": receipt.tx_hash})
         except SignatureAwaited as waiting:  # agency-held keys: every outcome asked for at once, signed in one go
@@ -374,8 +362,8 @@ def publish_reading(platform: Platform, session: Session, identity, tender: Tend
     bids = list(session.scalars(select(TenderBid).where(TenderBid.tender_id == tender.tender_id, TenderBid.decryption == "decrypted").order_by(TenderBid.pseudonym)))
     text = announcement(tender, bids)
     readings = [(unhex(b.pseudonym), int(b.opened["price_fen"]), items_hash(b.opened)) for b in bids]
-    call = platform.tenders().contract.functions.publishReading(unhex(tender.tender_id), readings, keccak(text=text))
-    receipt, _ = _agency_send(platform, f"tender:reading:{tender.tender_id}", tender.agency, call)
+    call = platform.tenders().publish_reading_call(tender.tender_id, readings, keccak(text=text))
+    receipt, _ = _agency_send(platform, intents.tender_reading(tender.tender_id), tender.agency, call)
     return {"announcement": text, "announcement_hash": hx(keccak(text=text)), "read": len(readings), "tx_hash": receipt.tx_hash}
 
 
@@ -385,10 +373,8 @@ def raise_objection(platform: Platform, session: Session, identity, tender: Tend
     if session.scalar(select(TenderObjection).where(TenderObjection.tender_id == tender.tender_id, TenderObjection.pseudonym == bid.pseudonym,
                                                     TenderObjection.text == text)):  # fmt: skip
         raise Conflict("this objection was raised already (the contract takes each objection once)")
-    call = platform.tenders().contract.functions.raiseObjection(unhex(tender.tender_id), unhex(bid.pseudonym), objection_hash, unhex(signature))
-    # one intent per objection: the contract takes each (pseudonym, objection hash) once, so this key is
-    # unique (hashed to fit the outbox's 200 characters)
-    intent = f"tender:objection:{tender.tender_id}:{hx(keccak(unhex(bid.pseudonym) + objection_hash))}"
+    call = platform.tenders().raise_objection_call(tender.tender_id, bid.pseudonym, objection_hash, signature)
+    intent = intents.tender_objection(tender.tender_id, bid.pseudonym, objection_hash)
     receipt, events = _send(platform, intent, platform.signer("relayer"), call)
     (raised,) = [e for e in events if e.name == "ObjectionRaised"]
     session.add(TenderObjection(tender_id=tender.tender_id, index=raised.args["index"], pseudonym=bid.pseudonym, text=text))
@@ -401,8 +387,8 @@ def answer_objection(platform: Platform, session: Session, identity, tender: Ten
     objection = session.get(TenderObjection, (tender.tender_id, index))
     if objection is None:
         raise NotFound(f"no objection {index} in {tender.reference}")
-    call = platform.tenders().contract.functions.answerObjection(unhex(tender.tender_id), index, keccak(text=text))
-    receipt, _ = _agency_send(platform, f"tender:answer:{tender.tender_id}:{index}", tender.agency, call)
+    call = platform.tenders().answer_objection_call(tender.tender_id, index, keccak(text=text))
+    receipt, _ = _agency_send(platform, intents.tender_answer(tender.tender_id, index), tender.agency, call)
     objection.answer = text
     session.commit()
     return {"index": index, "answer_hash": hx(keccak(text=text)), "tx_hash": receipt.tx_hash}
@@ -410,8 +396,8 @@ def answer_objection(platform: Platform, session: Session, identity, tender: Ten
 
 def submit_scores(platform: Platform, identity, tender: Tender, body: schemas.ScoresIn) -> dict:
     """An expert's signed scores for one bid; the contract checks the signer is on the panel."""
-    call = platform.tenders().contract.functions.submitScores(unhex(tender.tender_id), identity.address, unhex(body.pseudonym), body.scores, unhex(body.signature))
-    receipt, _ = _send(platform, f"tender:scores:{tender.tender_id}:{identity.address}:{body.pseudonym.lower()}", platform.signer("relayer"), call)
+    call = platform.tenders().submit_scores_call(tender.tender_id, identity.address, body.pseudonym, body.scores, body.signature)
+    receipt, _ = _send(platform, intents.tender_scores(tender.tender_id, identity.address, body.pseudonym), platform.signer("relayer"), call)
     return {"expert": identity.address, "pseudonym": body.pseudonym.lower(), "tx_hash": receipt.tx_hash}
 
 
@@ -420,8 +406,8 @@ def replace_expert(platform: Platform, identity, tender: Tender, body: schemas.E
     checks the deadline and drops its scores); the replacement is anchored (``ExpertReplaced``)."""
     require_agency(identity, tender)
     expert, replacement = Web3.to_checksum_address(body.expert), Web3.to_checksum_address(body.replacement)
-    call = platform.tenders().contract.functions.replaceExpert(unhex(tender.tender_id), expert, replacement)
-    receipt, events = _agency_send(platform, f"tender:replace:{tender.tender_id}:{expert}", tender.agency, call)
+    call = platform.tenders().replace_expert_call(tender.tender_id, expert, replacement)
+    receipt, events = _agency_send(platform, intents.tender_replace(tender.tender_id, expert), tender.agency, call)
     (replaced,) = [e for e in events if e.name == "ExpertReplaced"]
     return {"expert": expert, "replacement": replacement, "dropped_scores": replaced.args["droppedScores"], "tx_hash": receipt.tx_hash}
 
@@ -447,8 +433,8 @@ def publish_result(platform: Platform, session: Session, identity, tender: Tende
     if platform.settings.agency_keys == "dev-derived":
         report_signature = hx(Account.sign_message(encode_defunct(canonical_json(report)), platform.member_key(tender.agency).key).signature)
     report_hash = keccak(canonical_json({"report": report, "signature": report_signature}))
-    call = platform.tenders().contract.functions.publishResult(tid, chosen, report_hash)
-    receipt, _ = _agency_send(platform, f"tender:result:{tender.tender_id}:{hx(chosen)}", tender.agency, call)
+    call = platform.tenders().publish_result_call(tid, chosen, report_hash)
+    receipt, _ = _agency_send(platform, intents.tender_result(tender.tender_id, chosen), tender.agency, call)
     return {"winner": hx(chosen), "value": value, "report": report, "report_signature": report_signature,
             "report_hash": hx(report_hash), "tx_hash": receipt.tx_hash}  # fmt: skip
 

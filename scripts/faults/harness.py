@@ -39,6 +39,7 @@ from identity import oa, siwe
 from httpkit import KEEP_ALIVE_SECONDS
 from identity.keys import dev_party
 from identity.parties import dev_issuers, dev_member_specs, governor_info
+from chain.hexcodec import hx, unhex
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -302,17 +303,17 @@ def check_certificates(stack: Stack, application_ids: list[str], result: DrillRe
         document = json.loads(keys.open(certificate.document, f"certificates/{certificate.id}".encode()))
         ok, why = oa.check_integrity(document)
         signature = document["signature"]
-        root = "0x" + signature["merkleRoot"].removeprefix("0x")
+        root = hx(unhex(signature["merkleRoot"]))
         named = oa.unsalt(document["data"]).get("applicationRef")
         in_documents[named] = in_documents.get(named, 0) + 1
         roots_used.add(root)
-        if not ok or named != certificate.application_id or "0x" + signature["targetHash"].removeprefix("0x") != certificate.target_hash:
+        if not ok or named != certificate.application_id or hx(unhex(signature["targetHash"])) != certificate.target_hash:
             bad += 1
             result.check(False, f"{certificate.id}: document does not verify ({why}) or names {named}")
         if batches[certificate.batch_id].merkle_root != root:
             result.check(False, f"{certificate.id}: batch root differs from its document's root")
     issued_root_set = set(on_chain_roots)
-    chain_ok = {root: bool(store.functions.isIssued(bytes.fromhex(root[2:])).call()) for root in roots_used}
+    chain_ok = {root: bool(store.functions.isIssued(unhex(root)).call()) for root in roots_used}
     missing = sorted(a for a in wanted if per_application.get(a, 0) == 0)
     twice = sorted(a for a, n in per_application.items() if n > 1) + sorted(a for a, n in in_documents.items() if n > 1)
     result.figures.update(approved=len(wanted), certificates=len(certificates), batches=len(batches), roots_on_chain=len(on_chain_roots),
