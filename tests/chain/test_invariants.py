@@ -162,7 +162,9 @@ def test_pulls_are_logged_only_under_an_active_covering_consent(client, deployme
             try:
                 (registry.resume if c["paused"] else registry.pause)(c["applicant"], consent_id)
             except ContractRevert as refusal:  # only a consent inside its window can be paused or resumed
-                assert refusal.name == "ConsentRegistryNotActive" and not c["from"] <= now < c["until"], refusal
+                # an expired consent is neither active (to pause) nor paused (to resume): its state is Expired
+                expected = "ConsentRegistryNotPaused" if c["paused"] else "ConsentRegistryNotActive"
+                assert refusal.name == expected and not c["from"] <= now < c["until"], refusal
                 return
             assert now < c["until"], "an expired consent was paused or resumed"
             c["paused"] = not c["paused"]
