@@ -137,11 +137,12 @@ def test_a_certificate_is_issued_only_once_the_agency_signs_its_batch(held, chai
 def tender_body(held, chain, reference: str, experts) -> dict:
     """A tender's terms, the platform's clock first caught up with the chain's (earlier tests may have
     moved the chain ahead): sign in after this, or the token is already old on the platform's clock.
-    Bidding is open ten minutes: the tests move both clocks past the deadline when they want it
+    Bidding is open five minutes (the 15-minute sign-in must outlive the clocks moved past it and the
+    objection period): the tests move both clocks past the deadline when they want it
     closed, and a slow machine (several signing round trips) never closes it early."""
     move_past(held, chain, now_of(held, chain) - 1)
     return {"reference": reference, "title": "测试区图书馆设备采购", "document_hash": "0x" + os.urandom(32).hex(),
-            "bid_deadline": now_of(held, chain) + 600, "decryption_minutes": 30, "objection_seconds": 60, "method": "lowest_price", "weights": [],
+            "bid_deadline": now_of(held, chain) + 300, "decryption_minutes": 30, "objection_seconds": 60, "method": "lowest_price", "weights": [],
             "experts": [e.address for e in experts], "min_bidders": 1}  # fmt: skip
 
 
