@@ -151,7 +151,7 @@ contract ConsentRegistry is IConsentRegistry, EIP712 {
             }
             if (reason == PullRefusal.None) {
                 c.pulls = sequence;
-                emit DataPulled(consentId, holder, requester, category, p.digest, sequence);
+                emit DataPulled(consentId, category, p.digest, sequence);
                 ++recorded;
             } else {
                 emit PullRefused(consentId, holder, requester, category, sequence, reason);

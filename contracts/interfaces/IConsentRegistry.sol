@@ -177,16 +177,12 @@ interface IConsentRegistry {
     event ConsentPaused(bytes32 indexed consentId);
     /// @notice Emitted when the applicant resumed the paused consent.
     event ConsentResumed(bytes32 indexed consentId);
-    /// @notice Emitted when `holder` logged the `pullNumber`-th pull under `consentId`, on the
-    /// signed request of `requester` (its request id is `pullRequestId(consentId, pullNumber)`).
-    event DataPulled(
-        bytes32 indexed consentId,
-        address indexed holder,
-        address indexed requester,
-        uint8 category,
-        bytes32 digest,
-        uint16 pullNumber
-    );
+    /// @notice Emitted when the transaction's sender (the data holder) logged the `pullNumber`-th
+    /// pull under `consentId`, on the signed request of the consent's agency (its request id is
+    /// `pullRequestId(consentId, pullNumber)`). Neither party is in the event (750 gas a pull): the
+    /// holder is the transaction's `from`, the requester the `agency` of `ConsentGranted` (a pull by
+    /// anyone else is refused), so an auditor re-derives both exactly.
+    event DataPulled(bytes32 indexed consentId, uint8 category, bytes32 digest, uint16 pullNumber);
     /// @notice Emitted when `holder` submitted a pull, signed by `requester` as pull number
     /// `sequence`, that the consent does not allow; nothing was counted.
     event PullRefused(
