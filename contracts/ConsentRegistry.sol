@@ -33,7 +33,6 @@ contract ConsentRegistry is IConsentRegistry, EIP712 {
     IGovRegistry private immutable _registry;
 
     mapping(bytes32 consentId => Consent) private _consents;
-    mapping(address applicant => mapping(uint256 word => uint256 bits)) private _usedNonces;
 
     /// @param registry_ The GovRegistry that says who is an active relayer, agency and data holder.
     constructor(IGovRegistry registry_) EIP712("govchain ConsentRegistry", "1") {
@@ -50,7 +49,6 @@ contract ConsentRegistry is IConsentRegistry, EIP712 {
             revert ConsentRegistryUnauthorizedRelayer(sender);
         }
         if (block.timestamp > terms.deadline) revert ConsentRegistrySignatureExpired(terms.deadline, block.timestamp);
-        _useNonce(terms.applicant, terms.nonce);
         consentId = _hashTypedDataV4(_hashTerms(terms));
         if (!_isValidSignature(terms.applicant, consentId, signature)) revert ConsentRegistryInvalidSignature(terms.applicant);
         if (!_registry.hasActiveRole(Roles.AGENCY, terms.agency)) revert ConsentRegistryNotAnAgency(terms.agency);
@@ -61,6 +59,8 @@ contract ConsentRegistry is IConsentRegistry, EIP712 {
             revert ConsentRegistryInvalidWindow(terms.notBefore, terms.expiresAt);
         }
         if (terms.maxPulls == 0) revert ConsentRegistryZeroMaxPulls();
+        // the replay guard: the id is the digest of the signed terms (nonce included), and a
+        // consent's status never returns to None (no nonce bitmap: 22,100 gas a grant)
         Consent storage c = _consents[consentId];
         if (c.status != ConsentState.None) revert ConsentRegistryConsentExists(consentId);
         // one write per slot (a field at a time would read and write the packed slot again each time)
@@ -188,11 +188,6 @@ contract ConsentRegistry is IConsentRegistry, EIP712 {
     }
 
     /// @inheritdoc IConsentRegistry
-    function nonceUsed(address applicant, uint256 nonce) external view returns (bool) {
-        return (_usedNonces[applicant][nonce >> 8] >> (nonce & 0xff)) & 1 == 1;
-    }
-
-    /// @inheritdoc IConsentRegistry
     function pullRequestId(bytes32 consentId, uint16 sequence) external pure returns (bytes32) {
         return keccak256(abi.encode(consentId, sequence));
     }
@@ -244,14 +239,6 @@ contract ConsentRegistry is IConsentRegistry, EIP712 {
         (address recovered, ECDSA.RecoverError error,) = ECDSA.tryRecover(digest, signature);
         if (error == ECDSA.RecoverError.NoError && recovered == signer) return true;
         return SignatureChecker.isValidERC1271SignatureNow(signer, digest, signature);
-    }
-
-    /// @dev Marks `nonce` of `applicant` used (a bitmap of 256 nonces per storage word).
-    function _useNonce(address applicant, uint256 nonce) private {
-        uint256 bit = uint256(1) << (nonce & 0xff);
-        uint256 word = _usedNonces[applicant][nonce >> 8];
-        if (word & bit != 0) revert ConsentRegistryNonceUsed(applicant, nonce);
-        _usedNonces[applicant][nonce >> 8] = word | bit;
     }
 
     /// @dev Reverts unless record `index` is fresh and signed by its requester for this holder:
