@@ -263,9 +263,6 @@ class ConsentRegistryClient(ContractClient):
         )
         return PullRefusal(call.call())
 
-    def nonce_used(self, applicant: str, nonce: int) -> bool:
-        return self.contract.functions.nonceUsed(Web3.to_checksum_address(applicant), nonce).call()
-
     def pull_request_id(self, consent_id: bytes, sequence: int) -> bytes:
         return bytes(self.contract.functions.pullRequestId(bytes(consent_id), sequence).call())
 

@@ -33,7 +33,6 @@ contract ConsentRegistry is IConsentRegistry, EIP712 {
     IGovRegistry private immutable _registry;
 
     mapping(bytes32 consentId => Consent) private _consents;
-    mapping(address applicant => mapping(uint256 word => uint256 bits)) private _usedNonces;
 
     /// @param registry_ The GovRegistry that says who is an active relayer, agency and data holder.
     constructor(IGovRegistry registry_) EIP712("govchain ConsentRegistry", "1") {
@@ -50,7 +49,6 @@ contract ConsentRegistry is IConsentRegistry, EIP712 {
             revert ConsentRegistryUnauthorizedRelayer(sender);
         }
         if (block.timestamp > terms.deadline) revert ConsentRegistrySignatureExpired(terms.deadline, block.timestamp);
-        _useNonce(terms.applicant, terms.nonce);
         consentId = _hashTypedDataV4(_hashTerms(terms));
         if (!_isValidSignature(terms.applicant, consentId, signature)) revert ConsentRegistryInvalidSignature(terms.applicant);
         if (!_registry.hasActiveRole(Roles.AGENCY, terms.agency)) revert ConsentRegistryNotAnAgency(terms.agency);
@@ -61,6 +59,8 @@ contract ConsentRegistry is IConsentRegistry, EIP712 {
             revert ConsentRegistryInvalidWindow(terms.notBefore, terms.expiresAt);
         }
         if (terms.maxPulls == 0) revert ConsentRegistryZeroMaxPulls();
+        // the replay guard: the id is the digest of the signed terms (nonce included), and a
+        // consent's status never returns to None (no nonce bitmap: 22,100 gas a grant)
         Consent storage c = _consents[consentId];
         if (c.status != ConsentState.None) revert ConsentRegistryConsentExists(consentId);
         // one write per slot (a field at a time would read and write the packed slot again each time)
@@ -123,13 +123,14 @@ contract ConsentRegistry is IConsentRegistry, EIP712 {
         if (!_registry.hasActiveRole(Roles.DATA_HOLDER, holder)) revert ConsentRegistryUnauthorizedHolder(holder);
         // Registry answers kept for the batch: which categories the holder serves (asked once per
         // category), and whether the last requester asked about is an active agency.
+        bytes32 domainSeparator = _domainSeparatorV4(); // once per batch (it checks chain id and address)
         uint256 asked;
         uint256 served;
         address lastRequester;
         bool lastIsAgency;
         for (uint256 i = 0; i < pulls.length; ++i) {
             PullRecord calldata p = pulls[i];
-            _checkSigned(p, holder, i, walletSignatures);
+            _checkSigned(p, holder, domainSeparator, i, walletSignatures);
             // each field read (and range-checked) from calldata once
             (bytes32 consentId, uint8 category, address requester, uint16 sequence) =
                 (p.consentId, p.category, p.requester, p.sequence);
@@ -150,7 +151,7 @@ contract ConsentRegistry is IConsentRegistry, EIP712 {
             }
             if (reason == PullRefusal.None) {
                 c.pulls = sequence;
-                emit DataPulled(consentId, holder, requester, category, p.digest, sequence);
+                emit DataPulled(consentId, category, p.digest, sequence);
                 ++recorded;
             } else {
                 emit PullRefused(consentId, holder, requester, category, sequence, reason);
@@ -184,11 +185,6 @@ contract ConsentRegistry is IConsentRegistry, EIP712 {
         if (reason != PullRefusal.None) return reason;
         bool isAgency = _registry.hasActiveRole(Roles.AGENCY, requester);
         return _finalCheck(c, isAgency, _registry.servesCategory(holder, category), c.pulls == type(uint16).max ? c.pulls : c.pulls + 1);
-    }
-
-    /// @inheritdoc IConsentRegistry
-    function nonceUsed(address applicant, uint256 nonce) external view returns (bool) {
-        return (_usedNonces[applicant][nonce >> 8] >> (nonce & 0xff)) & 1 == 1;
     }
 
     /// @inheritdoc IConsentRegistry
@@ -245,38 +241,20 @@ contract ConsentRegistry is IConsentRegistry, EIP712 {
         return SignatureChecker.isValidERC1271SignatureNow(signer, digest, signature);
     }
 
-    /// @dev Marks `nonce` of `applicant` used (a bitmap of 256 nonces per storage word).
-    function _useNonce(address applicant, uint256 nonce) private {
-        uint256 bit = uint256(1) << (nonce & 0xff);
-        uint256 word = _usedNonces[applicant][nonce >> 8];
-        if (word & bit != 0) revert ConsentRegistryNonceUsed(applicant, nonce);
-        _usedNonces[applicant][nonce >> 8] = word | bit;
-    }
-
     /// @dev Reverts unless record `index` is fresh and signed by its requester for this holder:
     /// an EOA's compact signature (EIP-2098, `r` nonzero) is recovered here; a contract wallet's
     /// signature (`r` zero, `vs` its index in `walletSignatures`) goes to its ERC-1271 check.
-    function _checkSigned(PullRecord calldata p, address holder, uint256 index, bytes[] calldata walletSignatures)
-        private
-        view
-    {
+    function _checkSigned(
+        PullRecord calldata p,
+        address holder,
+        bytes32 domainSeparator,
+        uint256 index,
+        bytes[] calldata walletSignatures
+    ) private view {
         if (block.timestamp > uint256(p.issuedAt) + PULL_REQUEST_LIFETIME) {
             revert ConsentRegistryPullRequestExpired(index, p.issuedAt, block.timestamp);
         }
-        bytes32 digest = _hashTypedDataV4(
-            keccak256(
-                abi.encode(
-                    PULL_REQUEST_TYPEHASH,
-                    p.consentId,
-                    p.sequence,
-                    p.category,
-                    p.requester,
-                    holder,
-                    p.detailsHash,
-                    p.issuedAt
-                )
-            )
-        );
+        bytes32 digest = _pullRequestDigest(p, holder, domainSeparator);
         bool valid;
         if (p.r != bytes32(0)) {
             (address signer, ECDSA.RecoverError error,) = ECDSA.tryRecover(digest, p.r, p.vs);
@@ -285,6 +263,33 @@ contract ConsentRegistry is IConsentRegistry, EIP712 {
             valid = SignatureChecker.isValidERC1271SignatureNow(p.requester, digest, walletSignatures[uint256(p.vs)]);
         }
         if (!valid) revert ConsentRegistryInvalidPullSignature(index, p.requester);
+    }
+
+    /// @dev The EIP-712 digest of the pull request that record `p` logs, for `holder`: the same as
+    /// `_hashTypedDataV4(keccak256(abi.encode(PULL_REQUEST_TYPEHASH, p.consentId, p.sequence,
+    /// p.category, p.requester, holder, p.detailsHash, p.issuedAt)))`, hashed from the calldata
+    /// words in scratch memory (no abi.encode copy). The record's small fields are hashed as they
+    /// are in calldata; {recordPulls} reads each of them through the ABI decoder too, which reverts
+    /// on a word with dirty high bits, so only a well-formed record is ever logged.
+    function _pullRequestDigest(PullRecord calldata p, address holder, bytes32 domainSeparator)
+        private
+        pure
+        returns (bytes32 digest)
+    {
+        bytes32 typehash = PULL_REQUEST_TYPEHASH;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, typehash)
+            calldatacopy(add(m, 0x20), p, 0x80) // consentId, sequence, category, requester
+            mstore(add(m, 0xa0), holder)
+            mstore(add(m, 0xc0), calldataload(add(p, 0xa0))) // detailsHash
+            mstore(add(m, 0xe0), calldataload(add(p, 0x80))) // issuedAt
+            let structHash := keccak256(m, 0x100)
+            mstore(m, hex"1901")
+            mstore(add(m, 0x02), domainSeparator)
+            mstore(add(m, 0x22), structHash)
+            digest := keccak256(m, 0x42)
+        }
     }
 
     /// @dev The checks that need no registry call, in the order of {PullRefusal}.

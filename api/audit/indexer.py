@@ -174,7 +174,9 @@ def classify(event: ChainEvent, contract_name: str, args: dict, facts: Facts) ->
             facts.consents[consent_id] = (args["applicant"], args["agency"])
             return "consent", args["agency"], args["applicant"], consent_id
         applicant, agency = facts.consent(consent_id)
-        if name in ("DataPulled", "PullRefused"):
+        if name == "DataPulled":  # the requester of a logged pull is always the consent's agency
+            return "pull", agency, applicant, consent_id
+        if name == "PullRefused":
             return "pull", args["requester"], applicant, consent_id
         if name == "ConsentRevoked":
             return "revocation", agency, args.get("applicant") or applicant, consent_id

@@ -420,7 +420,7 @@ def consent_receipt(platform: Platform, session: Session, identity: Identity, co
         return {"role": role, "address": address, "name": info.name if info else None, "orgCode": info.org_code if info else None,
                 "domain": info.domain if info else None}  # fmt: skip
 
-    holders = sorted({e.args["holder"] for e in events if e.event == "DataPulled"})
+    holders = sorted({e.tx_sender for e in events if e.event == "DataPulled"})  # the holder sends recordPulls
     kinds = {"ConsentGranted": "granted", "DataPulled": "pull_released", "PullRefused": "pull_refused", "ConsentRevoked": "revoked",
              "ConsentPaused": "paused", "ConsentResumed": "resumed"}  # fmt: skip
     revocation = f"/v1/me/consents/{consent_id}/revocation"
@@ -450,7 +450,7 @@ def consent_receipt(platform: Platform, session: Session, identity: Identity, co
         "events": [{
             "type": kinds.get(e.event, e.event), "time": e.block_time, "txHash": e.tx_hash, "blockNumber": e.block_number,
             "logIndex": e.log_index, "by": e.tx_sender,
-            **({"category": CATEGORIES[e.args["category"]], "holder": e.args["holder"], "requester": e.args["requester"]} if e.kind == "pull" else {}),
+            **({"category": CATEGORIES[e.args["category"]], "holder": e.tx_sender, "requester": e.member} if e.kind == "pull" else {}),
             **({"reason": REFUSALS.get(e.args["reason"])} if e.event == "PullRefused" else {}),
         } for e in events],  # fmt: skip
         "evidence": {"chainId": granted.chain_id, "contract": granted.contract, "grantedTx": granted.tx_hash, "grantedBlock": granted.block_number},

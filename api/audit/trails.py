@@ -65,7 +65,7 @@ def _summary(row: dict, names: Names, notes: dict[str, str] | None = None) -> st
                     f"{_categories(a['categories'])}, at most {a['maxPulls']} pulls, until {_day(a['expiresAt'])}")  # fmt: skip
         case "DataPulled":
             return (f"pull #{a['pullNumber']} of {CATEGORIES[a['category']] if a['category'] < len(CATEGORIES) else a['category']} "
-                    f"released by {_who(names, a['holder'])} to {_who(names, a['requester'])}")  # fmt: skip
+                    f"released by {_who(names, row.get('tx_sender'))} to {_who(names, row.get('member'))}")  # fmt: skip
         case "PullRefused":
             category = CATEGORIES[a["category"]] if a["category"] < len(CATEGORIES) else a["category"]
             return (f"pull #{a['sequence']} of {category}, signed by {_who(names, a['requester'])}, refused by {_who(names, a['holder'])}: "

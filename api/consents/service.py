@@ -243,10 +243,15 @@ def my_data_access(platform: Platform, session: Session, address: str) -> list[s
         *contract.events.PullRefused.get_logs(from_block=start, argument_filters={"consentId": ids}),
     ]
     logs.sort(key=lambda e: (e["blockNumber"], e["logIndex"]))
-    views = []
+    views, senders = [], {}
     for event in logs:
         args, consent = event["args"], by_id["0x" + bytes(event["args"]["consentId"]).hex()]
         refused = event["event"] == "PullRefused"
+        if not refused:  # DataPulled names neither party: the holder sent recordPulls, the requester is the consent's agency
+            tx = bytes(event["transactionHash"])
+            if tx not in senders:
+                senders[tx] = platform.consents().client.w3.eth.get_transaction(tx)["from"]
+            args = {**args, "holder": senders[tx], "requester": consent.agency}
         views.append(
             schemas.AccessView(
                 consent_id=consent.consent_id, outcome="refused" if refused else "released",

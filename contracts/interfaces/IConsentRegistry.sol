@@ -59,7 +59,8 @@ interface IConsentRegistry {
     /// @param notBefore First second (unix time) pulls are allowed.
     /// @param expiresAt First second pulls are no longer allowed; after `notBefore` and in the future at grant.
     /// @param maxPulls Number of pulls allowed in total; at least 1.
-    /// @param nonce Any value the applicant has not used yet (unordered nonces).
+    /// @param nonce Any value that makes these terms new (unordered; a random one): it is part of the
+    /// consent id, so the same terms signed again with another nonce are another consent.
     /// @param deadline Last second (unix time) the signature can be submitted.
     struct ConsentTerms {
         address applicant;
@@ -123,8 +124,6 @@ interface IConsentRegistry {
 
     /// @notice The signature may no longer be submitted: `deadline` is before the block time `now`.
     error ConsentRegistrySignatureExpired(uint256 deadline, uint256 now);
-    /// @notice `applicant` already used `nonce`.
-    error ConsentRegistryNonceUsed(address applicant, uint256 nonce);
     /// @notice The signature is not `applicant`'s over these terms (or this revocation).
     error ConsentRegistryInvalidSignature(address applicant);
     /// @notice `agency` is not an active member holding AGENCY_ROLE.
@@ -149,7 +148,8 @@ interface IConsentRegistry {
     error ConsentRegistryUnauthorizedRelayer(address caller);
     /// @notice `holder` is not an active member holding DATA_HOLDER_ROLE.
     error ConsentRegistryUnauthorizedHolder(address holder);
-    /// @notice A consent with id `consentId` exists already.
+    /// @notice A consent with id `consentId` exists already: these signed terms were granted before
+    /// (a replay; revoked and expired consents stay, so a replay is refused forever).
     error ConsentRegistryConsentExists(bytes32 consentId);
     /// @notice Record `index` of a {recordPulls} batch is not signed by its `requester`: the
     /// whole batch is refused, since a pull or a refusal naming an agency needs that agency's word.
@@ -177,16 +177,12 @@ interface IConsentRegistry {
     event ConsentPaused(bytes32 indexed consentId);
     /// @notice Emitted when the applicant resumed the paused consent.
     event ConsentResumed(bytes32 indexed consentId);
-    /// @notice Emitted when `holder` logged the `pullNumber`-th pull under `consentId`, on the
-    /// signed request of `requester` (its request id is `pullRequestId(consentId, pullNumber)`).
-    event DataPulled(
-        bytes32 indexed consentId,
-        address indexed holder,
-        address indexed requester,
-        uint8 category,
-        bytes32 digest,
-        uint16 pullNumber
-    );
+    /// @notice Emitted when the transaction's sender (the data holder) logged the `pullNumber`-th
+    /// pull under `consentId`, on the signed request of the consent's agency (its request id is
+    /// `pullRequestId(consentId, pullNumber)`). Neither party is in the event (750 gas a pull): the
+    /// holder is the transaction's `from`, the requester the `agency` of `ConsentGranted` (a pull by
+    /// anyone else is refused), so an auditor re-derives both exactly.
+    event DataPulled(bytes32 indexed consentId, uint8 category, bytes32 digest, uint16 pullNumber);
     /// @notice Emitted when `holder` submitted a pull, signed by `requester` as pull number
     /// `sequence`, that the consent does not allow; nothing was counted.
     event PullRefused(
@@ -200,7 +196,7 @@ interface IConsentRegistry {
 
     /// @notice Stores the consent the applicant signed and returns its id (the EIP-712 digest of `terms`).
     /// Requirements: caller is `terms.applicant` or an active RELAYER; `block.timestamp <= terms.deadline`;
-    /// the applicant has not used `terms.nonce` (it is used from now on); `signature` is the applicant's
+    /// no consent with this id exists (the id covers every term, nonce included); `signature` is the applicant's
     /// over `terms` (ECDSA for an EOA, ERC-1271 for a contract wallet); `terms.agency` is an active AGENCY;
     /// `terms.categories` is nonzero and below 8; `terms.expiresAt` is after `terms.notBefore` and
     /// after the block time; `terms.maxPulls` is not zero.
@@ -266,8 +262,6 @@ interface IConsentRegistry {
         view
         returns (PullRefusal);
 
-    /// @notice True when `applicant` used `nonce` already.
-    function nonceUsed(address applicant, uint256 nonce) external view returns (bool);
 
     /// @notice The id of pull request number `sequence` under `consentId`: `keccak256(abi.encode(consentId, sequence))`.
     function pullRequestId(bytes32 consentId, uint16 sequence) external pure returns (bytes32);

@@ -35,7 +35,7 @@ from identity.eip712 import (
 from tests.support.wallets import deploy_wallet
 
 SignatureExpired = revert_class("ConsentRegistrySignatureExpired")
-NonceUsed = revert_class("ConsentRegistryNonceUsed")
+ConsentExists = revert_class("ConsentRegistryConsentExists")
 InvalidSignature = revert_class("ConsentRegistryInvalidSignature")
 NotAnAgency = revert_class("ConsentRegistryNotAnAgency")
 InvalidCategories = revert_class("ConsentRegistryInvalidCategories")
@@ -144,8 +144,6 @@ def test_python_signed_consent_is_accepted_and_ids_match(consents, consent_domai
     assert (stored.not_before, stored.expires_at, stored.max_pulls, stored.pulls) == (terms.not_before, terms.expires_at, 3, 0)
     assert stored.status is ConsentState.ACTIVE and stored.state is ConsentState.ACTIVE
     assert consents.state(cid) is ConsentState.ACTIVE
-    assert consents.nonce_used(terms.applicant, terms.nonce) is True
-    assert consents.nonce_used(terms.applicant, terms.nonce + 1) is False
 
 
 def test_the_applicant_may_submit_its_own_consent(consents, consent_domain, parties, chain):
@@ -198,7 +196,7 @@ def test_every_tampered_field_invalidates_the_signature(consents, consent_domain
     with pytest.raises(InvalidSignature) as refused:
         consents.grant(parties.relayer, tampered, signature)
     assert refused.value.args_by_name == {"applicant": tampered.applicant}
-    assert consents.nonce_used(tampered.applicant, tampered.nonce) is False  # the revert undid the nonce
+    assert consents.get(consent_id(tampered, consent_domain)).state is ConsentState.NONE  # nothing stored
 
 
 def test_tampered_fields_checked_before_the_signature_give_their_own_error(consents, consent_domain, parties, chain, grant):
@@ -208,11 +206,6 @@ def test_tampered_fields_checked_before_the_signature_give_their_own_error(conse
     with pytest.raises(SignatureExpired) as expired:
         consents.grant(parties.relayer, past, signature)
     assert expired.value.args_by_name["deadline"] == past.deadline and expired.value.args_by_name["now"] > past.deadline
-    used, _ = grant()
-    reused = dataclasses.replace(terms, nonce=used.nonce)
-    with pytest.raises(NonceUsed) as nonce:
-        consents.grant(parties.relayer, reused, signature)
-    assert nonce.value.args_by_name == {"applicant": parties.outsider.address, "nonce": used.nonce}
     someone_else = dataclasses.replace(terms, applicant=parties.outsider2.address)  # sent by the original applicant
     with pytest.raises(UnauthorizedRelayer) as caller:
         consents.grant(parties.outsider, someone_else, signature)
@@ -248,16 +241,26 @@ def test_a_signature_by_another_key_is_invalid(consents, consent_domain, parties
         consents.grant(parties.relayer, terms, b"")
 
 
-def test_a_nonce_is_used_once(consents, consent_domain, parties, chain, grant):
-    first, _ = grant()
-    again = make_terms(chain, parties, nonce=first.nonce, max_pulls=9)  # other terms, same nonce
-    with pytest.raises(NonceUsed) as refused:
-        consents.grant(parties.relayer, again, sign_consent(again, consent_domain, parties.outsider))
-    assert refused.value.args_by_name == {"applicant": parties.outsider.address, "nonce": first.nonce}
-    # nonces are per applicant, and any unused value works (not only the next one)
-    grant(signer=parties.outsider2, applicant=parties.outsider2.address, nonce=first.nonce)
-    grant(nonce=2**256 - 1)
-    assert consents.nonce_used(parties.outsider.address, 2**256 - 1) is True
+def test_a_signed_consent_is_granted_once_even_after_revocation(consents, consent_domain, parties, chain, grant):
+    """No nonce bitmap (gas2): the consent id is the digest of the signed terms, nonce included, and
+    a consent's status never returns to None, so a replay of the same signature is refused, by a
+    relayer or by the applicant, while the consent lives and after it was revoked."""
+    terms = make_terms(chain, parties)
+    signature = sign_consent(terms, consent_domain, parties.outsider)
+    cid, _ = consents.grant(parties.relayer, terms, signature)
+    for sender in (parties.relayer, parties.outsider):
+        with pytest.raises(ConsentExists) as refused:
+            consents.grant(sender, terms, signature)
+        assert refused.value.args_by_name == {"consentId": cid}
+    consents.revoke(parties.outsider, cid)
+    with pytest.raises(ConsentExists):
+        consents.grant(parties.relayer, terms, signature)
+    assert consents.get(cid).state is ConsentState.REVOKED  # the replay did not bring it back
+    # a nonce only makes terms new: other terms with the same nonce are another consent, and so
+    # are the same terms with another nonce
+    _, other = grant(nonce=terms.nonce, max_pulls=9)
+    _, renewed = grant(**{f.name: getattr(terms, f.name) for f in dataclasses.fields(terms) if f.name != "nonce"}, nonce=terms.nonce + 1)
+    assert len({cid, other, renewed}) == 3 and consents.get(other).state is consents.get(renewed).state is ConsentState.ACTIVE
 
 
 def test_an_expired_signature_deadline_is_refused(consents, consent_domain, parties, chain):
@@ -515,14 +518,14 @@ def test_a_mixed_batch_logs_exactly_the_valid_pulls(consents, parties, chain, gr
     assert [o.pull_number for o in result.outcomes if o.logged] == [1, 2]
     events = consents.events(result.receipt)
     assert [e.name for e in events] == ["DataPulled" if r is PullRefusal.NONE else "PullRefused" for r in expected]
-    assert events[0].args == {
+    assert events[0].args == {  # the holder is the transaction's sender, the requester the consent's agency
         "consentId": main,
-        "holder": holder.address,
-        "requester": agency.address,
         "category": ID_CARD,
         "digest": keccak(text="handed-over:a"),
         "pullNumber": 1,
     }
+    assert consents.client.w3.eth.get_transaction(result.receipt.tx_hash)["from"] == holder.address
+    assert consents.get(main).agency == agency.address
     assert events[7].args == {
         "consentId": main,
         "holder": holder.address,

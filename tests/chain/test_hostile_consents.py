@@ -43,11 +43,12 @@ def granted_count(consents, client) -> int:
     return len(consents.contract.events.ConsentGranted.get_logs(from_block=0, to_block=client.block_number()))
 
 def refused_grant(consents, client, sender, terms, signature, error: str) -> None:
-    before = (granted_count(consents, client), consents.nonce_used(terms.applicant, terms.nonce))
+    before = granted_count(consents, client)
     with pytest.raises(ContractRevert) as refused:
         consents.grant(sender, terms, signature)
     assert refused.value.name == error, refused.value
-    assert (granted_count(consents, client), consents.nonce_used(terms.applicant, terms.nonce)) == before == (before[0], False)
+    assert granted_count(consents, client) == before
+    assert consents.get(eip712.consent_id(terms, eip712.Domain.of(consents.domain()))).state is ConsentState.NONE
 
 def test_consent_signed_for_another_chain_or_contract_is_refused(chain, deployment, consents, parties, node_config):
     applicant = dev_account(node_config, 14)
@@ -167,3 +168,59 @@ def test_agency_that_lost_its_role_is_refused_on_chain(chain, consents, registry
     assert result.refusals == [PullRefusal.REQUESTER_NOT_AGENCY]
     assert consents.get(live_consent).pulls == 0
     assert consents.check_pull(live_consent, ID_CARD, parties.agency.address, parties.holder_psb.address) is PullRefusal.REQUESTER_NOT_AGENCY
+
+
+# -- the pull request's digest is hashed from the record's calldata words (gas2) -------------
+
+@pytest.mark.parametrize("field", ["consent_id", "sequence", "requester", "issued_at", "details_hash"])
+def test_a_signed_pull_request_altered_in_any_field_is_refused(chain, consents, parties, live_consent, record, field):
+    """Every field the agency signed is in the digest the contract hashes from calldata: change
+    one after signing and the record is refused whole."""
+    good = record(live_consent, ID_CARD, parties.agency)
+    other = {"consent_id": os.urandom(32), "sequence": 2, "requester": parties.agency_culture.address,
+             "issued_at": good.issued_at - 1, "details_hash": os.urandom(32)}[field]  # fmt: skip
+    before = pull_events(consents, chain)
+    with pytest.raises(ContractRevert) as refused:
+        consents.record_pulls(parties.holder_psb, [dataclasses.replace(good, **{field: other})])
+    assert refused.value.name == "ConsentRegistryInvalidPullSignature", refused.value
+    assert consents.get(live_consent).pulls == 0 and pull_events(consents, chain) == before
+    assert consents.record_pulls(parties.holder_psb, [good]).refusals == [PullRefusal.NONE]  # the record as signed still goes
+
+
+def test_a_record_with_dirty_high_bits_is_refused_even_when_signed_over_them(chain, consents, parties, live_consent, record):
+    """The digest is hashed from the raw calldata words, so an agency key can sign a `sequence`
+    word with high bits set (no EIP-712 encoding has them); the ABI decoder still refuses such a
+    record, so it never becomes a pull (nor pull number 1 under a different digest)."""
+    from eth_account import Account
+    from eth_account.messages import encode_typed_data
+    from eth_utils import keccak
+
+    good = record(live_consent, ID_CARD, parties.agency)
+    request = PullRequest(live_consent, 1, ID_CARD, os.urandom(32), os.urandom(32), parties.agency.address, parties.holder_psb.address, good.issued_at)
+    clean = encode_typed_data(full_message=request.typed_data(chain.chain_id, consents.address))
+    dirty_sequence = (1 << 200 | 1).to_bytes(32)
+    typehash = keccak(b"PullRequest(bytes32 consentId,uint16 sequence,uint8 category,address requester,address holder,"
+                      b"PullDetails details,uint64 issuedAt)PullDetails(bytes32 attributesHash,bytes32 subjectHash)")  # fmt: skip
+    words = [typehash, bytes(live_consent), dirty_sequence, ID_CARD.to_bytes(32), bytes.fromhex(parties.agency.address[2:]).rjust(32, b"\0"),
+             bytes.fromhex(parties.holder_psb.address[2:]).rjust(32, b"\0"), request.details_hash, request.issued_at.to_bytes(32)]  # fmt: skip
+    clean_words = [*words[:2], (1).to_bytes(32), *words[3:]]
+    assert keccak(b"".join(clean_words)) == bytes(clean.body)  # the layout is the contract's struct hash
+    digest = keccak(b"\x19\x01" + bytes(clean.header) + keccak(b"".join(words)))
+    signed = Account._sign_hash(digest, parties.agency.key)
+    r, s, parity = signed.r.to_bytes(32), signed.s, signed.v - 27
+    record_words = [bytes(live_consent), dirty_sequence, ID_CARD.to_bytes(32), words[4], request.issued_at.to_bytes(32), request.details_hash,
+                    os.urandom(32), r, (s | parity << 255).to_bytes(32)]  # fmt: skip
+    selector = keccak(b"recordPulls((bytes32,uint16,uint8,address,uint64,bytes32,bytes32,bytes32,bytes32)[],bytes[])")[:4]
+    data = selector + (64).to_bytes(32) + (64 + 32 + 9 * 32).to_bytes(32) + (1).to_bytes(32) + b"".join(record_words) + bytes(32)
+    before = pull_events(consents, chain)
+    with pytest.raises(Exception):  # noqa: B017 - a bare ABI-decoding revert, no named error
+        consents.client.transact(parties.holder_psb, to=consents.address, data="0x" + data.hex(), gas=500_000)
+    assert consents.get(live_consent).pulls == 0 and pull_events(consents, chain) == before
+    # the same bytes with a clean sequence word (and a signature over them) are a pull: the layout above is right
+    clean_digest = keccak(b"\x19\x01" + bytes(clean.header) + bytes(clean.body))
+    signed = Account._sign_hash(clean_digest, parties.agency.key)
+    record_words[1] = (1).to_bytes(32)
+    record_words[7:] = [signed.r.to_bytes(32), (signed.s | (signed.v - 27) << 255).to_bytes(32)]
+    data = selector + (64).to_bytes(32) + (64 + 32 + 9 * 32).to_bytes(32) + (1).to_bytes(32) + b"".join(record_words) + bytes(32)
+    consents.client.transact(parties.holder_psb, to=consents.address, data="0x" + data.hex(), gas=500_000)
+    assert consents.get(live_consent).pulls == 1
