@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tenders_router)
     app.include_router(agency_signing_router)
     app.include_router(audit_router)
-    app.include_router(people_pages_router)  # before pages_router: its /static/{name}.js serves the dev wallet in dev only
+    app.include_router(people_pages_router)
     app.include_router(pages_router)
     app.include_router(procurement_pages_router)
     return app

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
+from typing import Any
 from dataclasses import dataclass, field
 
 from eth_abi import decode as abi_decode
@@ -143,26 +144,22 @@ class Facts:
     fallback: Callable[[str, str], dict | None] | None = None
 
     def consent(self, consent_id: str) -> tuple[str | None, str | None]:
-        if consent_id not in self.consents and self.fallback:
-            args = self.fallback("ConsentGranted", consent_id)
-            if args:
-                self.consents[consent_id] = (args["applicant"], args["agency"])
-        return self.consents.get(consent_id, (None, None))
+        return self._known(self.consents, consent_id, "ConsentGranted", lambda args: (args["applicant"], args["agency"])) or (None, None)
 
     def store(self, address: str) -> str | None:
         """The issuer of the DocumentStore at ``address`` (after a restart or a reorg, from the index)."""
-        if address not in self.stores and self.fallback:
-            args = self.fallback("DocumentStoreCreated", address)
-            if args:
-                self.stores[address] = args["issuer"]
-        return self.stores.get(address)
+        return self._known(self.stores, address, "DocumentStoreCreated", lambda args: args["issuer"])
 
     def tender(self, tender_id: str) -> str | None:
-        if tender_id not in self.tenders and self.fallback:
-            args = self.fallback("TenderCreated", tender_id)
+        return self._known(self.tenders, tender_id, "TenderCreated", lambda args: args["agency"])
+
+    def _known(self, seen: dict, key: str, event: str, fact: Callable[[dict], Any]) -> Any:
+        """What ``seen`` holds for ``key``; else what the indexed ``event`` about ``key`` says, remembered."""
+        if key not in seen and self.fallback:
+            args = self.fallback(event, key)
             if args:
-                self.tenders[tender_id] = args["agency"]
-        return self.tenders.get(tender_id)
+                seen[key] = fact(args)
+        return seen.get(key)
 
 
 def classify(event: ChainEvent, contract_name: str, args: dict, facts: Facts) -> tuple[str, str | None, str | None, str | None]:

@@ -16,23 +16,14 @@ already has a wallet (``window.ethereum``)."""
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse
 
 from api.deps import PlatformDep
-from api.pages.routes import HERE, is_dev, render
+from api.pages.routes import is_dev, render
 from api.problems import NotFound
 from chain.config import load_node_config
 from identity.parties import DEV_MEMBERS, GOVERNOR_INFO
 
-# Scripts of these pages (the shared ones stay in routes.STATIC).
-STATIC = {
-    "apply.js": "text/javascript",
-    "agency.js": "text/javascript",
-    "people.js": "text/javascript",  # a module: the session bar, API calls and bilingual errors of /apply and /agency
-    "eip712.js": "text/javascript",  # a module: EIP-712 and EIP-191 digests, used by the dev wallet and /apply
-}
-DEV_STATIC = {"devwallet.js": "text/javascript"}  # served in dev only
-ASSET_HEADERS = {"Cache-Control": "max-age=300", "X-Content-Type-Options": "nosniff"}
 router = APIRouter(include_in_schema=False)
 
 
@@ -59,15 +50,3 @@ def dev_wallet_config(platform: PlatformDep):
     body = {"warning": "DEV ONLY: this mnemonic is public; never use it outside a local node", "mnemonic": config.mnemonic,
             "chain_id": platform.settings.chain_id, "accounts": accounts}  # fmt: skip
     return JSONResponse(body, headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
-
-
-@router.get("/static/{name}.js")
-def people_static(name: str, platform: PlatformDep):
-    file = f"{name}.js"
-    if file in STATIC or (file in DEV_STATIC and is_dev(platform.settings)):
-        return FileResponse(HERE / "static" / file, media_type="text/javascript", headers=ASSET_HEADERS)
-    from api.pages.routes import STATIC as SHARED
-
-    if file in SHARED:
-        return FileResponse(HERE / "static" / file, media_type=SHARED[file], headers=ASSET_HEADERS)
-    raise NotFound(f"no static file {file}")

@@ -19,18 +19,9 @@ from fastapi import APIRouter
 from fastapi import Path as PathParam
 
 from api.deps import PlatformDep
-from api.pages.routes import STATIC, render
+from api.pages.routes import render
 
 TENDER_ID = PathParam(pattern=r"^0x[0-9a-fA-F]{64}$")
-
-# served by the pages' /static/{name} route with the other pages' files
-STATIC.update({
-    "procurement-kit.js": "text/javascript",  # a module: API calls, bilingual failures, EIP-712 and keccak for the three pages
-    "procurement.js": "text/javascript",
-    "bid.js": "text/javascript",
-    "score.js": "text/javascript",
-    "procurement.css": "text/css",
-})  # fmt: skip
 
 router = APIRouter(include_in_schema=False)
 

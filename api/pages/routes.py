@@ -26,7 +26,20 @@ STATIC = {
     "audit.js": "text/javascript",
     "tender.js": "text/javascript",
     "pseudonym.js": "text/javascript",  # a module: the /me page derives a consent's pseudonym key and signs with it
+    # the applicant's and the agency's journeys (people.py)
+    "apply.js": "text/javascript",
+    "agency.js": "text/javascript",
+    "people.js": "text/javascript",  # a module: the session bar, API calls and bilingual errors of /apply and /agency
+    "eip712.js": "text/javascript",  # a module: EIP-712 and EIP-191 digests, used by the dev wallet and /apply
+    # the procurement agency's, the bidder's and the expert's pages (procurement.py)
+    "procurement-kit.js": "text/javascript",  # a module: API calls, bilingual failures, EIP-712 and keccak for the three pages
+    "procurement.js": "text/javascript",
+    "bid.js": "text/javascript",
+    "score.js": "text/javascript",
+    "procurement.css": "text/css",
 }
+DEV_STATIC = {"devwallet.js": "text/javascript"}  # the dev wallet: served in dev only
+ASSET_HEADERS = {"Cache-Control": "max-age=300", "X-Content-Type-Options": "nosniff"}
 # Pinned npm libraries, copied unchanged into static/vendor (package.json pins the versions;
 # tests/pages/test_pages_served.py checks the copies against node_modules).
 VENDOR = {
@@ -109,11 +122,12 @@ def tender_page(tender_id: Annotated[str, PathParam(pattern=r"^0x[0-9a-fA-F]{64}
 def vendored(name: str):
     if name not in VENDOR:
         raise NotFound(f"no vendored file {name}")
-    return FileResponse(HERE / "static" / "vendor" / name, media_type="text/javascript", headers={"Cache-Control": "max-age=300", "X-Content-Type-Options": "nosniff"})
+    return FileResponse(HERE / "static" / "vendor" / name, media_type="text/javascript", headers=ASSET_HEADERS)
 
 
 @router.get("/static/{name}")
-def static(name: str):
-    if name not in STATIC:
+def static(name: str, platform: PlatformDep):
+    media_type = STATIC.get(name) or (DEV_STATIC.get(name) if is_dev(platform.settings) else None)
+    if media_type is None:
         raise NotFound(f"no static file {name}")
-    return FileResponse(HERE / "static" / name, media_type=STATIC[name], headers={"Cache-Control": "max-age=300", "X-Content-Type-Options": "nosniff"})
+    return FileResponse(HERE / "static" / name, media_type=media_type, headers=ASSET_HEADERS)
