@@ -69,7 +69,6 @@ MATRIX: dict[tuple[str, str], tuple[frozenset, object]] = {
     ("GET", "/static/vendor/{name}"): (EVERYONE, None),
     ("GET", "/apply"): (EVERYONE, None),
     ("GET", "/agency"): (EVERYONE, None),
-    ("GET", "/static/{name}.js"): (EVERYONE, None),
     ("GET", "/dev/wallet.json"): (EVERYONE, None),  # dev only (404 elsewhere): the public test mnemonic
     ("GET", TENDER): (EVERYONE, None),
     ("GET", TENDER + "/trail"): (EVERYONE, None),
