@@ -61,7 +61,7 @@ def test_up_serves_the_stack_runs_the_demo_then_stops_everything_on_ctrl_c(cli_e
         rpc = json.loads((tmp_path / "state" / cli_env["GOVCHAIN_NODE"] / "stack.json").read_text())["rpc"]
         checked = subprocess.run([*GOVCHAIN, "verify", str(certificate), "--rpc", rpc], env=cli_env, capture_output=True, text=True, timeout=120)
         assert checked.returncode == 0 and "VALID" in checked.stdout, checked.stdout + checked.stderr
-        tender = subprocess.run([*GOVCHAIN, "demo", "bid-opening", "--bidding-seconds", "8"], env=cli_env, capture_output=True, text=True, timeout=300)
+        tender = subprocess.run([*GOVCHAIN, "demo", "bid-opening", "--bidding-seconds", "20"], env=cli_env, capture_output=True, text=True, timeout=300)
         assert tender.returncode == 0, tender.stdout + tender.stderr
         assert "NOT decrypted" in tender.stdout and "8. result" in tender.stdout
         tender_id = re.search(r"verify\s+(0x[0-9a-f]{64})", tender.stdout).group(1)

@@ -33,7 +33,8 @@ def row(page, application_id: str):
 
 def opened(page, application_id: str, state: str):
     expect(page.locator("#detail-id")).to_have_text(application_id)
-    expect(page.locator("#detail-section")).to_have_attribute("data-state", state)
+    # after a pull the page redraws once three signed pulls are logged on chain: seconds on a loaded machine
+    expect(page.locator("#detail-section")).to_have_attribute("data-state", state, timeout=30_000)
 
 
 def test_the_agencys_workbench(page, stack, parties):
