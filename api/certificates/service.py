@@ -247,7 +247,6 @@ class Issuer:
             ).all()  # fmt: skip
         due = []
         for agency, count, oldest in rows:
-            oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
             if force or count >= self.batch_size or (now - oldest).total_seconds() >= self.max_wait:
                 due.append(agency)
         return due
