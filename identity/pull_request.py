@@ -12,7 +12,6 @@ signed-then-encrypted, as Singapore's Myinfo does.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from eth_abi import encode
@@ -23,6 +22,7 @@ from eth_utils import keccak
 from chain.consents import PullRecord
 from chain.errors import GovchainError
 from identity import typed_data
+from identity.canonical import canonical_json
 from identity.typed_data import Domain
 
 DOMAIN_NAME, DOMAIN_VERSION = "govchain ConsentRegistry", "1"
@@ -46,10 +46,6 @@ PULL_DETAILS_TYPEHASH = keccak(text="PullDetails(bytes32 attributesHash,bytes32 
 
 class BadMessage(GovchainError, PermissionError):
     """A pull request or answer whose signature or binding does not hold."""
-
-
-def canonical_json(value) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def attributes_hash(scope: dict[str, list[str]], attributes: list[str]) -> bytes:

@@ -20,7 +20,7 @@ from eth_utils import keccak
 from chain.tender_rules import ResultUndefined, compute_result
 from chain.tenders import TenderLedgerClient
 from identity.bids import BidUnreadable, ciphertext_hash, open_bid
-from identity.pull_request import canonical_json
+from identity.canonical import canonical_json
 from identity.tender712 import key_commitment
 
 
