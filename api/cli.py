@@ -14,6 +14,7 @@ from rich.table import Table
 
 from chain.config import load_node_config
 from chain.errors import GovchainError
+from chain.registry import Role
 
 app = typer.Typer(help="govchain: permissioned-blockchain trust layer for online government services.", no_args_is_help=True)
 keys_app = typer.Typer(help="Encrypted keystores for production keys.", no_args_is_help=True)
@@ -394,7 +395,7 @@ def register_bidder_cmd(account: Address, name: Annotated[str, typer.Argument(he
 
     if not name.strip():
         raise typer.BadParameter("the firm's name is empty")
-    _governed(rpc, lambda registry, governor: registry.register_member(governor, _checked(account), MemberInfo(name.strip()), ["BIDDER"]))
+    _governed(rpc, lambda registry, governor: registry.register_member(governor, _checked(account), MemberInfo(name.strip()), [Role.BIDDER]))
 
 
 @registry_app.command("reinstate")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from enum import StrEnum
 
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import BigInteger, LargeBinary, String, Text, select
@@ -25,7 +26,18 @@ from chain.node_errors import NodeError, classify
 from chain.tx import ChainClient, Receipt
 
 log = logging.getLogger(__name__)
-SIGNED, SENT, MINED, FAILED = "signed", "sent", "mined", "failed"
+
+
+class OutboxState(StrEnum):
+    """``chain_outbox.state``: ``SIGNED`` and ``SENT`` are open (resumed after a restart)."""
+
+    SIGNED = "signed"
+    SENT = "sent"
+    MINED = "mined"
+    FAILED = "failed"
+
+
+SIGNED, SENT, MINED, FAILED = OutboxState.SIGNED, OutboxState.SENT, OutboxState.MINED, OutboxState.FAILED
 OPEN = (SIGNED, SENT)
 
 

@@ -28,7 +28,7 @@ from chain.db import make_engine, session_factory
 from chain.deploy import load_record
 from chain.errors import ConfigError, ContractRevert, NotDeployed
 from chain.faults import checkpoint
-from chain.registry import GovRegistryClient, Member, MemberStatus
+from chain.registry import GovRegistryClient, Member, MemberStatus, Role
 from chain.tx import ChainClient
 from gateway.batcher import PullBatcher
 from gateway.dataset import DataSource, DemoDataset
@@ -39,7 +39,8 @@ from identity import binding
 from identity.eip712 import scope_hash
 from identity.keys import dev_party, hpke_key_history, load_keystore
 from identity.pull_body import PullIn, PullOut
-from identity.pull_request import BadMessage, PullRequest, attributes_hash, canonical_json, pull_request_id, sign_answer
+from identity.canonical import canonical_json
+from identity.pull_request import BadMessage, PullRequest, attributes_hash, pull_request_id, sign_answer
 from identity.sealing import SealError, hpke_open, hpke_seal
 from chain.hexcodec import unhex
 
@@ -260,7 +261,7 @@ class Gateway:
         with self._lock:
             cached = self._members.get(requester)
         if cached is None or now - cached[0] > MEMBER_CACHE_SECONDS:
-            cached = (now, self.registry.member(requester, with_roles=False), self.registry.has_active_role("AGENCY", requester))
+            cached = (now, self.registry.member(requester, with_roles=False), self.registry.has_active_role(Role.AGENCY, requester))
             with self._lock:
                 self._members[requester] = cached
         member, is_agency = cached[1], cached[2]

@@ -20,6 +20,7 @@ from api.models import Application, WebhookReceipt
 from api.problems import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable
 from identity import binding
 from identity.face import CallbackRejected, FaceVendorClient, VendorError, VendorUnavailable, decide, verify_callback
+from chain.registry import Role
 
 log = logging.getLogger("govchain.applications")
 CALLBACK_PATH = "/v1/callbacks/face-verification"
@@ -40,7 +41,7 @@ def create(platform: Platform, session: Session, identity: Identity, code: str) 
         known = sorted([*platform.catalog.matters, *platform.catalog.scenes])
         raise NotFound(f"no matter or scene {code!r}; known: {', '.join(known)}") from None
     domain = matters[0].agency
-    agency = platform.member_by_domain(domain, "AGENCY")
+    agency = platform.member_by_domain(domain, Role.AGENCY)
     if agency is None:
         raise ServiceUnavailable(f"the handling agency {domain} of {code} is not an active AGENCY member of GovRegistry")
     application = Application(
@@ -72,7 +73,7 @@ def get_for(session: Session, identity: Identity, application_id: str, *, as_app
         return application
     if as_applicant:
         raise Forbidden(f"only the applicant of {application_id} may do this")
-    if (identity.address == application.agency and "AGENCY" in identity.roles) or "AUDITOR" in identity.roles:
+    if (identity.address == application.agency and Role.AGENCY in identity.roles) or Role.AUDITOR in identity.roles:
         return application
     raise Forbidden(f"{identity.address} is neither the applicant, the handling agency nor an auditor of {application_id}")
 

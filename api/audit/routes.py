@@ -11,10 +11,11 @@ from api.audit import service
 from api.audit.indexer import KINDS, indexer_of
 from api.auth.service import Identity
 from api.deps import CurrentIdentity, NowDep, PlatformDep, SessionDep, require_role
+from chain.registry import Role
 
 router = APIRouter(prefix="/v1", tags=["audit"])
-Overseer = Annotated[Identity, Depends(require_role("AUDITOR", "GOVERNOR"))]
-Reader = Annotated[Identity, Depends(require_role("AUDITOR", "GOVERNOR", "AGENCY"))]
+Overseer = Annotated[Identity, Depends(require_role(Role.AUDITOR, Role.GOVERNOR))]
+Reader = Annotated[Identity, Depends(require_role(Role.AUDITOR, Role.GOVERNOR, Role.AGENCY))]
 
 
 @router.get("/records", responses={200: {"content": {"application/json": {}, "text/csv": {}}, "description": "a JSON page, or CSV with ?format=csv"}})

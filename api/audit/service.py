@@ -23,8 +23,9 @@ from api.models import Application, Certificate, CertificateBatch
 from api.problems import BadRequest, Forbidden, NotFound
 from chain.consents import ConsentState
 from chain.hexcodec import unhex
+from chain.registry import Role
 
-OVERSEERS = {"AUDITOR", "GOVERNOR"}
+OVERSEERS = {Role.AUDITOR, Role.GOVERNOR}
 BID_EVENTS = ("BidCommitted", "BidWithdrawn")
 OPENING_EVENTS = ("TenderOpened", "TenderFailed")
 
@@ -99,7 +100,7 @@ def records_select(identity: Identity, query: RecordQuery) -> Select:
     """The records ``identity`` may see that match ``query``, in chain order."""
     statement = select(ChainRecord).where(~sealed_bid_activity())
     if not identity.roles & OVERSEERS:
-        if "AGENCY" not in identity.roles:
+        if Role.AGENCY not in identity.roles:
             raise Forbidden(f"{identity.address} needs one of the roles AUDITOR, GOVERNOR, AGENCY on GovRegistry")
         statement = statement.where(or_(ChainRecord.member == identity.address, ChainRecord.tx_sender == identity.address))
     if query.kind:
@@ -206,7 +207,7 @@ def application_trail(platform: Platform, session: Session, identity: Identity, 
     application = session.get(Application, application_id)
     if application is None:
         raise NotFound(f"no application {application_id}")
-    own = identity.address == application.applicant or (identity.address == application.agency and "AGENCY" in identity.roles)
+    own = identity.address == application.applicant or (identity.address == application.agency and Role.AGENCY in identity.roles)
     if not own and not identity.roles & OVERSEERS:
         raise Forbidden(f"{identity.address} is neither an auditor, a governor, the applicant nor the handling agency of {application_id}")
     indexer = indexer_of(platform)
@@ -403,7 +404,7 @@ def consent_receipt(platform: Platform, session: Session, identity: Identity, co
         raise NotFound(f"no consent {consent_id} in the index")
     applicant = granted.args["applicant"]  # the consent's pseudonym
     linked = session.scalar(select(Application).where(Application.consent_id == consent_id, Application.consent_pseudonym == applicant))
-    if (linked is None or identity.address != linked.applicant) and "AUDITOR" not in identity.roles:
+    if (linked is None or identity.address != linked.applicant) and Role.AUDITOR not in identity.roles:
         raise Forbidden(f"consent {consent_id} is not {identity.address}'s")
     events = list(session.scalars(select(ChainRecord).where(ChainRecord.case_ref == consent_id,
                                                             ChainRecord.contract_name == "ConsentRegistry")

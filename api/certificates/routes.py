@@ -17,11 +17,12 @@ from api.applications.service import get_for
 from api.certificates import pdf, service
 from api.deps import CurrentIdentity, NowDep, PlatformDep, SessionDep, read_body
 from api.materials import service as materials
-from api.models import Application, Certificate, CertificateBatch
+from api.models import Application, BatchState, Certificate, CertificateBatch, CertificateState
 from api.problems import PROBLEM_BASE, BadRequest, Forbidden, NotFound
 from api.pulls.service import pulled_data, require_agency
 from chain import intents
 from identity import oa
+from chain.registry import Role
 
 router = APIRouter(prefix="/v1", tags=["review and certificates"])
 MAX_DOCUMENT_BYTES = 1024 * 1024
@@ -47,7 +48,7 @@ class Revocation(BaseModel):
 
 
 def _agency(identity) -> None:
-    if "AGENCY" not in identity.roles:
+    if Role.AGENCY not in identity.roles:
         raise Forbidden(f"{identity.address} needs the AGENCY role")
 
 
@@ -154,7 +155,7 @@ def flush(identity: CurrentIdentity, platform: PlatformDep, session: SessionDep,
     _agency(identity)
     batches = platform.issuer().work(now, force=True)
     issued = [{"merkle_root": b.merkle_root, "size": b.size, "state": b.state, "tx_hash": b.tx_hash, "block_number": b.block_number} for b in batches]
-    awaiting = session.scalars(select(CertificateBatch).where(CertificateBatch.agency == identity.address, CertificateBatch.state == service.AWAITING))
+    awaiting = session.scalars(select(CertificateBatch).where(CertificateBatch.agency == identity.address, CertificateBatch.state == BatchState.AWAITING))
     return issued + [_awaiting_out(platform, batch) for batch in awaiting]
 
 
@@ -212,7 +213,7 @@ def certificate_document(certificate_id: str, identity: CurrentIdentity, platfor
 def certificate_pdf(certificate_id: str, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep):
     """A printable PDF with a QR code carrying the verification link and the target hash (rendered on request)."""
     certificate = _certificate(session, identity, certificate_id)
-    if certificate.state not in (service.ISSUED, service.REVOKED):
+    if certificate.state not in (CertificateState.ISSUED, CertificateState.REVOKED):
         raise NotFound(f"{certificate_id} is {certificate.state}; the PDF exists once it is issued")
     document = service.document_of(platform, certificate)
     data = oa.unsalt(document["data"])
@@ -232,7 +233,7 @@ def certificate_pdf(certificate_id: str, identity: CurrentIdentity, platform: Pl
 def revoke(certificate_id: str, body: Revocation, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep, now: NowDep):
     """The issuing agency revokes one certificate (the others in its batch stay valid)."""
     certificate = _certificate(session, identity, certificate_id)
-    if identity.address != certificate.agency or "ISSUER" not in identity.roles:
+    if identity.address != certificate.agency or Role.ISSUER not in identity.roles:
         raise Forbidden(f"only the issuing agency {certificate.agency} may revoke {certificate_id}")
     return _certificate_out(platform, session, service.revoke(platform, session, certificate, body.reason, now))
 
@@ -244,7 +245,7 @@ def revoke_batch(
 ):  # fmt: skip
     """The issuing agency revokes a whole batch by its Merkle root."""
     batch = _batch(session, merkle_root)
-    if identity.address != batch.agency or "ISSUER" not in identity.roles:
+    if identity.address != batch.agency or Role.ISSUER not in identity.roles:
         raise Forbidden(f"only the issuing agency {batch.agency} may revoke this batch")
     batch = service.revoke_batch(platform, session, batch, body.reason, now)
     return {"merkle_root": batch.merkle_root, "state": batch.state, "revoke_tx": batch.revoke_tx, "size": batch.size}

@@ -24,7 +24,7 @@ from chain.addresses import checksum
 from chain.documents import DocumentStoreClient
 from chain.errors import ChainUnavailable
 from chain.node_errors import is_outage, is_revert
-from chain.registry import GovRegistryClient
+from chain.registry import GovRegistryClient, Role
 from chain.tx import ChainClient
 from identity import oa
 from chain.hexcodec import to_bytes32, unhex
@@ -266,7 +266,7 @@ class Verifier:
         member = self._cached(("member", owner), lambda: self.registry.member(owner))
         if not member.active:
             return Check("identity", False, f"the store's issuer {owner} is {member.status.name.lower()} in GovRegistry")
-        if "ISSUER" not in member.roles:
+        if Role.ISSUER not in member.roles:
             return Check("identity", False, f"the store's issuer {owner} does not hold the ISSUER role")
         if member.info.domain != location:
             return Check("identity", False, f"the store belongs to {member.info.domain}, not to {location}")

@@ -16,7 +16,7 @@ from api.catalog import CATEGORIES, categories_mask, merged_scope
 from api.consents import schemas
 from api.context import Platform
 from chain.consents import REFUSAL_TEXT
-from api.models import Application
+from api.models import Application, PullOutcome
 from api.problems import BadRequest, Forbidden, NotFound
 from chain import intents
 from chain.consents import ConsentState, PullRefusal
@@ -169,7 +169,7 @@ def revoke(platform: Platform, session: Session, address: str, consent_id: str, 
         raise BadRequest("the revocation is not signed by the consent's pseudonym (derive its key: GET .../revocation, derivation)")
     call = platform.consents().revoke_by_sig_call(consent_id, deadline, signature)
     receipt = platform.outbox().submit(intents.consent_revoke(consent_id), platform.signer("relayer"), call)
-    return {"consent_id": consent_id, "state": "revoked", "tx_hash": receipt.tx_hash, "block_number": receipt.block_number}
+    return {"consent_id": consent_id, "state": ConsentState.REVOKED.name.lower(), "tx_hash": receipt.tx_hash, "block_number": receipt.block_number}
 
 
 # -- the applicant's view -----------------------------------------------------------------
@@ -254,7 +254,7 @@ def my_data_access(platform: Platform, session: Session, address: str) -> list[s
             args = {**args, "holder": senders[tx], "requester": consent.agency}
         views.append(
             schemas.AccessView(
-                consent_id=consent.consent_id, outcome="refused" if refused else "released",
+                consent_id=consent.consent_id, outcome=PullOutcome.REFUSED if refused else PullOutcome.RELEASED,
                 reason=REFUSAL_TEXT[PullRefusal(args["reason"])] if refused else None, category=CATEGORIES[args["category"]],
                 requester=args["requester"], requester_name=names.name(args["requester"]), holder=args["holder"],
                 holder_name=names.name(args["holder"]), purposes=consent.purposes,

@@ -11,7 +11,7 @@ from api.deps import PlatformDep, SessionDep, require_role
 from api.members.schemas import MemberOut, OutboxEntryOut
 from api.problems import NotFound
 from chain.outbox import OutboxEntry
-from chain.registry import MemberStatus
+from chain.registry import MemberStatus, Role
 
 router = APIRouter(prefix="/v1", tags=["members"])
 CHAIN_DOWN = {503: {"description": "the chain node cannot be reached"}}
@@ -35,7 +35,7 @@ def get_member(platform: PlatformDep, address: Annotated[str, Path(pattern=r"^0x
 @router.get(
     "/outbox",
     response_model=list[OutboxEntryOut],
-    dependencies=[Depends(require_role("GOVERNOR", "AUDITOR"))],
+    dependencies=[Depends(require_role(Role.GOVERNOR, Role.AUDITOR))],
     responses={401: {"description": "no token"}, 403: {"description": "needs GOVERNOR or AUDITOR"}},
 )
 def list_outbox(session: SessionDep, status: Annotated[str | None, Query(pattern="^(signed|sent|mined|failed)$")] = None, limit: Annotated[int, Query(ge=1, le=500)] = 100):

@@ -23,11 +23,12 @@ from api.applications.service import unsealed
 from api.catalog import CATEGORIES, merged_scope
 from api.consents.service import scope_salt
 from api.context import Platform
-from api.models import Application, PulledRecord
+from api.models import Application, PulledRecord, PullOutcome
 from api.problems import BadRequest, Conflict, Forbidden, ServiceUnavailable
-from chain.registry import Member
+from chain.registry import Member, Role
 from identity.keys import hpke_key_for
-from identity.pull_request import BadMessage, PullRequest, attributes_hash, canonical_json, pull_request_id, verify_answer
+from identity.canonical import canonical_json
+from identity.pull_request import BadMessage, PullRequest, attributes_hash, pull_request_id, verify_answer
 from identity.sealing import hpke_open, hpke_seal
 from chain.hexcodec import unhex
 
@@ -35,7 +36,7 @@ from chain.hexcodec import unhex
 def holder_for(platform: Platform, category: str) -> Member:
     bit = 1 << CATEGORIES.index(category)
     for member in platform.active_members():
-        if "DATA_HOLDER" in member.roles and member.info.data_categories & bit:
+        if Role.DATA_HOLDER in member.roles and member.info.data_categories & bit:
             return member
     raise ServiceUnavailable(f"no active data holder serves {category}")
 
@@ -113,7 +114,7 @@ def pull_all(platform: Platform, session: Session, application: Application, now
     else:
         bodies = _match_signed(platform, application, attempts, signed)
     results = [_pull_one(platform, session, application, attempt, body) for attempt, body in bodies]
-    if any(r["outcome"] == "released" for r in results) and application.state == states.CONSENTED:
+    if any(r["outcome"] == PullOutcome.RELEASED for r in results) and application.state == states.CONSENTED:
         states.advance(application, states.DATA_PULLED)
         session.commit()
     return results
@@ -191,7 +192,7 @@ def _pull_one(platform: Platform, session: Session, application: Application, at
         problem = response.json()
         session.delete(attempt)
         session.commit()
-        return {"category": attempt.category, "holder": holder.address, "outcome": "refused", "reason": problem.get("reason"), "detail": problem.get("detail")}
+        return {"category": attempt.category, "holder": holder.address, "outcome": PullOutcome.REFUSED, "reason": problem.get("reason"), "detail": problem.get("detail")}
     if response.status_code != 200:
         raise ServiceUnavailable(f"the gateway of {holder.info.name} answered {response.status_code}: {response.text[:300]}")
     out = response.json()
@@ -210,7 +211,7 @@ def _pull_one(platform: Platform, session: Session, application: Application, at
     attempt.sealed = platform.keys.seal(canonical_json(kept), f"pulled/{attempt.request_id}".encode())
     attempt.digest, attempt.tx_hash, attempt.pull_number = out["digest"], out["tx_hash"], out["pull_number"]
     session.commit()
-    return {"category": attempt.category, "holder": holder.address, "outcome": "released", "found": found,
+    return {"category": attempt.category, "holder": holder.address, "outcome": PullOutcome.RELEASED, "found": found,
             "tx_hash": out["tx_hash"], "block_number": out["block_number"], "pull_number": out["pull_number"]}  # fmt: skip
 
 
@@ -224,5 +225,5 @@ def pulled_data(platform: Platform, session: Session, application: Application) 
 
 
 def require_agency(identity, application: Application) -> None:
-    if identity.address != application.agency or "AGENCY" not in identity.roles:
+    if identity.address != application.agency or Role.AGENCY not in identity.roles:
         raise Forbidden(f"only the handling agency {application.agency} may pull data for {application.id}")

@@ -29,7 +29,8 @@ from chain import intents
 from chain.hexcodec import hx, unhex
 from chain.tenders import BidStatus, TenderState, TenderTerms
 from identity.bids import BidUnreadable, ciphertext_hash, open_bid
-from identity.pull_request import canonical_json
+from identity.canonical import canonical_json
+from chain.registry import Role
 
 BIDDER_FAULT, NOT_BIDDER_FAULT = 1, 2
 MAX_BID_BYTES = 20 * 1024 * 1024
@@ -69,12 +70,12 @@ def get_tender(session: Session, tender_id: str) -> Tender:
 
 
 def require_agency(identity, tender: Tender) -> None:
-    if identity.address != tender.agency or "PROCUREMENT" not in identity.roles:
+    if identity.address != tender.agency or Role.PROCUREMENT not in identity.roles:
         raise Forbidden(f"only the procurement agency {tender.agency} of this tender may do this")
 
 
 def create(platform: Platform, session: Session, identity, body: schemas.TenderCreate) -> Tender:
-    if "PROCUREMENT" not in identity.roles:
+    if Role.PROCUREMENT not in identity.roles:
         raise Forbidden(f"{identity.address} needs the PROCUREMENT role to create a tender")
     if session.scalar(select(Tender).where(Tender.reference == body.reference)):
         raise Conflict(f"a tender with reference {body.reference} exists")
@@ -114,7 +115,7 @@ def ledger(platform: Platform) -> dict:
 
 def agency_tenders(platform: Platform, session: Session, identity) -> list[dict]:
     """The signed-in procurement agency's own tenders, newest first, with their state on chain."""
-    if "PROCUREMENT" not in identity.roles:
+    if Role.PROCUREMENT not in identity.roles:
         raise Forbidden(f"{identity.address} needs the PROCUREMENT role to list its tenders")
     rows = session.scalars(select(Tender).where(Tender.agency == identity.address).order_by(Tender.created_at.desc()))
     return [{"tender_id": t.tender_id, "reference": t.reference, "title": t.title,
@@ -155,7 +156,7 @@ def _check_bidding(platform: Platform, tender: Tender, now: datetime) -> None:
 def require_bidder(identity) -> None:
     """Only a bidder firm the bureau registered on GovRegistry (BIDDER role) may bid: a throw-away key
     cannot fill a tender or count toward its minimum (TenderLedger also refuses its sign-in)."""
-    if "BIDDER" not in identity.roles:
+    if Role.BIDDER not in identity.roles:
         raise Forbidden(f"{identity.address} needs the BIDDER role on GovRegistry (a registered bidder) to bid; nothing was stored")
 
 
