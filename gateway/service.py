@@ -25,6 +25,7 @@ from chain import reverts
 from chain.config import Environment, load_node_config
 from chain.consents import CATEGORIES, REFUSAL_TEXT, ConsentRegistryClient, PullRecord, PullRefusal
 from chain.db import make_engine, session_factory
+from chain.erc1271 import wallet_accepts
 from chain.deploy import load_record
 from chain.errors import ConfigError, ContractRevert, NotDeployed
 from chain.faults import checkpoint
@@ -44,10 +45,6 @@ from identity.pull_request import BadMessage, PullRequest, attributes_hash, pull
 from identity.sealing import SealError, hpke_open, hpke_seal
 from chain.hexcodec import unhex
 
-ERC1271_MAGIC = bytes.fromhex("1626ba7e")  # isValidSignature(bytes32,bytes).selector
-ERC1271_ABI = [{"type": "function", "name": "isValidSignature", "stateMutability": "view",
-                "inputs": [{"name": "hash", "type": "bytes32"}, {"name": "signature", "type": "bytes"}],
-                "outputs": [{"name": "magicValue", "type": "bytes4"}]}]  # fmt: skip
 MEMBER_CACHE_SECONDS = 30.0  # a suspension or key rotation reaches the gateway within this
 
 
@@ -230,15 +227,7 @@ class Gateway:
     def _wallet_accepts(self, request: PullRequest, signature: bytes) -> bool:
         """True when the requester is a contract wallet whose ERC-1271 ``isValidSignature`` accepts
         the signature (the contract asks the same when the pull is logged)."""
-        w3 = self.client.w3
-        if not w3.eth.get_code(request.requester):
-            return False
-        wallet = w3.eth.contract(address=request.requester, abi=ERC1271_ABI)
-        try:
-            magic = wallet.functions.isValidSignature(request.digest(self.client.chain_id, self.consents.address), signature).call()
-        except Exception:  # a revert, or no such function: not accepted
-            return False
-        return bytes(magic) == ERC1271_MAGIC
+        return wallet_accepts(self.client, request.requester, request.digest(self.client.chain_id, self.consents.address), signature)
 
     def _granted_terms(self, consent_id: bytes) -> GrantedTerms:
         with self._lock:
