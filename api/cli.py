@@ -6,7 +6,7 @@ import getpass
 import os
 import socket
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn, cast
 
 import typer
 from rich.console import Console
@@ -26,7 +26,7 @@ console = Console()
 NodeKind = Annotated[str | None, typer.Option("--node", help="ganache or anvil (default: localnode.toml, or GOVCHAIN_NODE)")]
 
 
-def _fail(exc: Exception) -> None:
+def _fail(exc: Exception) -> NoReturn:
     console.print(f"[bold red]error:[/] {exc}")
     raise typer.Exit(1)
 
@@ -59,7 +59,8 @@ def node_cmd(node: NodeKind = None):
     try:
         with LocalNode(config) as running:
             console.print(f"{config.kind} at {running.url} (chain id {config.chain_id}); log: {config.log_file}")
-            running.process.wait()
+            if running.process is not None:  # started: the context manager started it
+                running.process.wait()
     except KeyboardInterrupt:
         pass
     except GovchainError as exc:
@@ -514,7 +515,7 @@ def _agency_account(keystore: Path | None, dev_party: str | None):
         return load_keystore(keystore, os.environ.get("GOVCHAIN_KEYSTORE_PASSWORD") or getpass.getpass("keystore password: "))
     if Settings().env is not Environment.DEV:
         raise GovchainError("dev keys are refused outside dev: give the agency's --keystore")
-    return dev_key(load_node_config(), dev_party)
+    return dev_key(load_node_config(), cast(str, dev_party))  # exactly one of the two was given
 
 
 @keys_app.command("new")

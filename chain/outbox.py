@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from enum import StrEnum
+from typing import cast
 
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import BigInteger, LargeBinary, String, Text, select
@@ -106,7 +107,7 @@ class Outbox:
         try:
             self._store(intent_key, sender, nonce, raw, tx_hash)
         except IntentInFlight:
-            return self._finish(self.entry(intent_key))
+            return self._finish(self._stored(intent_key))
         try:
             self.client.send_raw(raw)
         except Web3RPCError as exc:
@@ -116,7 +117,7 @@ class Outbox:
             refused = NonceTaken if classify(exc) is NodeError.NONCE_TAKEN else TransactionFailed
             raise refused(f"node refused relayed transaction {tx_hash} (nonce {nonce}): {exc.message}", tx_hash) from None
         self._set(intent_key, SENT, only_from=(SIGNED,))
-        return self._finish(self.entry(intent_key))
+        return self._finish(self._stored(intent_key))
 
     def finish(self, intent_key: str) -> Receipt | None:
         """The receipt of a stored intent (re-broadcast and awaited if need be); None if none is stored."""
@@ -143,7 +144,7 @@ class Outbox:
             self.client.send(account, tx, before_send=store, before_sign=lambda: self._rebroadcast_unsent(account.address),
                              after_send=lambda: self._set(intent_key, SENT, only_from=(SIGNED,)))  # fmt: skip
         except IntentInFlight:
-            return self._finish(self.entry(intent_key))
+            return self._finish(self._stored(intent_key))
         except TransactionFailed as exc:
             # refused before mining (the node said no: a nonce taken, a transient refusal): nothing is
             # on chain, so the stored row goes and the intent stays open to be signed again with a
@@ -153,7 +154,12 @@ class Outbox:
                 self._discard(stored)
             raise
         checkpoint("outbox.after_send")
-        return self._finish(self.entry(intent_key))
+        return self._finish(self._stored(intent_key))
+
+    def _stored(self, intent_key: str) -> OutboxEntry:
+        """The entry of an intent this call has just stored or found in flight (only a refusal
+        before mining discards one, and that call raises instead of reading it)."""
+        return cast(OutboxEntry, self.entry(intent_key))
 
     def entry(self, intent_key: str) -> OutboxEntry | None:
         with self.sessions() as session:

@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from eth_account.signers.local import LocalAccount
 from sqlalchemy.exc import IntegrityError
@@ -43,7 +44,7 @@ from identity.pull_body import PullIn, PullOut
 from identity.canonical import canonical_json
 from identity.pull_request import BadMessage, PullRequest, attributes_hash, pull_request_id, sign_answer
 from identity.sealing import SealError, hpke_open, hpke_seal
-from chain.hexcodec import unhex
+from chain.hexcodec import hx, unhex
 
 MEMBER_CACHE_SECONDS = 30.0  # a suspension or key rotation reaches the gateway within this
 
@@ -103,10 +104,10 @@ class Gateway:
 
     def pull(self, body: PullIn, now: datetime) -> PullOut:
         request, category = self._verified_request(body, now)
-        request_id = "0x" + request.request_id.hex()
+        request_id = hx(request.request_id)
         # what the request asks for, not its envelope: a retry re-signs with a new time and a new box
         asked = body.model_dump(include={"sequence", "consent_id", "category", "attributes", "scope", "requester"})
-        fingerprint = "0x" + Web3.keccak(canonical_json({**asked, "attributes": sorted(body.attributes)})).hex()
+        fingerprint = hx(Web3.keccak(canonical_json({**asked, "attributes": sorted(body.attributes)})))
         with self.sessions() as session:
             known = session.get(GatewayPull, request_id)
             if known is not None and known.status == REFUSED:  # released nothing: its number is free again
@@ -179,11 +180,11 @@ class Gateway:
             from_block=self.from_block, argument_filters={"consentId": unhex(row.consent_id)}
         )
         for event in events:  # DataPulled names no holder: the holder is the transaction's sender
-            if (event["args"]["pullNumber"] == sequence and "0x" + bytes(event["args"]["digest"]).hex() == row.digest
+            if (event["args"]["pullNumber"] == sequence and hx(event["args"]["digest"]) == row.digest
                     and self.consents.client.w3.eth.get_transaction(event["transactionHash"])["from"] == self.holder.address):  # fmt: skip
                 with self.sessions() as session:
                     stored = session.get(GatewayPull, row.request_id)
-                    stored.status, stored.tx_hash = LOGGED, "0x" + bytes(event["transactionHash"]).hex()
+                    stored.status, stored.tx_hash = LOGGED, hx(event["transactionHash"])
                     stored.block_number, stored.pull_number = event["blockNumber"], event["args"]["pullNumber"]
                     session.commit()
                     return self._answer(stored)
@@ -194,9 +195,10 @@ class Gateway:
         raise Refused("duplicate_request", f"pull number {sequence} of consent {row.consent_id} is logged already, for another request")
 
     def _answer(self, row: GatewayPull) -> PullOut:
+        """The answer of an answered row (those keep their ciphertext)."""
         return PullOut(
             request_id=row.request_id, consent_id=row.consent_id, category=CATEGORIES[row.category], holder=row.holder,
-            ciphertext=base64.b64encode(row.ciphertext).decode(), digest=row.digest, tx_hash=row.tx_hash,
+            ciphertext=base64.b64encode(cast(bytes, row.ciphertext)).decode(), digest=row.digest, tx_hash=row.tx_hash,
             block_number=row.block_number, pull_number=row.pull_number,
         )  # fmt: skip
 
@@ -208,12 +210,13 @@ class Gateway:
         category = CATEGORIES.index(body.category)
         request = PullRequest(
             consent_id=unhex(body.consent_id), sequence=body.sequence, category=category,
-            attributes_hash=attributes_hash(body.scope, body.attributes), subject_hash=Web3.keccak(body.subject.encode()),
+            attributes_hash=attributes_hash(cast(dict[str, list[str]], body.scope), body.attributes), subject_hash=Web3.keccak(body.subject.encode()),
             requester=Web3.to_checksum_address(body.requester), holder=self.holder.address, issued_at=body.issued_at,
         )  # fmt: skip
         signature = unhex(body.signature)
+        malformed: BadMessage | None
         try:
-            signer = request.signer(signature, self.client.chain_id, self.consents.address)
+            signer: str | None = request.signer(signature, self.client.chain_id, self.consents.address)
         except BadMessage as exc:
             signer, malformed = None, exc
         else:

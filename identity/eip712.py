@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
-from chain.hexcodec import to_bytes32
+from chain.hexcodec import hx, to_bytes32
 from identity import typed_data
 from identity.canonical import canonical_json
 from identity.typed_data import Domain, Signer, type_string
@@ -87,7 +87,7 @@ class ConsentTerms:
 
 
 def _json_value(value: object) -> object:
-    return "0x" + value.hex() if isinstance(value, bytes) else value
+    return hx(value) if isinstance(value, bytes) else value
 
 
 # -- consents -------------------------------------------------------------------------------
@@ -113,7 +113,7 @@ def sign_consent(terms: ConsentTerms, domain: Domain, private_key: Signer) -> by
 
 def revocation_typed_data(consent_id: bytes, deadline: int, domain: Domain) -> dict:
     """The full EIP-712 ``Revocation(bytes32 consentId,uint256 deadline)`` message."""
-    message = {"consentId": "0x" + to_bytes32(consent_id, "consent_id").hex(), "deadline": deadline}
+    message = {"consentId": hx(to_bytes32(consent_id, "consent_id")), "deadline": deadline}
     return typed_data.typed_data("Revocation", {"Revocation": REVOCATION_FIELDS}, message, domain)
 
 

@@ -74,7 +74,7 @@ class AuditSettings(BaseSettings):
 def hexed(value) -> object:
     """Event arguments as JSON: bytes as 0x hex, tuples as lists, big numbers kept as ints."""
     if isinstance(value, (bytes, bytearray, HexBytes)):
-        return "0x" + bytes(value).hex()
+        return hx(value)
     if isinstance(value, (list, tuple)):
         return [hexed(v) for v in value]
     if isinstance(value, dict):
@@ -84,7 +84,7 @@ def hexed(value) -> object:
 
 def application_ref(application_id: str) -> str:
     """The reference evidence of an application is anchored under: keccak256(its id)."""
-    return "0x" + keccak(text=application_id).hex()
+    return hx(keccak(text=application_id))
 
 
 @dataclass
@@ -244,7 +244,7 @@ def _plain(abi_type: str, value):
     if abi_type == "address":
         return checksum("0x" + format(value, "040x")) if isinstance(value, int) else checksum(value)
     if isinstance(value, (bytes, bytearray)):
-        return "0x" + bytes(value).hex()
+        return hx(value)
     if isinstance(value, tuple):
         return [_plain("", v) for v in value]
     return value
@@ -260,7 +260,7 @@ class FastDecoder:
         for item in abi:
             if item.get("type") != "event" or item.get("anonymous"):
                 continue
-            topic = "0x" + event_abi_to_log_topic(item).hex()
+            topic = hx(event_abi_to_log_topic(item))
             indexed = [(i["name"], _abi_type(i)) for i in item["inputs"] if i.get("indexed")]
             data = [(i["name"], _abi_type(i)) for i in item["inputs"] if not i.get("indexed")]
             # addresses decode as integers: checksummed once per distinct address, not once per log
@@ -276,7 +276,7 @@ class FastDecoder:
         for (field_name, abi_type), topic in zip(indexed, topics[1:], strict=False):
             raw = unhex(topic)
             if abi_type == "address":
-                args[field_name] = checksum("0x" + raw[12:].hex())
+                args[field_name] = checksum(hx(raw[12:]))
             elif abi_type == "bool":
                 args[field_name] = raw != bytes(32)
             elif abi_type.startswith("uint"):
@@ -284,9 +284,9 @@ class FastDecoder:
             elif abi_type.startswith("int"):
                 args[field_name] = int.from_bytes(raw, "big", signed=True)
             elif abi_type.startswith("bytes") and abi_type != "bytes":
-                args[field_name] = "0x" + raw[: int(abi_type[5:])].hex()
+                args[field_name] = hx(raw[: int(abi_type[5:])])
             else:  # dynamic types are hashed into the topic
-                args[field_name] = "0x" + raw.hex()
+                args[field_name] = hx(raw)
         if fields:
             values = abi_decode(decode_types, data)
             for (field_name, abi_type), value in zip(fields, values, strict=True):
@@ -487,7 +487,7 @@ class Indexer:
             ).all()  # fmt: skip
         for number, block_hash in blocks:
             chain_block = watched.client.w3.eth.get_block(number)
-            if "0x" + bytes(chain_block["hash"]).hex() == block_hash:
+            if hx(chain_block["hash"]) == block_hash:
                 break
             keep = number - 1
         if keep == last:

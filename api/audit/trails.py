@@ -16,7 +16,7 @@ from web3 import Web3
 from api.audit.indexer import REFUSALS, Watched, hexed
 from api.catalog import CATEGORIES
 from chain.tx import ChainClient
-from chain.hexcodec import unhex
+from chain.hexcodec import hx, unhex
 
 Names = Callable[[str], str | None]
 STEP_FIELDS = ("contract", "contract_name", "event", "kind", "tx_hash", "block_number", "block_hash", "block_time", "log_index", "tx_sender", "args")
@@ -194,7 +194,7 @@ class ChainChecker:
             return False, "the transaction reverted"
         if receipt["blockNumber"] != row["block_number"]:
             return False, f"mined in block {receipt['blockNumber']}, the trail says {row['block_number']}"
-        if row.get("block_hash") and "0x" + bytes(receipt["blockHash"]).hex() != row["block_hash"]:
+        if row.get("block_hash") and hx(receipt["blockHash"]) != row["block_hash"]:
             return False, f"block {row['block_number']} has another hash on chain"
         entry = next((entry for entry in receipt["logs"] if entry["logIndex"] == row["log_index"]), None)
         if entry is None:
@@ -266,7 +266,7 @@ def _topic(reader, event: str) -> str:
     from eth_utils import event_abi_to_log_topic
 
     abi = next(item for item in reader.contract.abi if item.get("type") == "event" and item["name"] == event)
-    return "0x" + event_abi_to_log_topic(abi).hex()
+    return hx(event_abi_to_log_topic(abi))
 
 
 def chain_rows(watched: Watched, registry, *, tender_id: str | None = None, application_id: str | None = None,
@@ -307,5 +307,5 @@ def chain_rows(watched: Watched, registry, *, tender_id: str | None = None, appl
                 store_reader = watched.readers[address]
                 if store_reader[0] == "DocumentStore":
                     logs.append(entry)
-    unique = {("0x" + bytes(e["transactionHash"]).hex(), e["logIndex"]): e for e in logs}
+    unique = {(hx(e["transactionHash"]), e["logIndex"]): e for e in logs}
     return build_rows(watched, facts, decode_logs(watched, list(unique.values())))

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from api.auth import schemas, service
 from api.deps import ClientDep, CurrentIdentity, NowDep, PlatformDep, SessionDep
 
 router = APIRouter(prefix="/v1/auth", tags=["sign-in"])
-UNAUTHORIZED = {401: {"description": "bad, expired or replayed sign-in"}}
+UNAUTHORIZED: dict[int | str, dict[str, Any]] = {401: {"description": "bad, expired or replayed sign-in"}}
 
 
 @router.post("/challenge", response_model=schemas.Challenge, status_code=201)

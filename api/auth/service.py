@@ -6,9 +6,10 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 import jwt
-from sqlalchemy import delete, update
+from sqlalchemy import CursorResult, delete, update
 from sqlalchemy.orm import Session
 
 from api.context import Platform
@@ -69,9 +70,9 @@ def exchange(platform: Platform, session: Session, text: str, signature: str, no
         raise Unauthorized("sign-in refused: this challenge was not issued by the server")
     if challenge.expires_at <= now:
         raise Unauthorized("sign-in refused: the challenge has expired; ask for a new one")
-    spent = session.execute(
+    spent = cast(CursorResult, session.execute(
         update(AuthChallenge).where(AuthChallenge.nonce == message.nonce, AuthChallenge.used_at.is_(None)).values(used_at=now)
-    )
+    ))  # an UPDATE's result: a cursor with its row count
     session.commit()
     if spent.rowcount != 1:
         raise Unauthorized("sign-in refused: this challenge was already used")

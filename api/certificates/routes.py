@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
@@ -65,7 +65,7 @@ def _certificate_out(platform, session, certificate: Certificate) -> dict:
 
 
 def _verify_link(platform, certificate: Certificate) -> str:
-    return pdf.qr_payload(platform.settings.public_url + "/verify", certificate.target_hash)
+    return pdf.qr_payload(platform.settings.public_url + "/verify", cast(str, certificate.target_hash))  # asked only when it has one
 
 
 def _certificate(session, identity, certificate_id: str) -> Certificate:
@@ -114,7 +114,7 @@ def decide(application_id: str, body: Decision, identity: CurrentIdentity, platf
     application = get_for(session, identity, application_id)
     require_agency(identity, application)
     certificate = service.decide(platform, session, application, body.decision == "approve", body.reason, now)
-    out = {"application": application_out(application, platform.catalog)}
+    out: dict[str, Any] = {"application": application_out(application, platform.catalog)}
     if certificate is not None:
         out["certificate"] = _certificate_out(platform, session, certificate)
     return out
@@ -139,7 +139,7 @@ def decide_many(body: BulkDecisions, identity: CurrentIdentity, platform: Platfo
             problem = {"type": PROBLEM_BASE + refusal.slug, "title": refusal.title, "status": refusal.status, "detail": refusal.detail, **refusal.extra}
             results.append({"application_id": application_id, "status": refusal.status, "problem": problem})
             continue
-        out = {"application_id": application_id, "status": 200, "state": application.state}
+        out: dict[str, Any] = {"application_id": application_id, "status": 200, "state": cast(Application, application).state}  # not refused: found
         if certificate is not None:
             out["certificate"] = {"id": certificate.id, "state": certificate.state}
         results.append(out)
@@ -216,6 +216,7 @@ def certificate_pdf(certificate_id: str, identity: CurrentIdentity, platform: Pl
     if certificate.state not in (CertificateState.ISSUED, CertificateState.REVOKED):
         raise NotFound(f"{certificate_id} is {certificate.state}; the PDF exists once it is issued")
     document = service.document_of(platform, certificate)
+    target_hash = cast(str, certificate.target_hash)  # issued or revoked: it has one
     data = oa.unsalt(document["data"])
     issuer = data["issuers"][0]
     view = pdf.CertificateView(
@@ -223,9 +224,9 @@ def certificate_pdf(certificate_id: str, identity: CurrentIdentity, platform: Pl
         holder_name=data["recipient"]["name"], id_number_masked=data["recipient"]["idNumberMasked"],
         matter_zh="；".join(m["nameZh"] for m in data["matters"]), matter_en="; ".join(m["nameEn"] for m in data["matters"]),
         agency_name=issuer["name"], issued_on=date.fromisoformat(data["issuedOn"]), document_store=issuer["documentStore"],
-        target_hash=certificate.target_hash,
+        target_hash=target_hash,
     )  # fmt: skip
-    body = pdf.render(view, platform.settings.public_url + "/verify", certificate.target_hash)
+    body = pdf.render(view, platform.settings.public_url + "/verify", target_hash)
     return Response(body, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{certificate_id}.pdf"'})
 
 

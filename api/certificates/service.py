@@ -23,6 +23,7 @@ import logging
 import threading
 import uuid
 from datetime import UTC, datetime
+from typing import cast
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -36,6 +37,7 @@ from api.problems import Conflict, Forbidden, NotFound, Problem, ServiceUnavaila
 from chain import intents
 from chain.hexcodec import hx, unhex
 from chain.documents import DocumentStoreClient
+from chain.registry import Member
 from chain.faults import checkpoint
 from identity import oa
 
@@ -67,7 +69,7 @@ def certificate_data(platform: Platform, application: Application, certificate_i
     """The certificate's OpenAttestation v2 data (salted and wrapped later, in its batch)."""
     matters = [platform.catalog.matters[c] for c in application.matters]
     kind = platform.catalog.certificate[matters[0].certificate]
-    agency = platform.roles().member(application.agency)
+    agency = cast(Member, platform.roles().member(application.agency))  # the application was made with an active agency
     claimed = claimed_identity(platform, application)
     return {
         "$template": {"name": TEMPLATE, "type": "EMBEDDED_RENDERER", "url": platform.settings.public_url + "/verify"},
@@ -158,9 +160,9 @@ def revoke(platform: Platform, session: Session, certificate: Certificate, reaso
         raise Conflict(f"{certificate.id} is revoked already")
     if certificate.state != CertificateState.ISSUED:
         raise Conflict(f"{certificate.id} is {certificate.state}; only an issued certificate can be revoked")
-    store = store_of(platform, certificate.agency)
-    call = store.revoke_call(certificate.target_hash)
-    receipt = agency_write(platform, intents.certificates_revoke(certificate.target_hash), store.writer(), call)
+    store, target_hash = store_of(platform, certificate.agency), cast(str, certificate.target_hash)  # an issued certificate has one
+    call = store.revoke_call(target_hash)
+    receipt = agency_write(platform, intents.certificates_revoke(target_hash), store.writer(), call)
     certificate.state, certificate.revoke_reason, certificate.revoke_tx, certificate.revoked_at = CertificateState.REVOKED, reason, receipt.tx_hash, now
     session.commit()
     return certificate

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy import select
@@ -14,7 +14,7 @@ from chain.outbox import OutboxEntry
 from chain.registry import MemberStatus, Role
 
 router = APIRouter(prefix="/v1", tags=["members"])
-CHAIN_DOWN = {503: {"description": "the chain node cannot be reached"}}
+CHAIN_DOWN: dict[int | str, dict[str, Any]] = {503: {"description": "the chain node cannot be reached"}}
 
 
 @router.get("/members", response_model=list[MemberOut], responses=CHAIN_DOWN)

@@ -30,7 +30,7 @@ from identity.keys import hpke_key_for
 from identity.canonical import canonical_json
 from identity.pull_request import BadMessage, PullRequest, attributes_hash, pull_request_id, verify_answer
 from identity.sealing import hpke_open, hpke_seal
-from chain.hexcodec import unhex
+from chain.hexcodec import hx, unhex
 
 
 def holder_for(platform: Platform, category: str) -> Member:
@@ -59,7 +59,7 @@ def _attempts(platform: Platform, session: Session, application: Application) ->
             number += 1
         holder = holder_for(platform, category)
         open_rows[category] = PulledRecord(
-            request_id="0x" + pull_request_id(consent_id, number).hex(), application_id=application.id, category=category,
+            request_id=hx(pull_request_id(consent_id, number)), application_id=application.id, category=category,
             holder=holder.address, pull_number=number,
         )  # fmt: skip
         session.add(open_rows[category])
@@ -110,7 +110,7 @@ def pull_all(platform: Platform, session: Session, application: Application, now
         for attempt in attempts:
             body, request = _unsigned(platform, application, attempt, now)
             signature = request.sign(dev_key.key, deployment.chain_id, deployment.address("ConsentRegistry"))
-            bodies.append((attempt, dict(body, signature="0x" + signature.hex())))
+            bodies.append((attempt, dict(body, signature=hx(signature))))
     else:
         bodies = _match_signed(platform, application, attempts, signed)
     results = [_pull_one(platform, session, application, attempt, body) for attempt, body in bodies]
@@ -161,7 +161,7 @@ def request_body(
     )  # fmt: skip
     body = {
         "consent_id": consent_id, "sequence": sequence, "category": category, "attributes": attributes, "scope": scope,
-        "scope_salt": "0x" + bytes(scope_salt).hex(), "subject": sealed_subject, "requester": request.requester, "issued_at": issued_at,
+        "scope_salt": hx(scope_salt), "subject": sealed_subject, "requester": request.requester, "issued_at": issued_at,
     }  # fmt: skip
     return body, request
 
@@ -175,7 +175,7 @@ def pull_body(
     body, request = request_body(
         agency_key.address, holder, holder_hpke_key, sequence, consent_id, category, scope, scope_salt, attributes, subject, issued_at
     )
-    return dict(body, signature="0x" + request.sign(agency_key.key, chain_id, consent_registry).hex())
+    return dict(body, signature=hx(request.sign(agency_key.key, chain_id, consent_registry)))
 
 
 def _pull_one(platform: Platform, session: Session, application: Application, attempt: PulledRecord, body: dict) -> dict:

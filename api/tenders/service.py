@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any, cast
 
 from eth_account import Account
 from eth_account.messages import encode_defunct
+from eth_typing import HexStr
 from eth_utils import keccak
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -95,7 +97,7 @@ def create(platform: Platform, session: Session, identity, body: schemas.TenderC
 def view(platform: Platform, session: Session, tender: Tender) -> dict:
     """The tender as anyone may see it; bidders and counts only once the deadline has passed."""
     on_chain = platform.tenders().get_tender(unhex(tender.tender_id))
-    out = {"tender_id": tender.tender_id, "reference": tender.reference, "title": tender.title, "agency": tender.agency,
+    out: dict[str, Any] = {"tender_id": tender.tender_id, "reference": tender.reference, "title": tender.title, "agency": tender.agency,
            "state": on_chain.state.name.lower(), "terms": on_chain.as_json(), "created_tx": tender.created_tx,
            "ledger": ledger(platform)}  # fmt: skip
     if on_chain.state is not TenderState.BIDDING:
@@ -261,7 +263,7 @@ def _open(platform: Platform, tender: Tender, bid: TenderBid, key: bytes) -> dic
     """Check the stored file against its on-chain hash and open it: ``cause`` None and the bid, or why not."""
     tid, pid = unhex(tender.tender_id), unhex(bid.pseudonym)
     try:
-        ciphertext = blobs(platform).get(bid.blob)
+        ciphertext = blobs(platform).get(cast(str, bid.blob))  # a committed bid has its file
         if ciphertext_hash(ciphertext) != platform.tenders().get_bid(tid, pid).ciphertext_hash:
             raise BlobMissing("the stored file does not match its on-chain commitment")
     except BlobMissing as exc:  # the platform's copy is gone or altered: not the bidder's fault
@@ -349,8 +351,9 @@ def items_hash(bid: dict) -> bytes:
 def announcement(tender: Tender, bids: list[TenderBid]) -> str:
     lines = [f"开标记录 {tender.reference} {tender.title}"]
     for bid in bids:
-        items = "，".join(f"{k}：{v}" for k, v in sorted(bid.opened.get("items", {}).items()))
-        lines.append(f"投标人：{bid.opened['bidder_name']}；投标报价：{bid.opened['price_fen'] / 100:.2f} 元；{items}")
+        opened = cast(dict, bid.opened)  # decrypted bids only
+        items = "，".join(f"{k}：{v}" for k, v in sorted(opened.get("items", {}).items()))
+        lines.append(f"投标人：{opened['bidder_name']}；投标报价：{opened['price_fen'] / 100:.2f} 元；{items}")
     return "\n".join(lines)
 
 
@@ -362,7 +365,8 @@ def publish_reading(platform: Platform, session: Session, identity, tender: Tend
         settle(platform, session, tender, now)
     bids = list(session.scalars(select(TenderBid).where(TenderBid.tender_id == tender.tender_id, TenderBid.decryption == "decrypted").order_by(TenderBid.pseudonym)))
     text = announcement(tender, bids)
-    readings = [(unhex(b.pseudonym), int(b.opened["price_fen"]), items_hash(b.opened)) for b in bids]
+    opened = [(b, cast(dict, b.opened)) for b in bids]  # decrypted bids only
+    readings = [(unhex(b.pseudonym), int(bid["price_fen"]), items_hash(bid)) for b, bid in opened]
     call = platform.tenders().publish_reading_call(tender.tender_id, readings, keccak(text=text))
     receipt, _ = _agency_send(platform, intents.tender_reading(tender.tender_id), tender.agency, call)
     return {"announcement": text, "announcement_hash": hx(keccak(text=text)), "read": len(readings), "tx_hash": receipt.tx_hash}
@@ -452,7 +456,7 @@ def trail(platform: Platform, tender: Tender) -> list[dict]:
     for event in events:
         if event.block_number not in times:
             times[event.block_number] = w3.eth.get_block(event.block_number)["timestamp"]
-        sender = w3.eth.get_transaction(event.tx_hash)["from"]
+        sender = w3.eth.get_transaction(HexStr(event.tx_hash))["from"]
         args = {k: (hx(v) if isinstance(v, bytes) else v) for k, v in event.args.items() if k != "tenderId"}
         steps.append({"step": event.name, "args": json.loads(json.dumps(args, default=str)), "tx_hash": event.tx_hash,
                       "block_number": event.block_number, "log_index": event.log_index, "time": times[event.block_number], "sent_by": sender})  # fmt: skip
