@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -30,7 +30,7 @@ def _add_column(table: Table, name: str) -> None:
     table.add_column(name, no_wrap=name in _WHOLE, min_width=_WHOLE.get(name))
 
 
-def _fail(message: str, code: int = 1):
+def _fail(message: str, code: int = 1) -> NoReturn:
     console.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code)
 

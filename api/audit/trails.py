@@ -9,8 +9,11 @@ sender with what the step says.
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime
+from typing import Any, cast
 
+from eth_typing import HexStr
 from web3 import Web3
 
 from api.audit.indexer import REFUSALS, Watched, hexed
@@ -123,12 +126,12 @@ RELAYED_KINDS = ("SUBMISSION_MANIFEST", "COMMITMENT")  # the platform's relayer 
 AGENCY_KINDS = ("COMMITMENT_CHECK", "DELIVERY")  # the handling agency anchors these
 
 
-def expected_anchorers(relayers: set[str], agency: str | None) -> dict[str, set[str]]:
+def expected_anchorers(relayers: AbstractSet[str], agency: str | None) -> dict[str, set[str]]:
     """Who may anchor each evidence kind under an application's reference."""
     return {**{k: set(relayers) for k in RELAYED_KINDS}, **{k: {agency} if agency else set() for k in AGENCY_KINDS}}
 
 
-def application_selection(registry, *, agency: str | None, relayers: set[str], stores: set[str] | None = None) -> dict:
+def application_selection(registry, *, agency: str | None, relayers: AbstractSet[str], stores: AbstractSet[str] | None = None) -> dict:
     """What :func:`own_rows` keeps of an application's rows, for the index (the API) and for the
     chain read straight (the CLI) alike: document events of the store that issued its certificate
     (``stores`` when known, else the handling agency's store as GovRegistry records it), and anchors
@@ -175,13 +178,13 @@ class ChainChecker:
 
     def __init__(self, client: ChainClient, watched: Watched):
         self.client, self.watched = client, watched
-        self._receipts: dict[str, object] = {}
-        self._blocks: dict[int, str] = {}
+        self._receipts: dict[str, Any] = {}  # a receipt, or None when the chain has no such transaction
+        self._blocks: dict[int, int] = {}  # block number -> its timestamp
 
     def _receipt(self, tx_hash: str):
         if tx_hash not in self._receipts:
             try:
-                self._receipts[tx_hash] = self.client.w3.eth.get_transaction_receipt(tx_hash)
+                self._receipts[tx_hash] = self.client.w3.eth.get_transaction_receipt(HexStr(tx_hash))
             except Exception:  # web3 raises TransactionNotFound; a node may answer null
                 self._receipts[tx_hash] = None
         return self._receipts[tx_hash]
@@ -208,7 +211,7 @@ class ChainChecker:
         event = known[1].decode(entry)
         if event is None or event.name != row["event"]:
             return False, f"log {row['log_index']} is {event.name if event else 'an unknown event'}, not {row['event']}"
-        args = hexed(event.args)
+        args = cast(dict, hexed(event.args))  # a dict of arguments gives a dict
         if args != row["args"]:
             changed = sorted(k for k in set(args) | set(row["args"]) if args.get(k) != row["args"].get(k))
             return False, f"the arguments differ from the chain's: {', '.join(changed)}"

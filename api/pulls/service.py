@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import datetime
+from typing import cast
 
 import httpx
 from eth_utils import keccak
@@ -48,7 +49,7 @@ def _attempts(platform: Platform, session: Session, application: Application) ->
     past the numbers other open attempts hold): with the consent it is the request id, the
     replay guard on chain. The number is kept before any call, so a retry reuses it."""
     scope = merged_scope([platform.catalog.matters[c] for c in application.matters])
-    consent_id = unhex(application.consent_id)
+    consent_id = unhex(cast(str, application.consent_id))  # pulls come after the consent
     open_rows = {a.category: a for a in session.scalars(select(PulledRecord).where(PulledRecord.application_id == application.id, PulledRecord.sealed.is_(None)))}
     taken = {a.pull_number for a in open_rows.values()}
     number = platform.consents().get(consent_id).pulls + 1
@@ -65,18 +66,23 @@ def _attempts(platform: Platform, session: Session, application: Application) ->
         session.add(open_rows[category])
         taken.add(number)
     session.commit()
-    return sorted(open_rows.values(), key=lambda a: a.pull_number)
+    return sorted(open_rows.values(), key=lambda a: cast(int, a.pull_number))  # every attempt holds its number
+
+
+def _holder(platform: Platform, address: str) -> Member:
+    """The data holder an attempt was made with: :func:`holder_for` picked it among active members."""
+    return cast(Member, platform.roles().member(address))
 
 
 def _unsigned(platform: Platform, application: Application, attempt: PulledRecord, now: datetime) -> tuple[dict, PullRequest]:
     """The body of one pull request, all but the agency's signature, and the request it signs."""
     scope = merged_scope([platform.catalog.matters[c] for c in application.matters])
-    identity = json.loads(unsealed(platform, application.id, "claimed_identity", application.claimed_identity))
-    salt = unsealed(platform, application.id, "face_check_salt", application.face_check_salt)
+    identity = json.loads(unsealed(platform, application.id, "claimed_identity", cast(bytes, application.claimed_identity)))  # kept from the face check
+    salt = unsealed(platform, application.id, "face_check_salt", cast(bytes, application.face_check_salt))
     subject = {"id_number": identity["id_number"], "vendor_request_id": application.face_request_id, "salt": salt.hex()}
-    holder = platform.roles().member(attempt.holder)
+    holder = _holder(platform, attempt.holder)
     return request_body(
-        application.agency, holder.address, holder.info.hpke_public_key, attempt.pull_number, application.consent_id, attempt.category,
+        application.agency, holder.address, holder.info.hpke_public_key, cast(int, attempt.pull_number), cast(str, application.consent_id), attempt.category,
         scope, scope_salt(application), scope[attempt.category], subject, int(now.timestamp()),
     )  # fmt: skip
 
@@ -143,7 +149,7 @@ def _match_signed(platform: Platform, application: Application, attempts: list[P
         if signer != application.agency:
             raise BadRequest(f"pull {body['sequence']} is signed by {signer}, not by the agency {application.agency}")
         matched.append((attempt, body))
-    return sorted(matched, key=lambda item: item[0].pull_number)
+    return sorted(matched, key=lambda item: cast(int, item[0].pull_number))
 
 
 def request_body(
@@ -179,7 +185,7 @@ def pull_body(
 
 
 def _pull_one(platform: Platform, session: Session, application: Application, attempt: PulledRecord, body: dict) -> dict:
-    holder = platform.roles().member(attempt.holder)
+    holder = _holder(platform, attempt.holder)
     url = platform.settings.gateways.get(holder.info.domain)
     if url is None:
         raise ServiceUnavailable(f"no gateway URL configured for {holder.info.domain} (GOVCHAIN_GATEWAYS)")
@@ -219,7 +225,7 @@ def pulled_data(platform: Platform, session: Session, application: Application) 
     rows = session.scalars(select(PulledRecord).where(PulledRecord.application_id == application.id, PulledRecord.sealed.is_not(None)))
     return [
         {"category": r.category, "holder": r.holder, "tx_hash": r.tx_hash,
-         **json.loads(platform.keys.open(r.sealed, f"pulled/{r.request_id}".encode()))}  # fmt: skip
+         **json.loads(platform.keys.open(cast(bytes, r.sealed), f"pulled/{r.request_id}".encode()))}  # fmt: skip
         for r in rows
     ]
 
