@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 from dataclasses import dataclass, field
 
 from eth_abi import decode as abi_decode
@@ -34,7 +34,7 @@ from hexbytes import HexBytes
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import delete, func, insert, or_, select, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 from web3 import Web3
 from web3.types import RPCEndpoint
 
@@ -99,14 +99,14 @@ class Watched:
     client: ChainClient
     decoders: dict[str, tuple[str, "FastDecoder"]] = field(default_factory=dict)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         abis: dict[str, FastDecoder] = {}
         for address, (name, reader) in self.readers.items():
             self.decoders[address] = (name, abis.setdefault(name, FastDecoder(reader.contract.abi)))
 
     @classmethod
     def of(cls, client: ChainClient, deployment: Deployment) -> "Watched":
-        readers = {}
+        readers: dict[str, tuple[str, EventReader]] = {}
         for name in FOLLOWED:
             entry = deployment.contracts[name]
             contract = client.w3.eth.contract(address=Web3.to_checksum_address(entry["address"]), abi=entry["abi"])
@@ -166,7 +166,7 @@ def classify(event: ChainEvent, contract_name: str, args: dict, facts: Facts) ->
     """``(kind, member, applicant, case_ref)`` of one event."""
     name = event.name
     if contract_name == "ConsentRegistry":
-        consent_id = args.get("consentId")
+        consent_id = cast(str, args.get("consentId"))  # every ConsentRegistry event names its consent
         if name == "ConsentGranted":
             facts.consents[consent_id] = (args["applicant"], args["agency"])
             return "consent", args["agency"], args["applicant"], consent_id
@@ -193,7 +193,7 @@ def classify(event: ChainEvent, contract_name: str, args: dict, facts: Facts) ->
     if contract_name == "TenderLedger":
         tender_id = args.get("tenderId")
         if name == "TenderCreated":
-            facts.tenders[tender_id] = args["agency"]
+            facts.tenders[args["tenderId"]] = args["agency"]
             return "tender", args["agency"], None, tender_id
         return "tender", facts.tender(tender_id) if tender_id else None, None, tender_id
     # GovRegistry: members, roles, stores, admin
@@ -272,7 +272,7 @@ class FastDecoder:
         if spec is None:
             return None
         name, indexed, fields, decode_types = spec
-        args = {}
+        args: dict[str, Any] = {}
         for (field_name, abi_type), topic in zip(indexed, topics[1:], strict=False):
             raw = unhex(topic)
             if abi_type == "address":
@@ -551,7 +551,7 @@ class Reconciliation:
         return not (self.refusals or self.missing or self.extra or self.different)
 
 
-def reconcile(client: ChainClient, deployment: Deployment, sessions: Session | sessionmaker, *, page_blocks: int = 2_000) -> Reconciliation:
+def reconcile(client: ChainClient, deployment: Deployment, sessions: sessionmaker, *, page_blocks: int = 2_000) -> Reconciliation:
     """Re-read the chain over the indexed range and compare it row by row with the index."""
     watched = Watched.of(client, deployment)
     last = CursorStore(sessions).get(watched.cursor_name)
