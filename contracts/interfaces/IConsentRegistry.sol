@@ -154,6 +154,9 @@ interface IConsentRegistry {
     /// @notice Record `index` of a {recordPulls} batch is not signed by its `requester`: the
     /// whole batch is refused, since a pull or a refusal naming an agency needs that agency's word.
     error ConsentRegistryInvalidPullSignature(uint256 index, address requester);
+    /// @notice Record `index` of a {recordPulls} batch is not ABI-encoded: its `sequence`, `category`,
+    /// `requester` or `issuedAt` word has a bit set above the field's width. The whole batch is refused.
+    error ConsentRegistryMalformedPullRecord(uint256 index);
     /// @notice Record `index` was signed at `issuedAt`, longer than {pullRequestLifetime} before `now`.
     error ConsentRegistryPullRequestExpired(uint256 index, uint64 issuedAt, uint256 now);
 
