@@ -219,16 +219,21 @@ class ChainWriter:
         return moved
 
     def _collect_receipts(self) -> bool:
+        """Record the receipts of what was sent, in nonce order up to the first not yet mined
+        (a later nonce cannot be mined before it), in one database transaction."""
         finished = []
         for entry in self._entries(SENT):
             receipt = self.client.receipt_or_none(entry.tx_hash)
-            if receipt is not None:
-                finished.append((entry, receipt))
-        for entry, receipt in finished:
-            self._finish(entry, receipt)
+            if receipt is None:
+                break
+            finished.append((entry, receipt))
+        if finished:
+            self._record(finished)
         return bool(finished)
 
     def _send_queued(self, room: int) -> bool:
+        """Sign up to ``room`` queued intents with contiguous nonces, store them signed in one
+        transaction, then send them in nonce order and mark them sent in one transaction."""
         with self.sessions() as session:
             queued = list(session.scalars(
                 select(OutboxEntry).where(OutboxEntry.sender == self.account.address, OutboxEntry.status == QUEUED)
@@ -236,44 +241,51 @@ class ChainWriter:
             ))  # fmt: skip
         if not queued:
             return False
-        fees = self.client.fee_fields(self.client.w3.eth.get_block("latest"))
-        for entry in queued:
-            if not self._sign_and_send(entry, fees):
-                break
+        signed = self._sign(queued, self.client.fee_fields(self.client.w3.eth.get_block("latest")))
+        checkpoint("writer.after_sign")
+        for position, entry in enumerate(signed):
+            try:
+                self.client.send_raw(entry.raw)
+            except Web3RPCError as exc:
+                self._mark_sent(signed[:position])
+                unsent = signed[position + 1 :]  # signed with the nonces after this one, never sent: sign again later
+                if classify(exc) is NodeError.NONCE_TAKEN:  # our count is behind the node's: re-read it
+                    self._requeue([entry, *unsent])
+                    self._next_nonce = None
+                    self.take_over()
+                    return True
+                # refused for itself (gas, funds, size): never mined, and its nonce goes to the next intent
+                self._requeue(unsent)
+                self._set(entry.key, FAILED, only_hash=entry.tx_hash, error=f"refused by the node before mining: {exc.message}")
+                self._next_nonce = entry.nonce
+                self._done.ring_now()
+                return True
+        self._mark_sent(signed)
+        checkpoint("writer.after_send")
         return True
 
-    def _sign_and_send(self, entry: OutboxEntry, fees: dict[str, int]) -> bool:
-        """Sign ``entry`` with the next nonce, store it, send it. False when the round should stop."""
+    def _sign(self, queued: list[OutboxEntry], fees: dict[str, int]) -> list[InFlight]:
+        """Sign each queued intent with the next nonce and store it signed (one transaction, only
+        rows still queued: one signer per intent, even with a leader that lost its lease a moment ago)."""
         nonce = self._next_nonce
         if nonce is None:
             raise RuntimeError("only a leader that took over signs")
-        tx = {"to": entry.to_address, "data": entry.calldata, "gas": entry.gas_limit, "value": 0, "chainId": self.client.chain_id, **fees}
-        raw, tx_hash = self.client.sign_with_nonce(self.account, tx, nonce)
-        with self.sessions() as session:  # stored before it is sent; only a still-queued row (one signer per intent)
-            taken = session.execute(
-                update(OutboxEntry).where(OutboxEntry.id == entry.id, OutboxEntry.status == QUEUED)
-                .values(status=SIGNED, nonce=nonce, tx_hash=tx_hash, raw_tx=raw, updated_at=utcnow()).returning(OutboxEntry.id)
-            ).first() is not None  # fmt: skip
+        signed = []
+        with self.sessions() as session:
+            for entry in queued:
+                tx = {"to": entry.to_address, "data": entry.calldata, "gas": entry.gas_limit, "value": 0, "chainId": self.client.chain_id, **fees}
+                raw, tx_hash = self.client.sign_with_nonce(self.account, tx, nonce)
+                at = utcnow()
+                taken = session.execute(
+                    update(OutboxEntry).where(OutboxEntry.id == entry.id, OutboxEntry.status == QUEUED)
+                    .values(status=SIGNED, nonce=nonce, tx_hash=tx_hash, raw_tx=raw, updated_at=at).returning(OutboxEntry.id)
+                ).first() is not None  # fmt: skip
+                if taken:
+                    signed.append(InFlight(entry.intent_key, nonce, tx_hash, raw, at))
+                    nonce += 1
             session.commit()
-        if not taken:
-            return True  # another writer got it (a leader that lost its lease a moment ago): skip
-        checkpoint("writer.after_sign")
-        try:
-            self.client.send_raw(raw)
-        except Web3RPCError as exc:
-            if classify(exc) is NodeError.NONCE_TAKEN:  # our count is behind the node's: re-read, sign again later
-                self._requeue(entry.intent_key, tx_hash)
-                self._next_nonce = None
-                self.take_over()
-                return False
-            # refused for itself (funds, size...): never mined, its nonce stays free for the next intent
-            self._set(entry.intent_key, FAILED, only_hash=tx_hash, error=f"refused by the node before mining: {exc.message}")
-            self._done.ring_now()
-            return True
-        self._next_nonce = nonce + 1
-        self._set(entry.intent_key, SENT, only_hash=tx_hash)
-        checkpoint("writer.after_send")
-        return True
+        self._next_nonce = nonce
+        return signed
 
     # -- entries --------------------------------------------------------------------------------
 
@@ -302,7 +314,7 @@ class ChainWriter:
                 if receipt is not None:
                     self._finish(entry, receipt)
                 else:
-                    self._requeue(entry.key, entry.tx_hash)
+                    self._requeue([entry])
                 return
             if kind is not NodeError.ALREADY_KNOWN:
                 log.warning("writer %s: re-broadcast of %s refused: %s", self.account.address, entry.tx_hash, exc.message)
@@ -310,28 +322,48 @@ class ChainWriter:
         self._set(entry.key, SENT, only_hash=entry.tx_hash)
 
     def _finish(self, entry: InFlight, receipt: Receipt) -> None:
-        status = MINED if receipt.ok else FAILED
-        error = None if receipt.ok else f"{receipt.tx_hash} failed (status 0) in block {receipt.block_number}"
-        self._set(entry.key, status, only_hash=entry.tx_hash, block_number=receipt.block_number, error=error)
+        self._record([(entry, receipt)])
+
+    def _record(self, finished: list[tuple[InFlight, Receipt]]) -> None:
+        """Mined or failed (status 0), with the block, in one transaction; then wake the waiters."""
+        with self.sessions() as session:
+            for entry, receipt in finished:
+                error = None if receipt.ok else f"{receipt.tx_hash} failed (status 0) in block {receipt.block_number}"
+                session.execute(self._update(entry.key, entry.tx_hash, MINED if receipt.ok else FAILED, block_number=receipt.block_number, error=error))
+            session.commit()
         self._done.ring_now()
 
-    def _requeue(self, key: str, tx_hash: str) -> None:
-        """Back to the queue, unsigned: its nonce went to another transaction, it was never mined."""
+    def _mark_sent(self, sent: list[InFlight]) -> None:
+        if sent:
+            with self.sessions() as session:
+                for entry in sent:
+                    session.execute(self._update(entry.key, entry.tx_hash, SENT))
+                session.commit()
+
+    def _requeue(self, entries: list[InFlight]) -> None:
+        """Back to the queue, unsigned: never mined (a nonce another transaction took, or signed
+        after one the node refused)."""
+        if not entries:
+            return
         with self.sessions() as session:
-            session.execute(
-                update(OutboxEntry).where(OutboxEntry.intent_key == key, OutboxEntry.tx_hash == tx_hash, OutboxEntry.block_number.is_(None))
-                .values(status=QUEUED, nonce=None, tx_hash=None, raw_tx=None, updated_at=utcnow())
-            )  # fmt: skip
+            for entry in entries:
+                session.execute(
+                    update(OutboxEntry).where(OutboxEntry.intent_key == entry.key, OutboxEntry.tx_hash == entry.tx_hash, OutboxEntry.block_number.is_(None))
+                    .values(status=QUEUED, nonce=None, tx_hash=None, raw_tx=None, updated_at=utcnow())
+                )  # fmt: skip
             session.commit()
 
+    @staticmethod
+    def _update(key: str, tx_hash: str, status: str, **fields):
+        """Set ``status`` for the intent's transaction ``tx_hash`` (never a re-signed one's), never over "mined" or "failed"."""
+        return (
+            update(OutboxEntry).where(OutboxEntry.intent_key == key, OutboxEntry.tx_hash == tx_hash, OutboxEntry.status.not_in(DONE))
+            .values(status=status, updated_at=utcnow(), **fields)
+        )  # fmt: skip
+
     def _set(self, key: str, status: str, *, only_hash: str, **fields) -> None:
-        """Record ``status`` for the intent's transaction ``only_hash`` (never a re-signed one's),
-        and never over "mined" or "failed"."""
         with self.sessions() as session:
-            session.execute(
-                update(OutboxEntry).where(OutboxEntry.intent_key == key, OutboxEntry.tx_hash == only_hash, OutboxEntry.status.not_in(DONE))
-                .values(status=status, updated_at=utcnow(), **fields)
-            )  # fmt: skip
+            session.execute(self._update(key, only_hash, status, **fields))
             session.commit()
 
 

@@ -134,7 +134,7 @@ def test_two_writer_processes_one_leader_killed_after_signing_the_other_finishes
         intents = rotations(chain, registry, parties.agency, 30)
         queue_all(sessions, intents)
         doomed.wait(30)
-        assert doomed.returncode == -9  # killed with its first transaction signed and stored, not sent
+        assert doomed.returncode == -9  # killed with its first batch signed and stored, not sent
         died = time.monotonic()
         assert standby.stdout.readline().strip() == "leading"
         handover = time.monotonic() - died
