@@ -27,6 +27,7 @@ class GatewaySettings(BaseSettings):
     database_url: str = ""
     max_batch: int = 32
     batch_interval: float = 0.2
+    batches_in_flight: int = Field(4, ge=1, le=64)  # recordPulls batches sent and not yet mined, at once
     clock_skew_seconds: int = 300
     dataset_size: int = 2000
     max_inflight: int = 64  # requests handled at once; beyond it 503 + Retry-After (httpkit.inflight)
