@@ -1,7 +1,8 @@
 """Group commit of pull logs: one ``recordPulls`` transaction for many pulls, several in flight.
 
 Callers hand in a :class:`PullRecord` and wait; the cutter thread sends the queue as one batch
-when it holds ``max_batch`` records or ``interval`` seconds after the first arrived, and goes on
+at once when no batch is in flight, else when it holds ``max_batch`` records or ``interval``
+seconds after the first arrived (group commit: a batch forms while another is mined), and goes on
 cutting the next batch while up to ``max_in_flight`` batches await their receipts. The collector
 thread awaits them in the order they were sent (their nonces' order) and gives each caller its
 own record's outcome (logged with its pull number, or refused): a caller still learns its pull
@@ -30,7 +31,7 @@ _WAKE = object()  # put on the queue when held records are released: the cutter 
 
 
 class PullBatcher:
-    def __init__(self, consents: ConsentRegistryClient, holder: LocalAccount, *, max_batch: int = 32, interval: float = 0.2, max_in_flight: int = 4):
+    def __init__(self, consents: ConsentRegistryClient, holder: LocalAccount, *, max_batch: int = 32, interval: float = 0.02, max_in_flight: int = 4):
         self.consents = consents
         self.holder = holder
         self.max_batch = max_batch
@@ -70,10 +71,11 @@ class PullBatcher:
                 self._send(batch)
 
     def _gather(self) -> tuple[list[Item], bool]:
-        """The next batch: released records first, then the queue until ``max_batch`` or ``interval``."""
+        """The next batch: released records first, then the queue until ``max_batch`` or ``interval``;
+        no wait at all while nothing is in flight (group commit: a batch forms while one is mined)."""
         with self._guard:
             batch, self._ready = self._ready[: self.max_batch], self._ready[self.max_batch :]
-        deadline = time.monotonic() + self.interval if batch else None
+        deadline = self._deadline() if batch else None
         while len(batch) < self.max_batch:
             try:
                 item = self._queue.get(timeout=None if deadline is None else max(deadline - time.monotonic(), 0))
@@ -89,8 +91,13 @@ class PullBatcher:
             elif not self._hold_if_busy(item):
                 batch.append(item)
             if batch and deadline is None:
-                deadline = time.monotonic() + self.interval
+                deadline = self._deadline()
         return batch, False
+
+    def _deadline(self) -> float:
+        with self._guard:
+            idle = not self._busy
+        return time.monotonic() + (0.0 if idle else self.interval)
 
     def _hold_if_busy(self, item: Item) -> bool:
         with self._guard:
