@@ -25,8 +25,8 @@ from chain.node_errors import NodeError, classify
 from chain.tx import ChainClient, Receipt
 
 log = logging.getLogger(__name__)
-SIGNED, SENT, MINED, FAILED = "signed", "sent", "mined", "failed"
-OPEN = (SIGNED, SENT)
+QUEUED, SIGNED, SENT, MINED, FAILED = "queued", "signed", "sent", "mined", "failed"
+OPEN = (SIGNED, SENT)  # signed, maybe on its way: a queued intent is its writer's to sign
 
 
 class OutboxEntry(Base):
@@ -35,9 +35,14 @@ class OutboxEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     intent_key: Mapped[str] = mapped_column(String(200), unique=True)
     sender: Mapped[str] = mapped_column(String(42), index=True)
-    nonce: Mapped[int] = mapped_column(BigInteger)
-    tx_hash: Mapped[str] = mapped_column(String(66), unique=True)
-    raw_tx: Mapped[bytes] = mapped_column(LargeBinary)
+    # none of the three while the intent is queued for its key's writer (chain/writer.py)
+    nonce: Mapped[int | None] = mapped_column(BigInteger)
+    tx_hash: Mapped[str | None] = mapped_column(String(66), unique=True)
+    raw_tx: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # what the writer signs: the call's target, calldata and gas limit, fixed when it is queued
+    to_address: Mapped[str | None] = mapped_column(String(42))
+    calldata: Mapped[bytes | None] = mapped_column(LargeBinary)
+    gas_limit: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16), index=True)
     block_number: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
