@@ -217,6 +217,8 @@ class Outbox:
                 session.commit()
 
     def _finish(self, entry: OutboxEntry) -> Receipt:
+        if entry.status == QUEUED or entry.tx_hash is None:  # its key's writer (chain/writer.py) signs and sends it
+            raise IntentInFlight(f"intent {entry.intent_key!r} is queued for the writer of {entry.sender}; wait for it (chain.writer.wait_for)")
         receipt = self.client.receipt_or_none(entry.tx_hash)
         if receipt is None:
             receipt = self._broadcast(entry) or self.client.wait(entry.tx_hash)

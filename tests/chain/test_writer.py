@@ -21,7 +21,7 @@ from chain.db import Base, make_engine
 
 from chain.events import EventReader
 from chain.signals import close_bells
-from chain.outbox import FAILED, MINED, QUEUED, OutboxEntry
+from chain.outbox import FAILED, MINED, QUEUED, IntentInFlight, Outbox, OutboxEntry
 from chain.writer import ChainWriter, Intent, enqueue, outcome, wait_for
 
 pytestmark = [pytest.mark.node, pytest.mark.db]
@@ -167,3 +167,11 @@ def test_migration_0010_matches_the_outbox_model_and_goes_back_down(database_url
         assert db.current_revision(engine) == "0009"
     finally:
         engine.dispose()
+
+
+def test_the_outbox_does_not_send_an_intent_queued_for_the_writer(chain, registry, parties, sessions, engine):
+    (intent,) = rotations(chain, registry, parties.agency, 1)
+    queue_all(sessions, [intent])
+    with pytest.raises(IntentInFlight, match="queued for the writer"):
+        Outbox(chain, sessions).submit(intent.key, parties.agency, to=intent.to, data="0x" + intent.data.hex(), gas=intent.gas)
+    assert entries(sessions)[0].status == QUEUED  # untouched: still the writer's to sign
