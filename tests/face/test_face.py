@@ -374,6 +374,7 @@ def test_vendor_app_refuses_bad_secrets(secret, api_key):
      {"FACE_VENDOR_WEBHOOK_SECRET": "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0", "FACE_VENDOR_API_KEY": "k" * 20},
      {"FACE_VENDOR_WEBHOOK_SECRET": "whsec_c2hvcnQ=", "FACE_VENDOR_API_KEY": "k" * 20}],
 )  # fmt: skip
+@pytest.mark.proc
 def test_vendor_process_refuses_to_start_without_secrets(env):
     done = subprocess.run(
         [sys.executable, "-m", "api.face_vendor", "--host", "127.0.0.1", "--port", str(free_port())],
