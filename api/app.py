@@ -7,7 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import db, problems
+from api import db
+from httpkit import problems
 from api.agency_signing.routes import router as agency_signing_router
 from api.applications.routes import router as applications_router
 from api.audit.indexer import indexer_of

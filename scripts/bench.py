@@ -67,8 +67,8 @@ from gas_report import breakdown_tables, breakdowns, capacity_table  # noqa: E40
 from api.certificates.service import document_of  # noqa: E402
 from api.certificates.verify import Verifier  # noqa: E402
 from api.context import Platform  # noqa: E402
-from api.devdata import seed_submitted  # noqa: E402
-from api.demo import wait_for_objection_period  # noqa: E402
+from api.dev.devdata import seed_submitted  # noqa: E402
+from api.dev.demo import wait_for_objection_period  # noqa: E402
 from identity.dev_citizens import demo_citizen  # noqa: E402
 from api.models import Certificate  # noqa: E402
 from api.pulls.service import pull_body  # noqa: E402

@@ -30,7 +30,7 @@ from web3 import Web3
 
 from api.agency_signing.models import AgencySignatureRequest
 from api.context import Platform
-from api.problems import Conflict, NotFound, Problem
+from httpkit.problems import Conflict, NotFound, Problem
 from chain.addresses import checksum
 from chain.errors import NonceTaken, TransactionFailed
 from chain.outbox import Superseded

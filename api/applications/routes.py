@@ -4,7 +4,9 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.applications import schemas, service
-from api.deps import ClientDep, CurrentIdentity, NowDep, PlatformDep, SessionDep, read_body
+from api.auth.deps import CurrentIdentity
+from api.deps import ClientDep, PlatformDep, SessionDep, read_body
+from httpkit import NowDep
 
 router = APIRouter(prefix="/v1", tags=["applications"])
 MAX_CALLBACK_BYTES = 64 * 1024

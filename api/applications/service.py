@@ -17,7 +17,7 @@ from api.applications import states
 from api.auth.service import Identity
 from api.context import Platform
 from api.models import Application, WebhookReceipt
-from api.problems import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable
+from httpkit.problems import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable
 from identity import binding
 from identity.face import CallbackRejected, FaceVendorClient, VendorError, VendorUnavailable, decide, verify_callback
 

@@ -10,7 +10,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from api.audit import service
 from api.audit.indexer import KINDS, indexer_of
 from api.auth.service import Identity
-from api.deps import CurrentIdentity, NowDep, PlatformDep, SessionDep, require_role
+from api.auth.deps import CurrentIdentity, require_role
+from api.deps import PlatformDep, SessionDep
+from httpkit import NowDep
 
 router = APIRouter(prefix="/v1", tags=["audit"])
 Overseer = Annotated[Identity, Depends(require_role("AUDITOR", "GOVERNOR"))]

@@ -20,7 +20,7 @@ from api.auth.service import Identity
 from api.catalog import CATEGORIES, merged_scope
 from api.context import Platform
 from api.models import Application, Certificate, CertificateBatch
-from api.problems import BadRequest, Forbidden, NotFound
+from httpkit.problems import BadRequest, Forbidden, NotFound
 from chain.consents import ConsentState
 from chain.hexcodec import unhex
 

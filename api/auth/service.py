@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from api.context import Platform
 from api.models import AuthChallenge
-from api.problems import Unauthorized
+from httpkit.problems import Unauthorized
 from identity import siwe
 
 ALGORITHM = "HS256"

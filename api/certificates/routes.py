@@ -15,10 +15,12 @@ from api.applications import states
 from api.applications.schemas import application_out
 from api.applications.service import get_for
 from api.certificates import pdf, service
-from api.deps import CurrentIdentity, NowDep, PlatformDep, SessionDep, read_body
+from api.auth.deps import CurrentIdentity
+from api.deps import PlatformDep, SessionDep, read_body
+from httpkit import NowDep
 from api.materials import service as materials
 from api.models import Application, Certificate, CertificateBatch
-from api.problems import PROBLEM_BASE, BadRequest, Forbidden, NotFound
+from httpkit.problems import PROBLEM_BASE, BadRequest, Forbidden, NotFound
 from api.pulls.service import pulled_data, require_agency
 from chain import intents
 from identity import oa

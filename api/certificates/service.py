@@ -32,7 +32,7 @@ from api.applications import states
 from api.applications.service import claimed_identity
 from api.context import Platform
 from api.models import Application, Certificate, CertificateBatch
-from api.problems import Conflict, Forbidden, NotFound, Problem, ServiceUnavailable
+from httpkit.problems import Conflict, Forbidden, NotFound, Problem, ServiceUnavailable
 from chain import intents
 from chain.hexcodec import hx, unhex
 from chain.documents import DocumentStoreClient

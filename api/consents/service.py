@@ -17,7 +17,7 @@ from api.consents import schemas
 from api.context import Platform
 from chain.consents import REFUSAL_TEXT
 from api.models import Application
-from api.problems import BadRequest, Forbidden, NotFound
+from httpkit.problems import BadRequest, Forbidden, NotFound
 from chain import intents
 from chain.consents import ConsentState, PullRefusal
 from identity import eip712, pseudonym as pseudonyms, typed_data

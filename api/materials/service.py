@@ -24,7 +24,7 @@ from api.catalog import Material
 from api.context import Platform
 from api.materials import sniff
 from api.models import Application, Commitment, DeliveryEvent, MaterialFile
-from api.problems import BadRequest, Conflict, Forbidden, NotFound
+from httpkit.problems import BadRequest, Conflict, Forbidden, NotFound
 from chain import intents
 from identity import commitment as commitments
 from identity import manifest

@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy import select
 
-from api.deps import PlatformDep, SessionDep, require_role
+from api.auth.deps import require_role
+from api.deps import PlatformDep, SessionDep
 from api.members.schemas import MemberOut, OutboxEntryOut
-from api.problems import NotFound
+from httpkit.problems import NotFound
 from chain.outbox import OutboxEntry
 from chain.registry import MemberStatus
 

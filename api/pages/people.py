@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 
 from api.deps import PlatformDep
 from api.pages.routes import is_dev, render
-from api.problems import NotFound
+from httpkit.problems import NotFound
 from chain.config import load_node_config
 from identity.parties import DEV_MEMBERS, GOVERNOR_INFO
 

@@ -14,7 +14,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse
 
 from api.deps import PlatformDep
-from api.problems import NotFound
+from httpkit.problems import NotFound
 from api.settings import Environment, Settings
 
 HERE = Path(__file__).resolve().parent

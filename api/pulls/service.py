@@ -24,7 +24,7 @@ from api.catalog import CATEGORIES, merged_scope
 from api.consents.service import scope_salt
 from api.context import Platform
 from api.models import Application, PulledRecord
-from api.problems import BadRequest, Conflict, Forbidden, ServiceUnavailable
+from httpkit.problems import BadRequest, Conflict, Forbidden, ServiceUnavailable
 from chain.registry import Member
 from identity.keys import hpke_key_for
 from identity.pull_request import BadMessage, PullRequest, attributes_hash, canonical_json, pull_request_id, verify_answer

@@ -23,7 +23,7 @@ from api.agency_signing.service import SignatureAwaited, agency_write
 from api.blobs import BlobMissing, BlobStore
 from api.context import Platform
 from api.models import Tender, TenderBid, TenderObjection
-from api.problems import Conflict, Forbidden, NotFound
+from httpkit.problems import Conflict, Forbidden, NotFound
 from api.tenders import schemas
 from chain import intents
 from chain.hexcodec import hx, unhex

@@ -22,11 +22,11 @@ from sqlalchemy import func, select
 
 from api import db
 from api.context import Platform
-from api.devdata import seed_submitted
+from api.dev.devdata import seed_submitted
 from api.models import Application, Certificate, CertificateBatch
 from api.keys import PlatformKeys
 from api.settings import Quota, Settings
-from api.stack import LocalServices
+from api.dev.stack import LocalServices
 from chain import reverts
 from chain.compile import compile_contracts
 from chain.config import load_node_config

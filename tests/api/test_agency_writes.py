@@ -17,7 +17,7 @@ import pytest
 from eth_account import Account
 from sqlalchemy import select
 
-from api.devdata import seed_submitted
+from api.dev.devdata import seed_submitted
 from api.models import Certificate
 from chain.deploy import write_record
 from chain.errors import ConfigError

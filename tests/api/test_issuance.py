@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from api.certificates.service import Issuer
-from api.devdata import seed_submitted
+from api.dev.devdata import seed_submitted
 from api.models import Application, Certificate, CertificateBatch
 from tests.support.api import bearer, sign_in
 

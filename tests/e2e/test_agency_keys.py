@@ -74,7 +74,7 @@ def application_consent(stack, me, application_id) -> str:
 
 
 def test_a_material_reaches_the_agency_sealed_to_its_own_key(stack, parties, agency_held):
-    from api import samples
+    from api.dev import samples
     from tests.support.flows import upload
 
     applicant = Account.create()

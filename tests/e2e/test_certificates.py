@@ -20,7 +20,7 @@ from pypdf import PdfReader
 
 from identity.dev_citizens import demo_citizen
 from identity import manifest, oa
-from api import samples as files
+from api.dev import samples as files
 from tests.support.flows import submitted_application, wait_issued
 
 pytestmark = pytest.mark.slow
