@@ -86,14 +86,14 @@ def _deploy(rpc_url: str, state_dir: Path, fresh: bool):
 
 def _signer(party: str):
     from api.settings import Settings
-    from api.context import Platform
+    from api.keyring import Keyring
 
     settings = Settings()
-    keystore = Platform.keystore_of(settings, party)
+    keystore = Keyring.keystore_of(settings, party)
     password = None
     if keystore and not settings.keystore_password.get_secret_value():
         password = getpass.getpass(f"password for {keystore}: ")
-    return Platform.load_signer(settings, party, password)
+    return Keyring.load_signer(settings, party, password)
 
 
 @app.command("deploy")
@@ -312,7 +312,7 @@ def verify_cmd(
     """Verify a certificate straight against the chain, without the platform: integrity, status, issuer identity."""
     import json
 
-    from api.certificates.verify import Verifier
+    from identity.verify import Verifier
     from chain.registry import GovRegistryClient
     from chain.tx import ChainClient
 

@@ -21,13 +21,13 @@ CHAIN_DOWN = {503: {"description": "the chain node cannot be reached"}}
 @router.get("/members", response_model=list[MemberOut], responses=CHAIN_DOWN)
 def list_members(platform: PlatformDep, include_retired: bool = False):
     """Every registered member, in registration order, read from the chain."""
-    members = platform.registry().members()
+    members = platform.contracts.registry().members()
     return [MemberOut.of(m) for m in members if include_retired or m.status is not MemberStatus.RETIRED]
 
 
 @router.get("/members/{address}", response_model=MemberOut, responses={404: {"description": "not a member"}, **CHAIN_DOWN})
 def get_member(platform: PlatformDep, address: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{40}$")]):
-    member = platform.registry().member(address)
+    member = platform.contracts.registry().member(address)
     if member.status is MemberStatus.NONE:
         raise NotFound(f"{address} is not registered in GovRegistry")
     return MemberOut.of(member)

@@ -233,7 +233,7 @@ class Stack:
 
     def __enter__(self) -> "Stack":
         self.services.__enter__()
-        platform = Platform(self.settings)
+        platform = Platform.build(self.settings)
         db.upgrade(platform.engine)  # the schema before anything is seeded
         platform.close()
         return self
@@ -243,7 +243,7 @@ class Stack:
         self.services.__exit__(*exc)
 
     def platform(self) -> Platform:
-        return Platform(self.settings)
+        return Platform.build(self.settings)
 
     def seed(self, count: int) -> list[str]:
         platform = self.platform()

@@ -26,7 +26,7 @@ def agency_held(stack, parties):
     platform = stack.api.platform
     before = platform.settings.agency_keys
     platform.settings.agency_keys = "agency-held"  # as outside dev
-    platform._keys.pop(parties.agency.address, None)  # whatever earlier tests loaded
+    platform.keyring._keys.pop(parties.agency.address, None)  # whatever earlier tests loaded
     yield platform
     platform.settings.agency_keys = before
 
