@@ -11,9 +11,7 @@ from sqlalchemy.orm import Session
 
 from api.context import Platform
 from api.contracts import Contracts
-from api.keyring import Keyring
 from api.settings import Settings
-from chain.members import Members
 from httpkit.problems import PayloadTooLarge
 
 
@@ -35,18 +33,8 @@ def get_contracts(platform: PlatformDep) -> Contracts:
     return platform.contracts
 
 
-def get_keyring(platform: PlatformDep) -> Keyring:
-    return platform.keyring
-
-
-def get_members(platform: PlatformDep) -> Members:
-    return platform.members
-
-
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ContractsDep = Annotated[Contracts, Depends(get_contracts)]
-KeyringDep = Annotated[Keyring, Depends(get_keyring)]
-MembersDep = Annotated[Members, Depends(get_members)]
 
 
 def get_session(platform: PlatformDep) -> Iterator[Session]:
