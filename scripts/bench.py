@@ -65,10 +65,10 @@ from bench_lib import Profile, Table, measure as measure_gas, peak_rss_mb, pyspy
 from gas_report import breakdown_tables, breakdowns, capacity_table  # noqa: E402
 
 from api.certificates.service import document_of  # noqa: E402
-from api.certificates.verify import Verifier  # noqa: E402
+from identity.verify import Verifier  # noqa: E402
 from api.context import Platform  # noqa: E402
-from api.devdata import seed_submitted  # noqa: E402
-from api.demo import wait_for_objection_period  # noqa: E402
+from api.dev.devdata import seed_submitted  # noqa: E402
+from api.dev.demo import wait_for_objection_period  # noqa: E402
 from identity.dev_citizens import demo_citizen  # noqa: E402
 from api.models import Certificate  # noqa: E402
 from api.pulls.service import pull_body  # noqa: E402
@@ -113,7 +113,7 @@ STAGES = {
         ("chain: issue(root) sent and awaited", ("chain/outbox.py", "chain/tx.py", "web3/")),
         ("Merkle wrapping (identity.oa)", ("identity/oa.py",)),
         ("sealing at rest (AES-GCM)", ("identity/sealing.py",)),
-        ("sign-in check per request (token, roles)", ("api/auth/", "api/deps.py", "api/context.py")),
+        ("sign-in check per request (token, roles)", ("api/auth/", "api/deps.py", "chain/members.py")),
         ("certificate data (catalog, claimed identity)", ("api/certificates/service.py", "api/applications/")),
         ("HTTP server, validation, JSON (uvicorn, FastAPI, pydantic)", HTTP_SERVER),
     ],
@@ -122,7 +122,7 @@ STAGES = {
         ("integrity (hashing the document, identity.oa)", ("identity/oa.py",)),
         ("JSON parsing", ("json/", "read_body")),
         ("HTTP server, validation, JSON (uvicorn, FastAPI, pydantic)", HTTP_SERVER),
-        ("verifier logic", ("api/certificates/verify.py",)),
+        ("verifier logic", ("identity/verify.py",)),
     ],
     "pulls": [
         ("on-chain log: recordPulls sent and awaited", ("gateway/batcher.py", "Gateway._log ", "Future.result")),
@@ -703,7 +703,7 @@ def run_node(kind: str, progress: Progress, build, wrapped: dict, slots_from: di
         settings = Settings(state_dir=state, rpc_url=node.url, public_domain=f"127.0.0.1:{port}", public_url=f"http://127.0.0.1:{port}")
         with ServiceProcess("platform API", "api.cli", env, args=("serve",), health_path="/v1/health", port=port, log_file=logs / f"api-{kind}.log",
                             start_timeout=180) as api:  # fmt: skip
-            platform = Platform(settings)
+            platform = Platform.build(settings)
             try:
                 for name, phase in (("certificates", lambda: certificates_phase(run, phases, api, platform, sizes)),
                                     ("verification", lambda: verification_phase(run, phases, api, platform, sizes)),

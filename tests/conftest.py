@@ -234,7 +234,7 @@ def _stack_back_to_wall_clock(request):
     if "stack" in request.fixturenames:
         stack = request.getfixturevalue("stack")
         stack.clock.offset = timedelta(0)
-        stack.api.platform.chain().nonces.reset()
+        stack.api.platform.contracts.chain().nonces.reset()
         request.getfixturevalue("client").nonces.reset()
 
 

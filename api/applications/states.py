@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from api.models import Application
-from api.problems import Conflict
+from httpkit.problems import Conflict
 
 DRAFT, FACE_VERIFIED, CONSENTED, DATA_PULLED, SUBMITTED = "draft", "face_verified", "consented", "data_pulled", "submitted"
 APPROVED, REJECTED, ISSUED, DELIVERED = "approved", "rejected", "issued", "delivered"

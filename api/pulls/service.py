@@ -24,7 +24,7 @@ from api.catalog import CATEGORIES, merged_scope
 from api.consents.service import scope_salt
 from api.context import Platform
 from api.models import Application, PulledRecord
-from api.problems import BadRequest, Conflict, Forbidden, ServiceUnavailable
+from httpkit.problems import BadRequest, Conflict, Forbidden, ServiceUnavailable
 from chain.registry import Member
 from identity.keys import hpke_key_for
 from identity.pull_request import BadMessage, PullRequest, attributes_hash, canonical_json, pull_request_id, verify_answer
@@ -34,7 +34,7 @@ from chain.hexcodec import unhex
 
 def holder_for(platform: Platform, category: str) -> Member:
     bit = 1 << CATEGORIES.index(category)
-    for member in platform.active_members():
+    for member in platform.members.active():
         if "DATA_HOLDER" in member.roles and member.info.data_categories & bit:
             return member
     raise ServiceUnavailable(f"no active data holder serves {category}")
@@ -50,7 +50,7 @@ def _attempts(platform: Platform, session: Session, application: Application) ->
     consent_id = unhex(application.consent_id)
     open_rows = {a.category: a for a in session.scalars(select(PulledRecord).where(PulledRecord.application_id == application.id, PulledRecord.sealed.is_(None)))}
     taken = {a.pull_number for a in open_rows.values()}
-    number = platform.consents().get(consent_id).pulls + 1
+    number = platform.contracts.consents().get(consent_id).pulls + 1
     for category in scope:
         if category in open_rows:
             continue
@@ -73,7 +73,7 @@ def _unsigned(platform: Platform, application: Application, attempt: PulledRecor
     identity = json.loads(unsealed(platform, application.id, "claimed_identity", application.claimed_identity))
     salt = unsealed(platform, application.id, "face_check_salt", application.face_check_salt)
     subject = {"id_number": identity["id_number"], "vendor_request_id": application.face_request_id, "salt": salt.hex()}
-    holder = platform.roles().member(attempt.holder)
+    holder = platform.members.member(attempt.holder)
     return request_body(
         application.agency, holder.address, holder.info.hpke_public_key, attempt.pull_number, application.consent_id, attempt.category,
         scope, scope_salt(application), scope[attempt.category], subject, int(now.timestamp()),
@@ -84,7 +84,7 @@ def pull_requests(platform: Platform, session: Session, application: Application
     """The pull requests for the agency to sign in its own client: per category, the body to
     send back with its ``signature`` and the EIP-712 typed data to sign (``eth_signTypedData_v4``)."""
     states.require(application, states.CONSENTED, states.DATA_PULLED)
-    deployment = platform.deployment()
+    deployment = platform.contracts.deployment()
     out = []
     for attempt in _attempts(platform, session, application):
         body, request = _unsigned(platform, application, attempt, now)
@@ -103,8 +103,8 @@ def pull_all(platform: Platform, session: Session, application: Application, now
         if platform.settings.agency_keys != "dev-derived":
             raise Conflict(f"the agency signs its pull requests in its own client: GET /v1/applications/{application.id}/pull-requests, "
                            "sign each typed_data, then POST the bodies with their signatures here as {\"requests\": [...]}")  # fmt: skip
-        dev_key = platform.member_key(application.agency)  # dev only: the agency's derived dev key
-        deployment = platform.deployment()
+        dev_key = platform.keyring.member_key(application.agency)  # dev only: the agency's derived dev key
+        deployment = platform.contracts.deployment()
         bodies = []
         for attempt in attempts:
             body, request = _unsigned(platform, application, attempt, now)
@@ -123,7 +123,7 @@ def _match_signed(platform: Platform, application: Application, attempts: list[P
     """Each signed body with its open attempt, checked: this consent, this agency, the attempt's
     number and holder, the scope's attributes, and the agency's own signature (EOA)."""
     by_number = {a.pull_number: a for a in attempts}
-    deployment = platform.deployment()
+    deployment = platform.contracts.deployment()
     scope = merged_scope([platform.catalog.matters[c] for c in application.matters])
     matched = []
     for body in signed:
@@ -178,7 +178,7 @@ def pull_body(
 
 
 def _pull_one(platform: Platform, session: Session, application: Application, attempt: PulledRecord, body: dict) -> dict:
-    holder = platform.roles().member(attempt.holder)
+    holder = platform.members.member(attempt.holder)
     url = platform.settings.gateways.get(holder.info.domain)
     if url is None:
         raise ServiceUnavailable(f"no gateway URL configured for {holder.info.domain} (GOVCHAIN_GATEWAYS)")
@@ -198,7 +198,7 @@ def _pull_one(platform: Platform, session: Session, application: Application, at
     ciphertext = base64.b64decode(out["ciphertext"])
     if platform.settings.agency_keys == "dev-derived":  # dev: opened with the HPKE key derived from the agency's dev key
         try:
-            answer = json.loads(hpke_open(hpke_key_for(platform.member_key(application.agency)), ciphertext, b"govchain pull " + request_id))
+            answer = json.loads(hpke_open(hpke_key_for(platform.keyring.member_key(application.agency)), ciphertext, b"govchain pull " + request_id))
             payload = verify_answer(answer, holder.address)
         except (BadMessage, ValueError) as exc:
             raise Conflict(f"the answer of {holder.info.name} does not verify: {exc}") from None

@@ -24,7 +24,7 @@ from eth_account import Account
 from rich.console import Console
 from rich.table import Table
 
-from api import samples
+from api.dev import samples
 from identity.dev_citizens import demo_citizen
 from identity import pseudonym as pseudonyms, siwe, tender712, typed_data
 
