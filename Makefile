@@ -16,8 +16,8 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 WORKERS ?= 2
 # How xdist hands out tests: whole modules (loadscope) or one test at a time (load).
 DIST ?= loadscope
-# The unit tests of `make check`: no node, no stack, no browser, no database server.
-UNIT := not chain and not slow and not pages and not db
+# The unit tests of `make check`: no node, no stack, no browser, no database server, no process started.
+UNIT := not chain and not slow and not pages and not db and not proc
 
 run: install ## set up, then node + deploy + API on 127.0.0.1:8000 (Ctrl-C stops all)
 	$(VENV)/bin/govchain up

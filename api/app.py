@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import db, problems
+from api import db
+from httpkit import problems
 from api.agency_signing.routes import router as agency_signing_router
-from api.applications.routes import router as applications_router
-from api.audit.indexer import indexer_of
+from api.applications.routes import catalog_router, router as applications_router
+from api.audit.indexer import Indexer
 from api.audit.routes import router as audit_router
 from api.auth.routes import router as auth_router
-from api.catalog.routes import router as catalog_router
 from api.certificates.routes import router as certificates_router
+from api.certificates.service import Issuer
 from api.consents.routes import router as consents_router
 from api.context import Platform
 from api.health.routes import router as health_router
@@ -27,8 +27,8 @@ from api.pages.routes import router as pages_router
 from api.pulls.routes import router as pulls_router
 from api.settings import Settings
 from api.tenders.routes import router as tenders_router
+from api.workers import OutboxResume
 
-log = logging.getLogger("govchain.api")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -36,19 +36,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        platform = Platform(settings)
+        platform = Platform.build(settings)  # every part, built once; the chain is reached on first use
         if settings.auto_migrate:
             db.upgrade(platform.engine)
         app.state.platform = platform
-        try:
-            platform.outbox().resume()  # finish chain writes a previous process left open
-        except Exception as exc:  # the chain may be down at start; routes will answer 503
-            log.warning("outbox not resumed at start-up: %s", exc)
-        platform.issuer().start()  # finishes batches a previous process left pending, then batches new approvals
-        indexer_of(platform).start()  # follows every govchain contract's events into the audit index (resumes at its cursor)
+        contracts = platform.contracts
+        platform.workers.add(OutboxResume(contracts.outbox))  # finishes chain writes a previous process left open, first
+        platform.workers.add(Issuer(platform))  # finishes batches a previous process left pending, then batches new approvals
+        platform.workers.add(Indexer(contracts.chain, contracts.deployment, platform.sessions))  # the audit index (resumes at its cursor)
+        platform.workers.start()
         yield
-        indexer_of(platform).stop()
-        platform.close()
+        platform.close()  # the workers stop in reverse order, then the database
 
     app = FastAPI(
         title="govchain platform API",

@@ -88,14 +88,14 @@ def _deploy(rpc_url: str, state_dir: Path, fresh: bool):
 
 def _signer(party: str):
     from api.settings import Settings
-    from api.context import Platform
+    from api.keyring import Keyring
 
     settings = Settings()
-    keystore = Platform.keystore_of(settings, party)
+    keystore = Keyring.keystore_of(settings, party)
     password = None
     if keystore and not settings.keystore_password.get_secret_value():
         password = getpass.getpass(f"password for {keystore}: ")
-    return Platform.load_signer(settings, party, password)
+    return Keyring.load_signer(settings, party, password)
 
 
 @app.command("deploy")
@@ -148,7 +148,7 @@ def up_cmd(
     from api.app import create_app
     from api.settings import Settings
     from httpkit import KEEP_ALIVE_SECONDS
-    from api.stack import LocalServices
+    from api.dev.stack import LocalServices
     from chain.config import DEFAULT_CONFIG
     from chain.node import LocalNode
 
@@ -202,7 +202,7 @@ def demo_no_visit(
 ):
     """Face check -> consent -> pulls -> data tracker -> materials -> submission -> certificate -> verification
     -> revocation -> refused pull, with every transaction."""
-    from api.demo import run_no_visit
+    from api.dev.demo import run_no_visit
     from api.settings import state_folder
 
     folder = state_folder(node) / "demo"
@@ -211,7 +211,7 @@ def demo_no_visit(
 
 def _run_demo(node: str | None, party: str, run, **options) -> None:
     """Run a demo against the stack `govchain up` described in its stack.json, acting as ``party``."""
-    from api.demo import DemoFailed, load_stack
+    from api.dev.demo import DemoFailed, load_stack
     from api.settings import state_folder
     from identity.keys import dev_party
 
@@ -229,7 +229,7 @@ def demo_bid_opening(
     objection_seconds: Annotated[int, typer.Option(min=1, max=600, help="the objection period after the reading; no result before its end")] = 5,
 ):
     """A whole tender: 4 bidders (one fails to decrypt), one objection, 3 experts, the result."""
-    from api.demo import run_bid_opening
+    from api.dev.demo import run_bid_opening
 
     from api.settings import Settings
     from chain.deploy import load_record
@@ -314,7 +314,7 @@ def verify_cmd(
     """Verify a certificate straight against the chain, without the platform: integrity, status, issuer identity."""
     import json
 
-    from api.certificates.verify import Verifier
+    from identity.verify import Verifier
     from chain.registry import GovRegistryClient
     from chain.tx import ChainClient
 

@@ -1,4 +1,5 @@
-"""Shared FastAPI dependencies, as ``Annotated`` aliases."""
+"""Shared FastAPI dependencies, as ``Annotated`` aliases (the signed-in identity: :mod:`api.auth.deps`;
+the request clock ``NowDep``/``get_now``: :mod:`httpkit`)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,12 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from api.auth.service import Identity, authenticate
 from api.context import Platform
-from api.problems import Forbidden, PayloadTooLarge, Unauthorized
-from httpkit import NowDep as NowDep, get_now as get_now  # the request clock (tests override get_now), shared with the gateway
+from api.contracts import Contracts
+from api.settings import Settings
+from httpkit.problems import PayloadTooLarge
 
 
 def get_platform(request: Request) -> Platform:
@@ -20,6 +20,21 @@ def get_platform(request: Request) -> Platform:
 
 
 PlatformDep = Annotated[Platform, Depends(get_platform)]
+
+
+# The platform's parts, for a route that needs one of them (a service that needs several takes the Platform).
+
+
+def get_settings(platform: PlatformDep) -> Settings:
+    return platform.settings
+
+
+def get_contracts(platform: PlatformDep) -> Contracts:
+    return platform.contracts
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ContractsDep = Annotated[Contracts, Depends(get_contracts)]
 
 
 def get_session(platform: PlatformDep) -> Iterator[Session]:
@@ -37,31 +52,6 @@ def get_client(request: Request) -> str:
 
 
 ClientDep = Annotated[str, Depends(get_client)]
-
-_bearer = HTTPBearer(auto_error=False, description="token from POST /v1/auth/token")
-
-
-def current_identity(
-    platform: PlatformDep, now: NowDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Identity:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthorized("this route needs a bearer token; sign in at POST /v1/auth/challenge")
-    return authenticate(platform, credentials.credentials, now)
-
-
-CurrentIdentity = Annotated[Identity, Depends(current_identity)]
-
-
-def require_role(*roles: str):
-    """A dependency that admits an active member holding any of ``roles`` (403 otherwise)."""
-
-    def check(identity: CurrentIdentity) -> Identity:
-        if not identity.roles.intersection(roles):
-            raise Forbidden(f"{identity.address} needs one of the roles {', '.join(roles)} on GovRegistry")
-        return identity
-
-    check.roles = roles  # read by the authorization tests
-    return check
 
 
 async def read_body(request: Request, limit: int, what: str) -> bytes:

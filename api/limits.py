@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.models import RateCount
-from api.problems import ServiceUnavailable, TooManyRequests
+from httpkit.problems import ServiceUnavailable, TooManyRequests
 from api.settings import Quota, RateLimit, Settings
 
 ACTIONS = {  # action -> what the 429 calls its requests

@@ -14,7 +14,7 @@ from typing import Protocol
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from chain.errors import TransactionFailed
+from chain.errors import NonceTaken, TransactionFailed
 from chain.contract import ContractClient
 from chain.hexcodec import unhex
 from chain.tx import Receipt
@@ -150,6 +150,15 @@ class PullOutcome:
 
 
 @dataclass(frozen=True)
+class SentPulls:
+    """A ``recordPulls`` batch sent and not yet awaited: its hash, the transaction, the records in order."""
+
+    tx_hash: str
+    tx: dict
+    pulls: list[PullRecord]
+
+
+@dataclass(frozen=True)
 class PullBatchResult:
     """The receipt of a ``recordPulls`` batch and, per input record in order, its outcome."""
 
@@ -210,7 +219,24 @@ class ConsentRegistryClient(ContractClient):
 
     def record_pulls(self, holder: LocalAccount, pulls: list[PullRecord]) -> PullBatchResult:
         """Log a batch of pulls; each record comes back logged (with its pull number) or refused."""
-        receipt = self.client.transact(holder, self.contract.functions.recordPulls(*self.encode_pulls(pulls)))
+        return self.pulls_result(holder, self.send_pulls(holder, pulls))
+
+    def send_pulls(self, holder: LocalAccount, pulls: list[PullRecord]) -> SentPulls:
+        """Send a batch of pull logs without awaiting it (a gateway keeps several in flight). A batch
+        the contract would refuse whole raises its named error now, before anything is sent."""
+        tx = self.client.build(holder, self.contract.functions.recordPulls(*self.encode_pulls(pulls)))
+        try:
+            tx_hash = self.client.send(holder, tx)
+        except NonceTaken:  # another process took the nonce: the refused transaction never existed
+            tx_hash = self.client.send(holder, tx)
+        return SentPulls(tx_hash, tx, list(pulls))
+
+    def pulls_result(self, holder: LocalAccount, sent: SentPulls) -> PullBatchResult:
+        """Await a sent batch; each record comes back logged (with its pull number) or refused."""
+        receipt = self.client.wait(sent.tx_hash)
+        if not receipt.ok:
+            raise self.client.explain_failure(sent.tx, holder, receipt)
+        pulls = sent.pulls
         verdicts = [e for e in self.events(receipt) if e.name in ("DataPulled", "PullRefused")]
         if len(verdicts) != len(pulls):
             raise TransactionFailed(

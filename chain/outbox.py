@@ -30,16 +30,18 @@ log = logging.getLogger(__name__)
 
 
 class OutboxState(StrEnum):
-    """``chain_outbox.state``: ``SIGNED`` and ``SENT`` are open (resumed after a restart)."""
+    """``chain_outbox.state``: ``QUEUED`` for its key's writer to sign; ``SIGNED`` and ``SENT`` are
+    open (resumed after a restart)."""
 
+    QUEUED = "queued"
     SIGNED = "signed"
     SENT = "sent"
     MINED = "mined"
     FAILED = "failed"
 
 
-SIGNED, SENT, MINED, FAILED = OutboxState.SIGNED, OutboxState.SENT, OutboxState.MINED, OutboxState.FAILED
-OPEN = (SIGNED, SENT)
+QUEUED, SIGNED, SENT, MINED, FAILED = OutboxState.QUEUED, OutboxState.SIGNED, OutboxState.SENT, OutboxState.MINED, OutboxState.FAILED
+OPEN = (SIGNED, SENT)  # signed, maybe on its way: a queued intent is its writer's to sign
 
 
 class OutboxEntry(Base):
@@ -48,9 +50,14 @@ class OutboxEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     intent_key: Mapped[str] = mapped_column(String(200), unique=True)
     sender: Mapped[str] = mapped_column(String(42), index=True)
-    nonce: Mapped[int] = mapped_column(BigInteger)
-    tx_hash: Mapped[str] = mapped_column(String(66), unique=True)
-    raw_tx: Mapped[bytes] = mapped_column(LargeBinary)
+    # none of the three while the intent is queued for its key's writer (chain/writer.py)
+    nonce: Mapped[int | None] = mapped_column(BigInteger)
+    tx_hash: Mapped[str | None] = mapped_column(String(66), unique=True)
+    raw_tx: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # what the writer signs: the call's target, calldata and gas limit, fixed when it is queued
+    to_address: Mapped[str | None] = mapped_column(String(42))
+    calldata: Mapped[bytes | None] = mapped_column(LargeBinary)
+    gas_limit: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16), index=True)
     block_number: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
@@ -203,12 +210,13 @@ class Outbox:
         the nonce: the entry is removed and :class:`Superseded` raised, so the intent is signed
         again rather than waited for forever.
         """
+        raw, tx_hash = cast(bytes, entry.raw_tx), cast(str, entry.tx_hash)  # a signed entry (only a queued one has neither)
         try:
-            self.client.send_raw(entry.raw_tx)
+            self.client.send_raw(raw)
         except Web3RPCError as exc:
             message, kind = str(exc.message), classify(exc)
             if kind is NodeError.NONCE_TAKEN:
-                receipt = self.client.receipt_or_none(entry.tx_hash)
+                receipt = self.client.receipt_or_none(tx_hash)
                 if receipt is not None:
                     return receipt
                 with self.sessions() as session:
@@ -230,6 +238,8 @@ class Outbox:
                 session.commit()
 
     def _finish(self, entry: OutboxEntry) -> Receipt:
+        if entry.status == QUEUED or entry.tx_hash is None:  # its key's writer (chain/writer.py) signs and sends it
+            raise IntentInFlight(f"intent {entry.intent_key!r} is queued for the writer of {entry.sender}; wait for it (chain.writer.wait_for)")
         receipt = self.client.receipt_or_none(entry.tx_hash)
         if receipt is None:
             receipt = self._broadcast(entry) or self.client.wait(entry.tx_hash)

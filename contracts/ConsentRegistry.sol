@@ -128,14 +128,29 @@ contract ConsentRegistry is IConsentRegistry, EIP712 {
         uint256 served;
         address lastRequester;
         bool lastIsAgency;
+        // The consent of the record before (`m`, a copy of its two slots, and `c`, where they are),
+        // kept while records of one consent follow each other: nothing else writes a consent during
+        // the batch (every call out is a STATICCALL), and {_storePulls} updates the copy with the slot.
+        // It starts as consent id zero, which is never granted (an id is a keccak256 digest), so its
+        // all-zero copy is what storage holds for it (status None: `UnknownConsent`).
+        bytes32 cachedId;
+        Consent storage c = _consents[bytes32(0)]; // a pointer only: nothing read
+        Consent memory m;
+        // Records are read through a calldata pointer moved one record (9 words) on per iteration
+        // (`pulls[i]` makes the optimizer recompute the record's offset at every field it reads);
+        // the ABI decoder checked at entry that all `pulls.length` records lie inside the calldata.
+        PullRecord calldata p;
+        assembly ("memory-safe") {
+            p := pulls.offset // the first record
+        }
         for (uint256 i = 0; i < pulls.length; ++i) {
-            PullRecord calldata p = pulls[i];
-            _checkSigned(p, holder, domainSeparator, i, walletSignatures);
-            // each field read (and range-checked) from calldata once
-            (bytes32 consentId, uint8 category, address requester, uint16 sequence) =
-                (p.consentId, p.category, p.requester, p.sequence);
-            Consent storage c = _consents[consentId];
-            Consent memory m = c; // two reads of storage for all the checks
+            (bytes32 consentId, uint16 sequence, uint8 category, address requester, uint64 issuedAt) = _fields(p, i);
+            _checkSigned(p, requester, issuedAt, holder, domainSeparator, i, walletSignatures);
+            if (consentId != cachedId) {
+                // a record of another consent than the one before: its two slots read once, to memory
+                (cachedId, c) = (consentId, _consents[consentId]);
+                m = c;
+            }
             PullRefusal reason = _precheck(m, category, requester);
             if (reason == PullRefusal.None) {
                 uint256 bit = uint256(1) << category;
@@ -150,11 +165,14 @@ contract ConsentRegistry is IConsentRegistry, EIP712 {
                 reason = _finalCheck(m, lastIsAgency, served & bit != 0, sequence);
             }
             if (reason == PullRefusal.None) {
-                c.pulls = sequence;
+                _storePulls(c, m, sequence);
                 emit DataPulled(consentId, category, p.digest, sequence);
                 ++recorded;
             } else {
                 emit PullRefused(consentId, holder, requester, category, sequence, reason);
+            }
+            assembly ("memory-safe") {
+                p := add(p, 0x120) // the next record: a PullRecord is 9 words
             }
         }
     }
@@ -246,23 +264,48 @@ contract ConsentRegistry is IConsentRegistry, EIP712 {
     /// signature (`r` zero, `vs` its index in `walletSignatures`) goes to its ERC-1271 check.
     function _checkSigned(
         PullRecord calldata p,
+        address requester,
+        uint64 issuedAt,
         address holder,
         bytes32 domainSeparator,
         uint256 index,
         bytes[] calldata walletSignatures
     ) private view {
-        if (block.timestamp > uint256(p.issuedAt) + PULL_REQUEST_LIFETIME) {
-            revert ConsentRegistryPullRequestExpired(index, p.issuedAt, block.timestamp);
+        // no overflow check needed: issuedAt < 2**64
+        if (block.timestamp > _unchecked(uint256(issuedAt), PULL_REQUEST_LIFETIME)) {
+            revert ConsentRegistryPullRequestExpired(index, issuedAt, block.timestamp);
         }
         bytes32 digest = _pullRequestDigest(p, holder, domainSeparator);
         bool valid;
-        if (p.r != bytes32(0)) {
-            (address signer, ECDSA.RecoverError error,) = ECDSA.tryRecover(digest, p.r, p.vs);
-            valid = error == ECDSA.RecoverError.NoError && signer == p.requester;
+        bytes32 r = p.r;
+        if (r != bytes32(0)) {
+            (address signer, ECDSA.RecoverError error,) = ECDSA.tryRecover(digest, r, p.vs);
+            valid = error == ECDSA.RecoverError.NoError && signer == requester;
         } else if (uint256(p.vs) < walletSignatures.length) {
-            valid = SignatureChecker.isValidERC1271SignatureNow(p.requester, digest, walletSignatures[uint256(p.vs)]);
+            valid = SignatureChecker.isValidERC1271SignatureNow(requester, digest, walletSignatures[uint256(p.vs)]);
         }
-        if (!valid) revert ConsentRegistryInvalidPullSignature(index, p.requester);
+        if (!valid) revert ConsentRegistryInvalidPullSignature(index, requester);
+    }
+
+    /// @dev Record `index`'s consent id and four small fields, read from calldata in one go instead
+    /// of through the ABI decoder field by field: a word with any bit set above its type's width
+    /// (no ABI encoder writes one) makes the whole call revert with {ConsentRegistryMalformedPullRecord}.
+    function _fields(PullRecord calldata p, uint256 index)
+        private
+        pure
+        returns (bytes32 consentId, uint16 sequence, uint8 category, address requester, uint64 issuedAt)
+    {
+        bool dirty;
+        assembly ("memory-safe") {
+            consentId := calldataload(p) // word 0: bytes32, any value
+            sequence := calldataload(add(p, 0x20)) // word 1: uint16
+            category := calldataload(add(p, 0x40)) // word 2: uint8
+            requester := calldataload(add(p, 0x60)) // word 3: address (160 bits)
+            issuedAt := calldataload(add(p, 0x80)) // word 4: uint64
+            // nonzero iff a bit above a field's width is set, in any of the four
+            dirty := iszero(iszero(or(or(shr(16, sequence), shr(8, category)), or(shr(160, requester), shr(64, issuedAt)))))
+        }
+        if (dirty) revert ConsentRegistryMalformedPullRecord(index);
     }
 
     /// @dev The EIP-712 digest of the pull request that record `p` logs, for `holder`: the same as
@@ -292,6 +335,27 @@ contract ConsentRegistry is IConsentRegistry, EIP712 {
         }
     }
 
+    /// @dev Sets the pull counter of consent `c`, whose fields as stored are `m`, to `sequence` in
+    /// both. Slot 1 of a Consent is `applicant | pulls << 160 | maxPulls << 176` (the layout in
+    /// {IConsentRegistry-Consent}): it is written whole from `m`'s fields, without the read of the
+    /// slot that `c.pulls = sequence` costs (a warm SLOAD, 100 gas a pull).
+    function _storePulls(Consent storage c, Consent memory m, uint16 sequence) private {
+        m.pulls = sequence;
+        address applicant = m.applicant; // clean (the high 96 bits zero): read from storage through its type
+        uint16 maxPulls = m.maxPulls; // likewise, 16 bits
+        assembly ("memory-safe") {
+            // slot + 1 of the struct: applicant in bits 0..159, pulls 160..175, maxPulls 176..191, the rest zero
+            sstore(add(c.slot, 1), or(or(applicant, shl(160, sequence)), shl(176, maxPulls)))
+        }
+    }
+
+    /// @dev `a + b` without the overflow check, for sums that cannot overflow (said where used).
+    function _unchecked(uint256 a, uint256 b) private pure returns (uint256) {
+        unchecked {
+            return a + b;
+        }
+    }
+
     /// @dev The checks that need no registry call, in the order of {PullRefusal}.
     function _precheck(Consent memory c, uint8 category, address requester) private view returns (PullRefusal) {
         ConsentState status = c.status;
@@ -317,7 +381,7 @@ contract ConsentRegistry is IConsentRegistry, EIP712 {
         uint16 pulls = c.pulls;
         if (sequence <= pulls) return PullRefusal.DuplicateRequest;
         if (pulls >= c.maxPulls) return PullRefusal.MaxPullsReached;
-        if (sequence != pulls + 1) return PullRefusal.OutOfSequence;
+        if (sequence != _unchecked(pulls, 1)) return PullRefusal.OutOfSequence; // pulls < maxPulls: no overflow
         return PullRefusal.None;
     }
 

@@ -84,7 +84,8 @@ class Gateway:
         self.engine = make_engine(url)
         self.sessions = session_factory(self.engine)
         self.source = source or DemoDataset(settings.dataset_size)
-        self.batcher = PullBatcher(self.consents, self.holder, max_batch=settings.max_batch, interval=settings.batch_interval)
+        self.batcher = PullBatcher(self.consents, self.holder, max_batch=settings.max_batch, interval=settings.batch_interval,
+                                   max_in_flight=settings.batches_in_flight)  # fmt: skip
         self._terms: dict[bytes, GrantedTerms] = {}
         self._members: dict[str, tuple[float, Member, bool]] = {}
         self._lock = threading.Lock()

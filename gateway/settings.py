@@ -26,7 +26,8 @@ class GatewaySettings(BaseSettings):
     state_dir: Path = PROJECT_ROOT / ".govchain"  # where deployment.json is
     database_url: str = ""
     max_batch: int = 32
-    batch_interval: float = 0.2
+    batch_interval: float = 0.02  # how long a batch waits for more records, only while another batch is in flight
+    batches_in_flight: int = Field(4, ge=1, le=64)  # recordPulls batches sent and not yet mined, at once
     clock_skew_seconds: int = 300
     dataset_size: int = 2000
     max_inflight: int = 64  # requests handled at once; beyond it 503 + Retry-After (httpkit.inflight)

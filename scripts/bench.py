@@ -65,10 +65,10 @@ from bench_lib import Profile, Table, measure as measure_gas, peak_rss_mb, pyspy
 from gas_report import breakdown_tables, breakdowns, capacity_table  # noqa: E402
 
 from api.certificates.service import document_of  # noqa: E402
-from api.certificates.verify import Verifier  # noqa: E402
+from identity.verify import Verifier  # noqa: E402
 from api.context import Platform  # noqa: E402
-from api.devdata import seed_submitted  # noqa: E402
-from api.demo import wait_for_objection_period  # noqa: E402
+from api.dev.devdata import seed_submitted  # noqa: E402
+from api.dev.demo import wait_for_objection_period  # noqa: E402
 from identity.dev_citizens import demo_citizen  # noqa: E402
 from api.models import Certificate  # noqa: E402
 from api.pulls.service import pull_body  # noqa: E402
@@ -87,6 +87,10 @@ from chain.node import NODE_MODULES, LocalNode, free_port, rpc_call  # noqa: E40
 from chain.registry import GovRegistryClient, MemberInfo, Role  # noqa: E402
 from chain.tenders import Method, Reading, TenderLedgerClient, TenderTerms  # noqa: E402
 from chain.tx import ChainClient  # noqa: E402
+from chain.db import make_engine, session_factory  # noqa: E402
+from chain.outbox import Outbox  # noqa: E402
+from chain.writer import ChainWriter, Intent, enqueue, wait_for  # noqa: E402
+from api import db as api_db  # noqa: E402
 from identity import binding, eip712, oa, tender712  # noqa: E402
 from identity.keys import dev_account, dev_party, hpke_key_for, x25519_public_bytes  # noqa: E402
 from identity.parties import dev_issuers, dev_member_specs, governor_info  # noqa: E402
@@ -109,7 +113,7 @@ STAGES = {
         ("chain: issue(root) sent and awaited", ("chain/outbox.py", "chain/tx.py", "web3/")),
         ("Merkle wrapping (identity.oa)", ("identity/oa.py",)),
         ("sealing at rest (AES-GCM)", ("identity/sealing.py",)),
-        ("sign-in check per request (token, roles)", ("api/auth/", "api/deps.py", "api/context.py")),
+        ("sign-in check per request (token, roles)", ("api/auth/", "api/deps.py", "chain/members.py")),
         ("certificate data (catalog, claimed identity)", ("api/certificates/service.py", "api/applications/")),
         ("HTTP server, validation, JSON (uvicorn, FastAPI, pydantic)", HTTP_SERVER),
     ],
@@ -118,7 +122,7 @@ STAGES = {
         ("integrity (hashing the document, identity.oa)", ("identity/oa.py",)),
         ("JSON parsing", ("json/", "read_body")),
         ("HTTP server, validation, JSON (uvicorn, FastAPI, pydantic)", HTTP_SERVER),
-        ("verifier logic", ("api/certificates/verify.py",)),
+        ("verifier logic", ("identity/verify.py",)),
     ],
     "pulls": [
         ("on-chain log: recordPulls sent and awaited", ("gateway/batcher.py", "Gateway._log ", "Future.result")),
@@ -150,10 +154,11 @@ class Sizes:
     pull_clients: int = 16
     bids: int = 100
     bid_clients: int = 8
+    writes: int = 300
 
     @classmethod
     def quick(cls) -> "Sizes":
-        return cls(100, 512, 256, 256, 64, 24, 64, 8, 10, 4)
+        return cls(100, 512, 256, 256, 64, 24, 64, 8, 10, 4, 60)
 
 
 @dataclass
@@ -228,7 +233,7 @@ def gas_phase(run: NodeRun, phases: Phases, wrapped: dict[int, list[dict]], slot
     def measure(w3, url, operation, receipt, items=1, slots=None):
         return measure_gas(w3, url, operation, receipt, items, slots, trace=trace)
 
-    task = phases.start("gas per operation", 4 + 4 + 1 + 2 * len(ISSUE_BATCHES) + 3 + 13)
+    task = phases.start("gas per operation", 4 + 5 + 1 + 2 * len(ISSUE_BATCHES) + 3 + 13)
     rows = []
 
     def row(operation, receipt, items=1):
@@ -251,6 +256,14 @@ def gas_phase(run: NodeRun, phases: Phases, wrapped: dict[int, list[dict]], slot
                                  subject=os.urandom(32))
                    for i in range(size)]  # the agency's EIP-712 signature of each, checked on chain  # fmt: skip
         row(f"recordPulls, batch of {size}", consents.record_pulls(holder, records).receipt, size)
+    # the batches above are one consent's (its slots warm after the first record, read once for the
+    # batch); a gateway's group commit mixes applications: here every record is another consent's
+    now = w3.eth.get_block("latest")["timestamp"]
+    records = [signed_record(agency, holder.address, grant(client, consents, config, applicant)[0], 1, ID_CARD, chain_id=client.chain_id,
+                             verifying_contract=consents.address, issued_at=now, digest=os.urandom(32), attributes=keccak(text="attributes"),
+                             subject=os.urandom(32))
+               for _ in range(32)]  # fmt: skip
+    row("recordPulls, batch of 32 on 32 consents", consents.record_pulls(holder, records).receipt, 32)
     row("consent revoke (by the applicant)", consents.revoke(applicant, consent_id))
     phases.advance(task, 2)
     entry = deployment.contracts["EvidenceLedger"]
@@ -545,6 +558,56 @@ def pulls_phase(run: NodeRun, phases: Phases, sizes: Sizes) -> dict:
     return out
 
 
+# -- 4b. chain writes: the outbox in the request against the writer per key --------------------
+
+
+def writer_phase(run: NodeRun, phases: Phases, sizes: Sizes) -> dict:
+    """The same chain writes (a member rotating its HPKE key) three ways, on one node, one run:
+    the outbox as handlers use it today (sign, send, await the receipt, one after another), and
+    the writer per key (chain/writer.py) with 1 and 16 transactions in flight; intents queued in
+    one database transaction (SQLite), timed from the commit to the last one mined."""
+    agency = dev_party(run.config, "agency")
+    registry = run.deployment.contracts["GovRegistry"]
+    contract = run.client.w3.eth.contract(address=registry["address"], abi=registry["abi"])
+    gas = run.client.build(agency, contract.functions.rotateHpkeKey(bytes(32)))["gas"]
+    n = sizes.writes
+    out = {}
+    for name, in_flight in (("outbox in the request, receipt awaited", 0), ("writer, 1 in flight", 1), ("writer, 16 in flight", 16)):
+        engine = make_engine(f"sqlite:///{run.state / f'writer-{in_flight}.db'}")
+        api_db.upgrade(engine)
+        sessions = session_factory(engine)
+        client = ChainClient.from_url(run.node.url)
+        calls = [bytes.fromhex(contract.encode_abi("rotateHpkeKey", [secrets.token_bytes(32)])[2:]) for _ in range(n)]
+        task = phases.start(f"chain writes: {name}", n)
+        started = time.perf_counter()
+        if not in_flight:
+            outbox = Outbox(client, sessions)
+            for i, data in enumerate(calls):
+                outbox.submit(f"bench:{i}", agency, to=registry["address"], data="0x" + data.hex(), gas=gas)
+                phases.advance(task)
+        else:
+            with sessions() as session:
+                for i, data in enumerate(calls):
+                    enqueue(session, Intent(f"bench:{i}", agency.address, registry["address"], data, gas))
+                session.commit()
+            started = time.perf_counter()
+            writer = ChainWriter(client, engine, agency, max_in_flight=in_flight, idle_wait=0.05)
+            writer.start()
+            try:
+                for i in range(n):
+                    done = wait_for(sessions, f"bench:{i}", 120)
+                    if done is None or not done.ok:
+                        raise RuntimeError(f"write {i}: {done}")
+                    phases.advance(task)
+            finally:
+                writer.stop()
+        elapsed = time.perf_counter() - started
+        phases.finish(task)
+        engine.dispose()
+        out[name] = {"writes": n, "seconds": round(elapsed, 2), "writes_per_second": round(n / elapsed, 1)}
+    return out
+
+
 # -- 5. tender end to end ----------------------------------------------------------------------
 
 
@@ -620,7 +683,7 @@ def tender_phase(run: NodeRun, phases: Phases, api: ServiceProcess, sizes: Sizes
 # -- one node ----------------------------------------------------------------------------------
 
 
-PHASES = ("certificates", "verification", "pulls", "tender", "gas")
+PHASES = ("certificates", "verification", "pulls", "writer", "tender", "gas")
 
 
 def run_node(kind: str, progress: Progress, build, wrapped: dict, slots_from: dict, sizes: Sizes, logs: Path, only: tuple[str, ...] = PHASES) -> dict:
@@ -640,11 +703,12 @@ def run_node(kind: str, progress: Progress, build, wrapped: dict, slots_from: di
         settings = Settings(state_dir=state, rpc_url=node.url, public_domain=f"127.0.0.1:{port}", public_url=f"http://127.0.0.1:{port}")
         with ServiceProcess("platform API", "api.cli", env, args=("serve",), health_path="/v1/health", port=port, log_file=logs / f"api-{kind}.log",
                             start_timeout=180) as api:  # fmt: skip
-            platform = Platform(settings)
+            platform = Platform.build(settings)
             try:
                 for name, phase in (("certificates", lambda: certificates_phase(run, phases, api, platform, sizes)),
                                     ("verification", lambda: verification_phase(run, phases, api, platform, sizes)),
-                                    ("pulls", lambda: pulls_phase(run, phases, sizes)), ("tender", lambda: tender_phase(run, phases, api, sizes))):  # fmt: skip
+                                    ("pulls", lambda: pulls_phase(run, phases, sizes)), ("writer", lambda: writer_phase(run, phases, sizes)),
+                                    ("tender", lambda: tender_phase(run, phases, api, sizes))):  # fmt: skip
                     if name not in only:
                         continue
                     try:
@@ -735,6 +799,8 @@ def tables(results: dict, nodes: list[str]) -> list[Table]:
     for mode in results[nodes[0]].get("pulls", {}):
         e2e.add(f"pulls/s, {mode}", *[cell(n, "pulls", mode, "pulls_per_second") for n in nodes])
         e2e.add(f"  p50 / p99 ms, {mode}", *[f"{cell(n, 'pulls', mode, 'p50_ms')} / {cell(n, 'pulls', mode, 'p99_ms')}" for n in nodes])
+    for mode in results[nodes[0]].get("writer", {}):
+        e2e.add(f"chain writes/s, {mode}", *[cell(n, "writer", mode, "writes_per_second") for n in nodes])
     tender = results[nodes[0]].get("tender", {})
     e2e.add(f"tender of {tender.get('bids')} bids: uploads and commitments, s", *[cell(n, "tender", "phases_seconds", "upload and commit the bids") for n in nodes])
     for step in tender.get("phases_seconds", {}):

@@ -50,17 +50,21 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.pop("COLUMNS", None)
 
 CHAIN_FIXTURES = {"node_config", "node", "client", "chain", "deployment", "registry", "snapshot"}
+PROCESS_FIXTURES = {"vendor", "api", "stack"}  # fixtures that start a service process of their own
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "chain: talks to the local node (set from the fixtures a test takes)")
     config.addinivalue_line("markers", "node: depends on which node runs; `make test` runs these on anvil as well")
+    config.addinivalue_line("markers", "proc: starts a process (a service, the compiler); not a unit test for `make check`")
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
         if CHAIN_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.chain)
+        if PROCESS_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.proc)
     # The modules that use the shared stack last, whole (xdist hands out whole modules): a
     # snapshot revert after them would rewind the chain under its services.
     on_stack = {item.module.__name__ for item in items if "stack" in getattr(item, "fixturenames", ())}
@@ -230,7 +234,7 @@ def _stack_back_to_wall_clock(request):
     if "stack" in request.fixturenames:
         stack = request.getfixturevalue("stack")
         stack.clock.offset = timedelta(0)
-        stack.api.platform.chain().nonces.reset()
+        stack.api.platform.contracts.chain().nonces.reset()
         request.getfixturevalue("client").nonces.reset()
 
 

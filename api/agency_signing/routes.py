@@ -6,8 +6,9 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from api.agency_signing import service
-from api.deps import CurrentIdentity, PlatformDep
-from api.problems import BadRequest
+from api.auth.deps import CurrentIdentity
+from api.deps import PlatformDep
+from httpkit.problems import BadRequest
 from chain.hexcodec import unhex
 
 router = APIRouter(prefix="/v1/agency", tags=["agency signature requests"])

@@ -30,7 +30,7 @@ from web3 import Web3
 
 from api.agency_signing.models import AgencySignatureRequest, SignatureRequestState
 from api.context import Platform
-from api.problems import Conflict, NotFound, Problem
+from httpkit.problems import Conflict, NotFound, Problem
 from chain.addresses import checksum
 from chain.errors import NonceTaken, TransactionFailed
 from chain.outbox import Superseded
@@ -79,7 +79,7 @@ def agency_write(platform: Platform, intent_key: str, agency: str, call) -> Rece
     recorded the first time). A call that would revert raises its named error before anything is
     recorded, as the outbox does."""
     if platform.settings.agency_keys == "dev-derived":
-        return platform.outbox().submit(intent_key, platform.member_key(agency), call)  # dev convenience
+        return platform.contracts.outbox().submit(intent_key, platform.keyring.member_key(agency), call)  # dev convenience
     agency = checksum(agency)
     receipt = _relayed(platform, intent_key)
     if receipt is not None:
@@ -89,7 +89,7 @@ def agency_write(platform: Platform, intent_key: str, agency: str, call) -> Rece
     if request is None or (request.state, request.to, request.data) != (AWAITING, to, data):
         # estimated as the agency before anything is recorded: a call that would revert is named now
         # (asked again unchanged, as the issuer does every round, it is not estimated again)
-        platform.chain().build(_Agency(agency), call)
+        platform.contracts.chain().build(_Agency(agency), call)
         request = _request(platform, intent_key, agency, to, data, _describe(platform, call, to, data))
     raise SignatureAwaited(platform, request)
 
@@ -100,7 +100,7 @@ def calldata(call) -> str:
 
 
 def _describe(platform: Platform, call, to: str, data: str) -> str:
-    known = platform.deployment().contract_at(to)
+    known = platform.contracts.deployment().contract_at(to)
     return describe_call(known[0] if known else f"contract {to}", call.contract_abi, data)
 
 
@@ -113,7 +113,7 @@ def _relayed(platform: Platform, intent_key: str) -> Receipt | None:
     """The receipt of the intent if a signed transaction for it is stored (relayed, or signed in dev);
     its request marked mined or failed. A transaction that lost its nonce puts the request back to awaiting."""
     try:
-        receipt = platform.outbox().finish(intent_key)
+        receipt = platform.contracts.outbox().finish(intent_key)
     except Superseded:
         _set(platform, intent_key, AWAITING, tx_hash=None, error="its nonce was taken by another transaction of the agency: sign again")
         return None
@@ -183,7 +183,7 @@ def check_signed(platform: Platform, request: AgencySignatureRequest, raw: bytes
         signed = read_signed(raw)
     except UnreadableTransaction as exc:
         raise Unprocessable(str(exc)) from None
-    chain_id = platform.chain().chain_id
+    chain_id = platform.contracts.chain().chain_id
     if signed.sender != request.agency:
         raise Unprocessable(f"the transaction is signed by {signed.sender}, not by the agency {request.agency}; nothing was stored or sent")
     if signed.chain_id != chain_id:
@@ -215,23 +215,23 @@ def submit(platform: Platform, agency: str, request_id: str, raw: bytes) -> Agen
     if not claimed:
         raise Conflict(f"signature request {request_id} was submitted at the same time")
     try:
-        receipt = platform.outbox().relay(request.intent_key, signed.sender, signed.nonce, raw, signed.tx_hash)
+        receipt = platform.contracts.outbox().relay(request.intent_key, signed.sender, signed.nonce, raw, signed.tx_hash)
     except (NonceTaken, TransactionFailed) as exc:
-        mined = platform.outbox().entry(request.intent_key)
+        mined = platform.contracts.outbox().entry(request.intent_key)
         if mined is None:  # refused before mining: nothing on chain, nothing stored
             _set(platform, request.intent_key, AWAITING, tx_hash=None, error=str(exc))
             raise Unprocessable(f"the node refused the transaction: {exc}; sign it again (with the agency's next nonce)") from None
         _set(platform, request.intent_key, FAILED, error=str(exc))
     else:
         _set(platform, request.intent_key, MINED, tx_hash=receipt.tx_hash, block_number=receipt.block_number)
-    platform.issuer().wake()  # a certificate batch may have been waiting for this signature
+    platform.workers.wake("issuer")  # a certificate batch may have been waiting for this signature
     return request_of(platform, agency, request_id)
 
 
 def request_out(platform: Platform, row: AgencySignatureRequest) -> dict:
     return {
         "id": row.id, "url": platform.settings.public_url + f"{PATH}/{row.id}", "intent_key": row.intent_key, "agency": row.agency,
-        "chain_id": platform.chain().chain_id, "to": row.to, "data": row.data, "value": 0, "description": row.description,
+        "chain_id": platform.contracts.chain().chain_id, "to": row.to, "data": row.data, "value": 0, "description": row.description,
         "state": row.state, "tx_hash": row.tx_hash, "block_number": row.block_number, "error": row.error, "created_at": row.created_at,
     }  # fmt: skip
 

@@ -4,10 +4,20 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.applications import schemas, service
-from api.deps import ClientDep, CurrentIdentity, NowDep, PlatformDep, SessionDep, read_body
+from api.catalog import Catalog
+from api.auth.deps import CurrentIdentity
+from api.deps import ClientDep, PlatformDep, SessionDep, read_body
+from httpkit import NowDep
 
 router = APIRouter(prefix="/v1", tags=["applications"])
+catalog_router = APIRouter(prefix="/v1", tags=["catalog"])  # here, not in api.catalog: the catalogue is read by the platform's parts
 MAX_CALLBACK_BYTES = 64 * 1024
+
+
+@catalog_router.get("/catalog", response_model=Catalog)
+def catalog(platform: PlatformDep):
+    """The matters and scenes one can apply for: the data each may pull and the materials it needs."""
+    return platform.catalog
 
 
 @router.post("/applications", response_model=schemas.ApplicationOut, status_code=201)

@@ -18,7 +18,7 @@ from api.applications import states
 from api.auth.service import Identity
 from api.context import Platform
 from api.models import Application, WebhookReceipt
-from api.problems import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable
+from httpkit.problems import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable
 from identity import binding
 from identity.face import CallbackRejected, FaceVendorClient, VendorError, VendorUnavailable, decide, verify_callback
 from chain.registry import Role
@@ -43,7 +43,7 @@ def create(platform: Platform, session: Session, identity: Identity, code: str) 
         known = sorted([*platform.catalog.matters, *platform.catalog.scenes])
         raise NotFound(f"no matter or scene {code!r}; known: {', '.join(known)}") from None
     domain = matters[0].agency
-    agency = platform.member_by_domain(domain, Role.AGENCY)
+    agency = platform.members.by_domain(domain, Role.AGENCY)
     if agency is None:
         raise ServiceUnavailable(f"the handling agency {domain} of {code} is not an active AGENCY member of GovRegistry")
     application = Application(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from api.models import Application, ApplicationState
-from api.problems import Conflict
+from httpkit.problems import Conflict
 
 DRAFT, FACE_VERIFIED, CONSENTED = ApplicationState.DRAFT, ApplicationState.FACE_VERIFIED, ApplicationState.CONSENTED
 DATA_PULLED, SUBMITTED, APPROVED = ApplicationState.DATA_PULLED, ApplicationState.SUBMITTED, ApplicationState.APPROVED

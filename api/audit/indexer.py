@@ -371,7 +371,10 @@ def decode_logs(watched: Watched, logs) -> list[tuple[str, ChainEvent]]:
 
 
 class Indexer:
-    """Follows one deployment's contracts into ``chain_records``; one per API process."""
+    """Follows one deployment's contracts into ``chain_records``; one per API process (the
+    ``indexer`` worker of :mod:`api.workers`: started, woken and stopped by the app's lifespan)."""
+
+    name = "indexer"
 
     def __init__(self, client_of: Callable[[], ChainClient], deployment_of: Callable[[], Deployment], sessions: sessionmaker,
                  settings: AuditSettings | None = None):  # fmt: skip
@@ -383,6 +386,7 @@ class Indexer:
         self._facts = Facts(fallback=self._lookup)
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_error: str | None = None
 
@@ -395,8 +399,13 @@ class Indexer:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+
+    def wake(self) -> None:
+        """Catch up now rather than at the next poll."""
+        self._wake.set()
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -407,7 +416,8 @@ class Indexer:
                 if self.last_error != str(exc):
                     log.warning("audit index deferred: %s", exc)
                 self.last_error = str(exc)
-            self._stop.wait(self.settings.index_poll_seconds)
+            self._wake.wait(self.settings.index_poll_seconds)
+            self._wake.clear()
 
     # -- catching up ---------------------------------------------------------------------
 
@@ -515,18 +525,6 @@ class Indexer:
 
 def _lock_key(name: str) -> int:
     return int.from_bytes(keccak(text=name)[:8], "big", signed=True)
-
-
-# -- the index of a running platform ---------------------------------------------------------
-
-
-def indexer_of(platform) -> Indexer:
-    """The indexer of a running :class:`api.context.Platform` (made once, kept on it)."""
-    indexer = getattr(platform, "_audit_indexer", None)
-    if indexer is None:
-        indexer = Indexer(platform.chain, platform.deployment, platform.sessions)
-        platform._audit_indexer = indexer
-    return indexer
 
 
 # -- reconciliation ---------------------------------------------------------------------------

@@ -8,10 +8,12 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from api.audit import service
-from api.audit.indexer import KINDS, indexer_of
+from api.audit.indexer import KINDS, Indexer
 from api.auth.service import Identity
-from api.deps import CurrentIdentity, NowDep, PlatformDep, SessionDep, require_role
+from api.auth.deps import CurrentIdentity, require_role
+from api.deps import PlatformDep, SessionDep
 from chain.registry import Role
+from httpkit import NowDep
 
 router = APIRouter(prefix="/v1", tags=["audit"])
 Overseer = Annotated[Identity, Depends(require_role(Role.AUDITOR, Role.GOVERNOR))]
@@ -36,7 +38,7 @@ def records(
     """Anchored records from the audit index, in chain order. An agency sees the records it acted
     in; auditors and governors see all. JSON pages with a keyset ``next_cursor``, or the whole
     selection as a streamed CSV (``?format=csv``)."""
-    indexer = indexer_of(platform)
+    indexer = platform.workers.of(Indexer)
     query = service.RecordQuery(kind=kind, member=member, applicant=applicant, contract=contract, event=event, case_ref=case_ref,
                                 since=since, until=until, cursor=cursor, limit=limit)  # fmt: skip
     if format == "csv":
@@ -72,7 +74,7 @@ def findings(
     bid_change_minutes: Annotated[float | None, Query(ge=0)] = None,
 ):  # fmt: skip
     """Findings of the audit rules over the index; thresholds default to GOVCHAIN_AUDIT_* settings."""
-    settings = indexer_of(platform).settings
+    settings = platform.workers.of(Indexer).settings
     changes = {"audit_expiry_window_seconds": expiry_window_seconds, "audit_burst_pulls": burst_pulls, "audit_burst_minutes": burst_minutes,
                "audit_revoked_within_seconds": revoked_within_seconds, "audit_bid_change_minutes": bid_change_minutes}  # fmt: skip
     settings = settings.model_copy(update={k: v for k, v in changes.items() if v is not None})

@@ -15,13 +15,13 @@ from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from api.audit import trails
-from api.audit.indexer import REFUSALS, AuditSettings, application_ref, indexer_of
+from api.audit.indexer import REFUSALS, AuditSettings, Indexer, application_ref
 from api.audit.models import ChainRecord
 from api.auth.service import Identity
 from api.catalog import CATEGORIES, merged_scope
 from api.context import Platform
 from api.models import Application, Certificate, CertificateBatch
-from api.problems import BadRequest, Forbidden, NotFound
+from httpkit.problems import BadRequest, Forbidden, NotFound
 from chain.consents import ConsentState
 from chain.hexcodec import unhex
 from chain.registry import Role
@@ -55,7 +55,7 @@ def names_of(platform: Platform) -> trails.Names:
     def name(address: str) -> str | None:
         if address not in cache:
             try:
-                member = platform.roles().member(address)
+                member = platform.members.member(address)
             except Exception:
                 member = None
             cache[address] = member.info.name if member else None
@@ -200,8 +200,8 @@ def application_actors(platform: Platform, session: Session, application: Applic
     certificate = session.scalar(select(Certificate).where(Certificate.application_id == application.id))
     batch = session.get(CertificateBatch, certificate.batch_id) if certificate is not None and certificate.batch_id else None
     stores = {Web3.to_checksum_address(batch.store)} if batch is not None else set()
-    relayers = {platform.signer("relayer").address}
-    return trails.application_selection(platform.registry(), agency=Web3.to_checksum_address(application.agency), relayers=relayers, stores=stores)
+    relayers = {platform.keyring.signer("relayer").address}
+    return trails.application_selection(platform.contracts.registry(), agency=Web3.to_checksum_address(application.agency), relayers=relayers, stores=stores)
 
 
 def application_trail(platform: Platform, session: Session, identity: Identity, application_id: str, verify: bool) -> dict:
@@ -211,7 +211,7 @@ def application_trail(platform: Platform, session: Session, identity: Identity, 
     own = identity.address == application.applicant or (identity.address == application.agency and Role.AGENCY in identity.roles)
     if not own and not identity.roles & OVERSEERS:
         raise Forbidden(f"{identity.address} is neither an auditor, a governor, the applicant nor the handling agency of {application_id}")
-    indexer = indexer_of(platform)
+    indexer = platform.workers.of(Indexer)
     indexer.refresh()
     refs, notes = application_refs(session, application)
     rows = [as_row(r) for r in session.scalars(select(ChainRecord).where(ChainRecord.case_ref.in_(refs)))]
@@ -220,7 +220,7 @@ def application_trail(platform: Platform, session: Session, identity: Identity, 
 
     def from_chain() -> list[dict]:
         documents = tuple(notes[k] for k in ("target_hash", "batch_root") if k in notes)
-        found = trails.chain_rows(indexer.watched(), platform.registry(), application_id=application.id,
+        found = trails.chain_rows(indexer.watched(), platform.contracts.registry(), application_id=application.id,
                                   consent_id=application.consent_id.lower() if application.consent_id else None, documents=documents)  # fmt: skip
         return trails.own_rows(found, **actors)
 
@@ -231,7 +231,7 @@ def tender_trail(platform: Platform, session: Session, identity: Identity, tende
     if not HEX32.match(tender_id):
         raise BadRequest("a tender id is 0x followed by 64 hex digits")
     tender_id = tender_id.lower()
-    indexer = indexer_of(platform)
+    indexer = platform.workers.of(Indexer)
     indexer.refresh()
     rows = [as_row(r) for r in session.scalars(select(ChainRecord).where(ChainRecord.case_ref == tender_id, ChainRecord.contract_name == "TenderLedger",
                                                                          ~sealed_bid_activity()))]  # fmt: skip
@@ -241,7 +241,7 @@ def tender_trail(platform: Platform, session: Session, identity: Identity, tende
     if not identity.roles & OVERSEERS and identity.address != created["args"]["agency"]:
         raise Forbidden(f"{identity.address} is neither an auditor, a governor nor the agency of tender {tender_id}")
     return _finish("tender", tender_id, rows, platform, {}, verify,
-                   lambda: trails.chain_rows(indexer.watched(), platform.registry(), tender_id=tender_id))
+                   lambda: trails.chain_rows(indexer.watched(), platform.contracts.registry(), tender_id=tender_id))
 
 
 def _finish(kind: str, case_id: str, rows: list[dict], platform: Platform, notes: dict, verify: bool,
@@ -256,7 +256,7 @@ def _finish(kind: str, case_id: str, rows: list[dict], platform: Platform, notes
         except Exception as exc:  # the node failed: the trail cannot be called verified
             trail["verified"], trail["verification"] = False, f"could not read the case's logs from the chain: {exc}"
             return trail
-        trails.verify(trail, rows, trails.ChainChecker(platform.chain(), indexer_of(platform).watched()), from_chain=chain_side, names=names, notes=notes)
+        trails.verify(trail, rows, trails.ChainChecker(platform.contracts.chain(), platform.workers.of(Indexer).watched()), from_chain=chain_side, names=names, notes=notes)
     return trail
 
 
@@ -275,7 +275,7 @@ def _finding(rule: str, severity: str, case_ref: str | None, records: list[Chain
 
 def findings(platform: Platform, session: Session, settings: AuditSettings, rule: str | None = None) -> list[dict]:
     """Every finding of the audit rules over the index (windows and thresholds from ``settings``)."""
-    indexer_of(platform).refresh()
+    platform.workers.of(Indexer).refresh()
     out: list[dict] = []
     rules = {
         "pull_near_expiry": _near_expiry, "pull_burst": _bursts, "pull_refused": _refused,
@@ -400,7 +400,7 @@ SCHEMA_VERSION = "ISO/IEC TS 27560:2023; govchain consent receipt 1"
 
 def consent_receipt(platform: Platform, session: Session, identity: Identity, consent_id: str, now: int) -> dict:
     consent_id = consent_id.lower()
-    indexer_of(platform).refresh()
+    platform.workers.of(Indexer).refresh()
     granted = session.scalar(select(ChainRecord).where(ChainRecord.event == "ConsentGranted", ChainRecord.case_ref == consent_id))
     if granted is None:
         raise NotFound(f"no consent {consent_id} in the index")
@@ -415,10 +415,10 @@ def consent_receipt(platform: Platform, session: Session, identity: Identity, co
     terms = granted.args
     matters = [platform.catalog.matters[c] for c in application.matters] if application else []
     scope = merged_scope(matters) if matters else {c: [] for i, c in enumerate(CATEGORIES) if terms["categories"] >> i & 1}
-    state = platform.consents().get(unhex(consent_id))
+    state = platform.contracts.consents().get(unhex(consent_id))
 
     def party(address: str, role: str) -> dict:
-        member = platform.roles().member(address)
+        member = platform.members.member(address)
         info = member.info if member else None
         return {"role": role, "address": address, "name": info.name if info else None, "orgCode": info.org_code if info else None,
                 "domain": info.domain if info else None}  # fmt: skip

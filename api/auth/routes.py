@@ -5,7 +5,9 @@ from typing import Any
 from fastapi import APIRouter
 
 from api.auth import schemas, service
-from api.deps import ClientDep, CurrentIdentity, NowDep, PlatformDep, SessionDep
+from api.auth.deps import CurrentIdentity
+from api.deps import ClientDep, PlatformDep, SessionDep
+from httpkit import NowDep
 
 router = APIRouter(prefix="/v1/auth", tags=["sign-in"])
 UNAUTHORIZED: dict[int | str, dict[str, Any]] = {401: {"description": "bad, expired or replayed sign-in"}}

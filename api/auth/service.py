@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.context import Platform
 from api.models import AuthChallenge
-from api.problems import Unauthorized
+from httpkit.problems import Unauthorized
 from identity import siwe
 
 ALGORITHM = "HS256"
@@ -83,7 +83,7 @@ def exchange(platform: Platform, session: Session, text: str, signature: str, no
 
 
 def identify(platform: Platform, address: str) -> Identity:
-    member = platform.roles().member(address)
+    member = platform.members.member(address)
     if member is None or not member.active:
         return Identity(address=address, roles=frozenset(), name=member.info.name if member else None)
     return Identity(address=address, roles=member.roles, name=member.info.name)

@@ -15,10 +15,12 @@ from api.applications import states
 from api.applications.schemas import application_out
 from api.applications.service import get_for
 from api.certificates import pdf, service
-from api.deps import CurrentIdentity, NowDep, PlatformDep, SessionDep, read_body
+from api.auth.deps import CurrentIdentity
+from api.deps import PlatformDep, SessionDep, read_body
+from httpkit import NowDep
 from api.materials import service as materials
 from api.models import Application, BatchState, Certificate, CertificateBatch, CertificateState
-from api.problems import PROBLEM_BASE, BadRequest, Forbidden, NotFound
+from httpkit.problems import PROBLEM_BASE, BadRequest, Forbidden, NotFound
 from api.pulls.service import pulled_data, require_agency
 from chain import intents
 from identity import oa
@@ -153,7 +155,7 @@ def flush(identity: CurrentIdentity, platform: PlatformDep, session: SessionDep,
     keys a batch first awaits the agency's own signature: listed with ``state`` awaiting and the URL
     of its ``signature_request`` (the worker issues it once the agency's transaction is mined)."""
     _agency(identity)
-    batches = platform.issuer().work(now, force=True)
+    batches = platform.workers.of(service.Issuer).work(now, force=True)
     issued = [{"merkle_root": b.merkle_root, "size": b.size, "state": b.state, "tx_hash": b.tx_hash, "block_number": b.block_number} for b in batches]
     awaiting = session.scalars(select(CertificateBatch).where(CertificateBatch.agency == identity.address, CertificateBatch.state == BatchState.AWAITING))
     return issued + [_awaiting_out(platform, batch) for batch in awaiting]
@@ -263,7 +265,7 @@ async def verify(request: Request, platform: PlatformDep):
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadRequest(f"the body is not a JSON document: {exc}") from None
-    return (await run_in_threadpool(platform.verifier().verify, document)).to_json()
+    return (await run_in_threadpool(platform.contracts.verifier(platform.members).verify, document)).to_json()
 
 
 @router.get("/verify/{target_hash}", tags=["verification"])
@@ -274,7 +276,7 @@ def verify_by_hash(target_hash: Annotated[str, Path(pattern=HEX32)], platform: P
     if certificate is None:
         raise NotFound(f"no certificate with target hash {target_hash} was issued here")
     document = service.document_of(platform, certificate)
-    verdict = platform.verifier().verify(document)
+    verdict = platform.contracts.verifier(platform.members).verify(document)
     data = oa.unsalt(document["data"])
     public = {"title_zh": data["certificate"]["titleZh"], "title_en": data["certificate"]["titleEn"],
               "issuer": data["issuers"][0]["name"], "issued_on": data["issuedOn"], "target_hash": certificate.target_hash}  # fmt: skip

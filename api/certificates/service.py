@@ -33,7 +33,7 @@ from api.applications import states
 from api.applications.service import claimed_identity
 from api.context import Platform
 from api.models import Application, BatchState, Certificate, CertificateBatch, CertificateState
-from api.problems import Conflict, Forbidden, NotFound, Problem, ServiceUnavailable
+from httpkit.problems import Conflict, Forbidden, NotFound, Problem, ServiceUnavailable
 from chain import intents
 from chain.hexcodec import hx, unhex
 from chain.documents import DocumentStoreClient
@@ -59,17 +59,17 @@ def mask_id_number(id_number: str) -> str:
 
 
 def store_of(platform: Platform, agency: str) -> DocumentStoreClient:
-    address = platform.document_store(agency)
+    address = platform.contracts.document_store(agency)
     if address is None:
         raise ServiceUnavailable(f"the agency {agency} has no DocumentStore in GovRegistry; it must create one first")
-    return platform.store_client(address)
+    return platform.contracts.store_client(address)
 
 
 def certificate_data(platform: Platform, application: Application, certificate_id: str, now: datetime) -> dict:
     """The certificate's OpenAttestation v2 data (salted and wrapped later, in its batch)."""
     matters = [platform.catalog.matters[c] for c in application.matters]
     kind = platform.catalog.certificate[matters[0].certificate]
-    agency = cast(Member, platform.roles().member(application.agency))  # the application was made with an active agency
+    agency = cast(Member, platform.members.member(application.agency))  # the application was made with an active agency
     claimed = claimed_identity(platform, application)
     return {
         "$template": {"name": TEMPLATE, "type": "EMBEDDED_RENDERER", "url": platform.settings.public_url + "/verify"},
@@ -82,7 +82,7 @@ def certificate_data(platform: Platform, application: Application, certificate_i
         "issuedOn": now.date().isoformat(),
         "issuers": [{
             "name": agency.info.name,
-            "documentStore": platform.document_store(application.agency),
+            "documentStore": platform.contracts.document_store(application.agency),
             "identityProof": {"type": "DNS-TXT", "location": agency.info.domain},
         }],
     }  # fmt: skip
@@ -112,7 +112,7 @@ def decide(platform: Platform, session: Session, application: Application, appro
     certificate = _apply(platform, session, application, approve, reason, now)
     session.commit()
     if certificate is not None:
-        platform.issuer().wake()
+        platform.workers.wake("issuer")
     return certificate
 
 
@@ -143,7 +143,7 @@ def decide_many(
         results.append((application, certificate, None))
     session.commit()
     if queued:
-        platform.issuer().wake()
+        platform.workers.wake("issuer")
     return results
 
 
@@ -186,7 +186,9 @@ def revoke_batch(platform: Platform, session: Session, batch: CertificateBatch, 
 
 class Issuer:
     """The background batcher: one per API process (several processes share work through
-    row locks on PostgreSQL; SQLite runs one)."""
+    row locks on PostgreSQL; SQLite runs one). The ``issuer`` worker of :mod:`api.workers`."""
+
+    name = "issuer"
 
     def __init__(self, platform: Platform):
         self.platform = platform
@@ -268,7 +270,7 @@ class Issuer:
                 return None
             wrapped = oa.wrap([document_of(platform, row) for row in rows])
             root = wrapped[0]["signature"]["merkleRoot"]
-            store = platform.document_store(agency)
+            store = platform.contracts.document_store(agency)
             batch = CertificateBatch(agency=agency, store=store, merkle_root=hx(unhex(root)), size=len(rows), state=BatchState.PENDING)
             session.add(batch)
             session.flush()
@@ -286,7 +288,7 @@ class Issuer:
         platform = self.platform
         with platform.sessions() as session:
             batch = session.get(CertificateBatch, batch_id)
-            store = platform.store_client(batch.store)
+            store = platform.contracts.store_client(batch.store)
             call = store.issue_call(batch.merkle_root)
             try:
                 receipt = agency_write(platform, intents.certificates_issue(batch.merkle_root), store.writer(), call)

@@ -6,7 +6,9 @@ from fastapi import APIRouter, Path, Query
 
 from api.applications.service import get_for
 from api.consents import schemas, service
-from api.deps import CurrentIdentity, NowDep, PlatformDep, SessionDep
+from api.auth.deps import CurrentIdentity
+from api.deps import PlatformDep, SessionDep
+from httpkit import NowDep
 
 router = APIRouter(prefix="/v1", tags=["consents"])
 ConsentId = Annotated[str, Path(pattern=schemas.HEX32)]

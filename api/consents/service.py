@@ -19,7 +19,7 @@ from api.consents import schemas
 from api.context import Platform
 from chain.consents import REFUSAL_TEXT
 from api.models import Application, PullOutcome
-from api.problems import BadRequest, Forbidden, NotFound
+from httpkit.problems import BadRequest, Forbidden, NotFound
 from chain import intents
 from chain.consents import ConsentState, PullRefusal
 from identity import eip712, pseudonym as pseudonyms, typed_data
@@ -29,7 +29,7 @@ SIGNATURE_WINDOW = timedelta(minutes=15)
 
 
 def domain(platform: Platform) -> eip712.Domain:
-    return eip712.Domain.of(platform.consents().domain())
+    return eip712.Domain.of(platform.contracts.consents().domain())
 
 
 def clocks(platform: Platform, now: datetime) -> tuple[int, int]:
@@ -40,7 +40,7 @@ def clocks(platform: Platform, now: datetime) -> tuple[int, int]:
     the earlier of the two and a signature deadline counts from the later one, so neither
     skew makes a fresh consent "not yet valid" or its signature "expired".
     """
-    latest = platform.chain().w3.eth.get_block("latest")["timestamp"]
+    latest = platform.contracts.chain().w3.eth.get_block("latest")["timestamp"]
     wall = int(now.timestamp())
     return min(wall, latest), max(wall, latest)
 
@@ -60,9 +60,9 @@ def scope_salt(application: Application) -> bytes:
 
 def derivation(platform: Platform, application: Application) -> schemas.PseudonymInfo:
     """How the applicant derives the pseudonym of the application's consent."""
-    registry = platform.consents().address
+    registry = platform.contracts.consents().address
     return schemas.PseudonymInfo(
-        message=pseudonyms.root_message(platform.chain().chain_id, registry), salt=hx(pseudonyms.salt_for(application.id))
+        message=pseudonyms.root_message(platform.contracts.chain().chain_id, registry), salt=hx(pseudonyms.salt_for(application.id))
     )
 
 
@@ -126,9 +126,9 @@ def grant(platform: Platform, session: Session, application: Application, signat
     signature_bytes = unhex(signature)
     if typed_data.recover_or_none(eip712.consent_typed_data(terms, dom), signature_bytes) != terms.applicant:
         raise BadRequest("the signature is not the pseudonym's signature over the offered terms")
-    relayer = platform.signer("relayer")
-    call = platform.consents().grant_call(terms, signature_bytes)
-    receipt = platform.outbox().submit(intents.consent_grant(application.id, terms.nonce), relayer, call)
+    relayer = platform.keyring.signer("relayer")
+    call = platform.contracts.consents().grant_call(terms, signature_bytes)
+    receipt = platform.contracts.outbox().submit(intents.consent_grant(application.id, terms.nonce), relayer, call)
     application.consent_pseudonym, application.consent_link_signature = terms.applicant, link_signature
     application.consent_id, application.consent_tx = hx(consent_id), receipt.tx_hash
     states.advance(application, states.CONSENTED)
@@ -148,7 +148,7 @@ def linked_application(session: Session, address: str, consent_id: str) -> Appli
 
 def own_consent(platform: Platform, session: Session, address: str, consent_id: str) -> Application:
     application = linked_application(session, address, consent_id)
-    consent = platform.consents().get(unhex(consent_id))
+    consent = platform.contracts.consents().get(unhex(consent_id))
     if consent.state is ConsentState.NONE or consent.applicant != application.consent_pseudonym:
         raise NotFound(f"no consent {consent_id} on chain")
     return application
@@ -169,8 +169,8 @@ def revoke(platform: Platform, session: Session, address: str, consent_id: str, 
     typed = eip712.revocation_typed_data(unhex(consent_id), deadline, domain(platform))
     if typed_data.recover_or_none(typed, unhex(signature)) != application.consent_pseudonym:
         raise BadRequest("the revocation is not signed by the consent's pseudonym (derive its key: GET .../revocation, derivation)")
-    call = platform.consents().revoke_by_sig_call(consent_id, deadline, signature)
-    receipt = platform.outbox().submit(intents.consent_revoke(consent_id), platform.signer("relayer"), call)
+    call = platform.contracts.consents().revoke_by_sig_call(consent_id, deadline, signature)
+    receipt = platform.contracts.outbox().submit(intents.consent_revoke(consent_id), platform.keyring.signer("relayer"), call)
     return {"consent_id": consent_id, "state": ConsentState.REVOKED.name.lower(), "tx_hash": receipt.tx_hash, "block_number": receipt.block_number}
 
 
@@ -187,18 +187,18 @@ class _Names:
 
     def name(self, address: str) -> str | None:
         if address not in self._names:
-            member = self.platform.roles().member(address)
+            member = self.platform.members.member(address)
             self._names[address] = member.info.name if member else None
         return self._names[address]
 
     def time(self, block: int) -> int:
         if block not in self._times:
-            self._times[block] = self.platform.chain().w3.eth.get_block(block)["timestamp"]
+            self._times[block] = self.platform.contracts.chain().w3.eth.get_block(block)["timestamp"]
         return self._times[block]
 
 
 def _from_block(platform: Platform) -> int:
-    return platform.deployment().contracts["ConsentRegistry"]["block"]
+    return platform.contracts.deployment().contracts["ConsentRegistry"]["block"]
 
 
 def _purposes(platform: Platform, application: Application | None) -> list[str]:
@@ -212,7 +212,7 @@ def my_consents(platform: Platform, session: Session, address: str) -> list[sche
     linked = {a.consent_id: a for a in session.scalars(select(Application).where(Application.applicant == address, Application.consent_id.is_not(None)))}
     if not linked:
         return []
-    contract = platform.consents().contract
+    contract = platform.contracts.consents().contract
     ids = [unhex(c) for c in linked if c is not None]  # selected with a consent id
     events = contract.events.ConsentGranted.get_logs(from_block=_from_block(platform), argument_filters={"consentId": ids})
     names = _Names(platform)
@@ -222,7 +222,7 @@ def my_consents(platform: Platform, session: Session, address: str) -> list[sche
         application = linked[consent_id]
         if event["args"]["applicant"] != application.consent_pseudonym:
             continue  # not the linked pseudonym's consent
-        consent = platform.consents().get(bytes(event["args"]["consentId"]))
+        consent = platform.contracts.consents().get(bytes(event["args"]["consentId"]))
         views.append(
             schemas.ConsentView(
                 consent_id=consent_id, pseudonym=consent.applicant, state=consent.state.name.lower(), agency=consent.agency,
@@ -241,7 +241,7 @@ def my_data_access(platform: Platform, session: Session, address: str) -> list[s
         return []
     by_id = {c.consent_id: c for c in consents}
     ids = [unhex(c) for c in by_id]
-    contract, start, names = platform.consents().contract, _from_block(platform), _Names(platform)
+    contract, start, names = platform.contracts.consents().contract, _from_block(platform), _Names(platform)
     logs = [
         *contract.events.DataPulled.get_logs(from_block=start, argument_filters={"consentId": ids}),
         *contract.events.PullRefused.get_logs(from_block=start, argument_filters={"consentId": ids}),
@@ -254,7 +254,7 @@ def my_data_access(platform: Platform, session: Session, address: str) -> list[s
         if not refused:  # DataPulled names neither party: the holder sent recordPulls, the requester is the consent's agency
             tx = bytes(event["transactionHash"])
             if tx not in senders:
-                senders[tx] = platform.consents().client.w3.eth.get_transaction(HexBytes(tx))["from"]
+                senders[tx] = platform.contracts.consents().client.w3.eth.get_transaction(HexBytes(tx))["from"]
             args = {**args, "holder": senders[tx], "requester": consent.agency}
         views.append(
             schemas.AccessView(

@@ -16,15 +16,15 @@ def health(platform: PlatformDep):
     """Chain id, latest block, contract addresses and database state; 503 if any is down."""
     chain: dict = {"url": platform.settings.rpc_url, "reachable": False}
     try:
-        client = platform.chain()
+        client = platform.contracts.chain()
         chain.update(reachable=True, chain_id=client.chain_id, latest_block=client.block_number(), fee_mode=client.fee_mode.value)
     except (GovchainError, OSError) as exc:
         chain["error"] = str(exc)
     contracts: dict = {}
     stores: dict = {}
     try:
-        contracts = {name: entry["address"] for name, entry in platform.deployment().contracts.items()}
-        stores = {issuer: entry["address"] for issuer, entry in platform.deployment().stores.items()}
+        contracts = {name: entry["address"] for name, entry in platform.contracts.deployment().contracts.items()}
+        stores = {issuer: entry["address"] for issuer, entry in platform.contracts.deployment().stores.items()}
     except GovchainError as exc:
         chain.setdefault("error", str(exc))
     database: dict = {"dialect": platform.engine.dialect.name, "ok": False}

@@ -13,10 +13,12 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import ClientDisconnect
 
 from api.applications.service import get_for
-from api.deps import CurrentIdentity, NowDep, PlatformDep, SessionDep, read_body
+from api.auth.deps import CurrentIdentity
+from api.deps import PlatformDep, SessionDep, read_body
+from httpkit import NowDep
 from api.materials import service
 from api.models import Commitment, DeliveryEvent, DeliveryMethod
-from api.problems import BadRequest, Forbidden, NotFound, PayloadTooLarge
+from httpkit.problems import BadRequest, Forbidden, NotFound, PayloadTooLarge
 from api.pulls.service import require_agency
 from identity import commitment as commitments
 from chain.registry import Role

@@ -24,7 +24,7 @@ from api.catalog import Material
 from api.context import Platform
 from api.materials import sniff
 from api.models import Application, Commitment, DeliveryEvent, DeliveryMethod, DeliveryStatus, MaterialFile
-from api.problems import BadRequest, Conflict, Forbidden, NotFound
+from httpkit.problems import BadRequest, Conflict, Forbidden, NotFound
 from chain import intents
 from identity import commitment as commitments
 from identity import manifest
@@ -72,7 +72,7 @@ def upload(platform: Platform, session: Session, application: Application, code:
     if session.get(MaterialFile, (application.id, code)) or session.get(Commitment, (application.id, code)):
         raise Conflict(f"{code} is already provided for {application.id}; delete it first to replace it")
     found = sniff.inspect(data, material.types, material.max_bytes)  # 413/415/422 problems, nothing stored yet
-    agency = platform.roles().member(application.agency)
+    agency = platform.members.member(application.agency)
     if agency is None or not agency.active:
         raise Conflict(f"the handling agency {application.agency} is not an active member")
     ciphertext = hpke_seal(agency.info.hpke_public_key, data, _info(application, code))
@@ -117,7 +117,7 @@ def read_file(platform: Platform, session: Session, application: Application, co
     box = blobs(platform).get(row.blob)
     if platform.settings.agency_keys != "dev-derived":
         return row, box, _info(application, code)
-    dev_key = hpke_key_for(platform.member_key(application.agency))
+    dev_key = hpke_key_for(platform.keyring.member_key(application.agency))
     return row, hpke_open(dev_key, box, _info(application, code)), None
 
 
@@ -151,7 +151,7 @@ def commitment_text(material: Material) -> str:
 
 
 def commitment_domain(platform: Platform) -> commitments.Domain:
-    deployment = platform.deployment()
+    deployment = platform.contracts.deployment()
     return commitments.Domain(chain_id=deployment.chain_id, verifying_contract=deployment.address("EvidenceLedger"))
 
 
@@ -211,12 +211,12 @@ def anchor(platform: Platform, kind: str, application_id: str, root: bytes, *, a
     """Anchor ``root`` in EvidenceLedger once (the outbox makes a retry return the first receipt):
     sent by the relayer, or by ``agency`` itself (:func:`agency_write`: with agency-held keys the
     agency signs it in its own client first, and the step answers 202 until then)."""
-    ledger = platform.evidence()
+    ledger = platform.contracts.evidence()
     call = ledger.anchor_call(kind, keccak(text=application_id), root)
     intent = intents.evidence(kind, application_id, root)
     if agency is not None:
         return agency_write(platform, intent, agency, call)
-    return platform.outbox().submit(intent, platform.signer("relayer"), call)
+    return platform.contracts.outbox().submit(intent, platform.keyring.signer("relayer"), call)
 
 
 # -- submission -----------------------------------------------------------------------------
@@ -243,7 +243,7 @@ def submit(platform: Platform, session: Session, application: Application, deliv
         application.delivery_address = sealed(platform, application.id, "delivery_address", address)
     application.delivery_method = delivery["method"]
     receipt = anchor(platform, "SUBMISSION_MANIFEST", application.id, built.root)
-    block = platform.chain().w3.eth.get_block(receipt.block_number)
+    block = platform.contracts.chain().w3.eth.get_block(receipt.block_number)
     application.manifest = {**built.to_json(), "tx_hash": receipt.tx_hash, "block_number": receipt.block_number, "block_time": block["timestamp"]}
     application.manifest_root, application.manifest_tx, application.submitted_at = hx(built.root), receipt.tx_hash, now
     states.advance(application, states.SUBMITTED)

@@ -10,7 +10,7 @@ upload, not discovered by the clerk a week later):
   the last bytes (the walk, not a search for ``FFD9``: an EXIF thumbnail ends with one too);
 * PDF: a ``%PDF-1.x``/``%PDF-2.x`` header and ``startxref`` … ``%%EOF`` in the last 1,024 bytes.
 
-The errors are :class:`api.problems.Problem` subclasses (so a route just lets them through and
+The errors are :class:`httpkit.problems.Problem` subclasses (so a route just lets them through and
 they render as problem details with the right status) and ``ValueError``\\ s; each ``detail``
 is written for the applicant, with ``detail_zh`` in Chinese.
 
@@ -25,7 +25,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 
-from api.problems import Problem
+from httpkit.problems import Problem
 
 PDF, JPEG, PNG = "application/pdf", "image/jpeg", "image/png"
 SUPPORTED = (PDF, JPEG, PNG)

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy import select
 
-from api.deps import PlatformDep, SessionDep, require_role
+from api.auth.deps import require_role
+from api.deps import ContractsDep, SessionDep
 from api.members.schemas import MemberOut, OutboxEntryOut
-from api.problems import NotFound
+from httpkit.problems import NotFound
 from chain.outbox import OutboxEntry
 from chain.registry import MemberStatus, Role
 
@@ -18,15 +19,15 @@ CHAIN_DOWN: dict[int | str, dict[str, Any]] = {503: {"description": "the chain n
 
 
 @router.get("/members", response_model=list[MemberOut], responses=CHAIN_DOWN)
-def list_members(platform: PlatformDep, include_retired: bool = False):
+def list_members(contracts: ContractsDep, include_retired: bool = False):
     """Every registered member, in registration order, read from the chain."""
-    members = platform.registry().members()
+    members = contracts.registry().members()
     return [MemberOut.of(m) for m in members if include_retired or m.status is not MemberStatus.RETIRED]
 
 
 @router.get("/members/{address}", response_model=MemberOut, responses={404: {"description": "not a member"}, **CHAIN_DOWN})
-def get_member(platform: PlatformDep, address: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{40}$")]):
-    member = platform.registry().member(address)
+def get_member(contracts: ContractsDep, address: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{40}$")]):
+    member = contracts.registry().member(address)
     if member.status is MemberStatus.NONE:
         raise NotFound(f"{address} is not registered in GovRegistry")
     return MemberOut.of(member)

@@ -18,9 +18,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from api.deps import PlatformDep
+from api.deps import SettingsDep
 from api.pages.routes import is_dev, render
-from api.problems import NotFound
+from httpkit.problems import NotFound
 from chain.config import load_node_config
 from identity.parties import DEV_MEMBERS, GOVERNOR_INFO
 
@@ -28,25 +28,25 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/apply")
-def apply_page(platform: PlatformDep):
+def apply_page(settings: SettingsDep):
     """The applicant's journey: matter, face check, consent, materials, commitment, submission, status."""
-    return render("apply", platform.settings)
+    return render("apply", settings)
 
 
 @router.get("/agency")
-def agency_page(platform: PlatformDep):
+def agency_page(settings: SettingsDep):
     """The handling agency's workbench: queue, review, pulls signed in its wallet, decisions, delivery, revocation, checks."""
-    return render("agency", platform.settings)
+    return render("agency", settings)
 
 
 @router.get("/dev/wallet.json")
-def dev_wallet_config(platform: PlatformDep):
+def dev_wallet_config(settings: SettingsDep):
     """DEV ONLY: the public test mnemonic and which account index is which party, for the dev wallet."""
-    if not is_dev(platform.settings):
+    if not is_dev(settings):
         raise NotFound("no dev wallet outside dev")
-    config = load_node_config(platform.settings.node_config)
+    config = load_node_config(settings.node_config)
     names = {"governor": GOVERNOR_INFO.name, **{party: spec[0] for party, spec in DEV_MEMBERS.items()}}
     accounts = [{"party": party, "index": index, "name": names.get(party, party)} for party, index in sorted(config.parties.items(), key=lambda p: p[1])]
     body = {"warning": "DEV ONLY: this mnemonic is public; never use it outside a local node", "mnemonic": config.mnemonic,
-            "chain_id": platform.settings.chain_id, "accounts": accounts}  # fmt: skip
+            "chain_id": settings.chain_id, "accounts": accounts}  # fmt: skip
     return JSONResponse(body, headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})

@@ -18,7 +18,7 @@ from typing import Annotated
 from fastapi import APIRouter
 from fastapi import Path as PathParam
 
-from api.deps import PlatformDep
+from api.deps import SettingsDep
 from api.pages.routes import render
 
 TENDER_ID = PathParam(pattern=r"^0x[0-9a-fA-F]{64}$")
@@ -27,18 +27,18 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/procurement")
-def procurement_page(platform: PlatformDep):
+def procurement_page(settings: SettingsDep):
     """The procurement agency's workbench: its tenders, from creation to the published result."""
-    return render("procurement", platform.settings)
+    return render("procurement", settings)
 
 
 @router.get("/tenders/{tender_id}/bid")
-def bid_page(tender_id: Annotated[str, TENDER_ID], platform: PlatformDep):
+def bid_page(tender_id: Annotated[str, TENDER_ID], settings: SettingsDep):
     """A bidder seals and submits its bid in the browser, and releases its key at the opening."""
-    return render("bid", platform.settings)
+    return render("bid", settings)
 
 
 @router.get("/tenders/{tender_id}/score")
-def score_page(tender_id: Annotated[str, TENDER_ID], platform: PlatformDep):
+def score_page(tender_id: Annotated[str, TENDER_ID], settings: SettingsDep):
     """An expert on the panel scores the read bids, each signed in the wallet (EIP-712)."""
-    return render("score", platform.settings)
+    return render("score", settings)

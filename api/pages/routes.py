@@ -13,8 +13,8 @@ from fastapi import APIRouter
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse
 
-from api.deps import PlatformDep
-from api.problems import NotFound
+from api.deps import SettingsDep
+from httpkit.problems import NotFound
 from api.settings import Environment, Settings
 
 HERE = Path(__file__).resolve().parent
@@ -101,21 +101,21 @@ def verify_page():
 
 
 @router.get("/me")
-def me_page(platform: PlatformDep):
+def me_page(settings: SettingsDep):
     """The applicant's consents (with their state and receipts) and every access to their data."""
-    return render("me", platform.settings)
+    return render("me", settings)
 
 
 @router.get("/audit")
-def audit_page(platform: PlatformDep):
+def audit_page(settings: SettingsDep):
     """An auditor searches a case (application or tender) and sees its trail verified against the chain."""
-    return render("audit", platform.settings)
+    return render("audit", settings)
 
 
 @router.get("/tenders/{tender_id}")
-def tender_page(tender_id: Annotated[str, PathParam(pattern=r"^0x[0-9a-fA-F]{64}$")], platform: PlatformDep):
+def tender_page(tender_id: Annotated[str, PathParam(pattern=r"^0x[0-9a-fA-F]{64}$")], settings: SettingsDep):
     """The public bid-opening hall of one tender, updating live."""
-    return render("tender", platform.settings)
+    return render("tender", settings)
 
 
 @router.get("/static/vendor/{name}")
@@ -126,8 +126,8 @@ def vendored(name: str):
 
 
 @router.get("/static/{name}")
-def static(name: str, platform: PlatformDep):
-    media_type = STATIC.get(name) or (DEV_STATIC.get(name) if is_dev(platform.settings) else None)
+def static(name: str, settings: SettingsDep):
+    media_type = STATIC.get(name) or (DEV_STATIC.get(name) if is_dev(settings) else None)
     if media_type is None:
         raise NotFound(f"no static file {name}")
     return FileResponse(HERE / "static" / name, media_type=media_type, headers=ASSET_HEADERS)

@@ -4,7 +4,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from api.applications.service import get_for
-from api.deps import CurrentIdentity, NowDep, PlatformDep, SessionDep
+from api.auth.deps import CurrentIdentity
+from api.deps import PlatformDep, SessionDep
+from httpkit import NowDep
 from identity.pull_body import PullIn
 from api.pulls import service
 

@@ -25,7 +25,7 @@ from api.catalog import CATEGORIES, merged_scope
 from api.consents.service import scope_salt
 from api.context import Platform
 from api.models import Application, PulledRecord, PullOutcome
-from api.problems import BadRequest, Conflict, Forbidden, ServiceUnavailable
+from httpkit.problems import BadRequest, Conflict, Forbidden, ServiceUnavailable
 from chain.registry import Member, Role
 from identity.keys import hpke_key_for
 from identity.canonical import canonical_json
@@ -36,7 +36,7 @@ from chain.hexcodec import hx, unhex
 
 def holder_for(platform: Platform, category: str) -> Member:
     bit = 1 << CATEGORIES.index(category)
-    for member in platform.active_members():
+    for member in platform.members.active():
         if Role.DATA_HOLDER in member.roles and member.info.data_categories & bit:
             return member
     raise ServiceUnavailable(f"no active data holder serves {category}")
@@ -52,7 +52,7 @@ def _attempts(platform: Platform, session: Session, application: Application) ->
     consent_id = unhex(cast(str, application.consent_id))  # pulls come after the consent
     open_rows = {a.category: a for a in session.scalars(select(PulledRecord).where(PulledRecord.application_id == application.id, PulledRecord.sealed.is_(None)))}
     taken = {a.pull_number for a in open_rows.values()}
-    number = platform.consents().get(consent_id).pulls + 1
+    number = platform.contracts.consents().get(consent_id).pulls + 1
     for category in scope:
         if category in open_rows:
             continue
@@ -71,7 +71,7 @@ def _attempts(platform: Platform, session: Session, application: Application) ->
 
 def _holder(platform: Platform, address: str) -> Member:
     """The data holder an attempt was made with: :func:`holder_for` picked it among active members."""
-    return cast(Member, platform.roles().member(address))
+    return cast(Member, platform.members.member(address))
 
 
 def _unsigned(platform: Platform, application: Application, attempt: PulledRecord, now: datetime) -> tuple[dict, PullRequest]:
@@ -91,7 +91,7 @@ def pull_requests(platform: Platform, session: Session, application: Application
     """The pull requests for the agency to sign in its own client: per category, the body to
     send back with its ``signature`` and the EIP-712 typed data to sign (``eth_signTypedData_v4``)."""
     states.require(application, states.CONSENTED, states.DATA_PULLED)
-    deployment = platform.deployment()
+    deployment = platform.contracts.deployment()
     out = []
     for attempt in _attempts(platform, session, application):
         body, request = _unsigned(platform, application, attempt, now)
@@ -110,8 +110,8 @@ def pull_all(platform: Platform, session: Session, application: Application, now
         if platform.settings.agency_keys != "dev-derived":
             raise Conflict(f"the agency signs its pull requests in its own client: GET /v1/applications/{application.id}/pull-requests, "
                            "sign each typed_data, then POST the bodies with their signatures here as {\"requests\": [...]}")  # fmt: skip
-        dev_key = platform.member_key(application.agency)  # dev only: the agency's derived dev key
-        deployment = platform.deployment()
+        dev_key = platform.keyring.member_key(application.agency)  # dev only: the agency's derived dev key
+        deployment = platform.contracts.deployment()
         bodies = []
         for attempt in attempts:
             body, request = _unsigned(platform, application, attempt, now)
@@ -130,7 +130,7 @@ def _match_signed(platform: Platform, application: Application, attempts: list[P
     """Each signed body with its open attempt, checked: this consent, this agency, the attempt's
     number and holder, the scope's attributes, and the agency's own signature (EOA)."""
     by_number = {a.pull_number: a for a in attempts}
-    deployment = platform.deployment()
+    deployment = platform.contracts.deployment()
     scope = merged_scope([platform.catalog.matters[c] for c in application.matters])
     matched = []
     for body in signed:
@@ -205,7 +205,7 @@ def _pull_one(platform: Platform, session: Session, application: Application, at
     ciphertext = base64.b64decode(out["ciphertext"])
     if platform.settings.agency_keys == "dev-derived":  # dev: opened with the HPKE key derived from the agency's dev key
         try:
-            answer = json.loads(hpke_open(hpke_key_for(platform.member_key(application.agency)), ciphertext, b"govchain pull " + request_id))
+            answer = json.loads(hpke_open(hpke_key_for(platform.keyring.member_key(application.agency)), ciphertext, b"govchain pull " + request_id))
             payload = verify_answer(answer, holder.address)
         except (BadMessage, ValueError) as exc:
             raise Conflict(f"the answer of {holder.info.name} does not verify: {exc}") from None

@@ -6,8 +6,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ClientDep, CurrentIdentity, NowDep, PlatformDep, SessionDep, read_body
-from api.problems import BadRequest
+from api.auth.deps import CurrentIdentity
+from api.deps import ClientDep, PlatformDep, SessionDep, read_body
+from httpkit import NowDep
+from httpkit.problems import BadRequest
 from api.tenders import schemas, service
 
 router = APIRouter(prefix="/v1/tenders", tags=["tenders"])

@@ -25,7 +25,7 @@ from api.agency_signing.service import SignatureAwaited, agency_write
 from api.blobs import BlobMissing, BlobStore
 from api.context import Platform
 from api.models import Tender, TenderBid, TenderObjection
-from api.problems import Conflict, Forbidden, NotFound
+from httpkit.problems import Conflict, Forbidden, NotFound
 from api.tenders import schemas
 from chain import intents
 from chain.hexcodec import hx, unhex
@@ -53,15 +53,15 @@ def pseudonym_for(platform: Platform, session: Session, tender_id: str, bidder: 
 
 
 def _send(platform: Platform, intent: str, account, call):
-    receipt = platform.outbox().submit(intent, account, call)
-    return receipt, platform.tenders().events(receipt)
+    receipt = platform.contracts.outbox().submit(intent, account, call)
+    return receipt, platform.contracts.tenders().events(receipt)
 
 
 def _agency_send(platform: Platform, intent: str, agency: str, call):
     """A step only the procurement agency may sign (:func:`agency_write`: with agency-held keys it
     answers 202 until the agency has signed it in its own client; the step changes nothing before)."""
     receipt = agency_write(platform, intent, agency, call)
-    return receipt, platform.tenders().events(receipt)
+    return receipt, platform.contracts.tenders().events(receipt)
 
 
 def get_tender(session: Session, tender_id: str) -> Tender:
@@ -87,7 +87,7 @@ def create(platform: Platform, session: Session, identity, body: schemas.TenderC
         unhex(body.document_hash), body.bid_deadline, opening, opening + body.decryption_minutes * 60,
         schemas.METHODS[body.method], body.min_bidders, body.experts, body.weights, body.objection_seconds,
     )  # fmt: skip
-    receipt, _ = _agency_send(platform, intents.tender_create(tender_id), identity.address, platform.tenders().create_tender_call(tender_id, terms))
+    receipt, _ = _agency_send(platform, intents.tender_create(tender_id), identity.address, platform.contracts.tenders().create_tender_call(tender_id, terms))
     tender = Tender(tender_id=tender_id, reference=body.reference, title=body.title, agency=identity.address, created_tx=receipt.tx_hash)
     session.add(tender)
     session.commit()
@@ -96,7 +96,7 @@ def create(platform: Platform, session: Session, identity, body: schemas.TenderC
 
 def view(platform: Platform, session: Session, tender: Tender) -> dict:
     """The tender as anyone may see it; bidders and counts only once the deadline has passed."""
-    on_chain = platform.tenders().get_tender(unhex(tender.tender_id))
+    on_chain = platform.contracts.tenders().get_tender(unhex(tender.tender_id))
     out: dict[str, Any] = {"tender_id": tender.tender_id, "reference": tender.reference, "title": tender.title, "agency": tender.agency,
            "state": on_chain.state.name.lower(), "terms": on_chain.as_json(), "created_tx": tender.created_tx,
            "ledger": ledger(platform)}  # fmt: skip
@@ -104,14 +104,14 @@ def view(platform: Platform, session: Session, tender: Tender) -> dict:
         read = on_chain.state in READ_OUT
         out["bids"] = [_bid_view(platform, tender, bid, read) for bid in session.scalars(select(TenderBid).where(TenderBid.tender_id == tender.tender_id))]
     if on_chain.state in READ_OUT:  # objections are taken, and no result published, until then
-        out["objection_deadline"] = platform.tenders().objection_deadline(unhex(tender.tender_id))
+        out["objection_deadline"] = platform.contracts.tenders().objection_deadline(unhex(tender.tender_id))
     return out
 
 
 def ledger(platform: Platform) -> dict:
     """The TenderLedger a bidder's or expert's client signs for: the EIP-712 domain's chain id and
     verifying contract, which the key commitment is bound to as well (:mod:`identity.tender712`)."""
-    deployment = platform.deployment()
+    deployment = platform.contracts.deployment()
     return {"chain_id": deployment.chain_id, "address": Web3.to_checksum_address(deployment.address("TenderLedger"))}
 
 
@@ -121,7 +121,7 @@ def agency_tenders(platform: Platform, session: Session, identity) -> list[dict]
         raise Forbidden(f"{identity.address} needs the PROCUREMENT role to list its tenders")
     rows = session.scalars(select(Tender).where(Tender.agency == identity.address).order_by(Tender.created_at.desc()))
     return [{"tender_id": t.tender_id, "reference": t.reference, "title": t.title,
-             "state": platform.tenders().state(unhex(t.tender_id)).name.lower()} for t in rows]  # fmt: skip
+             "state": platform.contracts.tenders().state(unhex(t.tender_id)).name.lower()} for t in rows]  # fmt: skip
 
 
 def objections(platform: Platform, session: Session, identity, tender: Tender) -> list[dict]:
@@ -137,7 +137,7 @@ READ_OUT = (TenderState.READ, TenderState.DECIDED)  # every bid opened or out fo
 def _bid_view(platform: Platform, tender: Tender, bid: TenderBid, read: bool = True) -> dict:
     """A bid as shown: its decryption outcome and content only once the reading is published, that
     is once every bid could be opened (the window closed, or every key revealed)."""
-    chain_bid = platform.tenders().get_bid(unhex(tender.tender_id), unhex(bid.pseudonym))
+    chain_bid = platform.contracts.tenders().get_bid(unhex(tender.tender_id), unhex(bid.pseudonym))
     return {"pseudonym": bid.pseudonym, "status": chain_bid.status.name.lower(), "bidder": chain_bid.bidder,
             "version": bid.version, "decryption": bid.decryption if read else None, "bid": bid.opened if read else None}  # fmt: skip
 
@@ -150,7 +150,7 @@ def _bidder_of(platform: Platform, bid: TenderBid) -> str:
 
 
 def _check_bidding(platform: Platform, tender: Tender, now: datetime) -> None:
-    terms = platform.tenders().get_tender(unhex(tender.tender_id))
+    terms = platform.contracts.tenders().get_tender(unhex(tender.tender_id))
     if terms.state is not TenderState.BIDDING or now.timestamp() >= terms.bid_deadline:
         raise Conflict(f"bidding on {tender.reference} closed at {terms.bid_deadline} (now {int(now.timestamp())}); nothing was accepted")
 
@@ -176,11 +176,11 @@ def upload_bid(platform: Platform, session: Session, identity, tender: Tender, c
     digest = ciphertext_hash(ciphertext)
     existing = session.get(TenderBid, (tender.tender_id, pseudonym))
     version = (existing.version + 1) if existing else 1
-    call = platform.tenders().commit_bid_call(tender.tender_id, pseudonym, digest, key_commitment)
+    call = platform.contracts.tenders().commit_bid_call(tender.tender_id, pseudonym, digest, key_commitment)
     store = blobs(platform)
     blob = store.put(ciphertext)
     try:
-        receipt, events = _send(platform, intents.tender_sealed("bid", tender.tender_id, pseudonym, version), platform.signer("relayer"), call)
+        receipt, events = _send(platform, intents.tender_sealed("bid", tender.tender_id, pseudonym, version), platform.keyring.signer("relayer"), call)
     except Exception:
         if not session.scalar(select(TenderBid).where(TenderBid.blob == blob)):
             store.delete(blob)  # refused (too late, chain down): leave no file behind
@@ -199,7 +199,7 @@ def upload_bid(platform: Platform, session: Session, identity, tender: Tender, c
 
 
 def _receipt(platform, tender_id, pseudonym, version, digest, key_commitment, now, receipt) -> schemas.BidReceipt:
-    relayer = platform.signer("relayer")
+    relayer = platform.keyring.signer("relayer")
     fields = {"tender_id": tender_id, "pseudonym": pseudonym, "version": version, "ciphertext_hash": digest,
               "key_commitment": key_commitment, "received_at": int(now.timestamp()), "tx_hash": receipt.tx_hash,
               "block_number": receipt.block_number, "platform": relayer.address}  # fmt: skip
@@ -219,8 +219,8 @@ def withdraw_bid(platform: Platform, session: Session, identity, tender: Tender,
     bid = own_bid(platform, session, identity, tender)
     if bid.withdrawn:
         raise Conflict("this bid is already withdrawn")
-    call = platform.tenders().withdraw_bid_call(tender.tender_id, bid.pseudonym)
-    receipt, _ = _send(platform, intents.tender_sealed("withdraw", tender.tender_id, bid.pseudonym, bid.version), platform.signer("relayer"), call)
+    call = platform.contracts.tenders().withdraw_bid_call(tender.tender_id, bid.pseudonym)
+    receipt, _ = _send(platform, intents.tender_sealed("withdraw", tender.tender_id, bid.pseudonym, bid.version), platform.keyring.signer("relayer"), call)
     bid.withdrawn, withdrawn_blob, bid.blob = True, bid.blob, None
     session.commit()
     _drop_blob(platform, session, withdrawn_blob)
@@ -232,16 +232,16 @@ def withdraw_bid(platform: Platform, session: Session, identity, tender: Tender,
 
 def open_tender(platform: Platform, session: Session, identity, tender: Tender) -> dict:
     require_agency(identity, tender)
-    call = platform.tenders().open_tender_call(tender.tender_id)
+    call = platform.contracts.tenders().open_tender_call(tender.tender_id)
     receipt, events = _agency_send(platform, intents.tender_open(tender.tender_id), tender.agency, call)
-    state = platform.tenders().get_tender(unhex(tender.tender_id)).state
+    state = platform.contracts.tenders().get_tender(unhex(tender.tender_id)).state
     return {"state": state.name.lower(), "tx_hash": receipt.tx_hash, "events": [e.name for e in events]}
 
 
 def sign_in(platform: Platform, session: Session, identity, tender: Tender, signature: str) -> dict:
     bid = own_bid(platform, session, identity, tender)
-    call = platform.tenders().sign_in_call(tender.tender_id, bid.pseudonym, identity.address, signature)
-    receipt, _ = _send(platform, intents.tender_sign_in(tender.tender_id, bid.pseudonym), platform.signer("relayer"), call)
+    call = platform.contracts.tenders().sign_in_call(tender.tender_id, bid.pseudonym, identity.address, signature)
+    receipt, _ = _send(platform, intents.tender_sign_in(tender.tender_id, bid.pseudonym), platform.keyring.signer("relayer"), call)
     return {"pseudonym": bid.pseudonym, "bidder": identity.address, "tx_hash": receipt.tx_hash}
 
 
@@ -251,8 +251,8 @@ def release_key(platform: Platform, session: Session, identity, tender: Tender, 
     plaintext hash (a price could be tried against it) and no content leaves the platform."""
     bid = own_bid(platform, session, identity, tender)
     tid, pid = unhex(tender.tender_id), unhex(bid.pseudonym)
-    reveal = platform.tenders().reveal_key_call(tid, pid, key, salt)
-    revealed, _ = _send(platform, intents.tender_reveal(tender.tender_id, bid.pseudonym), platform.signer("relayer"), reveal)
+    reveal = platform.contracts.tenders().reveal_key_call(tid, pid, key, salt)
+    revealed, _ = _send(platform, intents.tender_reveal(tender.tender_id, bid.pseudonym), platform.keyring.signer("relayer"), reveal)
     outcome = _open(platform, tender, bid, unhex(key))
     details = {k: v for k, v in outcome.items() if k in ("cause", "detail")}
     return {"pseudonym": bid.pseudonym, "reveal_tx": revealed.tx_hash, "decrypted": outcome["cause"] is None, **details,
@@ -264,7 +264,7 @@ def _open(platform: Platform, tender: Tender, bid: TenderBid, key: bytes) -> dic
     tid, pid = unhex(tender.tender_id), unhex(bid.pseudonym)
     try:
         ciphertext = blobs(platform).get(cast(str, bid.blob))  # a committed bid has its file
-        if ciphertext_hash(ciphertext) != platform.tenders().get_bid(tid, pid).ciphertext_hash:
+        if ciphertext_hash(ciphertext) != platform.contracts.tenders().get_bid(tid, pid).ciphertext_hash:
             raise BlobMissing("the stored file does not match its on-chain commitment")
     except BlobMissing as exc:  # the platform's copy is gone or altered: not the bidder's fault
         return {"cause": "file_mismatch", "detail": str(exc)}
@@ -291,14 +291,14 @@ def decrypt(platform: Platform, session: Session, tender: Tender, bid: TenderBid
         # left out as not decrypted, and anyone re-opens the file with the key on chain (tender verify)
         digest, decrypted, fault, bid.decryption = bytes(32), False, NOT_BIDDER_FAULT, outcome["cause"]
     session.commit()
-    call = platform.tenders().record_decryption_call(tid, pid, decrypted, digest, fault)
+    call = platform.contracts.tenders().record_decryption_call(tid, pid, decrypted, digest, fault)
     receipt, _ = _agency_send(platform, intents.tender_decrypt(tender.tender_id, bid.pseudonym), tender.agency, call)
     return {"decrypted": decrypted, "cause": bid.decryption, "tx_hash": receipt.tx_hash}
 
 
 def revealed_keys(platform: Platform, tender: Tender) -> dict[str, bytes]:
     """The keys revealed on chain for the tender (by the platform or by bidders themselves), by pseudonym."""
-    return {hx(e.args["pseudonym"]): bytes(e.args["key"]) for e in platform.tenders().trail(unhex(tender.tender_id)) if e.name == "KeyRevealed"}
+    return {hx(e.args["pseudonym"]): bytes(e.args["key"]) for e in platform.contracts.tenders().trail(unhex(tender.tender_id)) if e.name == "KeyRevealed"}
 
 
 def settle(platform: Platform, session: Session, tender: Tender, now: datetime) -> list[dict]:
@@ -308,13 +308,13 @@ def settle(platform: Platform, session: Session, tender: Tender, now: datetime) 
     read from their ``KeyRevealed`` event; bids with no key are the bidder's fault (bid security
     forfeited on chain). Before that, nothing is recorded: no plaintext hash, no content."""
     tid = unhex(tender.tender_id)
-    on_chain = platform.tenders().get_tender(tid)
+    on_chain = platform.contracts.tenders().get_tender(tid)
     if on_chain.state is not TenderState.OPENED:
         raise Conflict(f"tender {tender.reference} is {on_chain.state.name.lower()}, not opened: there is nothing to decrypt")
     bids = list(session.scalars(select(TenderBid).where(TenderBid.tender_id == tender.tender_id, TenderBid.withdrawn.is_(False))))
-    statuses = {bid.pseudonym: platform.tenders().get_bid(tid, unhex(bid.pseudonym)).status for bid in bids}
+    statuses = {bid.pseudonym: platform.contracts.tenders().get_bid(tid, unhex(bid.pseudonym)).status for bid in bids}
     waiting = [p for p, status in statuses.items() if status is BidStatus.COMMITTED]
-    chain_now = platform.chain().w3.eth.get_block("latest")["timestamp"]
+    chain_now = platform.contracts.chain().w3.eth.get_block("latest")["timestamp"]
     if waiting and max(chain_now, int(now.timestamp())) < on_chain.decryption_end:
         raise Conflict(f"the decryption window of {tender.reference} is open until {on_chain.decryption_end} and {len(waiting)} bids have "
                        "no key yet: no outcome is recorded, and nothing is shown, before every bid can be opened")  # fmt: skip
@@ -326,7 +326,7 @@ def settle(platform: Platform, session: Session, tender: Tender, now: datetime) 
                 outcome = decrypt(platform, session, tender, bid, keys[bid.pseudonym])
                 recorded.append({"pseudonym": bid.pseudonym, "cause": outcome["cause"], "tx_hash": outcome["tx_hash"]})
             elif statuses[bid.pseudonym] is BidStatus.COMMITTED:
-                call = platform.tenders().record_decryption_call(tid, bid.pseudonym, False, bytes(32), BIDDER_FAULT)
+                call = platform.contracts.tenders().record_decryption_call(tid, bid.pseudonym, False, bytes(32), BIDDER_FAULT)
                 receipt, _ = _agency_send(platform, intents.tender_decrypt(tender.tender_id, bid.pseudonym), tender.agency, call)
                 bid.decryption = "no_key"
                 recorded.append({"pseudonym": bid.pseudonym, "cause": "no_key", "tx_hash": receipt.tx_hash})
@@ -361,13 +361,13 @@ def publish_reading(platform: Platform, session: Session, identity, tender: Tend
     """唱标: record the outcomes not yet recorded (see :func:`settle`), then read every decrypted bid
     (bidder, price, items) and anchor it with the announcement."""
     require_agency(identity, tender)
-    if platform.tenders().state(unhex(tender.tender_id)) is TenderState.OPENED:
+    if platform.contracts.tenders().state(unhex(tender.tender_id)) is TenderState.OPENED:
         settle(platform, session, tender, now)
     bids = list(session.scalars(select(TenderBid).where(TenderBid.tender_id == tender.tender_id, TenderBid.decryption == "decrypted").order_by(TenderBid.pseudonym)))
     text = announcement(tender, bids)
     opened = [(b, cast(dict, b.opened)) for b in bids]  # decrypted bids only
     readings = [(unhex(b.pseudonym), int(bid["price_fen"]), items_hash(bid)) for b, bid in opened]
-    call = platform.tenders().publish_reading_call(tender.tender_id, readings, keccak(text=text))
+    call = platform.contracts.tenders().publish_reading_call(tender.tender_id, readings, keccak(text=text))
     receipt, _ = _agency_send(platform, intents.tender_reading(tender.tender_id), tender.agency, call)
     return {"announcement": text, "announcement_hash": hx(keccak(text=text)), "read": len(readings), "tx_hash": receipt.tx_hash}
 
@@ -378,9 +378,9 @@ def raise_objection(platform: Platform, session: Session, identity, tender: Tend
     if session.scalar(select(TenderObjection).where(TenderObjection.tender_id == tender.tender_id, TenderObjection.pseudonym == bid.pseudonym,
                                                     TenderObjection.text == text)):  # fmt: skip
         raise Conflict("this objection was raised already (the contract takes each objection once)")
-    call = platform.tenders().raise_objection_call(tender.tender_id, bid.pseudonym, objection_hash, signature)
+    call = platform.contracts.tenders().raise_objection_call(tender.tender_id, bid.pseudonym, objection_hash, signature)
     intent = intents.tender_objection(tender.tender_id, bid.pseudonym, objection_hash)
-    receipt, events = _send(platform, intent, platform.signer("relayer"), call)
+    receipt, events = _send(platform, intent, platform.keyring.signer("relayer"), call)
     (raised,) = [e for e in events if e.name == "ObjectionRaised"]
     session.add(TenderObjection(tender_id=tender.tender_id, index=raised.args["index"], pseudonym=bid.pseudonym, text=text))
     session.commit()
@@ -392,7 +392,7 @@ def answer_objection(platform: Platform, session: Session, identity, tender: Ten
     objection = session.get(TenderObjection, (tender.tender_id, index))
     if objection is None:
         raise NotFound(f"no objection {index} in {tender.reference}")
-    call = platform.tenders().answer_objection_call(tender.tender_id, index, keccak(text=text))
+    call = platform.contracts.tenders().answer_objection_call(tender.tender_id, index, keccak(text=text))
     receipt, _ = _agency_send(platform, intents.tender_answer(tender.tender_id, index), tender.agency, call)
     objection.answer = text
     session.commit()
@@ -401,8 +401,8 @@ def answer_objection(platform: Platform, session: Session, identity, tender: Ten
 
 def submit_scores(platform: Platform, identity, tender: Tender, body: schemas.ScoresIn) -> dict:
     """An expert's signed scores for one bid; the contract checks the signer is on the panel."""
-    call = platform.tenders().submit_scores_call(tender.tender_id, identity.address, body.pseudonym, body.scores, body.signature)
-    receipt, _ = _send(platform, intents.tender_scores(tender.tender_id, identity.address, body.pseudonym), platform.signer("relayer"), call)
+    call = platform.contracts.tenders().submit_scores_call(tender.tender_id, identity.address, body.pseudonym, body.scores, body.signature)
+    receipt, _ = _send(platform, intents.tender_scores(tender.tender_id, identity.address, body.pseudonym), platform.keyring.signer("relayer"), call)
     return {"expert": identity.address, "pseudonym": body.pseudonym.lower(), "tx_hash": receipt.tx_hash}
 
 
@@ -411,7 +411,7 @@ def replace_expert(platform: Platform, identity, tender: Tender, body: schemas.E
     checks the deadline and drops its scores); the replacement is anchored (``ExpertReplaced``)."""
     require_agency(identity, tender)
     expert, replacement = Web3.to_checksum_address(body.expert), Web3.to_checksum_address(body.replacement)
-    call = platform.tenders().replace_expert_call(tender.tender_id, expert, replacement)
+    call = platform.contracts.tenders().replace_expert_call(tender.tender_id, expert, replacement)
     receipt, events = _agency_send(platform, intents.tender_replace(tender.tender_id, expert), tender.agency, call)
     (replaced,) = [e for e in events if e.name == "ExpertReplaced"]
     return {"expert": expert, "replacement": replacement, "dropped_scores": replaced.args["droppedScores"], "tx_hash": receipt.tx_hash}
@@ -424,11 +424,11 @@ def publish_result(platform: Platform, session: Session, identity, tender: Tende
     end it early)."""
     require_agency(identity, tender)
     tid = unhex(tender.tender_id)
-    deadline = platform.tenders().objection_deadline(tid)
-    chain_now = platform.chain().w3.eth.get_block("latest")["timestamp"]
+    deadline = platform.contracts.tenders().objection_deadline(tid)
+    chain_now = platform.contracts.chain().w3.eth.get_block("latest")["timestamp"]
     if deadline and max(chain_now, int(now.timestamp())) < deadline:
         raise Conflict(f"objections to {tender.reference} may be raised until {deadline}: no result before then")
-    computed, value = platform.tenders().compute_result(tid)
+    computed, value = platform.contracts.tenders().compute_result(tid)
     chosen = unhex(winner) if winner else computed
     report = {"tender_id": tender.tender_id, "winner": hx(chosen), "value": value,
               "bids": [_bid_view(platform, tender, b) for b in session.scalars(select(TenderBid).where(TenderBid.tender_id == tender.tender_id))]}  # fmt: skip
@@ -436,9 +436,9 @@ def publish_result(platform: Platform, session: Session, identity, tender: Tende
     # has no key to sign it with, and the agency's own signature on the transaction anchoring its hash attests it
     report_signature = None
     if platform.settings.agency_keys == "dev-derived":
-        report_signature = hx(Account.sign_message(encode_defunct(canonical_json(report)), platform.member_key(tender.agency).key).signature)
+        report_signature = hx(Account.sign_message(encode_defunct(canonical_json(report)), platform.keyring.member_key(tender.agency).key).signature)
     report_hash = keccak(canonical_json({"report": report, "signature": report_signature}))
-    call = platform.tenders().publish_result_call(tid, chosen, report_hash)
+    call = platform.contracts.tenders().publish_result_call(tid, chosen, report_hash)
     receipt, _ = _agency_send(platform, intents.tender_result(tender.tender_id, chosen), tender.agency, call)
     return {"winner": hx(chosen), "value": value, "report": report, "report_signature": report_signature,
             "report_hash": hx(report_hash), "tx_hash": receipt.tx_hash}  # fmt: skip
@@ -449,8 +449,8 @@ def trail(platform: Platform, tender: Tender) -> list[dict]:
     the opening, bid commitments and withdrawals are left out (names and count stay secret, Art 21)."""
     times: dict[int, int] = {}
     steps = []
-    w3 = platform.chain().w3
-    events = platform.tenders().trail(unhex(tender.tender_id))
+    w3 = platform.contracts.chain().w3
+    events = platform.contracts.tenders().trail(unhex(tender.tender_id))
     if not any(e.name in ("TenderOpened", "TenderFailed") for e in events):
         events = [e for e in events if e.name not in ("BidCommitted", "BidWithdrawn")]
     for event in events:
@@ -464,7 +464,7 @@ def trail(platform: Platform, tender: Tender) -> list[dict]:
 
 
 def ciphertext_after_opening(platform: Platform, session: Session, tender: Tender, pseudonym: str) -> bytes:
-    if platform.tenders().get_tender(unhex(tender.tender_id)).state not in READ_OUT:
+    if platform.contracts.tenders().get_tender(unhex(tender.tender_id)).state not in READ_OUT:
         # a revealed key is on chain during the window: its file must not be, or a rival reads the price
         raise Forbidden("bid files are released only after the reading (once every bid could be opened)")
     bid = session.get(TenderBid, (tender.tender_id, pseudonym.lower()))

@@ -154,6 +154,9 @@ interface IConsentRegistry {
     /// @notice Record `index` of a {recordPulls} batch is not signed by its `requester`: the
     /// whole batch is refused, since a pull or a refusal naming an agency needs that agency's word.
     error ConsentRegistryInvalidPullSignature(uint256 index, address requester);
+    /// @notice Record `index` of a {recordPulls} batch is not ABI-encoded: its `sequence`, `category`,
+    /// `requester` or `issuedAt` word has a bit set above the field's width. The whole batch is refused.
+    error ConsentRegistryMalformedPullRecord(uint256 index);
     /// @notice Record `index` was signed at `issuedAt`, longer than {pullRequestLifetime} before `now`.
     error ConsentRegistryPullRequestExpired(uint256 index, uint64 issuedAt, uint256 now);
 
@@ -238,7 +241,8 @@ interface IConsentRegistry {
     /// signature of the request to this caller, issued at most {pullRequestLifetime} ago (else the
     /// whole batch reverts: nothing is logged on the holder's word alone). An EOA's signature is
     /// in the record (`r`, `vs`: EIP-2098); a contract wallet's, of any length, is
-    /// `walletSignatures[vs]` (the record's `r` is zero) and is checked with ERC-1271.
+    /// `walletSignatures[vs]` (the record's `r` is zero) and is checked with ERC-1271. Every
+    /// record's small fields are ABI-clean (else {ConsentRegistryMalformedPullRecord}: the whole batch reverts).
     /// Emits one {DataPulled} or {PullRefused} per record, in order.
     /// @param walletSignatures The ERC-1271 signatures of the contract-wallet requesters (empty when none).
     /// @return recorded The number of records logged as pulls.

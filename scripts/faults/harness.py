@@ -22,11 +22,11 @@ from sqlalchemy import func, select
 
 from api import db
 from api.context import Platform
-from api.devdata import seed_submitted
+from api.dev.devdata import seed_submitted
 from api.models import Application, Certificate, CertificateBatch
 from api.keys import PlatformKeys
 from api.settings import Quota, Settings
-from api.stack import LocalServices
+from api.dev.stack import LocalServices
 from chain import reverts
 from chain.compile import compile_contracts
 from chain.config import load_node_config
@@ -233,7 +233,7 @@ class Stack:
 
     def __enter__(self) -> "Stack":
         self.services.__enter__()
-        platform = Platform(self.settings)
+        platform = Platform.build(self.settings)
         db.upgrade(platform.engine)  # the schema before anything is seeded
         platform.close()
         return self
@@ -243,7 +243,7 @@ class Stack:
         self.services.__exit__(*exc)
 
     def platform(self) -> Platform:
-        return Platform(self.settings)
+        return Platform.build(self.settings)
 
     def seed(self, count: int) -> list[str]:
         platform = self.platform()

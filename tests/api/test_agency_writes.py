@@ -17,7 +17,8 @@ import pytest
 from eth_account import Account
 from sqlalchemy import select
 
-from api.devdata import seed_submitted
+from api.certificates.service import Issuer
+from api.dev.devdata import seed_submitted
 from api.models import Certificate
 from chain.deploy import write_record
 from chain.errors import ConfigError
@@ -60,7 +61,7 @@ def test_a_certificate_is_issued_only_once_the_agency_signs_its_batch(held, chai
     keys) and the certificates were issued with no act of the agency's. Now the batch waits, not shown
     as issued, until the agency's own client has checked its root and signed it."""
     platform = held.platform
-    platform.issuer().max_wait = 3_600.0  # both approvals in one batch: cut by the flush below
+    platform.workers.of(Issuer).max_wait = 3_600.0  # both approvals in one batch: cut by the flush below
     agency = held.sign_in(parties.agency)
     ids = seed_submitted(platform, 2)
     for application_id in ids:
@@ -75,8 +76,8 @@ def test_a_certificate_is_issued_only_once_the_agency_signs_its_batch(held, chai
     (batch,) = flushed.json()
     assert batch["state"] == "awaiting" and batch["size"] == 2 and batch["signature_request"], batch
     with pytest.raises(ConfigError, match="no key"):
-        platform.member_key(parties.agency.address)  # the platform process has no agency key at all
-    store = platform.store_client(platform.document_store(parties.agency.address))
+        platform.keyring.member_key(parties.agency.address)  # the platform process has no agency key at all
+    store = platform.contracts.store_client(platform.contracts.document_store(parties.agency.address))
     assert not store.is_issued(bytes.fromhex(batch["merkle_root"][2:]))
     for application_id in ids:  # not shown as issued
         certificate = held.http.get(f"/v1/applications/{application_id}/certificate", headers=agency).json()

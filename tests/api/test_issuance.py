@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from api.certificates.service import Issuer
-from api.devdata import seed_submitted
+from api.dev.devdata import seed_submitted
 from api.models import Application, Certificate, CertificateBatch
 from tests.support.api import bearer, sign_in
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.db
 
 def test_a_pending_batch_is_finished_once_with_its_root(api, http, parties, chain):
     platform = api.platform
-    background = platform.issuer()
+    background = platform.workers.of(Issuer)
     background.batch_size, background.max_wait = 10_000, 3_600.0  # the API's own batcher stays out of the way
     ids = seed_submitted(platform, 5)
     agency = bearer(sign_in(http, parties.agency))
@@ -34,7 +34,7 @@ def test_a_pending_batch_is_finished_once_with_its_root(api, http, parties, chai
         batch = session.get(CertificateBatch, batch_id)
         assert batch.state == "pending" and batch.size == 5
         root = batch.merkle_root
-    store = platform.store_client(platform.document_store(parties.agency.address))
+    store = platform.contracts.store_client(platform.contracts.document_store(parties.agency.address))
     assert not store.is_issued(bytes.fromhex(root[2:]))
 
     restarted = Issuer(platform)
@@ -52,7 +52,7 @@ def test_a_pending_batch_is_finished_once_with_its_root(api, http, parties, chai
 
 def test_decisions_are_refused_when_they_do_not_apply(api, http, parties):
     platform = api.platform
-    platform.issuer().max_wait = 3_600.0
+    platform.workers.of(Issuer).max_wait = 3_600.0
     (application_id,) = seed_submitted(platform, 1)
     agency = bearer(sign_in(http, parties.agency))
     other_agency = bearer(sign_in(http, parties.agency_culture))
@@ -67,7 +67,7 @@ def test_decisions_are_refused_when_they_do_not_apply(api, http, parties):
 
 def test_bulk_decisions_answer_per_item_in_one_transaction(api, http, parties):
     platform = api.platform
-    platform.issuer().max_wait = 3_600.0  # nothing is issued behind the test's back
+    platform.workers.of(Issuer).max_wait = 3_600.0  # nothing is issued behind the test's back
     first, second, third = seed_submitted(platform, 3)
     agency = bearer(sign_in(http, parties.agency))
     other_agency = bearer(sign_in(http, parties.agency_culture))
@@ -109,7 +109,7 @@ def test_bulk_decisions_answer_per_item_in_one_transaction(api, http, parties):
 
 def test_a_refused_bulk_item_changes_nothing_while_the_others_commit(api, http, parties):
     platform = api.platform
-    platform.issuer().max_wait = 3_600.0
+    platform.workers.of(Issuer).max_wait = 3_600.0
     ids = seed_submitted(platform, 3)
     agency = bearer(sign_in(http, parties.agency))
     http.post(f"/v1/applications/{ids[1]}/decision", json={"decision": "reject", "reason": "x"}, headers=agency).raise_for_status()

@@ -96,6 +96,7 @@ def test_the_gateway_follows_a_production_platform_and_refuses_dev_defaults(gate
         GatewaySettings()
 
 
+@pytest.mark.proc
 def test_a_production_gateway_process_refuses_to_start_with_dev_defaults(gateway_env, tmp_path):
     """Through the real entry point: ``python -m gateway`` under GOVCHAIN_ENV=production exits
     with the reason, instead of serving with the dev holder key."""

@@ -20,7 +20,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from api.materials import sniff as sn
 from api.materials.sniff import JPEG, PDF, PNG, Empty, Incomplete, Sniffed, TooLarge, WrongType, check_complete, inspect, sniff
-from api.problems import Problem
+from httpkit.problems import Problem
 
 ALL = [PDF, JPEG, PNG]
 MB = 1024 * 1024

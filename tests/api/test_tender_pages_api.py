@@ -69,7 +69,7 @@ def test_the_governor_registers_a_bidder_firm_from_the_cli_and_it_may_bid(stack,
         assert bad.exit_code == 2 and "is not an address" in bad.output
     finally:
         client.nonces.reset()  # the CLI sent with the governor's key, which the stack and the suite use too
-        stack.api.app.state.platform.chain().nonces.reset()
+        stack.api.app.state.platform.contracts.chain().nonces.reset()
     member = stack.http.get(f"/v1/members/{firm.address}").json()
     assert member["name"] == "命令行登记建设有限公司" and "BIDDER" in member["roles"]
     bidder.refresh()  # roles are read at sign-in

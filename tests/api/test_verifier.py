@@ -1,4 +1,4 @@
-"""The Verifier's status reads (api/certificates/verify.py): batched and one by one give the
+"""The Verifier's status reads (identity/verify.py): batched and one by one give the
 same verdicts, and a node that does not answer is an outage (ChainUnavailable, 503), never an
 invalid certificate. The node sits behind a real HTTP proxy that can stop answering."""
 
@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from web3 import HTTPProvider, Web3
 
-from api.certificates.verify import Verifier
+from identity.verify import Verifier
 from chain.documents import DocumentStoreClient
 from chain.errors import ChainUnavailable
 from chain.registry import GovRegistryClient

@@ -9,6 +9,8 @@ import pytest
 from chain.compile import compile_contracts, solc_binary
 from chain.errors import CompileError
 
+pytestmark = pytest.mark.proc  # each test runs the compiler (node + solcjs)
+
 # A small project of the same shape as contracts/ (an OpenZeppelin import included): the whole
 # project is compiled once per run by the session's `build` fixture, so these tests need not.
 SMALL = """// SPDX-License-Identifier: Apache-2.0

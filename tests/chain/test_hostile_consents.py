@@ -13,10 +13,13 @@ import os
 import secrets
 
 import pytest
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_utils import keccak
 
 from api.catalog import categories_mask
 from chain.consents import ConsentRegistryClient, ConsentState, PullRecord, PullRefusal
-from chain.errors import ContractRevert
+from chain.errors import ContractRevert, TransactionFailed
 from chain.node import rpc_call
 from identity import binding, eip712
 from identity.keys import dev_account
@@ -224,3 +227,109 @@ def test_a_record_with_dirty_high_bits_is_refused_even_when_signed_over_them(cha
     data = selector + (64).to_bytes(32) + (64 + 32 + 9 * 32).to_bytes(32) + (1).to_bytes(32) + b"".join(record_words) + bytes(32)
     consents.client.transact(parties.holder_psb, to=consents.address, data="0x" + data.hex(), gas=500_000)
     assert consents.get(live_consent).pulls == 1
+
+
+# -- issue 15's last cuts: a record's small fields read in one go, the consent kept across a batch --
+
+RECORD_PULLS = keccak(b"recordPulls((bytes32,uint16,uint8,address,uint64,bytes32,bytes32,bytes32,bytes32)[],bytes[])")[:4]
+PULL_REQUEST_TYPEHASH = keccak(b"PullRequest(bytes32 consentId,uint16 sequence,uint8 category,address requester,address holder,"
+                               b"PullDetails details,uint64 issuedAt)PullDetails(bytes32 attributesHash,bytes32 subjectHash)")  # fmt: skip
+
+
+def raw_record(chain, consents, parties, consent_id: bytes, *, sequence: int, category: int = ID_CARD, requester: int | None = None,
+               issued_at: int | None = None) -> list[bytes]:  # fmt: skip
+    """A record's nine calldata words with `sequence`, `category`, `requester` and `issued_at` as
+    raw 256-bit words (high bits allowed), signed by the agency over exactly those words, as the
+    contract hashes them: only the contract's own check of the words can refuse it."""
+    requester = int(parties.agency.address, 16) if requester is None else requester
+    issued_at = chain.w3.eth.get_block("latest")["timestamp"] if issued_at is None else issued_at
+    request = PullRequest(consent_id, 1, ID_CARD, os.urandom(32), os.urandom(32), parties.agency.address, parties.holder_psb.address, 0)
+    domain = bytes(encode_typed_data(full_message=request.typed_data(chain.chain_id, consents.address)).header)
+    small = [sequence.to_bytes(32), category.to_bytes(32), requester.to_bytes(32), issued_at.to_bytes(32)]
+    holder = bytes.fromhex(parties.holder_psb.address[2:]).rjust(32, b"\0")
+    struct_hash = keccak(PULL_REQUEST_TYPEHASH + consent_id + b"".join(small[:3]) + holder + request.details_hash + small[3])
+    signed = Account._sign_hash(keccak(b"\x19\x01" + domain + struct_hash), parties.agency.key)
+    return [consent_id, *small, request.details_hash, os.urandom(32), signed.r.to_bytes(32), (signed.s | (signed.v - 27) << 255).to_bytes(32)]
+
+
+def raw_batch(records: list[list[bytes]], *, count: int | None = None, cut: int = 0, tail: bytes = b"") -> str:
+    """`recordPulls` calldata: the (empty) wallet signatures first, then the records' array of
+    `count` records (default: as many as given); `cut` bytes taken off the end, `tail` appended."""
+    words = b"".join(b"".join(r) for r in records)
+    data = RECORD_PULLS + (96).to_bytes(32) + (64).to_bytes(32) + bytes(32) + (len(records) if count is None else count).to_bytes(32) + words
+    return "0x" + (data[: len(data) - cut] + tail).hex()
+
+
+def send_raw(consents, parties, data: str):
+    return consents.client.transact(parties.holder_psb, to=consents.address, data=data, gas=1_000_000)
+
+
+@pytest.mark.parametrize(
+    ("field", "dirty"),
+    [("sequence", 1 << 16 | 2), ("category", 1 << 8 | ID_CARD), ("requester", 1 << 160), ("issued_at", 1 << 64), ("sequence", 1 << 255 | 2)],
+)  # fmt: skip
+def test_a_record_with_any_small_field_dirty_is_refused_whole_by_name(chain, consents, parties, live_consent, field, dirty):
+    """`recordPulls` reads a record's sequence, category, requester and issuedAt words itself (not
+    through the ABI decoder): a bit above any field's width, even signed over by the agency, refuses
+    the whole batch with `ConsentRegistryMalformedPullRecord` and the record's index."""
+    first = raw_record(chain, consents, parties, live_consent, sequence=1)
+    fields = {"sequence": 2, "category": ID_CARD, "requester": int(parties.agency.address, 16),
+              "issued_at": chain.w3.eth.get_block("latest")["timestamp"]}  # fmt: skip
+    fields[field] |= dirty
+    second = raw_record(chain, consents, parties, live_consent, **fields)
+    before = pull_events(consents, chain)
+    with pytest.raises(ContractRevert) as refused:
+        send_raw(consents, parties, raw_batch([first, second]))
+    assert refused.value.name == "ConsentRegistryMalformedPullRecord", refused.value
+    assert refused.value.args_by_name == {"index": 1}
+    assert consents.get(live_consent).pulls == 0 and pull_events(consents, chain) == before
+    send_raw(consents, parties, raw_batch([first]))  # the same first record alone is a pull: the layout above is the real one
+    assert consents.get(live_consent).pulls == 1
+
+
+def test_truncated_calldata_is_refused_whole(chain, consents, parties, live_consent):
+    records = [raw_record(chain, consents, parties, live_consent, sequence=n) for n in (1, 2)]
+    before = pull_events(consents, chain)
+    for data in (raw_batch(records, cut=1), raw_batch(records, cut=32), raw_batch(records, count=3)):  # a record short, or one missing
+        with pytest.raises((ContractRevert, TransactionFailed)):
+            send_raw(consents, parties, data)
+    assert consents.get(live_consent).pulls == 0 and pull_events(consents, chain) == before
+    send_raw(consents, parties, raw_batch(records))  # the same records, whole
+    assert consents.get(live_consent).pulls == 2
+
+
+def test_bytes_after_the_declared_records_are_never_read(chain, consents, parties, live_consent):
+    """The records are walked by a calldata pointer: it stops after the array's declared length,
+    whatever follows (a further well-signed record, garbage)."""
+    records = [raw_record(chain, consents, parties, live_consent, sequence=n) for n in (1, 2)]
+    receipt = send_raw(consents, parties, raw_batch(records, count=1, tail=os.urandom(100)))
+    logged = [(e.name, e.args["pullNumber"], bytes(e.args["digest"])) for e in consents.events(receipt) if e.name in ("DataPulled", "PullRefused")]
+    assert logged == [("DataPulled", 1, records[0][6])]
+    assert consents.get(live_consent).pulls == 1
+
+
+def test_records_of_one_consent_see_what_the_records_before_them_wrote(chain, consents, parties, live_consent, record):
+    """The consent is read once while records of it follow each other: a repeated record, the next
+    number and one over `maxPulls` (2) in one batch are judged as if each were alone, and the counter's
+    slot is written whole from the copy without changing the applicant or `maxPulls`."""
+    before = consents.get(live_consent)
+    first = record(live_consent, ID_CARD, parties.agency, sequence=1)
+    batch = [first, first, record(live_consent, ID_CARD, parties.agency, sequence=2), record(live_consent, ID_CARD, parties.agency, sequence=3)]
+    result = consents.record_pulls(parties.holder_psb, batch)
+    assert result.refusals == [PullRefusal.NONE, PullRefusal.DUPLICATE_REQUEST, PullRefusal.NONE, PullRefusal.MAX_PULLS_REACHED]
+    assert consents.get(live_consent) == dataclasses.replace(before, pulls=2)
+
+
+def test_interleaved_consents_and_an_unknown_one_each_keep_their_own_count(chain, consents, parties, node_config, live_consent, record):
+    other_applicant = dev_account(node_config, 18)
+    terms = terms_for(chain, other_applicant, parties.agency)
+    other, _ = consents.grant(parties.relayer, terms, eip712.sign_consent(terms, eip712.Domain.of(consents.domain()), other_applicant.key))
+    before = consents.get(other)
+    batch = [record(bytes(32), ID_CARD, parties.agency, sequence=1)]  # consent id zero: never granted
+    batch += [record(cid, ID_CARD, parties.agency, sequence=n) for n in (1, 2) for cid in (live_consent, other)]
+    batch += [record(other, ID_CARD, parties.agency, sequence=2)]  # already logged two records back
+    result = consents.record_pulls(parties.holder_psb, batch)
+    assert result.refusals == [PullRefusal.UNKNOWN_CONSENT, *[PullRefusal.NONE] * 4, PullRefusal.DUPLICATE_REQUEST]
+    assert [o.pull_number for o in result.outcomes[1:5]] == [1, 1, 2, 2]
+    assert consents.get(live_consent).pulls == 2 and consents.get(other) == dataclasses.replace(before, pulls=2)
+    assert consents.get(bytes(32)).state is ConsentState.NONE

@@ -7,7 +7,7 @@ minutes on ganache:
 - nothing but a member with the right role changes state (pull log, evidence, certificates,
   tenders, the registry itself);
 - a bid is never accepted after the tender's deadline;
-- a revoked certificate never verifies (api.certificates.verify.Verifier on OA documents).
+- a revoked certificate never verifies (identity.verify.Verifier on OA documents).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from api.certificates.verify import Verifier
+from identity.verify import Verifier
 from chain.consents import ConsentRegistryClient, ConsentState, PullRefusal
 from chain.documents import DocumentStoreClient
 from chain.errors import ContractRevert

@@ -26,7 +26,7 @@ def agency_held(stack, parties):
     platform = stack.api.platform
     before = platform.settings.agency_keys
     platform.settings.agency_keys = "agency-held"  # as outside dev
-    platform._keys.pop(parties.agency.address, None)  # whatever earlier tests loaded
+    platform.keyring._keys.pop(parties.agency.address, None)  # whatever earlier tests loaded
     yield platform
     platform.settings.agency_keys = before
 
@@ -66,7 +66,7 @@ def test_the_agency_signs_its_pulls_and_alone_opens_the_answers(stack, parties, 
         assert payload["consent_id"] == application_consent(stack, me, application["id"]) and payload["request_id"] == record["request_id"]
         opened.append(payload)
     assert any(p["found"] and p["data"] for p in opened)
-    assert parties.agency.address not in agency_held._keys  # never loaded for these pulls
+    assert parties.agency.address not in agency_held.keyring._keys  # never loaded for these pulls
 
 
 def application_consent(stack, me, application_id) -> str:
@@ -74,7 +74,7 @@ def application_consent(stack, me, application_id) -> str:
 
 
 def test_a_material_reaches_the_agency_sealed_to_its_own_key(stack, parties, agency_held):
-    from api import samples
+    from api.dev import samples
     from tests.support.flows import upload
 
     applicant = Account.create()
@@ -88,7 +88,7 @@ def test_a_material_reaches_the_agency_sealed_to_its_own_key(stack, parties, age
     info = read.headers["x-govchain-hpke-info"].encode()
     assert hpke_open(hpke_key_for(parties.agency), read.content, info) == scan  # the agency does, with its own key
     assert read.headers["x-govchain-mime"] == "application/pdf"
-    assert parties.agency.address not in agency_held._keys
+    assert parties.agency.address not in agency_held.keyring._keys
 
 
 def test_the_agencys_own_client_pulls_with_its_keystore(stack, parties, agency_held, tmp_path, monkeypatch):
@@ -110,4 +110,4 @@ def test_the_agencys_own_client_pulls_with_its_keystore(stack, parties, agency_h
     assert out["state"] == "data_pulled" and {p["outcome"] for p in out["pulls"]} == {"released"}
     id_card = next(d for d in out["data"] if d["category"] == "id_card")
     assert id_card["data"]["name"] == citizen["name"] and id_card["data"]["id_number"] == citizen["id_number"]  # opened in the client
-    assert parties.agency.address not in agency_held._keys
+    assert parties.agency.address not in agency_held.keyring._keys

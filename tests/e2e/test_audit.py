@@ -40,7 +40,7 @@ def test_a_finished_application_trail_verifies_from_the_api_and_the_cli(stack, p
     # the DELIVERY root re-derived from docs/audit.md's rule alone is the one anchored on chain
     root = keccak(canonical.evidence_v0({"application": app_id, "status": "printed", "tracking": None}))
     assert mailed.json()["root"] == "0x" + root.hex()
-    assert stack.api.app.state.platform.evidence().anchored_at(root).by == parties.agency.address
+    assert stack.api.platform.contracts.evidence().anchored_at(root).by == parties.agency.address
 
     auditor = stack.sign_in(parties.auditor)
     trail = stack.http.get(f"/v1/audit/applications/{app_id}/trail", params={"verify": "true"}, headers=auditor)
@@ -128,7 +128,7 @@ def test_a_finished_tender_trail_verifies_from_the_api_and_the_cli(stack, client
     # the report hash on chain re-derived from docs/audit.md's rule alone
     published = result.json()
     report_hash = keccak(canonical.canonical({"report": published["report"], "signature": published["report_signature"]}))
-    (on_chain,) = [e for e in stack.api.app.state.platform.tenders().trail(bytes.fromhex(tender["tender_id"][2:])) if e.name == "ResultPublished"]
+    (on_chain,) = [e for e in stack.api.platform.contracts.tenders().trail(bytes.fromhex(tender["tender_id"][2:])) if e.name == "ResultPublished"]
     assert bytes(on_chain.args["reportHash"]) == report_hash and published["report_hash"] == "0x" + report_hash.hex()
 
     auditor = stack.sign_in(parties.auditor)

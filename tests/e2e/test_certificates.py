@@ -20,7 +20,8 @@ from pypdf import PdfReader
 
 from identity.dev_citizens import demo_citizen
 from identity import manifest, oa
-from api import samples as files
+from api.certificates.service import Issuer
+from api.dev import samples as files
 from tests.support.flows import submitted_application, wait_issued
 
 pytestmark = pytest.mark.slow
@@ -75,7 +76,7 @@ def test_submission_issuance_verification_delivery_revocation(stack, parties, ap
         assert manifest.verify(entry, [bytes.fromhex(p[2:]) for p in leaf["proof"]], root)
     health = next(leaf for leaf in receipt["leaves"] if leaf["material"] == "health-exam")
     assert health["mime"] == "image/png" and health["filename"] == "体检.png"
-    ledger = stack.api.platform.evidence()
+    ledger = stack.api.platform.contracts.evidence()
     anchored = ledger.anchored_at(root)
     assert anchored is not None and anchored[0] == receipt["block_number"]
     assert stack.http.get(f"/v1/applications/{app_id}/receipt", headers=me).json()["root"] == receipt["root"]
@@ -108,7 +109,7 @@ def test_submission_issuance_verification_delivery_revocation(stack, parties, ap
     assert decided.status_code == 200, decided.text
     assert decided.json()["application"]["state"] == "approved"
     certificate = wait_issued(stack, me, app_id)
-    assert certificate["document_store"] == stack.api.platform.document_store(parties.agency.address)
+    assert certificate["document_store"] == stack.api.platform.contracts.document_store(parties.agency.address)
     assert stack.http.get(f"/v1/applications/{app_id}", headers=me).json()["state"] == "issued"
     document = stack.http.get(f"/v1/certificates/{certificate['id']}/document", headers=me).json()
     assert document["signature"]["type"] == "SHA3MerkleProof"
@@ -125,7 +126,7 @@ def test_submission_issuance_verification_delivery_revocation(stack, parties, ap
     assert certificate["verify_url"].endswith("targetHash=" + certificate["target_hash"])
 
     # valid in our API, our CLI and oa-verify; also with a field hidden by obfuscation
-    block = stack.api.platform.store_client(certificate["document_store"]).contract.functions.documentIssued(bytes.fromhex(certificate["merkle_root"][2:])).call()
+    block = stack.api.platform.contracts.store_client(certificate["document_store"]).contract.functions.documentIssued(bytes.fromhex(certificate["merkle_root"][2:])).call()
     assert api_verify(stack, document) == {"valid": True, "checks": [
         {"name": "integrity", "valid": True, "reason": "ok"},
         {"name": "status", "valid": True, "reason": f"issued in {certificate['document_store']} on chain 1337 "
@@ -179,7 +180,7 @@ def test_a_batch_shares_one_root_and_revokes_one_or_all(stack, parties, tmp_path
     agency = stack.sign_in(parties.agency)
     people = [(Account.create(), citizen) for citizen in (4, 5, 6)]
     submitted = [(account, *submitted_application(stack, parties, account, citizen=citizen, delivery={"method": "electronic"})[:2]) for account, citizen in people]
-    issuer = stack.api.platform.issuer()
+    issuer = stack.api.platform.workers.of(Issuer)
     issuer.batch_size, issuer.max_wait = 3, 3_600.0  # the three approvals make one batch, however slow the machine
     try:
         for _, _, application in submitted:

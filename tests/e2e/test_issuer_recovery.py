@@ -33,7 +33,7 @@ def test_a_governor_rotates_a_suspended_issuers_key_and_revokes_what_the_bad_key
                                                                                           applicant):  # fmt: skip
     agency, new_key = parties.agency, dev_account(node_config, 18)
     me, _, _, before = issued_application(stack, parties, applicant, citizen=8)
-    store = DocumentStoreClient(client, stack.api.platform.document_store(agency.address), build["DocumentStore"].abi)
+    store = DocumentStoreClient(client, stack.api.platform.contracts.document_store(agency.address), build["DocumentStore"].abi)
     registry = GovRegistryClient(client, deployment.address("GovRegistry"), build["GovRegistry"].abi)
     client.nonces.reset()  # the stack sent with the agency's key
     bogus = keccak(text="a batch root the thief issued with the agency's key")
@@ -61,7 +61,7 @@ def test_a_governor_rotates_a_suspended_issuers_key_and_revokes_what_the_bad_key
         assert old["valid"] is True, old
         assert f"by key {agency.address}" in old["checks"][1]["reason"]
 
-        stack.api.platform.chain().nonces.reset()
+        stack.api.platform.contracts.chain().nonces.reset()
         _, application, _, after = issued_application(stack, parties, Account.create(), citizen=9)
         new = status_reason(stack, after)  # issued by the platform with the rotated key
         assert new["valid"] is True and f"by key {new_key.address}" in new["checks"][1]["reason"], new
@@ -77,4 +77,4 @@ def test_a_governor_rotates_a_suspended_issuers_key_and_revokes_what_the_bad_key
             registry.rotate_issuing_key(parties.governor, agency.address, agency.address)
         if registry.member(agency.address).status is MemberStatus.SUSPENDED:
             registry.reinstate_member(parties.governor, agency.address)
-        stack.api.platform.chain().nonces.reset()
+        stack.api.platform.contracts.chain().nonces.reset()

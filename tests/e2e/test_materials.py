@@ -10,7 +10,7 @@ import pytest
 from eth_account import Account
 
 from identity.dev_citizens import demo_citizen
-from api import samples as files
+from api.dev import samples as files
 from tests.support.flows import upload
 from tests.support.flows import apply_and_verify_face, consent
 

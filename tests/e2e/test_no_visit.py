@@ -73,7 +73,7 @@ def test_demo_runs_the_whole_path(stack, parties, tmp_path):
 
     from rich.console import Console
 
-    from api.demo import run_no_visit
+    from api.dev.demo import run_no_visit
 
     out = StringIO()
     info = {"api": stack.api.url, "vendor": stack.services.vendor.url, "vendor_api_key": stack.api.settings.secret("face_vendor_api_key")}

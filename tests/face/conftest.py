@@ -107,7 +107,7 @@ def vendor_env(**values: str) -> dict[str, str]:
 def start_vendor(port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "api.face_vendor", "--host", "127.0.0.1", "--port", str(port), "--log-level", "info"],
+            [sys.executable, "-m", "api.dev.face_vendor", "--host", "127.0.0.1", "--port", str(port), "--log-level", "info"],
             cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
             preexec_fn=die_with_parent,  # noqa: PLW1509 - as chain.node does
         )  # fmt: skip

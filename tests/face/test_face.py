@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from standardwebhooks import Webhook
 
-from api.face_vendor import create_vendor_app
+from api.dev.face_vendor import create_vendor_app
 from chain.config import PROJECT_ROOT
 from chain.errors import ConfigError, GovchainError
 from chain.node import free_port
@@ -374,13 +374,14 @@ def test_vendor_app_refuses_bad_secrets(secret, api_key):
      {"FACE_VENDOR_WEBHOOK_SECRET": "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0", "FACE_VENDOR_API_KEY": "k" * 20},
      {"FACE_VENDOR_WEBHOOK_SECRET": "whsec_c2hvcnQ=", "FACE_VENDOR_API_KEY": "k" * 20}],
 )  # fmt: skip
+@pytest.mark.proc
 def test_vendor_process_refuses_to_start_without_secrets(env):
     done = subprocess.run(
-        [sys.executable, "-m", "api.face_vendor", "--host", "127.0.0.1", "--port", str(free_port())],
+        [sys.executable, "-m", "api.dev.face_vendor", "--host", "127.0.0.1", "--port", str(free_port())],
         cwd=PROJECT_ROOT, env=vendor_env(**env), capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 2, done.stderr
-    assert "usage: python -m api.face_vendor" in done.stderr and "refusing to start" in done.stderr
+    assert "usage: python -m api.dev.face_vendor" in done.stderr and "refusing to start" in done.stderr
     assert "FACE_VENDOR_WEBHOOK_SECRET" in done.stderr and "FACE_VENDOR_API_KEY" in done.stderr
 
 

@@ -13,7 +13,7 @@ import pytest
 from eth_account import Account
 from playwright.sync_api import expect
 
-from api import samples
+from api.dev import samples
 from identity.dev_citizens import demo_citizen
 from tests.pages.conftest import Wallet, assert_accessible, screenshot
 from tests.support.flows import MAIL, apply_and_verify_face, consent, sign_commitment, submitted_application, upload, wait_issued

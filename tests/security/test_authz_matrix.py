@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from api import samples
+from api.dev import samples
 from api.app import create_app
 from api.settings import Settings
 from identity import siwe

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 from eth_account import Account
 
-from api import samples
+from api.dev import samples
 from tests.support.flows import upload
 
 BOUNDARY = "hostile"

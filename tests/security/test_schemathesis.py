@@ -1,6 +1,6 @@
 """Schemathesis against the live OpenAPI documents of the platform API and of a data-holder
 gateway, every operation: no 5xx, every response conforms to its declared schema, status
-and content type (errors are declared as problem details, see ``api.problems.declare_problems``).
+and content type (errors are declared as problem details, see ``httpkit.problems.declare_problems``).
 
 Bounded for CI: a few examples per operation, no deadline (the node is real). Callers get a
 bearer token that fits the operation (applicant, agency, procurement, auditor), so the fuzz

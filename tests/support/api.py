@@ -12,7 +12,7 @@ import httpx
 import uvicorn
 
 from api.app import create_app
-from api.deps import get_now
+from httpkit import get_now
 from api.settings import Settings
 from chain.node import free_port
 from identity import siwe

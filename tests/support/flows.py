@@ -8,7 +8,7 @@ import time
 from eth_account import Account
 
 from identity.dev_citizens import demo_citizen
-from api import samples as files
+from api.dev import samples as files
 from identity import pseudonym as pseudonyms
 
 

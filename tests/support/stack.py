@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from api.stack import LocalServices
+from api.dev.stack import LocalServices
 from chain.deploy import write_record
 from tests.support.api import ApiServer, Clock, api_settings, bearer, sign_in
 

@@ -49,7 +49,7 @@ def register_bidder(stack, address: str, name: str) -> None:
     """The bureau registers a bidder firm on GovRegistry with the BIDDER role, sent through the
     stack's own chain client (its nonce counter for the governor's key stays right)."""
     platform = stack.api.app.state.platform
-    platform.registry().register_member(platform.signer("governor"), address, MemberInfo(name), ["BIDDER"])
+    platform.contracts.registry().register_member(platform.keyring.signer("governor"), address, MemberInfo(name), ["BIDDER"])
 
 
 class Bidder(BidderClient):

@@ -46,8 +46,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 from standardwebhooks import Webhook
 
-from api import problems
-from api.problems import Problem, problem_response
+from httpkit import problems
+from httpkit.problems import Problem, problem_response
 from chain.errors import ConfigError
 from identity.face import EVENT_COMPLETED, OUTCOMES, check_webhook_secret
 

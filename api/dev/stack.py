@@ -10,9 +10,10 @@ from pathlib import Path
 
 from api.services import ServiceProcess
 from api.settings import Settings
+from chain.registry import Role
 from identity.parties import DEV_MEMBERS
 
-DEV_HOLDERS = [party for party, (*_, roles, _categories) in DEV_MEMBERS.items() if "DATA_HOLDER" in roles]
+DEV_HOLDERS = [party for party, (*_, roles, _categories) in DEV_MEMBERS.items() if Role.DATA_HOLDER in roles]
 
 
 class LocalServices:
@@ -25,7 +26,7 @@ class LocalServices:
         if node_config:
             base["GOVCHAIN_NODE_CONFIG"] = str(node_config)
         self.vendor = ServiceProcess(
-            "face-verification vendor", "api.face_vendor",
+            "face-verification vendor", "api.dev.face_vendor",
             {**base, "FACE_VENDOR_WEBHOOK_SECRET": settings.secret("face_webhook_secret"),
              "FACE_VENDOR_API_KEY": settings.secret("face_vendor_api_key")},
             health_path="/v1/health", log_file=self._log("face-vendor"),

@@ -25,6 +25,7 @@ from eth_utils import function_signature_to_4byte_selector
 from chain.addresses import checksum
 from chain.documents import DocumentStoreClient
 from chain.errors import ChainUnavailable
+from chain.members import Members
 from chain.node_errors import is_outage, is_revert
 from chain.registry import GovRegistryClient, Role
 from chain.tx import ChainClient
@@ -100,8 +101,10 @@ def _issuer(document: dict) -> dict:
 class Verifier:
     """Verifies documents against one chain and one trusted GovRegistry.
 
-    Registry answers (which store belongs to whom, is that member active) are cached for
-    ``cache_seconds``: they change rarely and every verification needs them. A Merkle root
+    Registry answers (which store belongs to whom) are cached for ``cache_seconds``; member
+    records come from a :class:`chain.members.Members` directory (the platform's own, or one
+    refreshed from GovRegistry's events every ``cache_seconds``): they change rarely and every
+    verification needs them. A Merkle root
     found issued is remembered (a DocumentStore never un-issues a root; revoking is a separate
     record). Revocation status is always read fresh, on every verification.
 
@@ -113,9 +116,11 @@ class Verifier:
 
     MAX_REMEMBERED_ROOTS = 100_000
 
-    def __init__(self, client: ChainClient, registry: GovRegistryClient, store_abi: list, cache_seconds: float = 5.0, batched: bool = True):
+    def __init__(self, client: ChainClient, registry: GovRegistryClient, store_abi: list, cache_seconds: float = 5.0, batched: bool = True,
+                 members: Members | None = None):  # fmt: skip
         self.client = client
         self.registry = registry
+        self.members = members or Members.of(registry, cache_seconds)
         self.store_abi = store_abi
         self.cache_seconds = cache_seconds
         self.batched = batched
@@ -265,7 +270,7 @@ class Verifier:
         owner = self._cached(("owner", store_address), lambda: self.registry.issuer_of_store(store_address))
         if owner is None:
             return Check("identity", False, f"{store_address} was not created through GovRegistry {self.registry.address}")
-        member = self._cached(("member", owner), lambda: self.registry.member(owner))
+        member = self.members.record(owner)
         if not member.active:
             return Check("identity", False, f"the store's issuer {owner} is {member.status.name.lower()} in GovRegistry")
         if Role.ISSUER not in member.roles:

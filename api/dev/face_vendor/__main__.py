@@ -1,7 +1,7 @@
 """Run the face-verification stand-in as its own process.
 
     FACE_VENDOR_WEBHOOK_SECRET=whsec_... FACE_VENDOR_API_KEY=... \\
-        python -m api.face_vendor --host 127.0.0.1 --port 8700
+        python -m api.dev.face_vendor --host 127.0.0.1 --port 8700
 
 Refuses to start (exit code 2) without both secrets, or with malformed ones.
 """
@@ -21,7 +21,7 @@ ENV_HELP = """environment (both required):
 
 def parser() -> argparse.ArgumentParser:
     cli = argparse.ArgumentParser(
-        prog="python -m api.face_vendor",
+        prog="python -m api.dev.face_vendor",
         description="Face-verification vendor stand-in (test/demo double: simulated outcomes, no images).",
         epilog=ENV_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import uvicorn
 
-    from api.face_vendor.app import create_vendor_app
+    from api.dev.face_vendor.app import create_vendor_app
     from httpkit import KEEP_ALIVE_SECONDS
     from chain.errors import ConfigError
 
