@@ -2,8 +2,8 @@
 scripts/drills.py): kill -9 the API mid-batch, and the chain unreachable. The traffic drills
 are in test_traffic.py: two modules, so two test workers can run them side by side.
 
-The two share one node (with a state directory), deployment, vendor and both gateways
-(conftest.py); each runs the API as a real child process with its own database and checks
+They share a node (with a state directory), deployment, vendor and both gateways with the
+other drills (conftest.py); each runs the API as a real child process with its own database and checks
 the chain since its start, not the API's word. The
 gateway kill (drill 2) is tests/e2e/test_gateway.py::
 test_gateway_killed_between_log_and_answer_delivers_on_retry_with_one_log_entry."""

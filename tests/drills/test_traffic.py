@@ -1,6 +1,6 @@
 """The traffic drills in their bounded forms (``make drills`` runs the full forms): the node
-restarted during traffic, and load with declared back-pressure. One node, vendor and pair of
-gateways for both (conftest.py), an API and database each; every check reads the chain."""
+restarted during traffic, and load with declared back-pressure. A node, vendor and pair of
+gateways shared with the other drills (conftest.py), an API and database each; every check reads the chain."""
 
 from __future__ import annotations
 
