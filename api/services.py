@@ -33,10 +33,6 @@ class ServiceProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> "ServiceProcess":
-        return self.spawn().wait_ready(timeout)
-
-    def spawn(self) -> "ServiceProcess":
-        """Start the process without waiting for it (:meth:`wait_ready` waits): several start side by side."""
         if self.log_file:
             self.log_file.parent.mkdir(parents=True, exist_ok=True)
             self._log = open(self.log_file, "ab")
@@ -45,9 +41,6 @@ class ServiceProcess:
             [sys.executable, "-m", self.module, *self.args, "--port", str(self.port)],
             env=self.env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, preexec_fn=die_with_parent,
         )  # fmt: skip
-        return self
-
-    def wait_ready(self, timeout: float = 60.0) -> "ServiceProcess":
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:

@@ -60,15 +60,10 @@ class LocalServices:
         path.chmod(0o600)
 
     def __enter__(self) -> "LocalServices":
-        """The three processes start side by side (each spends its first seconds importing), then
-        each is awaited; if one does not come up, all are stopped."""
-        services = [self.vendor, *self.gateways.values()]
         try:
-            for service in services:
-                self._stack.callback(service.stop)
-                service.spawn()
-            for service in services:
-                service.wait_ready(service.start_timeout)
+            self._stack.enter_context(self.vendor)
+            for service in self.gateways.values():
+                self._stack.enter_context(service)
         except BaseException:
             self._stack.close()
             raise
