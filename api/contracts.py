@@ -8,6 +8,7 @@ on first use (and are kept), and until then every route that needs the chain get
 from __future__ import annotations
 
 import threading
+from typing import TypeVar, cast
 
 from sqlalchemy.orm import sessionmaker
 
@@ -15,6 +16,7 @@ from api.settings import Settings
 from chain import reverts
 from chain.addresses import checksum
 from chain.consents import ConsentRegistryClient
+from chain.contract import ContractClient
 from chain.deploy import Deployment, load_record
 from chain.documents import DocumentStoreClient
 from chain.errors import NotDeployed
@@ -26,6 +28,8 @@ from chain.tenders import TenderLedgerClient
 from chain.tx import ChainClient
 from identity.verify import Verifier
 
+C = TypeVar("C", bound=ContractClient)
+
 
 class Contracts:
     def __init__(self, settings: Settings, sessions: sessionmaker):
@@ -33,10 +37,7 @@ class Contracts:
         self.sessions = sessions  # the outbox's table
         self._chain: ChainClient | None = None
         self._deployment: Deployment | None = None
-        self._registry: GovRegistryClient | None = None
-        self._consents: ConsentRegistryClient | None = None
-        self._tenders: TenderLedgerClient | None = None
-        self._evidence: EvidenceLedgerClient | None = None
+        self._clients: dict[str, ContractClient] = {}  # contract name -> its typed client, made on first use
         self._stores: dict[str, DocumentStoreClient] = {}
         self._store_of: dict[str, str] = {}
         self._verifier: Verifier | None = None
@@ -62,29 +63,24 @@ class Contracts:
             self._deployment = record
         return self._deployment
 
+    def _client(self, name: str, kind: type[C]) -> C:
+        """The typed client of the deployed contract ``name``, made once."""
+        if name not in self._clients:
+            entry = self.deployment().contracts[name]
+            self._clients[name] = kind(self.chain(), entry["address"], entry["abi"])
+        return cast(C, self._clients[name])
+
     def registry(self) -> GovRegistryClient:
-        if self._registry is None:
-            entry = self.deployment().contracts["GovRegistry"]
-            self._registry = GovRegistryClient(self.chain(), entry["address"], entry["abi"])
-        return self._registry
+        return self._client("GovRegistry", GovRegistryClient)
 
     def consents(self) -> ConsentRegistryClient:
-        if self._consents is None:
-            entry = self.deployment().contracts["ConsentRegistry"]
-            self._consents = ConsentRegistryClient(self.chain(), entry["address"], entry["abi"])
-        return self._consents
+        return self._client("ConsentRegistry", ConsentRegistryClient)
 
     def tenders(self) -> TenderLedgerClient:
-        if self._tenders is None:
-            entry = self.deployment().contracts["TenderLedger"]
-            self._tenders = TenderLedgerClient(self.chain(), entry["address"], entry["abi"])
-        return self._tenders
+        return self._client("TenderLedger", TenderLedgerClient)
 
     def evidence(self) -> EvidenceLedgerClient:
-        if self._evidence is None:
-            entry = self.deployment().contracts["EvidenceLedger"]
-            self._evidence = EvidenceLedgerClient(self.chain(), entry["address"], entry["abi"])
-        return self._evidence
+        return self._client("EvidenceLedger", EvidenceLedgerClient)
 
     def document_store(self, agency: str) -> str | None:
         """The address of ``agency``'s DocumentStore, as GovRegistry records it (kept once found)."""

@@ -53,14 +53,11 @@ def test_up_serves_the_stack_runs_the_demo_then_stops_everything_on_ctrl_c(cli_e
         assert health.json()["contracts"]["GovRegistry"].startswith("0x")
         assert httpx.get(f"http://127.0.0.1:{port}/docs").status_code == 200
         assert len(httpx.get(f"http://127.0.0.1:{port}/v1/members").json()) == 8
-        demo = subprocess.run([*GOVCHAIN, "demo", "no-visit", "--citizen", "11"], env=cli_env, capture_output=True, text=True, timeout=180)
-        assert demo.returncode == 0, demo.stdout + demo.stderr
-        assert "8. pull again" in demo.stdout and "refused" in demo.stdout
-        assert "VALID: integrity ok, status ok, identity ok" in demo.stdout
-        (certificate,) = (tmp_path / "state" / cli_env["GOVCHAIN_NODE"] / "demo").glob("*.oa")
-        rpc = json.loads((tmp_path / "state" / cli_env["GOVCHAIN_NODE"] / "stack.json").read_text())["rpc"]
-        checked = subprocess.run([*GOVCHAIN, "verify", str(certificate), "--rpc", rpc], env=cli_env, capture_output=True, text=True, timeout=120)
-        assert checked.returncode == 0 and "VALID" in checked.stdout, checked.stdout + checked.stderr
+        # One demo against what `up` started (its stack.json): the bid opening, which no other test
+        # runs. The no-visit demo and `govchain verify` of the certificate it writes are
+        # tests/e2e/test_no_visit.py::test_demo_runs_the_whole_path, on the suite's stack.
+        stack_file = json.loads((tmp_path / "state" / cli_env["GOVCHAIN_NODE"] / "stack.json").read_text())
+        assert stack_file["api"] == f"http://127.0.0.1:{port}" and stack_file["rpc"].startswith("http://127.0.0.1:")
         tender = subprocess.run([*GOVCHAIN, "demo", "bid-opening", "--bidding-seconds", "20"], env=cli_env, capture_output=True, text=True, timeout=300)
         assert tender.returncode == 0, tender.stdout + tender.stderr
         assert "NOT decrypted" in tender.stdout and "8. result" in tender.stdout

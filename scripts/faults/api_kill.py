@@ -21,18 +21,18 @@ from pathlib import Path
 import httpx
 
 from identity.keys import dev_party
-from scripts.faults.harness import Chain, DrillResult, Stack, check_certificates, issued_count, sign_in, wait_for
+from scripts.faults.harness import DrillResult, Shared, check_certificates, drill_stack, issued_count, sign_in, wait_for
 
 CHECKPOINTS = ("issuer.after_cut", "outbox.after_sign", "outbox.after_send")
 
 
 def run(workdir: Path, *, count: int = 200, batch_size: int = 25, random_kills: int = 1, clients: int = 8, node: str | None = None,
-        database_url: str = "", seed: int | None = None) -> DrillResult:  # fmt: skip
+        database_url: str = "", seed: int | None = None, shared: Shared | None = None) -> DrillResult:  # fmt: skip
     rng = random.Random(seed)
     result = DrillResult(f"api-kill-9 ({count} approvals)")
     phases = [*CHECKPOINTS, *(["random"] * random_kills)]
-    with Chain(workdir, node) as chain, Stack(chain, workdir, database_url, command="serve", issue_batch_size=batch_size,
-                                              issue_batch_seconds=0.3, role_cache_seconds=1.0) as stack:  # fmt: skip
+    with drill_stack(workdir, node, database_url, "serve", shared, issue_batch_size=batch_size, issue_batch_seconds=0.3, role_cache_seconds=1.0) as stack:
+        chain = stack.chain
         ids = stack.seed(count)
         api = stack.api
         api.start(fault=phases[0] if phases[0] in CHECKPOINTS else None)
@@ -79,7 +79,7 @@ def run(workdir: Path, *, count: int = 200, batch_size: int = 25, random_kills: 
             for index, phase in enumerate(phases):
                 if phase == "random":  # after a random share of what is left has been approved, at a random instant
                     left = phases[index:].count("random")
-                    target = len(done) + rng.randint(1, max(1, (count - len(done)) // (left + 1)))
+                    target = min(count, len(done) + rng.randint(1, max(1, (count - len(done)) // (left + 1))))  # all approved: kill now
                     wait_for(lambda: len(done) >= target or not api.alive(), 120, interval=0.02)
                     time.sleep(rng.uniform(0.0, 0.3))
                     progress = (len(done), issued_count(stack))

@@ -21,7 +21,7 @@ from chain.db import make_engine, session_factory
 from chain.outbox import OPEN, OutboxEntry
 from identity import pseudonym as pseudonyms
 from identity.keys import dev_party
-from scripts.faults.harness import Chain, DrillResult, Stack, check_certificates, issued_count, sign_in, wait_for
+from scripts.faults.harness import DrillResult, Shared, Stack, check_certificates, drill_stack, issued_count, sign_in, wait_for
 from scripts.faults.traffic import Tally, Traffic
 
 NONCE_WORDS = ("nonce too low", "nonce too high", "replacement transaction", "invalid nonce", "incorrect nonce")
@@ -56,9 +56,10 @@ def check_traffic_on_chain(stack: Stack, tally: Tally, result: DrillResult) -> N
     client = stack.chain.client()
     entry = stack.chain.deployment.contracts["ConsentRegistry"]
     consents = ConsentRegistryClient(client, entry["address"], entry["abi"])
-    granted = {"0x" + bytes(e["args"]["consentId"]).hex() for e in consents.contract.events.ConsentGranted.get_logs(from_block=entry["block"])}
+    since = max(entry["block"], stack.first_block)
+    granted = {"0x" + bytes(e["args"]["consentId"]).hex() for e in consents.contract.events.ConsentGranted.get_logs(from_block=since)}
     logged: dict[str, int] = {}
-    for event in consents.contract.events.DataPulled.get_logs(from_block=entry["block"]):
+    for event in consents.contract.events.DataPulled.get_logs(from_block=since):
         consent = "0x" + bytes(event["args"]["consentId"]).hex()
         logged[consent] = logged.get(consent, 0) + 1
     accepted = set(tally.consents.values())
@@ -113,17 +114,17 @@ def _traffic_and_issuance(stack: Stack, headers: dict, clients: int, seconds: fl
 
 
 def node_restart(workdir: Path, *, clients: int = 12, seconds: float = 25.0, down_seconds: float = 4.0, approvals: int = 40, node: str | None = None,
-                 database_url: str = "") -> DrillResult:  # fmt: skip
+                 database_url: str = "", shared: Shared | None = None) -> DrillResult:  # fmt: skip
     """Drill 3: stop the node (same state directory) in the middle of traffic, keep it down,
     start it again; the API and gateways must ride through it on their own."""
     result = DrillResult(f"node-restart ({clients} clients, {seconds:.0f} s, node down {down_seconds:.0f} s)")
-    with Chain(workdir, node) as chain, Stack(chain, workdir, database_url, command="serve", issue_batch_size=8, issue_batch_seconds=0.3) as stack:
+    with drill_stack(workdir, node, database_url, "serve", shared, issue_batch_size=8, issue_batch_seconds=0.3) as stack:
+        chain = stack.chain
         stack.api.start()
         with httpx.Client(base_url=stack.api.url, timeout=60) as http:
             headers = sign_in(http, dev_party(chain.config, "agency"))
         traffic, certified, approver = _traffic_and_issuance(stack, headers, clients, seconds, approvals)
         outage: dict = {}
-        finished = threading.Event()
 
         def operator() -> None:  # stop the node a third of the way in, start it again later
             time.sleep(seconds / 3)
@@ -134,17 +135,14 @@ def node_restart(workdir: Path, *, clients: int = 12, seconds: float = 25.0, dow
             chain.restart()
             outage["up_at"] = time.perf_counter()
             outage["cycles_at_restart"] = traffic.tally.cycles
-            finished.wait()  # the node dies with the thread that started it (PR_SET_PDEATHSIG): keep it
+            chain.released.wait()  # the node dies with the thread that started it (PR_SET_PDEATHSIG): keep it while the chain is in use
 
         approver.start()
         threading.Thread(target=operator, daemon=True).start()
-        try:
-            tally = asyncio.run(traffic.run(clients, seconds, verify_clients=2))
-            approver.join(300)
-            result.check("up_at" in outage, "the node was not restarted during the traffic")
-            _after_traffic(stack, tally, outage, certified, result)
-        finally:
-            finished.set()
+        tally = asyncio.run(traffic.run(clients, seconds, verify_clients=2))
+        approver.join(300)
+        result.check("up_at" in outage, "the node was not restarted during the traffic")
+        _after_traffic(stack, tally, outage, certified, result)
         result.figures.update(node=chain.kind)
     return result
 
@@ -168,12 +166,13 @@ def _after_traffic(stack: Stack, tally: Tally, outage: dict, certified: list[str
         result.figures.update(cycles_after_restart=cycles_after, statuses=dict(sorted(tally.statuses.items())))
 
 
-def chain_down(workdir: Path, *, node: str | None = None, database_url: str = "") -> DrillResult:
+def chain_down(workdir: Path, *, node: str | None = None, database_url: str = "", shared: Shared | None = None) -> DrillResult:
     """Drill 4: the node is gone. Health says degraded (503); every write is refused with 503,
     Retry-After and a clear message; nothing is queued that cannot be finished: once the
     node is back, nothing is open, and the refused writes left no trace."""
     result = DrillResult("chain-unreachable")
-    with Chain(workdir, node) as chain, Stack(chain, workdir, database_url, command="serve", issue_batch_size=4, issue_batch_seconds=0.2) as stack:
+    with drill_stack(workdir, node, database_url, "serve", shared, issue_batch_size=4, issue_batch_seconds=0.2) as stack:
+        chain = stack.chain
         stack.api.start()
         api = stack.api.url
         with httpx.Client(base_url=api, timeout=60) as http:
@@ -253,19 +252,21 @@ def chain_down(workdir: Path, *, node: str | None = None, database_url: str = ""
             entry = chain.deployment.contracts["ConsentRegistry"]
             consents = ConsentRegistryClient(client, entry["address"], entry["abi"])
             cid = again.json()["consent_id"]
-            granted = {"0x" + bytes(e["args"]["consentId"]).hex() for e in consents.contract.events.ConsentGranted.get_logs(from_block=entry["block"])}
+            granted = {"0x" + bytes(e["args"]["consentId"]).hex()
+                       for e in consents.contract.events.ConsentGranted.get_logs(from_block=max(entry["block"], stack.first_block))}  # fmt: skip
             result.check(cid in granted, "the consent accepted after recovery is not on chain")
         result.figures["node"] = chain.kind
     return result
 
 
 def load(workdir: Path, *, clients: int = 200, seconds: float = 60.0, verify_share: float = 0.25, node: str | None = None,
-         database_url: str = "", max_inflight: int = 48) -> DrillResult:  # fmt: skip
+         database_url: str = "", max_inflight: int = 48, shared: Shared | None = None) -> DrillResult:  # fmt: skip
     """Drill 5: ``clients`` concurrent clients for ``seconds`` (a quarter of them verify only,
     the rest walk consent + pulls): only declared back-pressure, no nonce failure, every
     accepted write on chain."""
     result = DrillResult(f"load ({clients} clients, {seconds:.0f} s)")
-    with Chain(workdir, node) as chain, Stack(chain, workdir, database_url, command="uvicorn", max_inflight=max_inflight, issue_batch_seconds=0.5) as stack:
+    with drill_stack(workdir, node, database_url, "uvicorn", shared, max_inflight=max_inflight, issue_batch_seconds=0.5) as stack:
+        chain = stack.chain
         stack.api.start()
         with httpx.Client(base_url=stack.api.url, timeout=60) as http:
             headers = sign_in(http, dev_party(chain.config, "agency"))

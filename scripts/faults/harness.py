@@ -3,7 +3,10 @@ same port), a deployment, the platform API as a real uvicorn child process with 
 database, the face vendor and the two gateways as child processes, and checks that read the
 chain, not the API's word.
 
-Used by ``tests/drills`` (bounded forms, in CI) and ``scripts/drills.py`` (full forms).
+Used by ``tests/drills`` (bounded forms, in CI) and ``scripts/drills.py`` (full forms). A drill
+run alone starts all of it; the bounded forms share one node, deployment, vendor and gateways
+per test module (:class:`Shared`, passed as ``shared=``) and bring their own API process and
+database, and their checks read only the blocks since their start (:attr:`Stack.first_block`).
 """
 
 from __future__ import annotations
@@ -13,7 +16,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,6 +80,9 @@ class Chain:
         self.config = config.with_(kind=kind or config.kind, port=free_port(), state_dir=workdir / "chain", log_file=workdir / "node.log")
         self.node = LocalNode(self.config)
         self.deployment: Deployment | None = None
+        # Set when the chain is done with: a thread that restarted the node waits on it, since the
+        # node dies with the thread that started it (PR_SET_PDEATHSIG).
+        self.released = threading.Event()
 
     @property
     def url(self) -> str:
@@ -95,6 +104,9 @@ class Chain:
     def restart(self) -> None:
         self.node.start()
 
+    def running(self) -> bool:
+        return self.node.process is not None and self.node.process.poll() is None
+
     def client(self) -> ChainClient:
         return ChainClient.from_url(self.url, expected_chain_id=self.config.chain_id)
 
@@ -111,6 +123,7 @@ class Chain:
         return self.start()
 
     def __exit__(self, *exc) -> None:
+        self.released.set()
         self.node.stop()
 
 
@@ -218,21 +231,50 @@ class ApiProcess:
                 self.kill()
 
 
-class Stack:
-    """Node (running), vendor + gateways, and the API process; ``settings`` point at all of them."""
+class Shared:
+    """A deployment on a running node with the vendor and both gateways started: what
+    consecutive drills share (each brings its own API process and database)."""
 
-    def __init__(self, chain: Chain, workdir: Path, database_url: str = "", command: str = "serve", **overrides):
+    def __init__(self, chain: Chain, workdir: Path):
         self.chain, self.workdir = chain, workdir
-        state = workdir / "state"
-        state.mkdir(parents=True, exist_ok=True)
-        chain.deploy(state)
+        self.state = workdir / "state"
+        self.state.mkdir(parents=True, exist_ok=True)
+        chain.deploy(self.state)
+        self.services = LocalServices(api_settings(self.state, chain.url), log_dir=workdir / "logs")
+
+    def __enter__(self) -> "Shared":
+        self.services.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.services.__exit__(*exc)
+
+
+class Stack:
+    """Node (running), vendor + gateways, and the API process; ``settings`` point at all of them.
+    With ``shared``, the node, deployment, vendor and gateways are the shared ones, and the API
+    gets a database of its own in ``workdir`` (unless ``database_url`` names one)."""
+
+    def __init__(self, chain: Chain, workdir: Path, database_url: str = "", command: str = "serve", shared: Shared | None = None, **overrides):
+        self.chain, self.workdir, self.shared = chain, workdir, shared
+        if shared is None:
+            state = workdir / "state"
+            state.mkdir(parents=True, exist_ok=True)
+            chain.deploy(state)
+            self.first_block = 0
+        else:
+            state = shared.state
+            workdir.mkdir(parents=True, exist_ok=True)
+            database_url = database_url or f"sqlite:///{workdir / 'platform.db'}"
+            self.first_block = chain.client().w3.eth.block_number + 1  # what this drill writes comes after
         base = api_settings(state, chain.url, database_url, **overrides)
-        self.services = LocalServices(base, log_dir=workdir / "logs")
+        self.services = LocalServices(base, log_dir=workdir / "logs") if shared is None else shared.services
         self.settings = base.model_copy(update=self.services.overrides)
         self.api = ApiProcess(self.settings, workdir / "logs" / "api.log", command)
 
     def __enter__(self) -> "Stack":
-        self.services.__enter__()
+        if self.shared is None:
+            self.services.__enter__()
         platform = Platform.build(self.settings)
         db.upgrade(platform.engine)  # the schema before anything is seeded
         platform.close()
@@ -240,7 +282,8 @@ class Stack:
 
     def __exit__(self, *exc) -> None:
         self.api.stop()
-        self.services.__exit__(*exc)
+        if self.shared is None:
+            self.services.__exit__(*exc)
 
     def platform(self) -> Platform:
         return Platform.build(self.settings)
@@ -254,11 +297,27 @@ class Stack:
 
     def logs_matching(self, *needles: str) -> list[str]:
         hits = []
-        for path in (self.workdir / "logs").glob("*.log"):
+        folders = [self.workdir / "logs"] + ([self.shared.workdir / "logs"] if self.shared else [])
+        for path in (p for folder in folders for p in folder.glob("*.log")):
             for line in path.read_text(errors="replace").splitlines():
                 if any(n in line.lower() for n in needles):
                     hits.append(f"{path.name}: {line[:200]}")
         return hits
+
+
+@contextmanager
+def drill_stack(workdir: Path, node: str | None = None, database_url: str = "", command: str = "serve", shared: Shared | None = None,
+                **overrides) -> Iterator[Stack]:  # fmt: skip
+    """A drill's stack: its own node, deployment and services, or ``shared``'s (the node started
+    again first if an earlier drill left it down)."""
+    if shared is None:
+        with Chain(workdir, node) as chain, Stack(chain, workdir, database_url, command, **overrides) as stack:
+            yield stack
+        return
+    if not shared.chain.running():
+        shared.chain.restart()
+    with Stack(shared.chain, workdir, database_url, command, shared=shared, **overrides) as stack:
+        yield stack
 
 
 def sign_in(http: httpx.Client, account) -> dict[str, str]:
@@ -283,7 +342,7 @@ def check_certificates(stack: Stack, application_ids: list[str], result: DrillRe
     agency = dev_party(stack.chain.config, "agency")
     store_address = stack.chain.deployment.document_store(agency.address)
     store = client.w3.eth.contract(address=store_address, abi=stack.chain.deployment.document_store_abi())
-    issued_events = store.events.DocumentIssued.get_logs(from_block=0)
+    issued_events = store.events.DocumentIssued.get_logs(from_block=stack.first_block)
     on_chain_roots = ["0x" + bytes(e["args"]["document"]).hex() for e in issued_events]
     wanted = set(application_ids)
     with sessions() as session:

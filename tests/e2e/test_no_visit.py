@@ -3,11 +3,14 @@ access; then revocation -> the next pull is refused and nothing is released."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from eth_account import Account
 
+from chain.deploy import RECORD_NAME
 from identity.dev_citizens import demo_citizen
 from identity import pseudonym as pseudonyms
 from tests.support.flows import apply_and_verify_face, consent
@@ -86,7 +89,12 @@ def test_demo_runs_the_whole_path(stack, parties, tmp_path):
                  "9. upload", "9. commitment", "10. submit", "11. issue", "12. verify"):  # fmt: skip
         assert step in text
     assert (tmp_path / f"{summary['certificate_id']}.oa").exists() and (tmp_path / f"{summary['certificate_id']}.pdf").read_bytes().startswith(b"%PDF")
-    assert "revoked" in text
+    assert "revoked" in text and "VALID: integrity ok, status ok, identity ok" in text
+    # the certificate it wrote, checked straight against the chain by `govchain verify` (no platform)
+    record = stack.api.settings.state_dir / RECORD_NAME
+    checked = subprocess.run([sys.executable, "-m", "api.cli", "verify", str(tmp_path / f"{summary['certificate_id']}.oa"), "--rpc", stack.api.settings.rpc_url,
+                              "--record", str(record)], capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert checked.returncode == 0 and "VALID" in checked.stdout, checked.stdout + checked.stderr
     # issue 16: the demo threw the applicant's key away, so nobody could open /me for it afterwards
     key_file = Path(summary["applicant_key_file"])
     assert key_file.parent == tmp_path and str(key_file) in text.replace("\n", "") and key_file.stat().st_mode & 0o077 == 0
