@@ -6,7 +6,7 @@ import getpass
 import os
 import socket
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn, cast
 
 import typer
 from rich.console import Console
@@ -14,6 +14,7 @@ from rich.table import Table
 
 from chain.config import load_node_config
 from chain.errors import GovchainError
+from chain.registry import Role
 
 app = typer.Typer(help="govchain: permissioned-blockchain trust layer for online government services.", no_args_is_help=True)
 keys_app = typer.Typer(help="Encrypted keystores for production keys.", no_args_is_help=True)
@@ -25,7 +26,7 @@ console = Console()
 NodeKind = Annotated[str | None, typer.Option("--node", help="ganache or anvil (default: localnode.toml, or GOVCHAIN_NODE)")]
 
 
-def _fail(exc: Exception) -> None:
+def _fail(exc: Exception) -> NoReturn:
     console.print(f"[bold red]error:[/] {exc}")
     raise typer.Exit(1)
 
@@ -58,7 +59,8 @@ def node_cmd(node: NodeKind = None):
     try:
         with LocalNode(config) as running:
             console.print(f"{config.kind} at {running.url} (chain id {config.chain_id}); log: {config.log_file}")
-            running.process.wait()
+            if running.process is not None:  # started: the context manager started it
+                running.process.wait()
     except KeyboardInterrupt:
         pass
     except GovchainError as exc:
@@ -394,7 +396,7 @@ def register_bidder_cmd(account: Address, name: Annotated[str, typer.Argument(he
 
     if not name.strip():
         raise typer.BadParameter("the firm's name is empty")
-    _governed(rpc, lambda registry, governor: registry.register_member(governor, _checked(account), MemberInfo(name.strip()), ["BIDDER"]))
+    _governed(rpc, lambda registry, governor: registry.register_member(governor, _checked(account), MemberInfo(name.strip()), [Role.BIDDER]))
 
 
 @registry_app.command("reinstate")
@@ -513,7 +515,7 @@ def _agency_account(keystore: Path | None, dev_party: str | None):
         return load_keystore(keystore, os.environ.get("GOVCHAIN_KEYSTORE_PASSWORD") or getpass.getpass("keystore password: "))
     if Settings().env is not Environment.DEV:
         raise GovchainError("dev keys are refused outside dev: give the agency's --keystore")
-    return dev_key(load_node_config(), dev_party)
+    return dev_key(load_node_config(), cast(str, dev_party))  # exactly one of the two was given
 
 
 @keys_app.command("new")

@@ -5,11 +5,69 @@ and one Alembic history, and :mod:`api.schema` registers every one of them."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chain.db import Base, utcnow
+
+# The values the state columns hold. StrEnum members are the strings themselves: the columns,
+# the HTTP API and the pages carry the same text as before there were enums.
+
+
+class ApplicationState(StrEnum):
+    """``applications.state``; :mod:`api.applications.states` holds the transitions."""
+
+    DRAFT = "draft"
+    FACE_VERIFIED = "face_verified"
+    CONSENTED = "consented"
+    DATA_PULLED = "data_pulled"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    ISSUED = "issued"
+    DELIVERED = "delivered"
+
+
+class DeliveryMethod(StrEnum):
+    """``applications.delivery_method``."""
+
+    MAIL = "mail"
+    ELECTRONIC = "electronic"
+
+
+class DeliveryStatus(StrEnum):
+    """``delivery_events.status`` and ``applications.delivery_status``, in their order."""
+
+    PRINTED = "printed"
+    MAILED = "mailed"
+    DELIVERED = "delivered"
+
+
+class PullOutcome(StrEnum):
+    """What one pull from a data holder came to (API answers and consent receipts)."""
+
+    RELEASED = "released"
+    REFUSED = "refused"
+
+
+class CertificateState(StrEnum):
+    """``certificates.state``."""
+
+    QUEUED = "queued"
+    BATCHED = "batched"
+    ISSUED = "issued"
+    REVOKED = "revoked"
+
+
+class BatchState(StrEnum):
+    """``certificate_batches.state``: ``AWAITING`` the agency's own signature (agency-held keys)."""
+
+    PENDING = "pending"
+    AWAITING = "awaiting"
+    ISSUED = "issued"
+    REVOKED = "revoked"
 
 
 class AuthChallenge(Base):
@@ -52,7 +110,7 @@ class Application(Base):
     code: Mapped[str] = mapped_column(String(64))  # the matter or scene applied for
     matters: Mapped[list] = mapped_column(JSON)
     agency: Mapped[str] = mapped_column(String(42), index=True)
-    state: Mapped[str] = mapped_column(String(20), index=True)
+    state: Mapped[str] = mapped_column(String(20), index=True)  # ApplicationState
     claimed_identity: Mapped[bytes | None] = mapped_column(LargeBinary)  # sealed {"name", "id_number"}
     face_session_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     face_session_token: Mapped[bytes | None] = mapped_column(LargeBinary)  # sealed
@@ -76,7 +134,7 @@ class Application(Base):
     manifest_root: Mapped[str | None] = mapped_column(String(66), unique=True)
     manifest_tx: Mapped[str | None] = mapped_column(String(66))
     submitted_at: Mapped[datetime | None]
-    delivery_method: Mapped[str | None] = mapped_column(String(16))  # mail | electronic
+    delivery_method: Mapped[str | None] = mapped_column(String(16))  # DeliveryMethod
     delivery_address: Mapped[bytes | None] = mapped_column(LargeBinary)  # sealed postal address
     delivery_status: Mapped[str | None] = mapped_column(String(16))
     decision_reason: Mapped[str | None] = mapped_column(Text)
@@ -215,7 +273,7 @@ class CertificateBatch(Base):
     store: Mapped[str] = mapped_column(String(42))
     merkle_root: Mapped[str] = mapped_column(String(66), unique=True)
     size: Mapped[int]
-    state: Mapped[str] = mapped_column(String(16), index=True)  # pending | awaiting (the agency's signature) | issued | revoked
+    state: Mapped[str] = mapped_column(String(16), index=True)  # BatchState
     tx_hash: Mapped[str | None] = mapped_column(String(66))
     block_number: Mapped[int | None]
     revoke_tx: Mapped[str | None] = mapped_column(String(66))
@@ -232,7 +290,7 @@ class Certificate(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     application_id: Mapped[str] = mapped_column(String(40), ForeignKey("applications.id"), unique=True)
     agency: Mapped[str] = mapped_column(String(42), index=True)
-    state: Mapped[str] = mapped_column(String(16), index=True)  # queued | batched | issued | revoked
+    state: Mapped[str] = mapped_column(String(16), index=True)  # CertificateState
     document: Mapped[bytes] = mapped_column(LargeBinary)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("certificate_batches.id"), index=True)
     target_hash: Mapped[str | None] = mapped_column(String(66), unique=True)

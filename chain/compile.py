@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import solcx
 from solcx.wrapper import get_solc_version
@@ -137,7 +138,7 @@ def _compile(
             standard_input, base_path=str(root), allow_paths=[str(node_modules)], solc_binary=binary
         )
     except SolcError as exc:
-        raise CompileError(_errors(exc.error_dict or [], sources, exc.message)) from None
+        raise CompileError(_errors(cast(list[dict], exc.error_dict or []), sources, exc.message)) from None  # solc reports a list
 
     artifacts = {}
     for unit, contracts in output["contracts"].items():

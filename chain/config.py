@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
@@ -64,10 +65,10 @@ class NodeConfig:
             raise ConfigError(f"no dev key for party {party!r}; known: {', '.join(sorted(self.parties))}") from None
 
 
-def load_node_config(path: Path | str | None = None, *, env: dict[str, str] | None = None) -> NodeConfig:
+def load_node_config(path: Path | str | None = None, *, env: Mapping[str, str] | None = None) -> NodeConfig:
     """Read the node settings; ``GOVCHAIN_NODE`` in ``env`` overrides ``node.kind``."""
     path = Path(path or os.environ.get("GOVCHAIN_NODE_CONFIG") or DEFAULT_CONFIG)
-    env = os.environ if env is None else env
+    environment: Mapping[str, str] = os.environ if env is None else env
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -82,7 +83,7 @@ def load_node_config(path: Path | str | None = None, *, env: dict[str, str] | No
 
     try:
         return NodeConfig(
-            kind=env.get("GOVCHAIN_NODE") or node.get("kind", "ganache"),
+            kind=environment.get("GOVCHAIN_NODE") or node.get("kind", "ganache"),
             chain_id=int(node.get("chain_id", 1337)),
             host=node.get("host", "127.0.0.1"),
             port=int(node.get("port", 0)),

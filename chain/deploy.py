@@ -41,6 +41,7 @@ from chain.compile import Artifact, Build
 from chain.errors import DeploymentMismatch, NotDeployed
 from chain.registry import GovRegistryClient, MemberInfo
 from chain.tx import ChainClient, Receipt
+from chain.hexcodec import hx
 
 RECORD_NAME = "deployment.json"
 DEPLOYED = ("GovRegistry", "ConsentRegistry", "TenderLedger", "EvidenceLedger")  # what deploy() deploys, in order
@@ -100,7 +101,7 @@ class Deployment:
 
 
 def code_hash(code: bytes) -> str:
-    return "0x" + keccak(code).hex()
+    return hx(keccak(code))
 
 
 def artifact_hash(deployed_bytecode_hex: str) -> str:
@@ -125,7 +126,7 @@ def write_record(state_dir: Path, deployment: Deployment) -> Path:
 
 def check_record(client: ChainClient, build: Build, record: Deployment) -> None:
     """Raise :class:`DeploymentMismatch` unless the chain and the build still match ``record``."""
-    genesis = "0x" + bytes(client.w3.eth.get_block(0)["hash"]).hex()
+    genesis = hx(client.w3.eth.get_block(0)["hash"])
     if record.chain_id != client.chain_id or record.genesis_hash != genesis:
         raise DeploymentMismatch(
             f"the deployment record is for chain {record.chain_id} with genesis {record.genesis_hash}, "
@@ -189,7 +190,7 @@ def _store_entry(client: ChainClient, build: Build, issuer: str, store: str, nam
         "name": name,
         "block": receipt.block_number if receipt else None,
         "tx": receipt.tx_hash if receipt else None,
-        "code_hash": code_hash(bytes(client.w3.eth.get_code(store))),
+        "code_hash": code_hash(bytes(client.w3.eth.get_code(Web3.to_checksum_address(store)))),
         "artifact_hash": artifact_hash(artifact.deployed_bytecode),
     }
 
@@ -207,7 +208,7 @@ def _ensure_stores(client: ChainClient, build: Build, record: Deployment, issuer
         store, receipt = registry.document_store_of(issuer.address), None
         if store is None:  # an EIP-1167 clone named after the issuer's member name
             store, receipt = registry.create_document_store(issuer)
-        name = client.w3.eth.contract(address=store, abi=build[STORE_ARTIFACT].abi).functions.name().call()
+        name = client.w3.eth.contract(address=Web3.to_checksum_address(store), abi=build[STORE_ARTIFACT].abi).functions.name().call()
         record.stores[issuer.address] = _store_entry(client, build, issuer.address, store, name, receipt)
         changed = True
     return changed
@@ -220,7 +221,7 @@ def deploy(
     state_dir: Path,
     *,
     governor_info: MemberInfo,
-    members: list[MemberSpec] = (),
+    members: Sequence[MemberSpec] = (),
     issuers: Sequence[LocalAccount] = (),
     admin_delay: int = DEFAULT_ADMIN_DELAY,
     fresh: bool = False,
@@ -252,7 +253,7 @@ def deploy(
 
     deployment = Deployment(
         chain_id=client.chain_id,
-        genesis_hash="0x" + bytes(client.w3.eth.get_block(0)["hash"]).hex(),
+        genesis_hash=hx(client.w3.eth.get_block(0)["hash"]),
         source_hash=build.source_hash,
         compiler=build.compiler,
         deployed_at=datetime.now(UTC).isoformat(timespec="seconds"),

@@ -7,6 +7,8 @@ become :class:`ContractRevert` subclasses built from the ABI (see ``chain.revert
 
 from __future__ import annotations
 
+from chain.hexcodec import hx
+
 
 class GovchainError(Exception):
     """Base of every govchain error."""
@@ -83,7 +85,7 @@ class ContractRevert(GovchainError, RuntimeError):
 
 def _show(value: object) -> str:
     if isinstance(value, bytes):
-        return "0x" + value.hex()
+        return hx(value)
     return repr(value) if isinstance(value, str) else str(value)
 
 

@@ -19,6 +19,7 @@ from web3._utils.events import get_event_data
 
 from chain.db import Base, utcnow
 from chain.tx import ChainClient
+from chain.hexcodec import hx
 
 DEFAULT_MAX_RANGE = 2_000
 
@@ -88,7 +89,7 @@ class EventReader:
             args=dict(data["args"]),
             address=data["address"],
             block_number=data["blockNumber"],
-            tx_hash="0x" + bytes(data["transactionHash"]).hex(),
+            tx_hash=hx(data["transactionHash"]),
             log_index=data["logIndex"],
         )
 

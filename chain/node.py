@@ -16,6 +16,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from typing import BinaryIO
 from pathlib import Path
 
 from chain.config import PROJECT_ROOT, NodeConfig
@@ -119,7 +120,7 @@ class LocalNode:
         self.node_modules = node_modules
         self.port = config.port
         self.process: subprocess.Popen | None = None
-        self._log = None
+        self._log: BinaryIO | None = None
 
     @property
     def url(self) -> str:
@@ -149,11 +150,14 @@ class LocalNode:
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
+        process = self.process
+        if process is None:
+            raise NodeError(f"{self.config.kind} was not started")
         while True:
-            if self.process.poll() is not None:
+            if process.poll() is not None:
                 self._close_log()
                 raise NodeError(
-                    f"{self.config.kind} exited with code {self.process.returncode} during start-up; "
+                    f"{self.config.kind} exited with code {process.returncode} during start-up; "
                     f"see {self.config.log_file or 'its output'}{self._log_tail()}"
                 )
             try:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from enum import StrEnum
+from typing import cast
 
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import BigInteger, LargeBinary, String, Text, select
@@ -25,7 +27,20 @@ from chain.node_errors import NodeError, classify
 from chain.tx import ChainClient, Receipt
 
 log = logging.getLogger(__name__)
-QUEUED, SIGNED, SENT, MINED, FAILED = "queued", "signed", "sent", "mined", "failed"
+
+
+class OutboxState(StrEnum):
+    """``chain_outbox.state``: ``QUEUED`` for its key's writer to sign; ``SIGNED`` and ``SENT`` are
+    open (resumed after a restart)."""
+
+    QUEUED = "queued"
+    SIGNED = "signed"
+    SENT = "sent"
+    MINED = "mined"
+    FAILED = "failed"
+
+
+QUEUED, SIGNED, SENT, MINED, FAILED = OutboxState.QUEUED, OutboxState.SIGNED, OutboxState.SENT, OutboxState.MINED, OutboxState.FAILED
 OPEN = (SIGNED, SENT)  # signed, maybe on its way: a queued intent is its writer's to sign
 
 
@@ -99,7 +114,7 @@ class Outbox:
         try:
             self._store(intent_key, sender, nonce, raw, tx_hash)
         except IntentInFlight:
-            return self._finish(self.entry(intent_key))
+            return self._finish(self._stored(intent_key))
         try:
             self.client.send_raw(raw)
         except Web3RPCError as exc:
@@ -109,7 +124,7 @@ class Outbox:
             refused = NonceTaken if classify(exc) is NodeError.NONCE_TAKEN else TransactionFailed
             raise refused(f"node refused relayed transaction {tx_hash} (nonce {nonce}): {exc.message}", tx_hash) from None
         self._set(intent_key, SENT, only_from=(SIGNED,))
-        return self._finish(self.entry(intent_key))
+        return self._finish(self._stored(intent_key))
 
     def finish(self, intent_key: str) -> Receipt | None:
         """The receipt of a stored intent (re-broadcast and awaited if need be); None if none is stored."""
@@ -136,7 +151,7 @@ class Outbox:
             self.client.send(account, tx, before_send=store, before_sign=lambda: self._rebroadcast_unsent(account.address),
                              after_send=lambda: self._set(intent_key, SENT, only_from=(SIGNED,)))  # fmt: skip
         except IntentInFlight:
-            return self._finish(self.entry(intent_key))
+            return self._finish(self._stored(intent_key))
         except TransactionFailed as exc:
             # refused before mining (the node said no: a nonce taken, a transient refusal): nothing is
             # on chain, so the stored row goes and the intent stays open to be signed again with a
@@ -146,7 +161,12 @@ class Outbox:
                 self._discard(stored)
             raise
         checkpoint("outbox.after_send")
-        return self._finish(self.entry(intent_key))
+        return self._finish(self._stored(intent_key))
+
+    def _stored(self, intent_key: str) -> OutboxEntry:
+        """The entry of an intent this call has just stored or found in flight (only a refusal
+        before mining discards one, and that call raises instead of reading it)."""
+        return cast(OutboxEntry, self.entry(intent_key))
 
     def entry(self, intent_key: str) -> OutboxEntry | None:
         with self.sessions() as session:
@@ -190,12 +210,13 @@ class Outbox:
         the nonce: the entry is removed and :class:`Superseded` raised, so the intent is signed
         again rather than waited for forever.
         """
+        raw, tx_hash = cast(bytes, entry.raw_tx), cast(str, entry.tx_hash)  # a signed entry (only a queued one has neither)
         try:
-            self.client.send_raw(entry.raw_tx)
+            self.client.send_raw(raw)
         except Web3RPCError as exc:
             message, kind = str(exc.message), classify(exc)
             if kind is NodeError.NONCE_TAKEN:
-                receipt = self.client.receipt_or_none(entry.tx_hash)
+                receipt = self.client.receipt_or_none(tx_hash)
                 if receipt is not None:
                     return receipt
                 with self.sessions() as session:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import IntEnum, IntFlag
+from enum import IntEnum, IntFlag, StrEnum
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
@@ -13,9 +13,28 @@ from chain.contract import ContractClient
 from chain.errors import TransactionFailed
 from chain.tx import Receipt
 
-ROLE_NAMES = ("GOVERNOR", "RELAYER", "AGENCY", "DATA_HOLDER", "ISSUER", "PROCUREMENT", "AUDITOR", "BIDDER")
-ROLES = {name: keccak(text=name) for name in ROLE_NAMES}
-ROLE_BY_ID = {v: k for k, v in ROLES.items()}
+
+
+class Role(StrEnum):
+    """``contracts/Roles.sol``: a role's id on chain is keccak256 of its name."""
+
+    GOVERNOR = "GOVERNOR"
+    RELAYER = "RELAYER"
+    AGENCY = "AGENCY"
+    DATA_HOLDER = "DATA_HOLDER"
+    ISSUER = "ISSUER"
+    PROCUREMENT = "PROCUREMENT"
+    AUDITOR = "AUDITOR"
+    BIDDER = "BIDDER"
+
+    @property
+    def id(self) -> bytes:
+        return ROLES[self]
+
+
+ROLE_NAMES: tuple[Role, ...] = tuple(Role)
+ROLES: dict[str, bytes] = {role: keccak(text=role.value) for role in Role}
+ROLE_BY_ID: dict[bytes, Role] = {ROLES[role]: role for role in Role}
 DEFAULT_ADMIN_ROLE = b"\0" * 32
 
 
@@ -60,7 +79,7 @@ class Member:
     status: MemberStatus
     registered_at: int
     updated_at: int
-    roles: frozenset[str] = field(default_factory=frozenset)
+    roles: frozenset[Role] = field(default_factory=frozenset)
 
     @property
     def active(self) -> bool:
@@ -72,7 +91,7 @@ class GovRegistryClient(ContractClient):
 
     # -- writes --------------------------------------------------------------------------
 
-    def register_member(self, governor: LocalAccount, account: str, info: MemberInfo, roles: list[str]) -> Receipt:
+    def register_member(self, governor: LocalAccount, account: str, info: MemberInfo, roles: list[Role] | list[str]) -> Receipt:
         call = self.contract.functions.registerMember(account, info.as_tuple(), [role_id(r) for r in roles])
         return self.client.transact(governor, call)
 
@@ -125,8 +144,8 @@ class GovRegistryClient(ContractClient):
         """The issuer of ``store`` if this registry created it, else None (then the store is not govchain's)."""
         return _address_or_none(self.contract.functions.issuerOfStore(Web3.to_checksum_address(store)).call())
 
-    def roles_of(self, account: str) -> frozenset[str]:
-        return frozenset(name for name, rid in ROLES.items() if self.contract.functions.hasRole(rid, account).call())
+    def roles_of(self, account: str) -> frozenset[Role]:
+        return frozenset(role for role in Role if self.contract.functions.hasRole(ROLES[role], account).call())
 
     def member(self, account: str, *, with_roles: bool = True) -> Member:
         """The member record, in one call: its roles come from the record's role mask (bit i for role

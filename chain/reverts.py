@@ -15,6 +15,7 @@ from web3.exceptions import ContractLogicError, Web3RPCError
 
 from chain.errors import ContractRevert
 from chain.node_errors import NodeError, classify_message
+from chain.hexcodec import hx
 
 _classes: dict[str, type[ContractRevert]] = {}
 _selectors: dict[str, tuple[type[ContractRevert], list[str], list[str]]] = {}
@@ -47,7 +48,7 @@ def register_abi(abi: list[dict]) -> None:
         if item.get("type") != "error":
             continue
         types = [_canonical_type(i) for i in item["inputs"]]
-        selector = "0x" + function_signature_to_4byte_selector(f"{item['name']}({','.join(types)})").hex()
+        selector = hx(function_signature_to_4byte_selector(f"{item['name']}({','.join(types)})"))
         names = [i["name"] or f"arg{n}" for n, i in enumerate(item["inputs"])]
         _selectors[selector] = (revert_class(item["name"]), types, names)
 
@@ -55,7 +56,7 @@ def register_abi(abi: list[dict]) -> None:
 def decode_revert(data: str | bytes | None, message: str | None = None) -> ContractRevert:
     """Build the named exception for revert ``data`` (0x-hex or bytes)."""
     if isinstance(data, bytes):
-        data = "0x" + data.hex()
+        data = hx(data)
     if not data or len(data) < 10:
         return ContractRevert(message=message or "execution reverted without data")
     selector = data[:10].lower()
@@ -68,8 +69,8 @@ def decode_revert(data: str | bytes | None, message: str | None = None) -> Contr
     if selector not in _selectors:
         return ContractRevert(message=f"unknown custom error {selector} (data {data})")
     cls, types, names = _selectors[selector]
-    values = decode(types, bytes.fromhex(data[10:]))
-    values = [to_checksum_address(v) if t == "address" else v for t, v in zip(types, values)]
+    decoded = decode(types, bytes.fromhex(data[10:]))
+    values = [to_checksum_address(v) if t == "address" else v for t, v in zip(types, decoded)]
     return cls(dict(zip(names, values)))
 
 

@@ -19,6 +19,8 @@ from eth_utils import keccak
 from hexbytes import HexBytes
 from web3 import Web3
 
+from chain.hexcodec import hx
+
 
 class UnreadableTransaction(ValueError):
     """The bytes are not a signed transaction this chain could take."""
@@ -52,7 +54,7 @@ def read_signed(raw: bytes) -> SignedTx:
     to = fields.get("to")
     return SignedTx(
         sender=sender, chain_id=chain_id, nonce=fields["nonce"], to=Web3.to_checksum_address(to) if to else None,
-        data="0x" + bytes(fields.get("data", b"")).hex(), value=fields.get("value", 0), tx_hash="0x" + keccak(raw).hex(), raw=raw,
+        data=hx(fields.get("data", b"")), value=fields.get("value", 0), tx_hash=hx(keccak(raw)), raw=raw,
     )  # fmt: skip
 
 
@@ -75,7 +77,7 @@ def describe_call(contract_name: str, abi: list, data: str) -> str:
 
 def _shown(value) -> str:
     if isinstance(value, bytes):
-        return "0x" + value.hex()
+        return hx(value)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_shown(v) for v in value) + "]"
     if isinstance(value, dict):  # a struct

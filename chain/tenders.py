@@ -18,7 +18,7 @@ from web3 import Web3
 from chain.consents import DomainFields
 from chain.errors import TransactionFailed
 from chain.events import ChainEvent
-from chain.hexcodec import unhex
+from chain.hexcodec import hx, unhex
 from chain.contract import ContractClient
 from chain.tx import Receipt
 
@@ -147,7 +147,7 @@ class Tender:
     def as_json(self) -> dict:
         """The terms only, JSON-friendly: what may be shown at any time (no bid counts, Art 21)."""
         return {
-            "document_hash": "0x" + self.document_hash.hex(),
+            "document_hash": hx(self.document_hash),
             "bid_deadline": self.bid_deadline,
             "opening_time": self.opening_time,
             "decryption_end": self.decryption_end,
@@ -191,7 +191,7 @@ class Opening(NamedTuple):
     """What ``openTender`` did: ``OPENED`` or ``FAILED``, with the number of bids not withdrawn."""
 
     state: TenderState
-    count: int
+    count: int  # type: ignore[assignment]  # the name the API and tests read; shadows tuple.count, which nothing calls
     receipt: Receipt
 
 

@@ -13,19 +13,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import requests
 from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import TimeExhausted, Web3Exception, Web3RPCError
 from web3.middleware import ExtraDataToPOAMiddleware
-from web3.types import RPCEndpoint
+from web3.types import RPCEndpoint, TxParams
 
 from chain import reverts
 from chain.errors import ChainMismatch, ChainUnavailable, ContractRevert, NonceTaken, ReceiptTimeout, TransactionFailed
 from chain.node_errors import NodeError, classify
+from chain.hexcodec import hx
 
 DEFAULT_PRIORITY_FEE = Web3.to_wei(1, "gwei")
 
@@ -74,7 +76,7 @@ class NonceManager:
     def peek(self, address: str) -> int:
         """The next nonce; call with ``lock(address)`` held."""
         if address not in self._next:
-            self._next[address] = self.w3.eth.get_transaction_count(address, "pending")
+            self._next[address] = self.w3.eth.get_transaction_count(cast(ChecksumAddress, address), "pending")
         return self._next[address]
 
     def advance(self, address: str) -> None:
@@ -200,7 +202,7 @@ class ChainClient:
                     self._catch_up_dev_clock(latest)
                     # "pending": the next block's context, so time windows are judged at the time the
                     # transaction will really be mined, not at the latest block's (possibly old) time
-                    tx["gas"] = self.w3.eth.estimate_gas(tx, "pending")
+                    tx["gas"] = self.w3.eth.estimate_gas(cast(TxParams, tx), "pending")
                 else:
                     tx["gas"] = gas
         except (requests.ConnectionError, requests.Timeout) as exc:
@@ -217,18 +219,18 @@ class ChainClient:
         chain that time can lag the clock by minutes, so a call gated on time would be judged
         too early. There (only there: ganache is a dev node) an empty block brings it up to date."""
         if self._is_ganache and latest["timestamp"] < time.time() - 1:
-            self.w3.provider.make_request("evm_mine", [])
+            self.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
 
     # -- signing and sending ------------------------------------------------------------
 
     def sign_with_nonce(self, account: LocalAccount, tx: dict, nonce: int) -> tuple[bytes, str]:
         signed = account.sign_transaction({**tx, "nonce": nonce})
-        return bytes(signed.raw_transaction), "0x" + bytes(signed.hash).hex()
+        return bytes(signed.raw_transaction), hx(signed.hash)
 
     def send_raw(self, raw: bytes) -> str:
         try:
             with self._serialize:
-                return "0x" + bytes(self.w3.eth.send_raw_transaction(raw)).hex()
+                return hx(self.w3.eth.send_raw_transaction(raw))
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise ChainUnavailable(f"chain node unreachable: {exc}") from None
 
@@ -300,7 +302,7 @@ class ChainClient:
         call = {k: v for k, v in tx.items() if k in ("to", "data", "value", "gas")}
         call["from"] = account.address
         try:
-            self.w3.eth.call(call, block_identifier=receipt.block_number - 1)
+            self.w3.eth.call(cast(TxParams, call), block_identifier=receipt.block_number - 1)
         except Web3Exception as exc:
             named = reverts.from_web3(exc)
             if named is not None:

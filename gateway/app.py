@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 
@@ -14,7 +14,7 @@ from httpkit import NowDep, problems
 from httpkit.inflight import InflightLimit
 from identity.pull_body import PullIn, PullOut
 
-REFUSALS = {
+REFUSALS: dict[int | str, dict[str, Any]] = {
     401: {"description": "bad or stale signature (checked here, and again by the contract)"},
     403: {"description": "refused, with `reason`: revoked, expired, paused, not_yet_valid, category_not_covered, "
                          "category_not_served, max_pulls_reached, wrong_agency, unknown_consent, scope_mismatch, "

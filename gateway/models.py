@@ -6,13 +6,24 @@ holder's database holds none of the platform's tables."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import LargeBinary, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from chain.db import NAMING, UtcDateTime, utcnow
 
-PENDING, LOGGED, REFUSED = "pending", "logged", "refused"
+
+
+class PullStatus(StrEnum):
+    """``gateway_pulls.status``: answered and waiting for the batch, then logged or refused on chain."""
+
+    PENDING = "pending"
+    LOGGED = "logged"
+    REFUSED = "refused"
+
+
+PENDING, LOGGED, REFUSED = PullStatus.PENDING, PullStatus.LOGGED, PullStatus.REFUSED
 
 
 class Base(DeclarativeBase):
@@ -33,7 +44,7 @@ class GatewayPull(Base):
     fingerprint: Mapped[str] = mapped_column(String(66))  # hash of the signed request: same id, same request
     ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)  # HPKE to the requester: safe to keep
     digest: Mapped[str] = mapped_column(String(66))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # PullStatus
     reason: Mapped[str | None] = mapped_column(String(40))
     tx_hash: Mapped[str | None] = mapped_column(String(66))
     block_number: Mapped[int | None]

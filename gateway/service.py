@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from eth_account.signers.local import LocalAccount
 from sqlalchemy.exc import IntegrityError
@@ -25,10 +26,11 @@ from chain import reverts
 from chain.config import Environment, load_node_config
 from chain.consents import CATEGORIES, REFUSAL_TEXT, ConsentRegistryClient, PullRecord, PullRefusal
 from chain.db import make_engine, session_factory
+from chain.erc1271 import wallet_accepts
 from chain.deploy import load_record
 from chain.errors import ConfigError, ContractRevert, NotDeployed
 from chain.faults import checkpoint
-from chain.registry import GovRegistryClient, Member, MemberStatus
+from chain.registry import GovRegistryClient, Member, MemberStatus, Role
 from chain.tx import ChainClient
 from gateway.batcher import PullBatcher
 from gateway.dataset import DataSource, DemoDataset
@@ -39,14 +41,11 @@ from identity import binding
 from identity.eip712 import scope_hash
 from identity.keys import dev_party, hpke_key_history, load_keystore
 from identity.pull_body import PullIn, PullOut
-from identity.pull_request import BadMessage, PullRequest, attributes_hash, canonical_json, pull_request_id, sign_answer
+from identity.canonical import canonical_json
+from identity.pull_request import BadMessage, PullRequest, attributes_hash, pull_request_id, sign_answer
 from identity.sealing import SealError, hpke_open, hpke_seal
-from chain.hexcodec import unhex
+from chain.hexcodec import hx, unhex
 
-ERC1271_MAGIC = bytes.fromhex("1626ba7e")  # isValidSignature(bytes32,bytes).selector
-ERC1271_ABI = [{"type": "function", "name": "isValidSignature", "stateMutability": "view",
-                "inputs": [{"name": "hash", "type": "bytes32"}, {"name": "signature", "type": "bytes"}],
-                "outputs": [{"name": "magicValue", "type": "bytes4"}]}]  # fmt: skip
 MEMBER_CACHE_SECONDS = 30.0  # a suspension or key rotation reaches the gateway within this
 
 
@@ -106,10 +105,10 @@ class Gateway:
 
     def pull(self, body: PullIn, now: datetime) -> PullOut:
         request, category = self._verified_request(body, now)
-        request_id = "0x" + request.request_id.hex()
+        request_id = hx(request.request_id)
         # what the request asks for, not its envelope: a retry re-signs with a new time and a new box
         asked = body.model_dump(include={"sequence", "consent_id", "category", "attributes", "scope", "requester"})
-        fingerprint = "0x" + Web3.keccak(canonical_json({**asked, "attributes": sorted(body.attributes)})).hex()
+        fingerprint = hx(Web3.keccak(canonical_json({**asked, "attributes": sorted(body.attributes)})))
         with self.sessions() as session:
             known = session.get(GatewayPull, request_id)
             if known is not None and known.status == REFUSED:  # released nothing: its number is free again
@@ -182,11 +181,11 @@ class Gateway:
             from_block=self.from_block, argument_filters={"consentId": unhex(row.consent_id)}
         )
         for event in events:  # DataPulled names no holder: the holder is the transaction's sender
-            if (event["args"]["pullNumber"] == sequence and "0x" + bytes(event["args"]["digest"]).hex() == row.digest
+            if (event["args"]["pullNumber"] == sequence and hx(event["args"]["digest"]) == row.digest
                     and self.consents.client.w3.eth.get_transaction(event["transactionHash"])["from"] == self.holder.address):  # fmt: skip
                 with self.sessions() as session:
                     stored = session.get(GatewayPull, row.request_id)
-                    stored.status, stored.tx_hash = LOGGED, "0x" + bytes(event["transactionHash"]).hex()
+                    stored.status, stored.tx_hash = LOGGED, hx(event["transactionHash"])
                     stored.block_number, stored.pull_number = event["blockNumber"], event["args"]["pullNumber"]
                     session.commit()
                     return self._answer(stored)
@@ -197,9 +196,10 @@ class Gateway:
         raise Refused("duplicate_request", f"pull number {sequence} of consent {row.consent_id} is logged already, for another request")
 
     def _answer(self, row: GatewayPull) -> PullOut:
+        """The answer of an answered row (those keep their ciphertext)."""
         return PullOut(
             request_id=row.request_id, consent_id=row.consent_id, category=CATEGORIES[row.category], holder=row.holder,
-            ciphertext=base64.b64encode(row.ciphertext).decode(), digest=row.digest, tx_hash=row.tx_hash,
+            ciphertext=base64.b64encode(cast(bytes, row.ciphertext)).decode(), digest=row.digest, tx_hash=row.tx_hash,
             block_number=row.block_number, pull_number=row.pull_number,
         )  # fmt: skip
 
@@ -211,12 +211,13 @@ class Gateway:
         category = CATEGORIES.index(body.category)
         request = PullRequest(
             consent_id=unhex(body.consent_id), sequence=body.sequence, category=category,
-            attributes_hash=attributes_hash(body.scope, body.attributes), subject_hash=Web3.keccak(body.subject.encode()),
+            attributes_hash=attributes_hash(cast(dict[str, list[str]], body.scope), body.attributes), subject_hash=Web3.keccak(body.subject.encode()),
             requester=Web3.to_checksum_address(body.requester), holder=self.holder.address, issued_at=body.issued_at,
         )  # fmt: skip
         signature = unhex(body.signature)
+        malformed: BadMessage | None
         try:
-            signer = request.signer(signature, self.client.chain_id, self.consents.address)
+            signer: str | None = request.signer(signature, self.client.chain_id, self.consents.address)
         except BadMessage as exc:
             signer, malformed = None, exc
         else:
@@ -230,15 +231,7 @@ class Gateway:
     def _wallet_accepts(self, request: PullRequest, signature: bytes) -> bool:
         """True when the requester is a contract wallet whose ERC-1271 ``isValidSignature`` accepts
         the signature (the contract asks the same when the pull is logged)."""
-        w3 = self.client.w3
-        if not w3.eth.get_code(request.requester):
-            return False
-        wallet = w3.eth.contract(address=request.requester, abi=ERC1271_ABI)
-        try:
-            magic = wallet.functions.isValidSignature(request.digest(self.client.chain_id, self.consents.address), signature).call()
-        except Exception:  # a revert, or no such function: not accepted
-            return False
-        return bytes(magic) == ERC1271_MAGIC
+        return wallet_accepts(self.client, request.requester, request.digest(self.client.chain_id, self.consents.address), signature)
 
     def _granted_terms(self, consent_id: bytes) -> GrantedTerms:
         with self._lock:
@@ -261,7 +254,7 @@ class Gateway:
         with self._lock:
             cached = self._members.get(requester)
         if cached is None or now - cached[0] > MEMBER_CACHE_SECONDS:
-            cached = (now, self.registry.member(requester, with_roles=False), self.registry.has_active_role("AGENCY", requester))
+            cached = (now, self.registry.member(requester, with_roles=False), self.registry.has_active_role(Role.AGENCY, requester))
             with self._lock:
                 self._members[requester] = cached
         member, is_agency = cached[1], cached[2]

@@ -19,6 +19,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from chain.errors import GovchainError
+from identity.canonical import canonical_json
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -50,7 +51,7 @@ def bid_context(tender_id: bytes, pseudonym: bytes) -> bytes:
 def seal_bid(bid: dict, tender_id: bytes, pseudonym: bytes) -> SealedBid:
     """Encrypt a bid (a JSON object: bidder name, price in fen, items) with a fresh key."""
     key, nonce = os.urandom(KEY_BYTES), os.urandom(NONCE_BYTES)
-    plaintext = json.dumps(bid, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    plaintext = canonical_json(bid)
     ciphertext = nonce + AESGCM(key).encrypt(nonce, plaintext, bid_context(tender_id, pseudonym))
     return SealedBid(ciphertext=ciphertext, key=key, salt=os.urandom(32))
 

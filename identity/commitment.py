@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from eth_utils import keccak, to_checksum_address
 
-from chain.hexcodec import to_bytes32
+from chain.hexcodec import hx, to_bytes32
 from identity import typed_data as eip712_typed
 from identity.typed_data import Signer, type_string
 
@@ -97,9 +97,9 @@ class Commitment:
         """The EIP-712 message (JSON-friendly: bytes32 as 0x-hex)."""
         return {
             "applicant": self.applicant,
-            "application": "0x" + self.application.hex(),
+            "application": hx(self.application),
             "material": self.material,
-            "textHash": "0x" + self.text_hash.hex(),
+            "textHash": hx(self.text_hash),
             "signedAt": self.signed_at,
         }
 

@@ -10,14 +10,14 @@ a salted matter and application id. Face data, names and ID numbers never go in.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
-from chain.hexcodec import to_bytes32
+from chain.hexcodec import hx, to_bytes32
 from identity import typed_data
+from identity.canonical import canonical_json
 from identity.typed_data import Domain, Signer, type_string
 
 DOMAIN_NAME = "govchain ConsentRegistry"
@@ -87,7 +87,7 @@ class ConsentTerms:
 
 
 def _json_value(value: object) -> object:
-    return "0x" + value.hex() if isinstance(value, bytes) else value
+    return hx(value) if isinstance(value, bytes) else value
 
 
 # -- consents -------------------------------------------------------------------------------
@@ -113,7 +113,7 @@ def sign_consent(terms: ConsentTerms, domain: Domain, private_key: Signer) -> by
 
 def revocation_typed_data(consent_id: bytes, deadline: int, domain: Domain) -> dict:
     """The full EIP-712 ``Revocation(bytes32 consentId,uint256 deadline)`` message."""
-    message = {"consentId": "0x" + to_bytes32(consent_id, "consent_id").hex(), "deadline": deadline}
+    message = {"consentId": hx(to_bytes32(consent_id, "consent_id")), "deadline": deadline}
     return typed_data.typed_data("Revocation", {"Revocation": REVOCATION_FIELDS}, message, domain)
 
 
@@ -134,7 +134,7 @@ def scope_digest(attributes: dict[str, list[str]]) -> bytes:
     """keccak256 of the canonical JSON of ``{category: [attribute name, ...]}`` (never on chain alone).
 
     Canonical: categories sorted, each category's attribute names sorted and without
-    duplicates, separators ``(",", ":")``, no ASCII escaping, UTF-8. Names only, no values.
+    duplicates, in :func:`identity.canonical.canonical_json`'s form. Names only, no values.
     """
     canonical = {}
     for category, names in attributes.items():
@@ -143,8 +143,7 @@ def scope_digest(attributes: dict[str, list[str]]) -> bytes:
         if isinstance(names, str) or not all(isinstance(n, str) for n in names):
             raise TypeError(f"attributes of {category!r} must be a list of strings, got {names!r}")
         canonical[category] = sorted(set(names))
-    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return keccak(text.encode("utf-8"))
+    return keccak(canonical_json(canonical))
 
 
 def scope_hash(attributes: dict[str, list[str]], salt: bytes) -> bytes:

@@ -25,10 +25,12 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from eth_abi import encode
 from eth_utils import keccak
+from chain.hexcodec import hx
 
 LEAF_ENCODING = ("string", "string", "string", "string", "bytes32")  # application, material, filename, mime, sha256
 FORMAT = "govchain-manifest-v2"  # tree and leaves: OpenZeppelin standard-v1
@@ -131,29 +133,29 @@ class Manifest:
         return {
             "format": FORMAT,
             "leafEncoding": list(LEAF_ENCODING),
-            "root": "0x" + self.root.hex(),
+            "root": hx(self.root),
             "leaves": [
-                {**leaf.as_dict(), "leafHash": "0x" + leaf.hash().hex(), "proof": ["0x" + p.hex() for p in self.proof(i)]}
+                {**leaf.as_dict(), "leafHash": hx(leaf.hash()), "proof": [hx(p) for p in self.proof(i)]}
                 for i, leaf in enumerate(self.leaves)
             ],
         }
 
 
-def build(leaves: list[Leaf]) -> Manifest:
+def build(leaves: Sequence[Leaf]) -> Manifest:
     """The manifest of ``leaves``: OZ ``StandardMerkleTree.of`` (leaves sorted by hash)."""
-    leaves = tuple(leaves)
-    if not leaves:
+    items = tuple(leaves)
+    if not items:
         raise ValueError("a manifest needs at least one material, got none")
-    for i, leaf in enumerate(leaves):
+    for i, leaf in enumerate(items):
         if not isinstance(leaf, Leaf):
             raise TypeError(f"leaf {i} must be a Leaf, got {leaf!r}")
-    hashes = [leaf.hash() for leaf in leaves]
-    order = sorted(range(len(leaves)), key=lambda i: hashes[i])  # stable, like Array.prototype.sort
+    hashes = [leaf.hash() for leaf in items]
+    order = sorted(range(len(items)), key=lambda i: hashes[i])  # stable, like Array.prototype.sort
     tree = _heap([hashes[i] for i in order])
-    tree_index = [0] * len(leaves)
+    tree_index = [0] * len(items)
     for position, i in enumerate(order):
         tree_index[i] = len(tree) - 1 - position
-    return Manifest(leaves, tuple(tree), tuple(tree_index))
+    return Manifest(items, tuple(tree), tuple(tree_index))
 
 
 def verify(leaf: Leaf, proof: list[bytes], root: bytes) -> bool:

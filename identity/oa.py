@@ -126,7 +126,8 @@ def _js_number(value: int | float) -> str:
         return "0"  # -0 too
     sign = "-" if value < 0 else ""
     # repr gives the shortest round-tripping digits, as ECMAScript's Number::toString does
-    _, digit_tuple, exponent = Decimal(repr(abs(value))).as_tuple()
+    _, digit_tuple, finite_exponent = Decimal(repr(abs(value))).as_tuple()
+    exponent = int(finite_exponent)  # an int: NaN and the infinities were refused above
     digits = "".join(map(str, digit_tuple)).rstrip("0")
     exponent += len("".join(map(str, digit_tuple))) - len(digits)
     k = len(digits)

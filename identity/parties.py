@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from chain.config import NodeConfig
 from chain.deploy import MemberSpec
-from chain.registry import DataCategory, MemberInfo
+from chain.registry import DataCategory, MemberInfo, Role
 from eth_account.signers.local import LocalAccount
 
 from identity.keys import hpke_key_for, dev_party, x25519_public_bytes
@@ -17,16 +17,16 @@ GOVERNOR_INFO = MemberInfo(name="区政务服务管理局 (District Government S
 
 # party -> (name, organisation code, domain, roles, data categories)
 DEV_MEMBERS: dict[str, tuple[str, str, str, list[str], int]] = {
-    "relayer": ("政务服务平台 (Platform relayer)", "11000000DEV0000002", "platform.gov.example", ["RELAYER"], 0),
-    "agency": ("区教育局 (District Education Bureau)", "11000000DEV0000003", "edu.gov.example", ["AGENCY", "ISSUER"], 0),
+    "relayer": ("政务服务平台 (Platform relayer)", "11000000DEV0000002", "platform.gov.example", [Role.RELAYER], 0),
+    "agency": ("区教育局 (District Education Bureau)", "11000000DEV0000003", "edu.gov.example", [Role.AGENCY, Role.ISSUER], 0),
     "holder_psb": (
-        "区公安分局 (Public Security: ID card, household register)", "11000000DEV0000004", "psb.gov.example", ["DATA_HOLDER"],
+        "区公安分局 (Public Security: ID card, household register)", "11000000DEV0000004", "psb.gov.example", [Role.DATA_HOLDER],
         DataCategory.ID_CARD | DataCategory.HOUSEHOLD_REGISTER,
     ),
-    "holder_rp": ("居住证管理中心 (Residence permits)", "11000000DEV0000005", "rp.gov.example", ["DATA_HOLDER"], DataCategory.RESIDENCE_PERMIT),
-    "procurement": ("区公共资源交易中心 (Public Procurement Centre)", "11000000DEV0000006", "ggzy.gov.example", ["PROCUREMENT"], 0),
-    "auditor": ("区审计局 (District Audit Bureau)", "11000000DEV0000007", "audit.gov.example", ["AUDITOR"], 0),
-    "agency_culture": ("区文化和旅游局 (District Culture and Tourism Bureau)", "11000000DEV0000008", "culture.gov.example", ["AGENCY", "ISSUER"], 0),
+    "holder_rp": ("居住证管理中心 (Residence permits)", "11000000DEV0000005", "rp.gov.example", [Role.DATA_HOLDER], DataCategory.RESIDENCE_PERMIT),
+    "procurement": ("区公共资源交易中心 (Public Procurement Centre)", "11000000DEV0000006", "ggzy.gov.example", [Role.PROCUREMENT], 0),
+    "auditor": ("区审计局 (District Audit Bureau)", "11000000DEV0000007", "audit.gov.example", [Role.AUDITOR], 0),
+    "agency_culture": ("区文化和旅游局 (District Culture and Tourism Bureau)", "11000000DEV0000008", "culture.gov.example", [Role.AGENCY, Role.ISSUER], 0),
 }  # fmt: skip
 
 
@@ -46,4 +46,4 @@ def dev_member_specs(config: NodeConfig) -> list[MemberSpec]:
 
 def dev_issuers(config: NodeConfig) -> list[LocalAccount]:
     """The dev parties registered with ISSUER: each gets its DocumentStore at deploy."""
-    return [dev_party(config, party) for party, spec in DEV_MEMBERS.items() if "ISSUER" in spec[3]]
+    return [dev_party(config, party) for party, spec in DEV_MEMBERS.items() if Role.ISSUER in spec[3]]

@@ -32,7 +32,7 @@ from eth_utils import keccak
 
 from identity import typed_data
 from identity.typed_data import Domain
-from chain.hexcodec import unhex
+from chain.hexcodec import hx, unhex
 
 SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 KEY_TAG = b"govchain consent pseudonym v1"
@@ -85,7 +85,7 @@ def pseudonym_account(root: bytes, salt: bytes) -> LocalAccount:
 def link_typed_data(applicant: str, pseudonym: str, consent_id: bytes, chain_id: int) -> dict:
     """What the applicant's wallet signs to say ``pseudonym`` is its, for consent ``consent_id``
     (kept off chain by the platform; the pseudonym's own signature of the terms proves the other way)."""
-    message = {"applicant": applicant, "pseudonym": pseudonym, "consentId": "0x" + bytes(consent_id).hex()}
+    message = {"applicant": applicant, "pseudonym": pseudonym, "consentId": hx(consent_id)}
     return typed_data.typed_data("PseudonymLink", LINK_TYPES, message, Domain(chain_id, None, LINK_DOMAIN_NAME, LINK_DOMAIN_VERSION))
 
 
@@ -120,7 +120,7 @@ def from_derivation(wallet_key, derivation: dict) -> LocalAccount:
 
 
 def _hex_signature(private_key, typed: dict) -> str:
-    return "0x" + typed_data.sign(typed, private_key).hex()
+    return hx(typed_data.sign(typed, private_key))
 
 
 def sign_consent_offer(wallet_key, offer: dict) -> dict:

@@ -12,7 +12,6 @@ signed-then-encrypted, as Singapore's Myinfo does.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from eth_abi import encode
@@ -23,7 +22,9 @@ from eth_utils import keccak
 from chain.consents import PullRecord
 from chain.errors import GovchainError
 from identity import typed_data
+from identity.canonical import canonical_json
 from identity.typed_data import Domain
+from chain.hexcodec import hx
 
 DOMAIN_NAME, DOMAIN_VERSION = "govchain ConsentRegistry", "1"
 PULL_REQUEST_TYPES = {
@@ -46,10 +47,6 @@ PULL_DETAILS_TYPEHASH = keccak(text="PullDetails(bytes32 attributesHash,bytes32 
 
 class BadMessage(GovchainError, PermissionError):
     """A pull request or answer whose signature or binding does not hold."""
-
-
-def canonical_json(value) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def attributes_hash(scope: dict[str, list[str]], attributes: list[str]) -> bytes:
@@ -84,9 +81,9 @@ class PullRequest:
     def typed_data(self, chain_id: int, verifying_contract: str) -> dict:
         """The full EIP-712 message: what an agency's wallet or keystore signs (``eth_signTypedData_v4``)."""
         message = {
-            "consentId": "0x" + self.consent_id.hex(), "sequence": self.sequence, "category": self.category,
+            "consentId": hx(self.consent_id), "sequence": self.sequence, "category": self.category,
             "requester": self.requester, "holder": self.holder,
-            "details": {"attributesHash": "0x" + self.attributes_hash.hex(), "subjectHash": "0x" + self.subject_hash.hex()},
+            "details": {"attributesHash": hx(self.attributes_hash), "subjectHash": hx(self.subject_hash)},
             "issuedAt": self.issued_at,
         }  # fmt: skip
         return typed_data.typed_data("PullRequest", PULL_REQUEST_TYPES, message, Domain(chain_id, verifying_contract, DOMAIN_NAME, DOMAIN_VERSION))
@@ -123,7 +120,7 @@ def signed_record(
 def sign_answer(payload: dict, private_key) -> dict:
     """The holder's signed answer: ``{"payload": ..., "signature": 0x...}``."""
     signature = Account.sign_message(encode_defunct(canonical_json(payload)), private_key).signature
-    return {"payload": payload, "signature": "0x" + bytes(signature).hex()}
+    return {"payload": payload, "signature": hx(signature)}
 
 
 def verify_answer(answer: dict, holder: str) -> dict:

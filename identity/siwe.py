@@ -16,6 +16,7 @@ from eth_account.messages import encode_defunct
 from eth_utils import is_checksum_address
 
 from chain.errors import GovchainError
+from chain.hexcodec import hx
 
 STATEMENT = "Sign in to govchain. This signature proves you hold this key; it moves no funds and grants nothing else."
 
@@ -97,7 +98,7 @@ def parse(text: str) -> SiweMessage:
 def sign(message: SiweMessage | str, private_key) -> str:
     """Sign as a wallet would (EIP-191 personal_sign); for clients, tests and the demo."""
     text = message.text() if isinstance(message, SiweMessage) else message
-    return "0x" + bytes(Account.sign_message(encode_defunct(text=text), private_key).signature).hex()
+    return hx(Account.sign_message(encode_defunct(text=text), private_key).signature)
 
 
 def verify(text: str, signature: str, *, domain: str, uri: str, chain_id: int, now: datetime) -> SiweMessage:

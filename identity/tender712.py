@@ -124,7 +124,7 @@ def score_typed_data(tender_id: bytes, pseudonym: bytes, scores: Sequence[int], 
     message = {
         "tenderId": _hex(tender_id, "tender_id"),
         "pseudonym": _hex(pseudonym, "pseudonym"),
-        "scoresHash": "0x" + scores_hash(scores).hex(),
+        "scoresHash": hx(scores_hash(scores)),
     }
     return _typed("Score", SCORE_FIELDS, message, domain)
 

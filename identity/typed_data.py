@@ -31,12 +31,16 @@ DOMAIN_FIELDS: Fields = [
 
 
 class DomainFields(Protocol):
-    """What a contract's ERC-5267 ``eip712Domain()`` reports (``chain.consents.DomainFields``)."""
+    """What a contract's ERC-5267 ``eip712Domain()`` reports (``chain.consents.DomainFields``, read-only)."""
 
-    name: str
-    version: str
-    chain_id: int
-    verifying_contract: str
+    @property
+    def name(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def chain_id(self) -> int: ...
+    @property
+    def verifying_contract(self) -> str: ...
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,10 @@ import itertools
 import threading
 import time
 from dataclasses import asdict, dataclass
+from typing import cast
 
 import httpx
+from eth_typing import ChecksumAddress, HexStr
 from eth_utils import function_signature_to_4byte_selector
 
 from chain.addresses import checksum
@@ -25,7 +27,7 @@ from chain.documents import DocumentStoreClient
 from chain.errors import ChainUnavailable
 from chain.members import Members
 from chain.node_errors import is_outage, is_revert
-from chain.registry import GovRegistryClient
+from chain.registry import GovRegistryClient, Role
 from chain.tx import ChainClient
 from identity import oa
 from chain.hexcodec import to_bytes32, unhex
@@ -168,7 +170,7 @@ class Verifier:
             proof = [_hex(p) for p in signature.get("proof", [])]
         except (KeyError, TypeError, ValueError):
             return Check("status", False, "the document has no readable signature block")
-        has_code = self._cached(("code", store_address), lambda: len(self.client.w3.eth.get_code(store_address)) > 0)
+        has_code = self._cached(("code", store_address), lambda: len(self.client.w3.eth.get_code(cast(ChecksumAddress, store_address))) > 0)
         if not has_code:
             return Check("status", False, f"there is no contract at {store_address} on chain {self.client.chain_id}")
         store = self.store(store_address)
@@ -235,7 +237,7 @@ class Verifier:
         """``eth_call`` each of ``datas`` on ``to`` at the latest block, in one JSON-RPC batch."""
         endpoint = getattr(self.client.w3.provider, "endpoint_uri", None)
         if not endpoint or not str(endpoint).startswith("http"):  # not HTTP: one call at a time
-            return [self.client.w3.eth.call({"to": to, "data": data}).hex() for data in datas]
+            return [self.client.w3.eth.call({"to": cast(ChecksumAddress, to), "data": HexStr(data)}).hex() for data in datas]
         if self._http is None:
             with self._lock:
                 if self._http is None:
@@ -271,7 +273,7 @@ class Verifier:
         member = self.members.record(owner)
         if not member.active:
             return Check("identity", False, f"the store's issuer {owner} is {member.status.name.lower()} in GovRegistry")
-        if "ISSUER" not in member.roles:
+        if Role.ISSUER not in member.roles:
             return Check("identity", False, f"the store's issuer {owner} does not hold the ISSUER role")
         if member.info.domain != location:
             return Check("identity", False, f"the store belongs to {member.info.domain}, not to {location}")

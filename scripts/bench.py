@@ -84,7 +84,7 @@ from chain.deploy import deploy  # noqa: E402
 from chain.documents import DocumentStoreClient, deploy_openattestation_store  # noqa: E402
 from chain.evidence import EvidenceLedgerClient  # noqa: E402
 from chain.node import NODE_MODULES, LocalNode, free_port, rpc_call  # noqa: E402
-from chain.registry import GovRegistryClient, MemberInfo  # noqa: E402
+from chain.registry import GovRegistryClient, MemberInfo, Role  # noqa: E402
 from chain.tenders import Method, Reading, TenderLedgerClient, TenderTerms  # noqa: E402
 from chain.tx import ChainClient  # noqa: E402
 from chain.db import make_engine, session_factory  # noqa: E402
@@ -287,7 +287,7 @@ def gas_phase(run: NodeRun, phases: Phases, wrapped: dict[int, list[dict]], slot
     row("OpenAttestation revoke (one target hash)", theirs.revoke(issuer, target))
     registry = GovRegistryClient(client, deployment.address("GovRegistry"), deployment.contracts["GovRegistry"]["abi"])
     newcomer = dev_account(config, 19)  # a new issuing agency: its store is an EIP-1167 clone
-    registry.register_member(dev_party(config, "governor"), newcomer.address, MemberInfo("新设发证机关 New issuing agency"), ["ISSUER"])
+    registry.register_member(dev_party(config, "governor"), newcomer.address, MemberInfo("新设发证机关 New issuing agency"), [Role.ISSUER])
     row("a new agency's DocumentStore (createDocumentStore)", registry.create_document_store(newcomer)[1])
 
     # every step of a weighted-score tender, on the ledger directly (chain time moved with evm_increaseTime)
@@ -298,7 +298,7 @@ def gas_phase(run: NodeRun, phases: Phases, wrapped: dict[int, list[dict]], slot
     bidders = [dev_account(config, i) for i in range(13, 16)]
     experts = [dev_account(config, i) for i in range(16, 19)]
     for n, bidder in enumerate(bidders):  # sign-in takes registered bidders only (BIDDER)
-        registry.register_member(dev_party(config, "governor"), bidder.address, MemberInfo(f"测试投标人{n}"), ["BIDDER"])
+        registry.register_member(dev_party(config, "governor"), bidder.address, MemberInfo(f"测试投标人{n}"), [Role.BIDDER])
     now = w3.eth.get_block("latest")["timestamp"]
     terms = TenderTerms(keccak(text="招标文件 BENCH"), now + 3600, now + 3600, now + 5400, Method.WEIGHTED_SCORE, 3, [e.address for e in experts], (6000, 4000))
     tid = keccak(text=f"bench tender {secrets.token_hex(8)}")
@@ -621,7 +621,7 @@ def tender_phase(run: NodeRun, phases: Phases, api: ServiceProcess, sizes: Sizes
         registry = GovRegistryClient(client, deployment.address("GovRegistry"), deployment.contracts["GovRegistry"]["abi"])
         firms = [Account.create() for _ in range(n)]
         for i, firm in enumerate(firms):  # only registered bidder firms (BIDDER) may bid
-            registry.register_member(dev_party(config, "governor"), firm.address, MemberInfo(f"测试投标人{i:03d}"), ["BIDDER"])
+            registry.register_member(dev_party(config, "governor"), firm.address, MemberInfo(f"测试投标人{i:03d}"), [Role.BIDDER])
         with ThreadPoolExecutor(sizes.bid_clients) as pool:
             bidders = list(pool.map(lambda i: BidderClient(http, firms[i], f"测试投标人{i:03d}", deployment.chain_id, ledger), range(n)))
         phases.advance(task, n)

@@ -36,7 +36,7 @@ from chain.config import load_node_config  # noqa: E402
 from chain.consents import ConsentRegistryClient  # noqa: E402
 from chain.deploy import deploy  # noqa: E402
 from chain.node import LocalNode  # noqa: E402
-from chain.registry import GovRegistryClient, MemberInfo  # noqa: E402
+from chain.registry import GovRegistryClient, MemberInfo, Role  # noqa: E402
 from chain.tx import ChainClient  # noqa: E402
 from identity.keys import dev_account, dev_party  # noqa: E402
 from identity.parties import dev_issuers, dev_member_specs, governor_info  # noqa: E402
@@ -104,7 +104,7 @@ def breakdowns(build=None, grant=None) -> dict[str, dict]:
 
         registry = GovRegistryClient(client, registry_address, deployment.contracts["GovRegistry"]["abi"])
         issuer = dev_account(config, 19)
-        registry.register_member(dev_party(config, "governor"), issuer.address, MemberInfo("新设发证机关 New issuing agency"), ["ISSUER"])
+        registry.register_member(dev_party(config, "governor"), issuer.address, MemberInfo("新设发证机关 New issuing agency"), [Role.ISSUER])
         _, receipt = registry.create_document_store(issuer)
         explain("a new agency's DocumentStore (createDocumentStore)", receipt)
     return out

@@ -23,7 +23,7 @@ from chain.registry import GovRegistryClient
 from chain.signed import decode_call, describe_call
 from chain.tx import ChainClient
 from identity import oa
-from chain.hexcodec import unhex
+from chain.hexcodec import hx, unhex
 
 
 @dataclass
@@ -79,7 +79,7 @@ class AgencySigner:
     def _check_batch(self, root: bytes) -> str | None:
         """A certificate batch is signed only if its root is the Merkle root of its certificates'
         target hashes, and each certificate's document (data salted and hashed) proves up to it."""
-        merkle_root = "0x" + bytes(root).hex()
+        merkle_root = hx(root)
         read = self.http.get(f"/v1/certificate-batches/{merkle_root}", headers=self.headers)
         if read.status_code != 200:
             return f"the batch {merkle_root} cannot be read ({read.status_code}): nothing to check the root against"
@@ -106,7 +106,7 @@ class AgencySigner:
         return raw
 
     def submit(self, request: dict, raw: bytes) -> httpx.Response:
-        return self.http.post(f"/v1/agency/signature-requests/{request['id']}", json={"raw_transaction": "0x" + raw.hex()}, headers=self.headers)
+        return self.http.post(f"/v1/agency/signature-requests/{request['id']}", json={"raw_transaction": hx(raw)}, headers=self.headers)
 
     def run(self) -> list[Outcome]:
         """Review, sign and submit every awaiting request, one after another (each is mined before

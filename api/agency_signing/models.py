@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chain.db import Base, utcnow
+
+
+class SignatureRequestState(StrEnum):
+    """``agency_signature_requests.state``."""
+
+    AWAITING = "awaiting"
+    SUBMITTED = "submitted"
+    MINED = "mined"
+    FAILED = "failed"
 
 
 class AgencySignatureRequest(Base):
@@ -23,7 +33,7 @@ class AgencySignatureRequest(Base):
     to: Mapped[str] = mapped_column(String(42))
     data: Mapped[str] = mapped_column(Text)  # 0x-hex calldata, lower case
     description: Mapped[str] = mapped_column(Text)  # the call decoded with the contract's ABI
-    state: Mapped[str] = mapped_column(String(16), index=True)  # awaiting | submitted | mined | failed
+    state: Mapped[str] = mapped_column(String(16), index=True)  # SignatureRequestState
     tx_hash: Mapped[str | None] = mapped_column(String(66))
     block_number: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)

@@ -28,7 +28,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from web3 import Web3
 
-from api.agency_signing.models import AgencySignatureRequest
+from api.agency_signing.models import AgencySignatureRequest, SignatureRequestState
 from api.context import Platform
 from httpkit.problems import Conflict, NotFound, Problem
 from chain.addresses import checksum
@@ -38,8 +38,9 @@ from chain.signed import SignedTx, UnreadableTransaction, describe_call, read_si
 from chain.tx import Receipt
 
 log = logging.getLogger("govchain.agency_signing")
-AWAITING, SUBMITTED, MINED, FAILED = "awaiting", "submitted", "mined", "failed"
-STATES = (AWAITING, SUBMITTED, MINED, FAILED)
+AWAITING, SUBMITTED, MINED, FAILED = (SignatureRequestState.AWAITING, SignatureRequestState.SUBMITTED,
+                                      SignatureRequestState.MINED, SignatureRequestState.FAILED)  # fmt: skip
+STATES = tuple(SignatureRequestState)
 PATH = "/v1/agency/signature-requests"
 
 

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 from api.applications import states
 from api.models import Application
@@ -36,12 +36,6 @@ class ApplicationOut(BaseModel):
     decision_reason: str | None = Field(None, description="the agency's reason for its approval or rejection, once decided")
     created_at: datetime
     updated_at: datetime
-
-    @field_validator("created_at", "updated_at")
-    @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        """Stored in UTC; SQLite hands them back naive, which is no RFC 3339 date-time."""
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class FaceVerificationStart(BaseModel):

@@ -8,6 +8,7 @@ import logging
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +21,8 @@ from api.models import Application, WebhookReceipt
 from httpkit.problems import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable
 from identity import binding
 from identity.face import CallbackRejected, FaceVendorClient, VendorError, VendorUnavailable, decide, verify_callback
+from chain.registry import Role
+from chain.hexcodec import hx
 
 log = logging.getLogger("govchain.applications")
 CALLBACK_PATH = "/v1/callbacks/face-verification"
@@ -40,7 +43,7 @@ def create(platform: Platform, session: Session, identity: Identity, code: str) 
         known = sorted([*platform.catalog.matters, *platform.catalog.scenes])
         raise NotFound(f"no matter or scene {code!r}; known: {', '.join(known)}") from None
     domain = matters[0].agency
-    agency = platform.members.by_domain(domain, "AGENCY")
+    agency = platform.members.by_domain(domain, Role.AGENCY)
     if agency is None:
         raise ServiceUnavailable(f"the handling agency {domain} of {code} is not an active AGENCY member of GovRegistry")
     application = Application(
@@ -50,7 +53,7 @@ def create(platform: Platform, session: Session, identity: Identity, code: str) 
         matters=[m.code for m in matters],
         agency=agency.address,
         state=states.DRAFT,
-        purpose_salt="0x" + binding.new_salt().hex(),
+        purpose_salt=hx(binding.new_salt()),
     )
     session.add(application)
     session.commit()
@@ -72,7 +75,7 @@ def get_for(session: Session, identity: Identity, application_id: str, *, as_app
         return application
     if as_applicant:
         raise Forbidden(f"only the applicant of {application_id} may do this")
-    if (identity.address == application.agency and "AGENCY" in identity.roles) or "AUDITOR" in identity.roles:
+    if (identity.address == application.agency and Role.AGENCY in identity.roles) or Role.AUDITOR in identity.roles:
         return application
     raise Forbidden(f"{identity.address} is neither the applicant, the handling agency nor an auditor of {application_id}")
 
@@ -107,7 +110,7 @@ def start_face_verification(platform: Platform, session: Session, application: A
 
 
 def claimed_identity(platform: Platform, application: Application) -> dict:
-    return json.loads(unsealed(platform, application.id, "claimed_identity", application.claimed_identity))
+    return json.loads(unsealed(platform, application.id, "claimed_identity", cast(bytes, application.claimed_identity)))  # stored when the face check starts
 
 
 def handle_callback(platform: Platform, session: Session, body: bytes, headers: Mapping[str, str], now: datetime) -> Application:
@@ -129,7 +132,7 @@ def handle_callback(platform: Platform, session: Session, body: bytes, headers: 
         raise NotFound(f"no application has face session {callback.session_id}")
     if application.state != states.DRAFT:
         raise Conflict(f"application {application.id} is {application.state}; its face check is settled")
-    token = unsealed(platform, application.id, "face_session_token", application.face_session_token).decode()
+    token = unsealed(platform, application.id, "face_session_token", cast(bytes, application.face_session_token)).decode()  # stored with the session
     try:
         with vendor(platform) as client:
             result = client.fetch_result(callback.session_id, token)
@@ -148,7 +151,7 @@ def handle_callback(platform: Platform, session: Session, body: bytes, headers: 
         id_number = claimed_identity(platform, application)["id_number"]
         salt = binding.new_salt()
         application.face_check_salt = sealed(platform, application.id, "face_check_salt", salt)
-        application.face_check_ref = "0x" + binding.face_check_ref(result.request_id, id_number, salt).hex()
+        application.face_check_ref = hx(binding.face_check_ref(result.request_id, id_number, salt))
         application.face_verified_at = now
         states.advance(application, states.FACE_VERIFIED)
     try:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from api.models import Application
+from api.models import Application, ApplicationState
 from httpkit.problems import Conflict
 
-DRAFT, FACE_VERIFIED, CONSENTED, DATA_PULLED, SUBMITTED = "draft", "face_verified", "consented", "data_pulled", "submitted"
-APPROVED, REJECTED, ISSUED, DELIVERED = "approved", "rejected", "issued", "delivered"
+DRAFT, FACE_VERIFIED, CONSENTED = ApplicationState.DRAFT, ApplicationState.FACE_VERIFIED, ApplicationState.CONSENTED
+DATA_PULLED, SUBMITTED, APPROVED = ApplicationState.DATA_PULLED, ApplicationState.SUBMITTED, ApplicationState.APPROVED
+REJECTED, ISSUED, DELIVERED = ApplicationState.REJECTED, ApplicationState.ISSUED, ApplicationState.DELIVERED
 
-TRANSITIONS: dict[str, tuple[str, ...]] = {
+TRANSITIONS: dict[str, tuple[ApplicationState, ...]] = {  # keyed by the column's text
     DRAFT: (FACE_VERIFIED,),
     FACE_VERIFIED: (CONSENTED,),
     CONSENTED: (DATA_PULLED,),
@@ -21,7 +22,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-def require(application: Application, *states: str) -> None:
+def require(application: Application, *states: ApplicationState) -> None:
     """Refuse (409) unless the application is in one of ``states``."""
     if application.state not in states:
         raise Conflict(
@@ -30,7 +31,7 @@ def require(application: Application, *states: str) -> None:
         )
 
 
-def advance(application: Application, to: str) -> None:
+def advance(application: Application, to: ApplicationState) -> None:
     """Move to ``to`` or refuse with 409 naming both states."""
     if to not in TRANSITIONS[application.state]:
         raise Conflict(f"application {application.id} cannot go from {application.state} to {to}", state=application.state)

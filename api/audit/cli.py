@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from chain.errors import GovchainError
+from chain.registry import Role
 
 audit_app = typer.Typer(help="Audit: the index of every govchain event, its reconciliation, and trails.", no_args_is_help=True)
 console = Console()
@@ -29,7 +30,7 @@ def _add_column(table: Table, name: str) -> None:
     table.add_column(name, no_wrap=name in _WHOLE, min_width=_WHOLE.get(name))
 
 
-def _fail(message: str, code: int = 1):
+def _fail(message: str, code: int = 1) -> NoReturn:
     console.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code)
 
@@ -146,7 +147,7 @@ def _selection(registry, rows: list[dict], agency: str | None) -> dict:
 
     granted = next((r for r in rows if r["event"] == "ConsentGranted"), None)
     agency = granted["args"]["agency"] if granted else agency
-    relayers = {m.address for m in registry.members() if "RELAYER" in m.roles}
+    relayers = {m.address for m in registry.members() if Role.RELAYER in m.roles}
     return trails.application_selection(registry, agency=agency, relayers=relayers)
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 from dataclasses import dataclass, field
 
 from eth_abi import decode as abi_decode
@@ -34,7 +34,7 @@ from hexbytes import HexBytes
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import delete, func, insert, or_, select, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 from web3 import Web3
 from web3.types import RPCEndpoint
 
@@ -74,7 +74,7 @@ class AuditSettings(BaseSettings):
 def hexed(value) -> object:
     """Event arguments as JSON: bytes as 0x hex, tuples as lists, big numbers kept as ints."""
     if isinstance(value, (bytes, bytearray, HexBytes)):
-        return "0x" + bytes(value).hex()
+        return hx(value)
     if isinstance(value, (list, tuple)):
         return [hexed(v) for v in value]
     if isinstance(value, dict):
@@ -84,7 +84,7 @@ def hexed(value) -> object:
 
 def application_ref(application_id: str) -> str:
     """The reference evidence of an application is anchored under: keccak256(its id)."""
-    return "0x" + keccak(text=application_id).hex()
+    return hx(keccak(text=application_id))
 
 
 @dataclass
@@ -99,14 +99,14 @@ class Watched:
     client: ChainClient
     decoders: dict[str, tuple[str, "FastDecoder"]] = field(default_factory=dict)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         abis: dict[str, FastDecoder] = {}
         for address, (name, reader) in self.readers.items():
             self.decoders[address] = (name, abis.setdefault(name, FastDecoder(reader.contract.abi)))
 
     @classmethod
     def of(cls, client: ChainClient, deployment: Deployment) -> "Watched":
-        readers = {}
+        readers: dict[str, tuple[str, EventReader]] = {}
         for name in FOLLOWED:
             entry = deployment.contracts[name]
             contract = client.w3.eth.contract(address=Web3.to_checksum_address(entry["address"]), abi=entry["abi"])
@@ -166,7 +166,7 @@ def classify(event: ChainEvent, contract_name: str, args: dict, facts: Facts) ->
     """``(kind, member, applicant, case_ref)`` of one event."""
     name = event.name
     if contract_name == "ConsentRegistry":
-        consent_id = args.get("consentId")
+        consent_id = cast(str, args.get("consentId"))  # every ConsentRegistry event names its consent
         if name == "ConsentGranted":
             facts.consents[consent_id] = (args["applicant"], args["agency"])
             return "consent", args["agency"], args["applicant"], consent_id
@@ -193,7 +193,7 @@ def classify(event: ChainEvent, contract_name: str, args: dict, facts: Facts) ->
     if contract_name == "TenderLedger":
         tender_id = args.get("tenderId")
         if name == "TenderCreated":
-            facts.tenders[tender_id] = args["agency"]
+            facts.tenders[args["tenderId"]] = args["agency"]
             return "tender", args["agency"], None, tender_id
         return "tender", facts.tender(tender_id) if tender_id else None, None, tender_id
     # GovRegistry: members, roles, stores, admin
@@ -244,7 +244,7 @@ def _plain(abi_type: str, value):
     if abi_type == "address":
         return checksum("0x" + format(value, "040x")) if isinstance(value, int) else checksum(value)
     if isinstance(value, (bytes, bytearray)):
-        return "0x" + bytes(value).hex()
+        return hx(value)
     if isinstance(value, tuple):
         return [_plain("", v) for v in value]
     return value
@@ -260,7 +260,7 @@ class FastDecoder:
         for item in abi:
             if item.get("type") != "event" or item.get("anonymous"):
                 continue
-            topic = "0x" + event_abi_to_log_topic(item).hex()
+            topic = hx(event_abi_to_log_topic(item))
             indexed = [(i["name"], _abi_type(i)) for i in item["inputs"] if i.get("indexed")]
             data = [(i["name"], _abi_type(i)) for i in item["inputs"] if not i.get("indexed")]
             # addresses decode as integers: checksummed once per distinct address, not once per log
@@ -272,11 +272,11 @@ class FastDecoder:
         if spec is None:
             return None
         name, indexed, fields, decode_types = spec
-        args = {}
+        args: dict[str, Any] = {}
         for (field_name, abi_type), topic in zip(indexed, topics[1:], strict=False):
             raw = unhex(topic)
             if abi_type == "address":
-                args[field_name] = checksum("0x" + raw[12:].hex())
+                args[field_name] = checksum(hx(raw[12:]))
             elif abi_type == "bool":
                 args[field_name] = raw != bytes(32)
             elif abi_type.startswith("uint"):
@@ -284,9 +284,9 @@ class FastDecoder:
             elif abi_type.startswith("int"):
                 args[field_name] = int.from_bytes(raw, "big", signed=True)
             elif abi_type.startswith("bytes") and abi_type != "bytes":
-                args[field_name] = "0x" + raw[: int(abi_type[5:])].hex()
+                args[field_name] = hx(raw[: int(abi_type[5:])])
             else:  # dynamic types are hashed into the topic
-                args[field_name] = "0x" + raw.hex()
+                args[field_name] = hx(raw)
         if fields:
             values = abi_decode(decode_types, data)
             for (field_name, abi_type), value in zip(fields, values, strict=True):
@@ -497,7 +497,7 @@ class Indexer:
             ).all()  # fmt: skip
         for number, block_hash in blocks:
             chain_block = watched.client.w3.eth.get_block(number)
-            if "0x" + bytes(chain_block["hash"]).hex() == block_hash:
+            if hx(chain_block["hash"]) == block_hash:
                 break
             keep = number - 1
         if keep == last:
@@ -549,7 +549,7 @@ class Reconciliation:
         return not (self.refusals or self.missing or self.extra or self.different)
 
 
-def reconcile(client: ChainClient, deployment: Deployment, sessions: Session | sessionmaker, *, page_blocks: int = 2_000) -> Reconciliation:
+def reconcile(client: ChainClient, deployment: Deployment, sessions: sessionmaker, *, page_blocks: int = 2_000) -> Reconciliation:
     """Re-read the chain over the indexed range and compare it row by row with the index."""
     watched = Watched.of(client, deployment)
     last = CursorStore(sessions).get(watched.cursor_name)

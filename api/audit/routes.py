@@ -12,11 +12,12 @@ from api.audit.indexer import KINDS, Indexer
 from api.auth.service import Identity
 from api.auth.deps import CurrentIdentity, require_role
 from api.deps import PlatformDep, SessionDep
+from chain.registry import Role
 from httpkit import NowDep
 
 router = APIRouter(prefix="/v1", tags=["audit"])
-Overseer = Annotated[Identity, Depends(require_role("AUDITOR", "GOVERNOR"))]
-Reader = Annotated[Identity, Depends(require_role("AUDITOR", "GOVERNOR", "AGENCY"))]
+Overseer = Annotated[Identity, Depends(require_role(Role.AUDITOR, Role.GOVERNOR))]
+Reader = Annotated[Identity, Depends(require_role(Role.AUDITOR, Role.GOVERNOR, Role.AGENCY))]
 
 
 @router.get("/records", responses={200: {"content": {"application/json": {}, "text/csv": {}}, "description": "a JSON page, or CSV with ?format=csv"}})

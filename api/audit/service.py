@@ -8,6 +8,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from typing import cast
 from dataclasses import dataclass
 
 from sqlalchemy import Select, and_, exists, or_, select
@@ -23,8 +24,9 @@ from api.models import Application, Certificate, CertificateBatch
 from httpkit.problems import BadRequest, Forbidden, NotFound
 from chain.consents import ConsentState
 from chain.hexcodec import unhex
+from chain.registry import Role
 
-OVERSEERS = {"AUDITOR", "GOVERNOR"}
+OVERSEERS = {Role.AUDITOR, Role.GOVERNOR}
 BID_EVENTS = ("BidCommitted", "BidWithdrawn")
 OPENING_EVENTS = ("TenderOpened", "TenderFailed")
 
@@ -99,7 +101,7 @@ def records_select(identity: Identity, query: RecordQuery) -> Select:
     """The records ``identity`` may see that match ``query``, in chain order."""
     statement = select(ChainRecord).where(~sealed_bid_activity())
     if not identity.roles & OVERSEERS:
-        if "AGENCY" not in identity.roles:
+        if Role.AGENCY not in identity.roles:
             raise Forbidden(f"{identity.address} needs one of the roles AUDITOR, GOVERNOR, AGENCY on GovRegistry")
         statement = statement.where(or_(ChainRecord.member == identity.address, ChainRecord.tx_sender == identity.address))
     if query.kind:
@@ -206,7 +208,7 @@ def application_trail(platform: Platform, session: Session, identity: Identity, 
     application = session.get(Application, application_id)
     if application is None:
         raise NotFound(f"no application {application_id}")
-    own = identity.address == application.applicant or (identity.address == application.agency and "AGENCY" in identity.roles)
+    own = identity.address == application.applicant or (identity.address == application.agency and Role.AGENCY in identity.roles)
     if not own and not identity.roles & OVERSEERS:
         raise Forbidden(f"{identity.address} is neither an auditor, a governor, the applicant nor the handling agency of {application_id}")
     indexer = platform.workers.of(Indexer)
@@ -289,27 +291,28 @@ def findings(platform: Platform, session: Session, settings: AuditSettings, rule
 
 
 def _granted(session: Session, consent_ids: set[str]) -> dict[str, ChainRecord]:
-    found = {}
+    found: dict[str, ChainRecord] = {}
     ids = sorted(consent_ids)
     for start in range(0, len(ids), 500):
         for record in session.scalars(select(ChainRecord).where(ChainRecord.event == "ConsentGranted", ChainRecord.case_ref.in_(ids[start : start + 500]))):
-            found[record.case_ref] = record
+            found[cast(str, record.case_ref)] = record  # selected by it
     return found
 
 
 def _near_expiry(session: Session, settings: AuditSettings) -> list[dict]:
     pulls = list(session.scalars(select(ChainRecord).where(ChainRecord.event == "DataPulled")))
-    granted = _granted(session, {p.case_ref for p in pulls})
+    granted = _granted(session, {cast(str, p.case_ref) for p in pulls})  # a pull's case is its consent
     window, out = settings.audit_expiry_window_seconds, []
     for pull in pulls:
-        consent = granted.get(pull.case_ref)
+        case_ref = cast(str, pull.case_ref)
+        consent = granted.get(case_ref)
         if consent is None:
             continue
         left = consent.args["expiresAt"] - pull.block_time
         if 0 <= left <= window:
-            out.append(_finding("pull_near_expiry", "low", pull.case_ref, [pull],
+            out.append(_finding("pull_near_expiry", "low", case_ref, [pull],
                                 f"{CATEGORIES[pull.args['category']]} pulled by {pull.member} {left} s before consent "
-                                f"{pull.case_ref[:10]}… expires (window {window} s)"))  # fmt: skip
+                                f"{case_ref[:10]}… expires (window {window} s)"))  # fmt: skip
     return out
 
 
@@ -317,7 +320,7 @@ def _bursts(session: Session, settings: AuditSettings) -> list[dict]:
     pulls = session.scalars(select(ChainRecord).where(ChainRecord.kind == "pull").order_by(ChainRecord.block_number, ChainRecord.log_index))
     by_agency: dict[str, list[ChainRecord]] = defaultdict(list)
     for pull in pulls:
-        by_agency[pull.member].append(pull)
+        by_agency[cast(str, pull.member)].append(pull)  # a pull names its agency
     span, threshold, out = settings.audit_burst_minutes * 60, settings.audit_burst_pulls, []
     for agency, rows in by_agency.items():
         start = 0
@@ -351,11 +354,11 @@ def _refused(session: Session, settings: AuditSettings) -> list[dict]:
 def _revoked_soon(session: Session, settings: AuditSettings) -> list[dict]:
     window, out = settings.audit_revoked_within_seconds, []
     for revoked in session.scalars(select(ChainRecord).where(ChainRecord.event == "DocumentRevoked")):
-        document = revoked.case_ref
+        document = cast(str, revoked.case_ref)  # a revocation's case is its document
         root = document
         certificate = session.scalar(select(Certificate).where(Certificate.target_hash == document))
         if certificate is not None and certificate.batch_id:
-            root = session.get(CertificateBatch, certificate.batch_id).merkle_root.lower()
+            root = cast(CertificateBatch, session.get(CertificateBatch, certificate.batch_id)).merkle_root.lower()
         issued = session.scalar(select(ChainRecord).where(ChainRecord.event == "DocumentIssued", ChainRecord.case_ref == root,
                                                           ChainRecord.contract == revoked.contract))  # fmt: skip
         if issued is None:
@@ -403,7 +406,7 @@ def consent_receipt(platform: Platform, session: Session, identity: Identity, co
         raise NotFound(f"no consent {consent_id} in the index")
     applicant = granted.args["applicant"]  # the consent's pseudonym
     linked = session.scalar(select(Application).where(Application.consent_id == consent_id, Application.consent_pseudonym == applicant))
-    if (linked is None or identity.address != linked.applicant) and "AUDITOR" not in identity.roles:
+    if (linked is None or identity.address != linked.applicant) and Role.AUDITOR not in identity.roles:
         raise Forbidden(f"consent {consent_id} is not {identity.address}'s")
     events = list(session.scalars(select(ChainRecord).where(ChainRecord.case_ref == consent_id,
                                                             ChainRecord.contract_name == "ConsentRegistry")

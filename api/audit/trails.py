@@ -9,14 +9,17 @@ sender with what the step says.
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime
+from typing import Any, cast
 
+from eth_typing import HexStr
 from web3 import Web3
 
 from api.audit.indexer import REFUSALS, Watched, hexed
 from api.catalog import CATEGORIES
 from chain.tx import ChainClient
-from chain.hexcodec import unhex
+from chain.hexcodec import hx, unhex
 
 Names = Callable[[str], str | None]
 STEP_FIELDS = ("contract", "contract_name", "event", "kind", "tx_hash", "block_number", "block_hash", "block_time", "log_index", "tx_sender", "args")
@@ -123,12 +126,12 @@ RELAYED_KINDS = ("SUBMISSION_MANIFEST", "COMMITMENT")  # the platform's relayer 
 AGENCY_KINDS = ("COMMITMENT_CHECK", "DELIVERY")  # the handling agency anchors these
 
 
-def expected_anchorers(relayers: set[str], agency: str | None) -> dict[str, set[str]]:
+def expected_anchorers(relayers: AbstractSet[str], agency: str | None) -> dict[str, set[str]]:
     """Who may anchor each evidence kind under an application's reference."""
     return {**{k: set(relayers) for k in RELAYED_KINDS}, **{k: {agency} if agency else set() for k in AGENCY_KINDS}}
 
 
-def application_selection(registry, *, agency: str | None, relayers: set[str], stores: set[str] | None = None) -> dict:
+def application_selection(registry, *, agency: str | None, relayers: AbstractSet[str], stores: AbstractSet[str] | None = None) -> dict:
     """What :func:`own_rows` keeps of an application's rows, for the index (the API) and for the
     chain read straight (the CLI) alike: document events of the store that issued its certificate
     (``stores`` when known, else the handling agency's store as GovRegistry records it), and anchors
@@ -175,13 +178,13 @@ class ChainChecker:
 
     def __init__(self, client: ChainClient, watched: Watched):
         self.client, self.watched = client, watched
-        self._receipts: dict[str, object] = {}
-        self._blocks: dict[int, str] = {}
+        self._receipts: dict[str, Any] = {}  # a receipt, or None when the chain has no such transaction
+        self._blocks: dict[int, int] = {}  # block number -> its timestamp
 
     def _receipt(self, tx_hash: str):
         if tx_hash not in self._receipts:
             try:
-                self._receipts[tx_hash] = self.client.w3.eth.get_transaction_receipt(tx_hash)
+                self._receipts[tx_hash] = self.client.w3.eth.get_transaction_receipt(HexStr(tx_hash))
             except Exception:  # web3 raises TransactionNotFound; a node may answer null
                 self._receipts[tx_hash] = None
         return self._receipts[tx_hash]
@@ -194,7 +197,7 @@ class ChainChecker:
             return False, "the transaction reverted"
         if receipt["blockNumber"] != row["block_number"]:
             return False, f"mined in block {receipt['blockNumber']}, the trail says {row['block_number']}"
-        if row.get("block_hash") and "0x" + bytes(receipt["blockHash"]).hex() != row["block_hash"]:
+        if row.get("block_hash") and hx(receipt["blockHash"]) != row["block_hash"]:
             return False, f"block {row['block_number']} has another hash on chain"
         entry = next((entry for entry in receipt["logs"] if entry["logIndex"] == row["log_index"]), None)
         if entry is None:
@@ -208,7 +211,7 @@ class ChainChecker:
         event = known[1].decode(entry)
         if event is None or event.name != row["event"]:
             return False, f"log {row['log_index']} is {event.name if event else 'an unknown event'}, not {row['event']}"
-        args = hexed(event.args)
+        args = cast(dict, hexed(event.args))  # a dict of arguments gives a dict
         if args != row["args"]:
             changed = sorted(k for k in set(args) | set(row["args"]) if args.get(k) != row["args"].get(k))
             return False, f"the arguments differ from the chain's: {', '.join(changed)}"
@@ -266,7 +269,7 @@ def _topic(reader, event: str) -> str:
     from eth_utils import event_abi_to_log_topic
 
     abi = next(item for item in reader.contract.abi if item.get("type") == "event" and item["name"] == event)
-    return "0x" + event_abi_to_log_topic(abi).hex()
+    return hx(event_abi_to_log_topic(abi))
 
 
 def chain_rows(watched: Watched, registry, *, tender_id: str | None = None, application_id: str | None = None,
@@ -307,5 +310,5 @@ def chain_rows(watched: Watched, registry, *, tender_id: str | None = None, appl
                 store_reader = watched.readers[address]
                 if store_reader[0] == "DocumentStore":
                     logs.append(entry)
-    unique = {("0x" + bytes(e["transactionHash"]).hex(), e["logIndex"]): e for e in logs}
+    unique = {(hx(e["transactionHash"]), e["logIndex"]): e for e in logs}
     return build_rows(watched, facts, decode_logs(watched, list(unique.values())))

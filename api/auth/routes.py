@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from api.auth import schemas, service
@@ -8,7 +10,7 @@ from api.deps import ClientDep, PlatformDep, SessionDep
 from httpkit import NowDep
 
 router = APIRouter(prefix="/v1/auth", tags=["sign-in"])
-UNAUTHORIZED = {401: {"description": "bad, expired or replayed sign-in"}}
+UNAUTHORIZED: dict[int | str, dict[str, Any]] = {401: {"description": "bad, expired or replayed sign-in"}}
 
 
 @router.post("/challenge", response_model=schemas.Challenge, status_code=201)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from typing import cast
 
 import jwt
-from sqlalchemy import delete, update
+from sqlalchemy import CursorResult, delete, update
 from sqlalchemy.orm import Session
 
 from api.context import Platform
@@ -67,11 +68,11 @@ def exchange(platform: Platform, session: Session, text: str, signature: str, no
     challenge = session.get(AuthChallenge, message.nonce)
     if challenge is None or challenge.message != text or challenge.address != message.address:
         raise Unauthorized("sign-in refused: this challenge was not issued by the server")
-    if _aware(challenge.expires_at) <= now:
+    if challenge.expires_at <= now:
         raise Unauthorized("sign-in refused: the challenge has expired; ask for a new one")
-    spent = session.execute(
+    spent = cast(CursorResult, session.execute(
         update(AuthChallenge).where(AuthChallenge.nonce == message.nonce, AuthChallenge.used_at.is_(None)).values(used_at=now)
-    )
+    ))  # an UPDATE's result: a cursor with its row count
     session.commit()
     if spent.rowcount != 1:
         raise Unauthorized("sign-in refused: this challenge was already used")
@@ -100,7 +101,3 @@ def authenticate(platform: Platform, token: str, now: datetime) -> Identity:
     if now.timestamp() >= claims["exp"]:
         raise Unauthorized("the token has expired; sign in again")
     return identify(platform, claims["sub"])
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite drops the zone

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
@@ -19,11 +19,12 @@ from api.auth.deps import CurrentIdentity
 from api.deps import PlatformDep, SessionDep, read_body
 from httpkit import NowDep
 from api.materials import service as materials
-from api.models import Application, Certificate, CertificateBatch
+from api.models import Application, BatchState, Certificate, CertificateBatch, CertificateState
 from httpkit.problems import PROBLEM_BASE, BadRequest, Forbidden, NotFound
 from api.pulls.service import pulled_data, require_agency
 from chain import intents
 from identity import oa
+from chain.registry import Role
 
 router = APIRouter(prefix="/v1", tags=["review and certificates"])
 MAX_DOCUMENT_BYTES = 1024 * 1024
@@ -49,7 +50,7 @@ class Revocation(BaseModel):
 
 
 def _agency(identity) -> None:
-    if "AGENCY" not in identity.roles:
+    if Role.AGENCY not in identity.roles:
         raise Forbidden(f"{identity.address} needs the AGENCY role")
 
 
@@ -66,7 +67,7 @@ def _certificate_out(platform, session, certificate: Certificate) -> dict:
 
 
 def _verify_link(platform, certificate: Certificate) -> str:
-    return pdf.qr_payload(platform.settings.public_url + "/verify", certificate.target_hash)
+    return pdf.qr_payload(platform.settings.public_url + "/verify", cast(str, certificate.target_hash))  # asked only when it has one
 
 
 def _certificate(session, identity, certificate_id: str) -> Certificate:
@@ -115,7 +116,7 @@ def decide(application_id: str, body: Decision, identity: CurrentIdentity, platf
     application = get_for(session, identity, application_id)
     require_agency(identity, application)
     certificate = service.decide(platform, session, application, body.decision == "approve", body.reason, now)
-    out = {"application": application_out(application, platform.catalog)}
+    out: dict[str, Any] = {"application": application_out(application, platform.catalog)}
     if certificate is not None:
         out["certificate"] = _certificate_out(platform, session, certificate)
     return out
@@ -140,7 +141,7 @@ def decide_many(body: BulkDecisions, identity: CurrentIdentity, platform: Platfo
             problem = {"type": PROBLEM_BASE + refusal.slug, "title": refusal.title, "status": refusal.status, "detail": refusal.detail, **refusal.extra}
             results.append({"application_id": application_id, "status": refusal.status, "problem": problem})
             continue
-        out = {"application_id": application_id, "status": 200, "state": application.state}
+        out: dict[str, Any] = {"application_id": application_id, "status": 200, "state": cast(Application, application).state}  # not refused: found
         if certificate is not None:
             out["certificate"] = {"id": certificate.id, "state": certificate.state}
         results.append(out)
@@ -156,7 +157,7 @@ def flush(identity: CurrentIdentity, platform: PlatformDep, session: SessionDep,
     _agency(identity)
     batches = platform.workers.of(service.Issuer).work(now, force=True)
     issued = [{"merkle_root": b.merkle_root, "size": b.size, "state": b.state, "tx_hash": b.tx_hash, "block_number": b.block_number} for b in batches]
-    awaiting = session.scalars(select(CertificateBatch).where(CertificateBatch.agency == identity.address, CertificateBatch.state == service.AWAITING))
+    awaiting = session.scalars(select(CertificateBatch).where(CertificateBatch.agency == identity.address, CertificateBatch.state == BatchState.AWAITING))
     return issued + [_awaiting_out(platform, batch) for batch in awaiting]
 
 
@@ -214,9 +215,10 @@ def certificate_document(certificate_id: str, identity: CurrentIdentity, platfor
 def certificate_pdf(certificate_id: str, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep):
     """A printable PDF with a QR code carrying the verification link and the target hash (rendered on request)."""
     certificate = _certificate(session, identity, certificate_id)
-    if certificate.state not in (service.ISSUED, service.REVOKED):
+    if certificate.state not in (CertificateState.ISSUED, CertificateState.REVOKED):
         raise NotFound(f"{certificate_id} is {certificate.state}; the PDF exists once it is issued")
     document = service.document_of(platform, certificate)
+    target_hash = cast(str, certificate.target_hash)  # issued or revoked: it has one
     data = oa.unsalt(document["data"])
     issuer = data["issuers"][0]
     view = pdf.CertificateView(
@@ -224,9 +226,9 @@ def certificate_pdf(certificate_id: str, identity: CurrentIdentity, platform: Pl
         holder_name=data["recipient"]["name"], id_number_masked=data["recipient"]["idNumberMasked"],
         matter_zh="；".join(m["nameZh"] for m in data["matters"]), matter_en="; ".join(m["nameEn"] for m in data["matters"]),
         agency_name=issuer["name"], issued_on=date.fromisoformat(data["issuedOn"]), document_store=issuer["documentStore"],
-        target_hash=certificate.target_hash,
+        target_hash=target_hash,
     )  # fmt: skip
-    body = pdf.render(view, platform.settings.public_url + "/verify", certificate.target_hash)
+    body = pdf.render(view, platform.settings.public_url + "/verify", target_hash)
     return Response(body, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{certificate_id}.pdf"'})
 
 
@@ -234,7 +236,7 @@ def certificate_pdf(certificate_id: str, identity: CurrentIdentity, platform: Pl
 def revoke(certificate_id: str, body: Revocation, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep, now: NowDep):
     """The issuing agency revokes one certificate (the others in its batch stay valid)."""
     certificate = _certificate(session, identity, certificate_id)
-    if identity.address != certificate.agency or "ISSUER" not in identity.roles:
+    if identity.address != certificate.agency or Role.ISSUER not in identity.roles:
         raise Forbidden(f"only the issuing agency {certificate.agency} may revoke {certificate_id}")
     return _certificate_out(platform, session, service.revoke(platform, session, certificate, body.reason, now))
 
@@ -246,7 +248,7 @@ def revoke_batch(
 ):  # fmt: skip
     """The issuing agency revokes a whole batch by its Merkle root."""
     batch = _batch(session, merkle_root)
-    if identity.address != batch.agency or "ISSUER" not in identity.roles:
+    if identity.address != batch.agency or Role.ISSUER not in identity.roles:
         raise Forbidden(f"only the issuing agency {batch.agency} may revoke this batch")
     batch = service.revoke_batch(platform, session, batch, body.reason, now)
     return {"merkle_root": batch.merkle_root, "state": batch.state, "revoke_tx": batch.revoke_tx, "size": batch.size}

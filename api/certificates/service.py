@@ -23,6 +23,7 @@ import logging
 import threading
 import uuid
 from datetime import UTC, datetime
+from typing import cast
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -31,18 +32,16 @@ from api.agency_signing.service import SignatureAwaited, agency_write
 from api.applications import states
 from api.applications.service import claimed_identity
 from api.context import Platform
-from api.models import Application, Certificate, CertificateBatch
+from api.models import Application, BatchState, Certificate, CertificateBatch, CertificateState
 from httpkit.problems import Conflict, Forbidden, NotFound, Problem, ServiceUnavailable
 from chain import intents
 from chain.hexcodec import hx, unhex
 from chain.documents import DocumentStoreClient
+from chain.registry import Member
 from chain.faults import checkpoint
 from identity import oa
 
 log = logging.getLogger("govchain.certificates")
-QUEUED, BATCHED, ISSUED, REVOKED = "queued", "batched", "issued", "revoked"
-PENDING = "pending"
-AWAITING = "awaiting"  # a batch whose issue(root) waits for the agency's own signature (agency-held keys)
 TEMPLATE = "GOVCHAIN_CERTIFICATE"
 
 
@@ -70,7 +69,7 @@ def certificate_data(platform: Platform, application: Application, certificate_i
     """The certificate's OpenAttestation v2 data (salted and wrapped later, in its batch)."""
     matters = [platform.catalog.matters[c] for c in application.matters]
     kind = platform.catalog.certificate[matters[0].certificate]
-    agency = platform.members.member(application.agency)
+    agency = cast(Member, platform.members.member(application.agency))  # the application was made with an active agency
     claimed = claimed_identity(platform, application)
     return {
         "$template": {"name": TEMPLATE, "type": "EMBEDDED_RENDERER", "url": platform.settings.public_url + "/verify"},
@@ -101,7 +100,7 @@ def _apply(platform: Platform, session: Session, application: Application, appro
         return None
     certificate_id = "cert_" + uuid.uuid4().hex
     data = certificate_data(platform, application, certificate_id, now)
-    certificate = Certificate(id=certificate_id, application_id=application.id, agency=application.agency, state=QUEUED,
+    certificate = Certificate(id=certificate_id, application_id=application.id, agency=application.agency, state=CertificateState.QUEUED,
                               document=_seal(platform, certificate_id, data), created_at=now)  # fmt: skip
     session.add(certificate)
     states.advance(application, states.APPROVED)
@@ -157,29 +156,29 @@ def certificate_for(session: Session, application: Application) -> Certificate:
 
 def revoke(platform: Platform, session: Session, certificate: Certificate, reason: str, now: datetime) -> Certificate:
     """Revoke one certificate: its target hash, so the rest of its batch stays valid."""
-    if certificate.state == REVOKED:
+    if certificate.state == CertificateState.REVOKED:
         raise Conflict(f"{certificate.id} is revoked already")
-    if certificate.state != ISSUED:
+    if certificate.state != CertificateState.ISSUED:
         raise Conflict(f"{certificate.id} is {certificate.state}; only an issued certificate can be revoked")
-    store = store_of(platform, certificate.agency)
-    call = store.revoke_call(certificate.target_hash)
-    receipt = agency_write(platform, intents.certificates_revoke(certificate.target_hash), store.writer(), call)
-    certificate.state, certificate.revoke_reason, certificate.revoke_tx, certificate.revoked_at = REVOKED, reason, receipt.tx_hash, now
+    store, target_hash = store_of(platform, certificate.agency), cast(str, certificate.target_hash)  # an issued certificate has one
+    call = store.revoke_call(target_hash)
+    receipt = agency_write(platform, intents.certificates_revoke(target_hash), store.writer(), call)
+    certificate.state, certificate.revoke_reason, certificate.revoke_tx, certificate.revoked_at = CertificateState.REVOKED, reason, receipt.tx_hash, now
     session.commit()
     return certificate
 
 
 def revoke_batch(platform: Platform, session: Session, batch: CertificateBatch, reason: str, now: datetime) -> CertificateBatch:
     """Revoke a whole batch: its Merkle root, which every certificate in it proves up to."""
-    if batch.state != ISSUED:
+    if batch.state != BatchState.ISSUED:
         raise Conflict(f"batch {batch.merkle_root} is {batch.state}; only an issued batch can be revoked")
     store = store_of(platform, batch.agency)
     call = store.revoke_call(batch.merkle_root)
     receipt = agency_write(platform, intents.certificates_revoke(batch.merkle_root), store.writer(), call)
-    batch.state, batch.revoke_tx = REVOKED, receipt.tx_hash
+    batch.state, batch.revoke_tx = BatchState.REVOKED, receipt.tx_hash
     session.execute(
-        update(Certificate).where(Certificate.batch_id == batch.id, Certificate.state == ISSUED)
-        .values(state=REVOKED, revoke_reason=reason, revoke_tx=receipt.tx_hash, revoked_at=now)
+        update(Certificate).where(Certificate.batch_id == batch.id, Certificate.state == CertificateState.ISSUED)
+        .values(state=CertificateState.REVOKED, revoke_reason=reason, revoke_tx=receipt.tx_hash, revoked_at=now)
     )  # fmt: skip
     session.commit()
     return batch
@@ -238,32 +237,31 @@ class Issuer:
 
     def _pending(self) -> list[int]:
         with self.platform.sessions() as session:
-            query = select(CertificateBatch.id).where(CertificateBatch.state.in_((PENDING, AWAITING))).order_by(CertificateBatch.id)
+            query = select(CertificateBatch.id).where(CertificateBatch.state.in_((BatchState.PENDING, BatchState.AWAITING))).order_by(CertificateBatch.id)
             return list(session.scalars(query))
 
     def _due(self, now: datetime, force: bool) -> list[str]:
         with self.platform.sessions() as session:
             rows = session.execute(
                 select(Certificate.agency, func.count(), func.min(Certificate.created_at))
-                .where(Certificate.state == QUEUED).group_by(Certificate.agency)
+                .where(Certificate.state == CertificateState.QUEUED).group_by(Certificate.agency)
             ).all()  # fmt: skip
         due = []
         for agency, count, oldest in rows:
-            oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
             if force or count >= self.batch_size or (now - oldest).total_seconds() >= self.max_wait:
                 due.append(agency)
         return due
 
     def _more_full(self, agency: str) -> bool:
         with self.platform.sessions() as session:
-            count = session.scalar(select(func.count()).where(Certificate.state == QUEUED, Certificate.agency == agency))
+            count = session.scalar(select(func.count()).where(Certificate.state == CertificateState.QUEUED, Certificate.agency == agency))
         return count >= self.batch_size
 
     def _cut(self, agency: str) -> int | None:
         """Wrap up to ``batch_size`` queued certificates into one batch, committed before any send."""
         platform = self.platform
         with platform.sessions() as session:
-            query = select(Certificate).where(Certificate.state == QUEUED, Certificate.agency == agency)
+            query = select(Certificate).where(Certificate.state == CertificateState.QUEUED, Certificate.agency == agency)
             query = query.order_by(Certificate.created_at, Certificate.id).limit(self.batch_size)
             if session.bind.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
@@ -273,13 +271,13 @@ class Issuer:
             wrapped = oa.wrap([document_of(platform, row) for row in rows])
             root = wrapped[0]["signature"]["merkleRoot"]
             store = platform.contracts.document_store(agency)
-            batch = CertificateBatch(agency=agency, store=store, merkle_root=hx(unhex(root)), size=len(rows), state=PENDING)
+            batch = CertificateBatch(agency=agency, store=store, merkle_root=hx(unhex(root)), size=len(rows), state=BatchState.PENDING)
             session.add(batch)
             session.flush()
             for row, document in zip(rows, wrapped, strict=True):
                 row.document = _seal(platform, row.id, document)
                 row.target_hash = hx(unhex(document["signature"]["targetHash"]))
-                row.batch_id, row.state = batch.id, BATCHED
+                row.batch_id, row.state = batch.id, CertificateState.BATCHED
             session.commit()
             checkpoint("issuer.after_cut")  # fault drills: killed with a batch cut, before its issue(root)
             return batch.id
@@ -295,15 +293,15 @@ class Issuer:
             try:
                 receipt = agency_write(platform, intents.certificates_issue(batch.merkle_root), store.writer(), call)
             except SignatureAwaited as awaited:
-                if batch.state != AWAITING:
-                    batch.state = AWAITING
+                if batch.state != BatchState.AWAITING:
+                    batch.state = BatchState.AWAITING
                     session.commit()
                     log.info("batch %s awaits the signature of %s (request %s)", batch.merkle_root, batch.agency, awaited.request_id)
                 return None
             now = datetime.now(UTC)
-            batch.state, batch.tx_hash, batch.block_number, batch.issued_at = ISSUED, receipt.tx_hash, receipt.block_number, now
+            batch.state, batch.tx_hash, batch.block_number, batch.issued_at = BatchState.ISSUED, receipt.tx_hash, receipt.block_number, now
             applications = select(Certificate.application_id).where(Certificate.batch_id == batch.id)
-            session.execute(update(Certificate).where(Certificate.batch_id == batch.id, Certificate.state == BATCHED).values(state=ISSUED, issued_at=now))
+            session.execute(update(Certificate).where(Certificate.batch_id == batch.id, Certificate.state == CertificateState.BATCHED).values(state=CertificateState.ISSUED, issued_at=now))
             session.execute(update(Application).where(Application.id.in_(applications), Application.state == states.APPROVED).values(state=states.ISSUED))
             session.commit()
             log.info("issued batch %s: %d certificates in %s", batch.merkle_root, batch.size, receipt.tx_hash)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from typing import cast
 
 from eth_utils import keccak
+from hexbytes import HexBytes
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from web3 import Web3
@@ -16,12 +18,12 @@ from api.catalog import CATEGORIES, categories_mask, merged_scope
 from api.consents import schemas
 from api.context import Platform
 from chain.consents import REFUSAL_TEXT
-from api.models import Application
+from api.models import Application, PullOutcome
 from httpkit.problems import BadRequest, Forbidden, NotFound
 from chain import intents
 from chain.consents import ConsentState, PullRefusal
 from identity import eip712, pseudonym as pseudonyms, typed_data
-from chain.hexcodec import unhex
+from chain.hexcodec import hx, unhex
 
 SIGNATURE_WINDOW = timedelta(minutes=15)
 
@@ -60,7 +62,7 @@ def derivation(platform: Platform, application: Application) -> schemas.Pseudony
     """How the applicant derives the pseudonym of the application's consent."""
     registry = platform.contracts.consents().address
     return schemas.PseudonymInfo(
-        message=pseudonyms.root_message(platform.contracts.chain().chain_id, registry), salt="0x" + pseudonyms.salt_for(application.id).hex()
+        message=pseudonyms.root_message(platform.contracts.chain().chain_id, registry), salt=hx(pseudonyms.salt_for(application.id))
     )
 
 
@@ -86,21 +88,21 @@ def offer(platform: Platform, session: Session, application: Application, now: d
         agency=application.agency,
         categories=categories_mask(scope),
         scope_hash=eip712.scope_hash(scope, scope_salt(application)),
-        purpose_hash=eip712.purpose_hash(application.code, application.id, unhex(application.purpose_salt)),
-        face_check_ref=unhex(application.face_check_ref),
+        purpose_hash=eip712.purpose_hash(application.code, application.id, unhex(cast(str, application.purpose_salt))),  # set when applying
+        face_check_ref=unhex(cast(str, application.face_check_ref)),  # set by the face check, which consent requires
         not_before=start,
         expires_at=start + days * 86_400,
         max_pulls=pulls,
         nonce=secrets.randbits(128),
         deadline=later + int(SIGNATURE_WINDOW.total_seconds()),
     )
-    application.consent_terms = {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in terms.__dict__.items()}
+    application.consent_terms = {k: (hx(v) if isinstance(v, bytes) else v) for k, v in terms.__dict__.items()}
     session.commit()
     dom = domain(platform)
     consent_id = eip712.consent_id(terms, dom)
     return schemas.ConsentOffer(
         pseudonym=derivation(platform, application),
-        consent_id="0x" + consent_id.hex(),
+        consent_id=hx(consent_id),
         typed_data=eip712.consent_typed_data(terms, dom),
         link_typed_data=pseudonyms.link_typed_data(application.applicant, pseudonym, consent_id, dom.chain_id),
         scope=scope,
@@ -128,7 +130,7 @@ def grant(platform: Platform, session: Session, application: Application, signat
     call = platform.contracts.consents().grant_call(terms, signature_bytes)
     receipt = platform.contracts.outbox().submit(intents.consent_grant(application.id, terms.nonce), relayer, call)
     application.consent_pseudonym, application.consent_link_signature = terms.applicant, link_signature
-    application.consent_id, application.consent_tx = "0x" + consent_id.hex(), receipt.tx_hash
+    application.consent_id, application.consent_tx = hx(consent_id), receipt.tx_hash
     states.advance(application, states.CONSENTED)
     session.commit()
     return schemas.ConsentGranted(consent_id=application.consent_id, tx_hash=receipt.tx_hash, block_number=receipt.block_number, state=application.state)
@@ -169,7 +171,7 @@ def revoke(platform: Platform, session: Session, address: str, consent_id: str, 
         raise BadRequest("the revocation is not signed by the consent's pseudonym (derive its key: GET .../revocation, derivation)")
     call = platform.contracts.consents().revoke_by_sig_call(consent_id, deadline, signature)
     receipt = platform.contracts.outbox().submit(intents.consent_revoke(consent_id), platform.keyring.signer("relayer"), call)
-    return {"consent_id": consent_id, "state": "revoked", "tx_hash": receipt.tx_hash, "block_number": receipt.block_number}
+    return {"consent_id": consent_id, "state": ConsentState.REVOKED.name.lower(), "tx_hash": receipt.tx_hash, "block_number": receipt.block_number}
 
 
 # -- the applicant's view -----------------------------------------------------------------
@@ -179,7 +181,9 @@ class _Names:
     """Member names and block times, each looked up once per request."""
 
     def __init__(self, platform: Platform):
-        self.platform, self._names, self._times = platform, {}, {}
+        self.platform = platform
+        self._names: dict[str, str | None] = {}
+        self._times: dict[int, int] = {}
 
     def name(self, address: str) -> str | None:
         if address not in self._names:
@@ -209,12 +213,12 @@ def my_consents(platform: Platform, session: Session, address: str) -> list[sche
     if not linked:
         return []
     contract = platform.contracts.consents().contract
-    ids = [unhex(c) for c in linked]
+    ids = [unhex(c) for c in linked if c is not None]  # selected with a consent id
     events = contract.events.ConsentGranted.get_logs(from_block=_from_block(platform), argument_filters={"consentId": ids})
     names = _Names(platform)
     views = []
     for event in sorted(events, key=lambda e: (e["blockNumber"], e["logIndex"])):
-        consent_id = "0x" + bytes(event["args"]["consentId"]).hex()
+        consent_id = hx(event["args"]["consentId"])
         application = linked[consent_id]
         if event["args"]["applicant"] != application.consent_pseudonym:
             continue  # not the linked pseudonym's consent
@@ -225,7 +229,7 @@ def my_consents(platform: Platform, session: Session, address: str) -> list[sche
                 agency_name=names.name(consent.agency), categories=[c for i, c in enumerate(CATEGORIES) if consent.categories >> i & 1],
                 application_id=application.id, purposes=_purposes(platform, application),
                 not_before=consent.not_before, expires_at=consent.expires_at, pulls=consent.pulls, max_pulls=consent.max_pulls,
-                granted_tx="0x" + bytes(event["transactionHash"]).hex(), granted_block=event["blockNumber"],
+                granted_tx=hx(event["transactionHash"]), granted_block=event["blockNumber"],
             )  # fmt: skip
         )
     return views
@@ -245,21 +249,21 @@ def my_data_access(platform: Platform, session: Session, address: str) -> list[s
     logs.sort(key=lambda e: (e["blockNumber"], e["logIndex"]))
     views, senders = [], {}
     for event in logs:
-        args, consent = event["args"], by_id["0x" + bytes(event["args"]["consentId"]).hex()]
+        args, consent = event["args"], by_id[hx(event["args"]["consentId"])]
         refused = event["event"] == "PullRefused"
         if not refused:  # DataPulled names neither party: the holder sent recordPulls, the requester is the consent's agency
             tx = bytes(event["transactionHash"])
             if tx not in senders:
-                senders[tx] = platform.contracts.consents().client.w3.eth.get_transaction(tx)["from"]
+                senders[tx] = platform.contracts.consents().client.w3.eth.get_transaction(HexBytes(tx))["from"]
             args = {**args, "holder": senders[tx], "requester": consent.agency}
         views.append(
             schemas.AccessView(
-                consent_id=consent.consent_id, outcome="refused" if refused else "released",
+                consent_id=consent.consent_id, outcome=PullOutcome.REFUSED if refused else PullOutcome.RELEASED,
                 reason=REFUSAL_TEXT[PullRefusal(args["reason"])] if refused else None, category=CATEGORIES[args["category"]],
                 requester=args["requester"], requester_name=names.name(args["requester"]), holder=args["holder"],
                 holder_name=names.name(args["holder"]), purposes=consent.purposes,
                 legal_basis=f"your consent {consent.consent_id[:10]}… signed for {', '.join(consent.purposes) or 'the application'}",
-                at=names.time(event["blockNumber"]), tx_hash="0x" + bytes(event["transactionHash"]).hex(), block_number=event["blockNumber"],
+                at=names.time(event["blockNumber"]), tx_hash=hx(event["transactionHash"]), block_number=event["blockNumber"],
             )  # fmt: skip
         )
     return views

@@ -27,6 +27,7 @@ from rich.table import Table
 from api.dev import samples
 from identity.dev_citizens import demo_citizen
 from identity import pseudonym as pseudonyms, siwe, tender712, typed_data
+from chain.hexcodec import hx
 
 
 class DemoFailed(RuntimeError):
@@ -51,7 +52,7 @@ def keep_key(folder: Path, account) -> Path:
     path = folder / f"applicant-{account.address}.key"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
-        out.write("0x" + bytes(account.key).hex() + "\n")
+        out.write(hx(account.key) + "\n")
     return path
 
 
@@ -133,7 +134,7 @@ def _submit_and_certify(http, stack, applicant, me, bureau, application_id: str,
         console.print(f"[bold]9. upload[/]    {material}: {uploaded['mime']}, {uploaded['size']} bytes, sha256 {uploaded['sha256'][:16]}… (sealed to the bureau)")
     offer = _check(http.get(f"{url}/commitments/education-certificate/typed-data", headers=me), 200)
     signature = typed_data.sign(offer["typed_data"], applicant.key)
-    body = {"material": "education-certificate", "signed_at": offer["typed_data"]["message"]["signedAt"], "signature": "0x" + bytes(signature).hex()}
+    body = {"material": "education-certificate", "signed_at": offer["typed_data"]["message"]["signedAt"], "signature": hx(signature)}
     committed = _check(http.post(f"{url}/commitments", json=body, headers=me), 201)
     summary["transactions"].append(committed["tx_hash"])
     console.print(f"[bold]9. commitment[/] 告知承诺 for education-certificate signed; digest anchored in tx {committed['tx_hash']}")
@@ -174,7 +175,7 @@ def run_bid_opening(stack: dict, procurement, console: Console, *, bidding_secon
     key does not open its file), one objection answered, three experts scoring; then the chain
     is re-checked. ``governor`` (a key) and ``deployment`` (the record) register the bidders."""
     from api.tenders.client import BidderClient, score
-    from chain.registry import GovRegistryClient, MemberInfo
+    from chain.registry import GovRegistryClient, MemberInfo, Role
     from chain.tx import ChainClient
 
     with httpx.Client(base_url=stack["api"], timeout=120) as http:
@@ -183,7 +184,7 @@ def run_bid_opening(stack: dict, procurement, console: Console, *, bidding_secon
         agency = sign_in(http, procurement)
         experts = [Account.create() for _ in range(3)]
         deadline = int(time.time()) + bidding_seconds
-        body = {"reference": f"DEMO-{int(time.time())}", "title": "测试区第一小学改造工程（演示）", "document_hash": "0x" + os.urandom(32).hex(),
+        body = {"reference": f"DEMO-{int(time.time())}", "title": "测试区第一小学改造工程（演示）", "document_hash": hx(os.urandom(32)),
                 "bid_deadline": deadline, "decryption_minutes": 5, "objection_seconds": objection_seconds, "method": "weighted_score", "weights": [6000, 4000],
                 "experts": [e.address for e in experts], "min_bidders": 3}  # fmt: skip
         tender = _check(http.post("/v1/tenders", json=body, headers=agency), 201)
@@ -194,7 +195,7 @@ def run_bid_opening(stack: dict, procurement, console: Console, *, bidding_secon
         registry = GovRegistryClient(ChainClient.from_url(record["chain"]["url"], expected_chain_id=chain_id), deployment.address("GovRegistry"), deployment.contracts["GovRegistry"]["abi"])
         firms = [(Account.create(), f"测试建设{n}有限公司") for n in "甲乙丙丁"]
         for account, name in firms:  # only firms the bureau registered (BIDDER on GovRegistry) may bid
-            registry.register_member(governor, account.address, MemberInfo(name), ["BIDDER"])
+            registry.register_member(governor, account.address, MemberInfo(name), [Role.BIDDER])
         console.print(f"[bold]0. bidders[/]   {len(firms)} firms registered by the bureau with the BIDDER role")
         bidders = [BidderClient(http, account, name, chain_id, ledger) for account, name in firms]
         for bidder, price in zip(bidders, (128_000_00, 119_500_00, 131_000_00, 125_000_00), strict=True):

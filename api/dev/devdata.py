@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from api.applications import states
 from api.applications.service import sealed
 from api.context import Platform
+from chain.registry import Role
 from identity.dev_citizens import demo_citizen
 from api.models import Application
 
@@ -22,7 +23,7 @@ from api.models import Application
 def seed_submitted(platform: Platform, count: int, code: str = "teacher-qualification-primary") -> list[str]:
     """``count`` applications for ``code`` in SUBMITTED, handled by the matter's agency; returns their ids."""
     matter = platform.catalog.matters[code]
-    agency = platform.members.by_domain(matter.agency, "AGENCY")
+    agency = platform.members.by_domain(matter.agency, Role.AGENCY)
     if agency is None:
         raise LookupError(f"no active AGENCY member has the domain {matter.agency}")
     now = datetime.now(UTC)

@@ -10,9 +10,10 @@ from pathlib import Path
 
 from api.services import ServiceProcess
 from api.settings import Settings
+from chain.registry import Role
 from identity.parties import DEV_MEMBERS
 
-DEV_HOLDERS = [party for party, (*_, roles, _categories) in DEV_MEMBERS.items() if "DATA_HOLDER" in roles]
+DEV_HOLDERS = [party for party, (*_, roles, _categories) in DEV_MEMBERS.items() if Role.DATA_HOLDER in roles]
 
 
 class LocalServices:

@@ -17,10 +17,11 @@ from api.auth.deps import CurrentIdentity
 from api.deps import PlatformDep, SessionDep, read_body
 from httpkit import NowDep
 from api.materials import service
-from api.models import Commitment, DeliveryEvent
+from api.models import Commitment, DeliveryEvent, DeliveryMethod
 from httpkit.problems import BadRequest, Forbidden, NotFound, PayloadTooLarge
 from api.pulls.service import require_agency
 from identity import commitment as commitments
+from chain.registry import Role
 
 router = APIRouter(prefix="/v1", tags=["paperless submission"])
 MULTIPART_OVERHEAD = 64 * 1024
@@ -53,9 +54,9 @@ class Delivery(BaseModel):
 
     @model_validator(mode="after")
     def _address_for_mail(self) -> "Delivery":
-        if self.method == "mail" and self.address is None:
+        if self.method == DeliveryMethod.MAIL and self.address is None:
             raise ValueError("mail delivery needs an address")
-        if self.method == "electronic" and self.address is not None:
+        if self.method == DeliveryMethod.ELECTRONIC and self.address is not None:
             raise ValueError("electronic delivery takes no address")
         return self
 
@@ -178,7 +179,7 @@ def commitments_due(
     checked: Annotated[bool, Query(description="list checked ones instead")] = False,
 ):  # fmt: skip
     """The agency's commitments awaiting (or having had) their after-the-fact check, soonest due first."""
-    if "AGENCY" not in identity.roles:
+    if Role.AGENCY not in identity.roles:
         raise Forbidden(f"{identity.address} needs the AGENCY role")
     query = select(Commitment).where(Commitment.agency == identity.address, Commitment.check_due <= now + timedelta(days=due_within_days))
     query = query.where(Commitment.check_outcome.is_not(None) if checked else Commitment.check_outcome.is_(None))

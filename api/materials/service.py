@@ -23,11 +23,12 @@ from api.blobs import BlobStore
 from api.catalog import Material
 from api.context import Platform
 from api.materials import sniff
-from api.models import Application, Commitment, DeliveryEvent, MaterialFile
+from api.models import Application, Commitment, DeliveryEvent, DeliveryMethod, DeliveryStatus, MaterialFile
 from httpkit.problems import BadRequest, Conflict, Forbidden, NotFound
 from chain import intents
 from identity import commitment as commitments
 from identity import manifest
+from identity.canonical import evidence_json_v0
 from identity.keys import hpke_key_for
 from identity.sealing import hpke_open, hpke_seal
 from chain.hexcodec import hx, unhex
@@ -35,8 +36,9 @@ from chain.hexcodec import hx, unhex
 UPLOAD_STATES = (states.DRAFT, states.FACE_VERIFIED, states.CONSENTED, states.DATA_PULLED)
 COMMITMENT_CHECK_DAYS = 30  # after-the-fact check of a commitment is due within this many days
 COMMITMENT_MIME = "application/vnd.govchain.commitment+json"
-DELIVERY_STEPS = {"printed": ("mail",), "mailed": ("mail",), "delivered": ("mail", "electronic")}
-DELIVERY_ORDER = ("printed", "mailed", "delivered")
+DELIVERY_STEPS: dict[str, tuple[DeliveryMethod, ...]] = {DeliveryStatus.PRINTED: (DeliveryMethod.MAIL,), DeliveryStatus.MAILED: (DeliveryMethod.MAIL,),
+                  DeliveryStatus.DELIVERED: (DeliveryMethod.MAIL, DeliveryMethod.ELECTRONIC)}  # fmt: skip
+DELIVERY_ORDER = tuple(DeliveryStatus)
 
 
 def blobs(platform: Platform) -> BlobStore:
@@ -195,7 +197,7 @@ def sign_commitment(platform: Platform, session: Session, application: Applicati
 def check_commitment(platform: Platform, session: Session, row: Commitment, outcome: str, note: str, now: datetime) -> Commitment:
     if row.check_outcome is not None:
         raise Conflict(f"the commitment for {row.material} of {row.application_id} was checked already: {row.check_outcome}")
-    root = keccak(json.dumps({"commitment": row.digest, "outcome": outcome, "note": note}, sort_keys=True).encode())
+    root = keccak(evidence_json_v0({"commitment": row.digest, "outcome": outcome, "note": note}))
     receipt = anchor(platform, "COMMITMENT_CHECK", row.application_id, root, agency=row.agency)
     row.check_outcome, row.check_note, row.check_root, row.check_tx, row.checked_at = outcome, note, hx(root), receipt.tx_hash, now
     session.commit()
@@ -236,7 +238,7 @@ def submit(platform: Platform, session: Session, application: Application, deliv
         else:
             leaves.append(manifest.Leaf(code, "commitment.json", COMMITMENT_MIME, unhex(signed[code].digest), application.id))
     built = manifest.build(leaves)
-    if delivery["method"] == "mail":
+    if delivery["method"] == DeliveryMethod.MAIL:
         address = json.dumps(delivery["address"], ensure_ascii=False, sort_keys=True).encode()
         application.delivery_address = sealed(platform, application.id, "delivery_address", address)
     application.delivery_method = delivery["method"]
@@ -275,16 +277,16 @@ def record_delivery(platform: Platform, session: Session, application: Applicati
     position = len(done)
     if status in done or expected[position] != status:
         raise Conflict(f"delivery of {application.id} is at {done[-1] if done else 'not started'}; the next step is {expected[position] if position < len(expected) else 'none'}")
-    if status == "mailed" and not tracking:
+    if status == DeliveryStatus.MAILED and not tracking:
         raise BadRequest("a mailed step needs the tracking number")
     # no time in the root (the block stamps it): the same step asked again is the same write, so an
     # agency that signs it in its own client and repeats the request finds it done
-    root = keccak(json.dumps({"application": application.id, "status": status, "tracking": tracking}, sort_keys=True).encode())
+    root = keccak(evidence_json_v0({"application": application.id, "status": status, "tracking": tracking}))
     receipt = anchor(platform, "DELIVERY", application.id, root, agency=application.agency)
     event = DeliveryEvent(application_id=application.id, status=status, tracking_number=tracking, root=hx(root), tx_hash=receipt.tx_hash, at=now)
     session.add(event)
     application.delivery_status = status
-    if status == "delivered":
+    if status == DeliveryStatus.DELIVERED:
         states.advance(application, states.DELIVERED)
     session.commit()
     return event

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy import select
@@ -12,10 +12,10 @@ from api.deps import ContractsDep, SessionDep
 from api.members.schemas import MemberOut, OutboxEntryOut
 from httpkit.problems import NotFound
 from chain.outbox import OutboxEntry
-from chain.registry import MemberStatus
+from chain.registry import MemberStatus, Role
 
 router = APIRouter(prefix="/v1", tags=["members"])
-CHAIN_DOWN = {503: {"description": "the chain node cannot be reached"}}
+CHAIN_DOWN: dict[int | str, dict[str, Any]] = {503: {"description": "the chain node cannot be reached"}}
 
 
 @router.get("/members", response_model=list[MemberOut], responses=CHAIN_DOWN)
@@ -36,7 +36,7 @@ def get_member(contracts: ContractsDep, address: Annotated[str, Path(pattern=r"^
 @router.get(
     "/outbox",
     response_model=list[OutboxEntryOut],
-    dependencies=[Depends(require_role("GOVERNOR", "AUDITOR"))],
+    dependencies=[Depends(require_role(Role.GOVERNOR, Role.AUDITOR))],
     responses={401: {"description": "no token"}, 403: {"description": "needs GOVERNOR or AUDITOR"}},
 )
 def list_outbox(session: SessionDep, status: Annotated[str | None, Query(pattern="^(signed|sent|mined|failed)$")] = None, limit: Annotated[int, Query(ge=1, le=500)] = 100):

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from chain.registry import DataCategory, Member
+from chain.hexcodec import hx
 
 
 class MemberOut(BaseModel):
@@ -24,8 +25,8 @@ class MemberOut(BaseModel):
             name=member.info.name,
             org_code=member.info.org_code,
             domain=member.info.domain,
-            hpke_public_key="0x" + member.info.hpke_public_key.hex(),
-            data_categories=[c.name.lower() for c in DataCategory if member.info.data_categories & c],
+            hpke_public_key=hx(member.info.hpke_public_key),
+            data_categories=[(c.name or "").lower() for c in DataCategory if member.info.data_categories & c],  # one-bit members: all named
             status=member.status.name.lower(),
             roles=sorted(member.roles),
             registered_at=member.registered_at,

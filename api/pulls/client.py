@@ -14,7 +14,7 @@ from identity.keys import hpke_key_history
 from identity import typed_data
 from identity.pull_request import verify_answer
 from identity.sealing import hpke_open
-from chain.hexcodec import unhex
+from chain.hexcodec import hx, unhex
 
 
 class AgencyClient:
@@ -28,7 +28,7 @@ class AgencyClient:
         offered = self.http.get(f"/v1/applications/{application_id}/pull-requests", headers=self.headers)
         offered.raise_for_status()
         signed = [
-            dict(r["body"], signature="0x" + typed_data.sign(r["typed_data"], self.account.key).hex())
+            dict(r["body"], signature=hx(typed_data.sign(r["typed_data"], self.account.key)))
             for r in offered.json()["requests"]
         ]  # fmt: skip
         pulled = self.http.post(f"/v1/applications/{application_id}/pulls", json={"requests": signed}, headers=self.headers)

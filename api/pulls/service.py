@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import datetime
+from typing import cast
 
 import httpx
 from eth_utils import keccak
@@ -23,19 +24,20 @@ from api.applications.service import unsealed
 from api.catalog import CATEGORIES, merged_scope
 from api.consents.service import scope_salt
 from api.context import Platform
-from api.models import Application, PulledRecord
+from api.models import Application, PulledRecord, PullOutcome
 from httpkit.problems import BadRequest, Conflict, Forbidden, ServiceUnavailable
-from chain.registry import Member
+from chain.registry import Member, Role
 from identity.keys import hpke_key_for
-from identity.pull_request import BadMessage, PullRequest, attributes_hash, canonical_json, pull_request_id, verify_answer
+from identity.canonical import canonical_json
+from identity.pull_request import BadMessage, PullRequest, attributes_hash, pull_request_id, verify_answer
 from identity.sealing import hpke_open, hpke_seal
-from chain.hexcodec import unhex
+from chain.hexcodec import hx, unhex
 
 
 def holder_for(platform: Platform, category: str) -> Member:
     bit = 1 << CATEGORIES.index(category)
     for member in platform.members.active():
-        if "DATA_HOLDER" in member.roles and member.info.data_categories & bit:
+        if Role.DATA_HOLDER in member.roles and member.info.data_categories & bit:
             return member
     raise ServiceUnavailable(f"no active data holder serves {category}")
 
@@ -47,7 +49,7 @@ def _attempts(platform: Platform, session: Session, application: Application) ->
     past the numbers other open attempts hold): with the consent it is the request id, the
     replay guard on chain. The number is kept before any call, so a retry reuses it."""
     scope = merged_scope([platform.catalog.matters[c] for c in application.matters])
-    consent_id = unhex(application.consent_id)
+    consent_id = unhex(cast(str, application.consent_id))  # pulls come after the consent
     open_rows = {a.category: a for a in session.scalars(select(PulledRecord).where(PulledRecord.application_id == application.id, PulledRecord.sealed.is_(None)))}
     taken = {a.pull_number for a in open_rows.values()}
     number = platform.contracts.consents().get(consent_id).pulls + 1
@@ -58,24 +60,29 @@ def _attempts(platform: Platform, session: Session, application: Application) ->
             number += 1
         holder = holder_for(platform, category)
         open_rows[category] = PulledRecord(
-            request_id="0x" + pull_request_id(consent_id, number).hex(), application_id=application.id, category=category,
+            request_id=hx(pull_request_id(consent_id, number)), application_id=application.id, category=category,
             holder=holder.address, pull_number=number,
         )  # fmt: skip
         session.add(open_rows[category])
         taken.add(number)
     session.commit()
-    return sorted(open_rows.values(), key=lambda a: a.pull_number)
+    return sorted(open_rows.values(), key=lambda a: cast(int, a.pull_number))  # every attempt holds its number
+
+
+def _holder(platform: Platform, address: str) -> Member:
+    """The data holder an attempt was made with: :func:`holder_for` picked it among active members."""
+    return cast(Member, platform.members.member(address))
 
 
 def _unsigned(platform: Platform, application: Application, attempt: PulledRecord, now: datetime) -> tuple[dict, PullRequest]:
     """The body of one pull request, all but the agency's signature, and the request it signs."""
     scope = merged_scope([platform.catalog.matters[c] for c in application.matters])
-    identity = json.loads(unsealed(platform, application.id, "claimed_identity", application.claimed_identity))
-    salt = unsealed(platform, application.id, "face_check_salt", application.face_check_salt)
+    identity = json.loads(unsealed(platform, application.id, "claimed_identity", cast(bytes, application.claimed_identity)))  # kept from the face check
+    salt = unsealed(platform, application.id, "face_check_salt", cast(bytes, application.face_check_salt))
     subject = {"id_number": identity["id_number"], "vendor_request_id": application.face_request_id, "salt": salt.hex()}
-    holder = platform.members.member(attempt.holder)
+    holder = _holder(platform, attempt.holder)
     return request_body(
-        application.agency, holder.address, holder.info.hpke_public_key, attempt.pull_number, application.consent_id, attempt.category,
+        application.agency, holder.address, holder.info.hpke_public_key, cast(int, attempt.pull_number), cast(str, application.consent_id), attempt.category,
         scope, scope_salt(application), scope[attempt.category], subject, int(now.timestamp()),
     )  # fmt: skip
 
@@ -109,11 +116,11 @@ def pull_all(platform: Platform, session: Session, application: Application, now
         for attempt in attempts:
             body, request = _unsigned(platform, application, attempt, now)
             signature = request.sign(dev_key.key, deployment.chain_id, deployment.address("ConsentRegistry"))
-            bodies.append((attempt, dict(body, signature="0x" + signature.hex())))
+            bodies.append((attempt, dict(body, signature=hx(signature))))
     else:
         bodies = _match_signed(platform, application, attempts, signed)
     results = [_pull_one(platform, session, application, attempt, body) for attempt, body in bodies]
-    if any(r["outcome"] == "released" for r in results) and application.state == states.CONSENTED:
+    if any(r["outcome"] == PullOutcome.RELEASED for r in results) and application.state == states.CONSENTED:
         states.advance(application, states.DATA_PULLED)
         session.commit()
     return results
@@ -142,7 +149,7 @@ def _match_signed(platform: Platform, application: Application, attempts: list[P
         if signer != application.agency:
             raise BadRequest(f"pull {body['sequence']} is signed by {signer}, not by the agency {application.agency}")
         matched.append((attempt, body))
-    return sorted(matched, key=lambda item: item[0].pull_number)
+    return sorted(matched, key=lambda item: cast(int, item[0].pull_number))
 
 
 def request_body(
@@ -160,7 +167,7 @@ def request_body(
     )  # fmt: skip
     body = {
         "consent_id": consent_id, "sequence": sequence, "category": category, "attributes": attributes, "scope": scope,
-        "scope_salt": "0x" + bytes(scope_salt).hex(), "subject": sealed_subject, "requester": request.requester, "issued_at": issued_at,
+        "scope_salt": hx(scope_salt), "subject": sealed_subject, "requester": request.requester, "issued_at": issued_at,
     }  # fmt: skip
     return body, request
 
@@ -174,11 +181,11 @@ def pull_body(
     body, request = request_body(
         agency_key.address, holder, holder_hpke_key, sequence, consent_id, category, scope, scope_salt, attributes, subject, issued_at
     )
-    return dict(body, signature="0x" + request.sign(agency_key.key, chain_id, consent_registry).hex())
+    return dict(body, signature=hx(request.sign(agency_key.key, chain_id, consent_registry)))
 
 
 def _pull_one(platform: Platform, session: Session, application: Application, attempt: PulledRecord, body: dict) -> dict:
-    holder = platform.members.member(attempt.holder)
+    holder = _holder(platform, attempt.holder)
     url = platform.settings.gateways.get(holder.info.domain)
     if url is None:
         raise ServiceUnavailable(f"no gateway URL configured for {holder.info.domain} (GOVCHAIN_GATEWAYS)")
@@ -191,7 +198,7 @@ def _pull_one(platform: Platform, session: Session, application: Application, at
         problem = response.json()
         session.delete(attempt)
         session.commit()
-        return {"category": attempt.category, "holder": holder.address, "outcome": "refused", "reason": problem.get("reason"), "detail": problem.get("detail")}
+        return {"category": attempt.category, "holder": holder.address, "outcome": PullOutcome.REFUSED, "reason": problem.get("reason"), "detail": problem.get("detail")}
     if response.status_code != 200:
         raise ServiceUnavailable(f"the gateway of {holder.info.name} answered {response.status_code}: {response.text[:300]}")
     out = response.json()
@@ -210,7 +217,7 @@ def _pull_one(platform: Platform, session: Session, application: Application, at
     attempt.sealed = platform.keys.seal(canonical_json(kept), f"pulled/{attempt.request_id}".encode())
     attempt.digest, attempt.tx_hash, attempt.pull_number = out["digest"], out["tx_hash"], out["pull_number"]
     session.commit()
-    return {"category": attempt.category, "holder": holder.address, "outcome": "released", "found": found,
+    return {"category": attempt.category, "holder": holder.address, "outcome": PullOutcome.RELEASED, "found": found,
             "tx_hash": out["tx_hash"], "block_number": out["block_number"], "pull_number": out["pull_number"]}  # fmt: skip
 
 
@@ -218,11 +225,11 @@ def pulled_data(platform: Platform, session: Session, application: Application) 
     rows = session.scalars(select(PulledRecord).where(PulledRecord.application_id == application.id, PulledRecord.sealed.is_not(None)))
     return [
         {"category": r.category, "holder": r.holder, "tx_hash": r.tx_hash,
-         **json.loads(platform.keys.open(r.sealed, f"pulled/{r.request_id}".encode()))}  # fmt: skip
+         **json.loads(platform.keys.open(cast(bytes, r.sealed), f"pulled/{r.request_id}".encode()))}  # fmt: skip
         for r in rows
     ]
 
 
 def require_agency(identity, application: Application) -> None:
-    if identity.address != application.agency or "AGENCY" not in identity.roles:
+    if identity.address != application.agency or Role.AGENCY not in identity.roles:
         raise Forbidden(f"only the handling agency {application.agency} may pull data for {application.id}")

@@ -11,7 +11,7 @@ import httpx
 from api.auth.client import sign_in
 from identity import tender712
 from identity.bids import SealedBid, seal_bid
-from chain.hexcodec import unhex
+from chain.hexcodec import hx, unhex
 
 
 class BidderClient:
@@ -23,6 +23,16 @@ class BidderClient:
         self.sealed: SealedBid | None = None
         self.committed_key: bytes | None = None
         self.receipt: dict | None = None
+
+    def _receipt(self) -> dict:
+        if self.receipt is None:
+            raise RuntimeError("this client has no bid receipt yet: bid() first")
+        return self.receipt
+
+    def _sealed(self) -> tuple[SealedBid, bytes]:
+        if self.sealed is None or self.committed_key is None:
+            raise RuntimeError("this client has sealed no bid yet: bid() first")
+        return self.sealed, self.committed_key
 
     def refresh(self) -> None:
         self.headers = sign_in(self.http, self.account)
@@ -40,7 +50,7 @@ class BidderClient:
         self.committed_key = os.urandom(32) if wrong_key else self.sealed.key
         commitment = tender712.key_commitment(self.chain_id, self.ledger, tid, self.account.address, self.committed_key, self.sealed.salt)
         response = self.http.post(
-            f"/v1/tenders/{tender_id}/bids", params={"key_commitment": "0x" + commitment.hex()}, content=self.sealed.ciphertext,
+            f"/v1/tenders/{tender_id}/bids", params={"key_commitment": hx(commitment)}, content=self.sealed.ciphertext,
             headers={**self.headers, "content-type": "application/octet-stream"},
         )  # fmt: skip
         if response.status_code == 201:
@@ -51,20 +61,21 @@ class BidderClient:
         return self.http.delete(f"/v1/tenders/{tender_id}/bids/mine", headers=self.headers)
 
     def sign_in_to_opening(self, tender_id: str) -> httpx.Response:
-        pid = unhex(self.receipt["pseudonym"])
+        pid = unhex(self._receipt()["pseudonym"])
         signature = tender712.sign_signin(unhex(tender_id), pid, self.account.address, self.domain, self.account.key)
-        return self.http.post(f"/v1/tenders/{tender_id}/sign-in", json={"signature": "0x" + signature.hex()}, headers=self.headers)
+        return self.http.post(f"/v1/tenders/{tender_id}/sign-in", json={"signature": hx(signature)}, headers=self.headers)
 
     def release_key(self, tender_id: str) -> httpx.Response:
-        body = {"key": "0x" + self.committed_key.hex(), "salt": "0x" + self.sealed.salt.hex()}
+        sealed, key = self._sealed()
+        body = {"key": hx(key), "salt": hx(sealed.salt)}
         return self.http.post(f"/v1/tenders/{tender_id}/key", json=body, headers=self.headers)
 
     def object(self, tender_id: str, text: str) -> httpx.Response:
-        pid = unhex(self.receipt["pseudonym"])
+        pid = unhex(self._receipt()["pseudonym"])
         signature = tender712.sign_objection(unhex(tender_id), pid, tender712.text_hash(text), self.domain, self.account.key)
-        return self.http.post(f"/v1/tenders/{tender_id}/objections", json={"text": text, "signature": "0x" + signature.hex()}, headers=self.headers)
+        return self.http.post(f"/v1/tenders/{tender_id}/objections", json={"text": text, "signature": hx(signature)}, headers=self.headers)
 
 
 def score(http: httpx.Client, expert, headers: dict, tender_id: str, pseudonym: str, marks: list[int], domain) -> httpx.Response:
     signature = tender712.sign_scores(unhex(tender_id), unhex(pseudonym), marks, domain, expert.key)
-    return http.post(f"/v1/tenders/{tender_id}/scores", json={"pseudonym": pseudonym, "scores": marks, "signature": "0x" + signature.hex()}, headers=headers)
+    return http.post(f"/v1/tenders/{tender_id}/scores", json={"pseudonym": pseudonym, "scores": marks, "signature": hx(signature)}, headers=headers)

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any, cast
 
 from eth_account import Account
 from eth_account.messages import encode_defunct
+from eth_typing import HexStr
 from eth_utils import keccak
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,7 +31,8 @@ from chain import intents
 from chain.hexcodec import hx, unhex
 from chain.tenders import BidStatus, TenderState, TenderTerms
 from identity.bids import BidUnreadable, ciphertext_hash, open_bid
-from identity.pull_request import canonical_json
+from identity.canonical import canonical_json
+from chain.registry import Role
 
 BIDDER_FAULT, NOT_BIDDER_FAULT = 1, 2
 MAX_BID_BYTES = 20 * 1024 * 1024
@@ -69,12 +72,12 @@ def get_tender(session: Session, tender_id: str) -> Tender:
 
 
 def require_agency(identity, tender: Tender) -> None:
-    if identity.address != tender.agency or "PROCUREMENT" not in identity.roles:
+    if identity.address != tender.agency or Role.PROCUREMENT not in identity.roles:
         raise Forbidden(f"only the procurement agency {tender.agency} of this tender may do this")
 
 
 def create(platform: Platform, session: Session, identity, body: schemas.TenderCreate) -> Tender:
-    if "PROCUREMENT" not in identity.roles:
+    if Role.PROCUREMENT not in identity.roles:
         raise Forbidden(f"{identity.address} needs the PROCUREMENT role to create a tender")
     if session.scalar(select(Tender).where(Tender.reference == body.reference)):
         raise Conflict(f"a tender with reference {body.reference} exists")
@@ -94,7 +97,7 @@ def create(platform: Platform, session: Session, identity, body: schemas.TenderC
 def view(platform: Platform, session: Session, tender: Tender) -> dict:
     """The tender as anyone may see it; bidders and counts only once the deadline has passed."""
     on_chain = platform.contracts.tenders().get_tender(unhex(tender.tender_id))
-    out = {"tender_id": tender.tender_id, "reference": tender.reference, "title": tender.title, "agency": tender.agency,
+    out: dict[str, Any] = {"tender_id": tender.tender_id, "reference": tender.reference, "title": tender.title, "agency": tender.agency,
            "state": on_chain.state.name.lower(), "terms": on_chain.as_json(), "created_tx": tender.created_tx,
            "ledger": ledger(platform)}  # fmt: skip
     if on_chain.state is not TenderState.BIDDING:
@@ -114,7 +117,7 @@ def ledger(platform: Platform) -> dict:
 
 def agency_tenders(platform: Platform, session: Session, identity) -> list[dict]:
     """The signed-in procurement agency's own tenders, newest first, with their state on chain."""
-    if "PROCUREMENT" not in identity.roles:
+    if Role.PROCUREMENT not in identity.roles:
         raise Forbidden(f"{identity.address} needs the PROCUREMENT role to list its tenders")
     rows = session.scalars(select(Tender).where(Tender.agency == identity.address).order_by(Tender.created_at.desc()))
     return [{"tender_id": t.tender_id, "reference": t.reference, "title": t.title,
@@ -155,7 +158,7 @@ def _check_bidding(platform: Platform, tender: Tender, now: datetime) -> None:
 def require_bidder(identity) -> None:
     """Only a bidder firm the bureau registered on GovRegistry (BIDDER role) may bid: a throw-away key
     cannot fill a tender or count toward its minimum (TenderLedger also refuses its sign-in)."""
-    if "BIDDER" not in identity.roles:
+    if Role.BIDDER not in identity.roles:
         raise Forbidden(f"{identity.address} needs the BIDDER role on GovRegistry (a registered bidder) to bid; nothing was stored")
 
 
@@ -260,7 +263,7 @@ def _open(platform: Platform, tender: Tender, bid: TenderBid, key: bytes) -> dic
     """Check the stored file against its on-chain hash and open it: ``cause`` None and the bid, or why not."""
     tid, pid = unhex(tender.tender_id), unhex(bid.pseudonym)
     try:
-        ciphertext = blobs(platform).get(bid.blob)
+        ciphertext = blobs(platform).get(cast(str, bid.blob))  # a committed bid has its file
         if ciphertext_hash(ciphertext) != platform.contracts.tenders().get_bid(tid, pid).ciphertext_hash:
             raise BlobMissing("the stored file does not match its on-chain commitment")
     except BlobMissing as exc:  # the platform's copy is gone or altered: not the bidder's fault
@@ -348,8 +351,9 @@ def items_hash(bid: dict) -> bytes:
 def announcement(tender: Tender, bids: list[TenderBid]) -> str:
     lines = [f"开标记录 {tender.reference} {tender.title}"]
     for bid in bids:
-        items = "，".join(f"{k}：{v}" for k, v in sorted(bid.opened.get("items", {}).items()))
-        lines.append(f"投标人：{bid.opened['bidder_name']}；投标报价：{bid.opened['price_fen'] / 100:.2f} 元；{items}")
+        opened = cast(dict, bid.opened)  # decrypted bids only
+        items = "，".join(f"{k}：{v}" for k, v in sorted(opened.get("items", {}).items()))
+        lines.append(f"投标人：{opened['bidder_name']}；投标报价：{opened['price_fen'] / 100:.2f} 元；{items}")
     return "\n".join(lines)
 
 
@@ -361,7 +365,8 @@ def publish_reading(platform: Platform, session: Session, identity, tender: Tend
         settle(platform, session, tender, now)
     bids = list(session.scalars(select(TenderBid).where(TenderBid.tender_id == tender.tender_id, TenderBid.decryption == "decrypted").order_by(TenderBid.pseudonym)))
     text = announcement(tender, bids)
-    readings = [(unhex(b.pseudonym), int(b.opened["price_fen"]), items_hash(b.opened)) for b in bids]
+    opened = [(b, cast(dict, b.opened)) for b in bids]  # decrypted bids only
+    readings = [(unhex(b.pseudonym), int(bid["price_fen"]), items_hash(bid)) for b, bid in opened]
     call = platform.contracts.tenders().publish_reading_call(tender.tender_id, readings, keccak(text=text))
     receipt, _ = _agency_send(platform, intents.tender_reading(tender.tender_id), tender.agency, call)
     return {"announcement": text, "announcement_hash": hx(keccak(text=text)), "read": len(readings), "tx_hash": receipt.tx_hash}
@@ -451,7 +456,7 @@ def trail(platform: Platform, tender: Tender) -> list[dict]:
     for event in events:
         if event.block_number not in times:
             times[event.block_number] = w3.eth.get_block(event.block_number)["timestamp"]
-        sender = w3.eth.get_transaction(event.tx_hash)["from"]
+        sender = w3.eth.get_transaction(HexStr(event.tx_hash))["from"]
         args = {k: (hx(v) if isinstance(v, bytes) else v) for k, v in event.args.items() if k != "tenderId"}
         steps.append({"step": event.name, "args": json.loads(json.dumps(args, default=str)), "tx_hash": event.tx_hash,
                       "block_number": event.block_number, "log_index": event.log_index, "time": times[event.block_number], "sent_by": sender})  # fmt: skip

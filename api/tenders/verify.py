@@ -20,8 +20,9 @@ from eth_utils import keccak
 from chain.tender_rules import ResultUndefined, compute_result
 from chain.tenders import TenderLedgerClient
 from identity.bids import BidUnreadable, ciphertext_hash, open_bid
-from identity.pull_request import canonical_json
+from identity.canonical import canonical_json
 from identity.tender712 import key_commitment
+from chain.hexcodec import hx
 
 
 @dataclass
@@ -45,7 +46,7 @@ class Verdict:
 
 
 def verify_tender(ledger: TenderLedgerClient, tender_id: bytes, fetch: Callable[[bytes], bytes | None] | None = None) -> Verdict:
-    verdict = Verdict("0x" + tender_id.hex())
+    verdict = Verdict(hx(tender_id))
     events = ledger.trail(tender_id)
     if not events:
         verdict.add("tender exists", False, "no TenderCreated event for this id")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from eth_account import Account
 
 from chain.errors import ContractRevert
 from chain.node import rpc_call
-from chain.registry import DataCategory, MemberInfo, MemberStatus, ROLES, role_id
+from chain.registry import ROLE_NAMES, ROLES, DataCategory, MemberInfo, MemberStatus, Role, role_id
 from chain.reverts import revert_class
 from chain.events import EventReader
 
@@ -310,3 +313,16 @@ def test_roles_outside_the_mask_still_come_from_access_control(registry, parties
     assert registry.contract.functions.hasActiveRole(b"\0" * 32, admin).call() is True  # DEFAULT_ADMIN_ROLE: hasRole
     assert registry.contract.functions.hasActiveRole(b"\0" * 32, parties.relayer.address).call() is False
     assert registry.contract.functions.hasActiveRole(role_id("GOVERNOR"), parties.relayer.address).call() is False
+
+
+def test_roles_are_the_contract_roles_in_mask_order_and_compare_as_their_names(registry, parties):
+    """``Role`` is Roles.sol's list, in ``memberRoles`` order (bit i of the role mask is ROLE_NAMES[i]);
+    a member's roles are Role members that equal, hash and print as the role's name."""
+    source = (Path(__file__).parents[2] / "contracts" / "Roles.sol").read_text()
+    order = re.search(r"return \[([A-Z_, ]+)\];", source).group(1).split(", ")
+    assert [r.value for r in ROLE_NAMES] == order == [r.name for r in Role]
+    assert all(f'{r.name} = keccak256("{r.value}")' in source and r.id == ROLES[r.value] for r in Role)
+    roles = registry.member(parties.agency.address).roles
+    assert roles == {"AGENCY", "ISSUER"} and all(isinstance(r, Role) for r in roles)
+    assert "ISSUER" in roles and Role.ISSUER in {"ISSUER"} and f"{Role.AGENCY}" == "AGENCY" and sorted(roles) == ["AGENCY", "ISSUER"]
+    assert registry.roles_of(parties.agency.address) == roles

@@ -9,9 +9,11 @@ import json
 
 import pytest
 from eth_account import Account
+from eth_utils import keccak
 from typer.testing import CliRunner
 
 from api.cli import app as cli
+from tests.support import canonical
 from tests.support.flows import submitted_application, wait_issued
 from tests.support.tenders import Bidder, create_tender, move_past, publish_result
 
@@ -35,6 +37,10 @@ def test_a_finished_application_trail_verifies_from_the_api_and_the_cli(stack, p
     certificate = wait_issued(stack, me, app_id)
     mailed = stack.http.post(f"/v1/applications/{app_id}/delivery", json={"status": "printed"}, headers=agency)
     assert mailed.status_code in (200, 201), mailed.text
+    # the DELIVERY root re-derived from docs/audit.md's rule alone is the one anchored on chain
+    root = keccak(canonical.evidence_v0({"application": app_id, "status": "printed", "tracking": None}))
+    assert mailed.json()["root"] == "0x" + root.hex()
+    assert stack.api.platform.contracts.evidence().anchored_at(root).by == parties.agency.address
 
     auditor = stack.sign_in(parties.auditor)
     trail = stack.http.get(f"/v1/audit/applications/{app_id}/trail", params={"verify": "true"}, headers=auditor)
@@ -119,6 +125,11 @@ def test_a_finished_tender_trail_verifies_from_the_api_and_the_cli(stack, client
     assert reading.status_code == 200, reading.text
     result = publish_result(stack, client, parties, tender)
     assert result.status_code == 200, result.text
+    # the report hash on chain re-derived from docs/audit.md's rule alone
+    published = result.json()
+    report_hash = keccak(canonical.canonical({"report": published["report"], "signature": published["report_signature"]}))
+    (on_chain,) = [e for e in stack.api.platform.contracts.tenders().trail(bytes.fromhex(tender["tender_id"][2:])) if e.name == "ResultPublished"]
+    assert bytes(on_chain.args["reportHash"]) == report_hash and published["report_hash"] == "0x" + report_hash.hex()
 
     auditor = stack.sign_in(parties.auditor)
     trail = stack.http.get(f"/v1/audit/tenders/{tender['tender_id']}/trail", params={"verify": "true"}, headers=auditor)
