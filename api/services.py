@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from typing import BinaryIO
 from pathlib import Path
 
 import httpx
@@ -26,7 +27,7 @@ class ServiceProcess:
         self.start_timeout = start_timeout
         self.port = port or free_port()
         self.process: subprocess.Popen | None = None
-        self._log = None
+        self._log: BinaryIO | None = None
 
     @property
     def url(self) -> str:

@@ -125,7 +125,7 @@ def install(app: FastAPI) -> None:
             app.openapi_schema = declare_problems(original_openapi())
         return app.openapi_schema
 
-    app.openapi = openapi
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the generated schema
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem):

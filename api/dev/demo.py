@@ -219,11 +219,11 @@ def run_bid_opening(stack: dict, procurement, console: Console, *, bidding_secon
         for n, expert in enumerate(experts):
             headers = sign_in(http, expert)
             for bidder, marks in zip(bidders[:3], ([70, 80], [90, 85], [80, 70 + n]), strict=True):
-                _check(score(http, expert, headers, tid, bidder.receipt["pseudonym"], marks, domain), 201)
+                _check(score(http, expert, headers, tid, bidder.receipt_pseudonym, marks, domain), 201)
         console.print("[bold]7. scores[/]    3 experts scored 3 read bids, each signature checked on chain")
         wait_for_objection_period(http, tid, console)
         result = _check(http.post(f"/v1/tenders/{tid}/result", json={}, headers=agency), 200)
-        winner = next(b.name for b in bidders if b.receipt["pseudonym"] == result["winner"])
+        winner = next(b.name for b in bidders if b.receipt_pseudonym == result["winner"])
         console.print(f"[bold]8. result[/]    {winner} wins with {result['value']} points; report hash {result['report_hash'][:18]}…, tx {result['tx_hash']}")
         steps = _check(http.get(f"/v1/tenders/{tid}/trail"), 200)
         console.print(f"[bold]9. trail[/]     {len(steps)} steps on chain; re-check with: govchain tender verify {tid} --rpc <node> --api {stack['api']}")

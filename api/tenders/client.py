@@ -29,6 +29,11 @@ class BidderClient:
             raise RuntimeError("this client has no bid receipt yet: bid() first")
         return self.receipt
 
+    @property
+    def receipt_pseudonym(self) -> str:
+        """The pseudonym on the bid receipt (after :meth:`bid`), as the API writes it (hex)."""
+        return self._receipt()["pseudonym"]
+
     def _sealed(self) -> tuple[SealedBid, bytes]:
         if self.sealed is None or self.committed_key is None:
             raise RuntimeError("this client has sealed no bid yet: bid() first")
