@@ -34,8 +34,9 @@ test-anvil: install $(WEB_OK) ## every test on anvil
 check: lint ## the inner loop, under a minute: lint, import layering, type check, the unit tests (no node, no stack)
 	$(PY) -m pytest -m "$(UNIT)" -n $(WORKERS) -q
 
-lint: install ## ruff, import-linter (which package may import which) and mypy, all configured in pyproject.toml
+lint: install ## ruff (lint and format), import-linter (which package may import which) and mypy, all configured in pyproject.toml
 	$(VENV)/bin/ruff check chain identity httpkit gateway api scripts tests
+	$(VENV)/bin/ruff format --check chain identity httpkit gateway api scripts tests
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 

@@ -30,7 +30,6 @@ from api.tenders.routes import router as tenders_router
 from api.workers import OutboxResume
 
 
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 

@@ -38,7 +38,6 @@ DEV_SECRETS: dict[str, Callable[[], str]] = {
 }
 
 
-
 class Quota(BaseModel):
     """At most ``count`` requests in any ``seconds``-long window; ``count`` 0 turns it off."""
 

@@ -49,7 +49,6 @@ class Artifact:
     deployed_bytecode: str
 
 
-
 @dataclass(frozen=True)
 class Build:
     source_hash: str
@@ -80,10 +79,7 @@ def _dependency_versions(node_modules: Path) -> dict[str, str]:
 def collect_sources(contracts_dir: Path) -> dict[str, str]:
     """Source unit name (relative to the project root) -> content, in a stable order."""
     root = contracts_dir.parent
-    return {
-        path.relative_to(root).as_posix(): path.read_text(encoding="utf-8")
-        for path in sorted(contracts_dir.rglob("*.sol"))
-    }
+    return {path.relative_to(root).as_posix(): path.read_text(encoding="utf-8") for path in sorted(contracts_dir.rglob("*.sol"))}
 
 
 def source_hash(sources: dict[str, str], compiler: str, node_modules: Path) -> str:
@@ -94,9 +90,7 @@ def source_hash(sources: dict[str, str], compiler: str, node_modules: Path) -> s
     return digest.hexdigest()
 
 
-def compile_contracts(
-    contracts_dir: Path = CONTRACTS_DIR, build_dir: Path = BUILD_DIR, node_modules: Path = NODE_MODULES
-) -> Build:
+def compile_contracts(contracts_dir: Path = CONTRACTS_DIR, build_dir: Path = BUILD_DIR, node_modules: Path = NODE_MODULES) -> Build:
     """Compile every contract, or load the cached artifacts when nothing changed."""
     binary = solc_binary()
     compiler = str(get_solc_version(binary, with_commit_hash=True))
@@ -123,9 +117,7 @@ def _build_lock(build_dir: Path) -> Iterator[None]:
         yield
 
 
-def _compile(
-    sources: dict[str, str], compiler: str, key: str, cache: Path, contracts_dir: Path, node_modules: Path, binary: Path
-) -> Build:
+def _compile(sources: dict[str, str], compiler: str, key: str, cache: Path, contracts_dir: Path, node_modules: Path, binary: Path) -> Build:
     build_dir = cache.parent
     root = contracts_dir.parent
     standard_input = {
@@ -134,9 +126,7 @@ def _compile(
         "settings": SETTINGS,
     }
     try:
-        output = solcx.compile_standard(
-            standard_input, base_path=str(root), allow_paths=[str(node_modules)], solc_binary=binary
-        )
+        output = solcx.compile_standard(standard_input, base_path=str(root), allow_paths=[str(node_modules)], solc_binary=binary)
     except SolcError as exc:
         raise CompileError(_errors(cast(list[dict], exc.error_dict or []), sources, exc.message)) from None  # solc reports a list
 

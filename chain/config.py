@@ -19,6 +19,7 @@ class Environment(str, Enum):
     DEV = "dev"
     PRODUCTION = "production"
 
+
 NODE_KINDS = ("ganache", "anvil")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "localnode.toml"

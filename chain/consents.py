@@ -239,9 +239,7 @@ class ConsentRegistryClient(ContractClient):
         pulls = sent.pulls
         verdicts = [e for e in self.events(receipt) if e.name in ("DataPulled", "PullRefused")]
         if len(verdicts) != len(pulls):
-            raise TransactionFailed(
-                f"recordPulls {receipt.tx_hash} emitted {len(verdicts)} pull events for {len(pulls)} records", receipt.tx_hash
-            )
+            raise TransactionFailed(f"recordPulls {receipt.tx_hash} emitted {len(verdicts)} pull events for {len(pulls)} records", receipt.tx_hash)
         outcomes = []
         for record, event in zip(pulls, verdicts, strict=True):
             if event.name == "DataPulled":
@@ -266,9 +264,7 @@ class ConsentRegistryClient(ContractClient):
     def get(self, consent_id: bytes) -> Consent:
         consent_id = bytes(consent_id)
         block = self.client.block_number()  # stored fields and effective state from the same block
-        agency, not_before, expires_at, categories, status, applicant, pulls, max_pulls = (
-            self.contract.functions.getConsent(consent_id).call(block_identifier=block)
-        )
+        agency, not_before, expires_at, categories, status, applicant, pulls, max_pulls = self.contract.functions.getConsent(consent_id).call(block_identifier=block)
         return Consent(
             consent_id=consent_id,
             applicant=applicant,
@@ -284,9 +280,7 @@ class ConsentRegistryClient(ContractClient):
 
     def check_pull(self, consent_id: bytes, category: int, requester: str, holder: str) -> PullRefusal:
         """What ``record_pulls`` would say of the next pull now, signature and sequence aside (``NONE``: it would be logged)."""
-        call = self.contract.functions.checkPull(
-            bytes(consent_id), category, Web3.to_checksum_address(requester), Web3.to_checksum_address(holder)
-        )
+        call = self.contract.functions.checkPull(bytes(consent_id), category, Web3.to_checksum_address(requester), Web3.to_checksum_address(holder))
         return PullRefusal(call.call())
 
     def pull_request_id(self, consent_id: bytes, sequence: int) -> bytes:

@@ -136,32 +136,22 @@ def check_record(client: ChainClient, build: Build, record: Deployment) -> None:
     for name, entry in record.contracts.items():
         on_chain = code_hash(bytes(client.w3.eth.get_code(entry["address"])))
         if on_chain != entry["code_hash"]:
-            raise DeploymentMismatch(
-                f"{name} at {entry['address']}: code on chain has hash {on_chain}, the record says {entry['code_hash']}. "
-                "Deploy with --fresh to start a new record."
-            )
+            raise DeploymentMismatch(f"{name} at {entry['address']}: code on chain has hash {on_chain}, the record says {entry['code_hash']}. Deploy with --fresh to start a new record.")
         if name in build.artifacts and artifact_hash(build[name].deployed_bytecode) != entry["artifact_hash"]:
             raise DeploymentMismatch(
-                f"{name} changed since it was deployed at {entry['address']} (build {record.source_hash[:12]}, "
-                f"now {build.source_hash[:12]}). Deploy with --fresh to deploy the new code."
+                f"{name} changed since it was deployed at {entry['address']} (build {record.source_hash[:12]}, now {build.source_hash[:12]}). Deploy with --fresh to deploy the new code."
             )
     for issuer, entry in record.stores.items():
         on_chain = code_hash(bytes(client.w3.eth.get_code(entry["address"])))
         if on_chain != entry["code_hash"]:
             raise DeploymentMismatch(
-                f"the document store of {issuer} at {entry['address']}: code on chain has hash {on_chain}, "
-                f"the record says {entry['code_hash']}. Deploy with --fresh to start a new record."
+                f"the document store of {issuer} at {entry['address']}: code on chain has hash {on_chain}, the record says {entry['code_hash']}. Deploy with --fresh to start a new record."
             )
         if STORE_ARTIFACT in build.artifacts and artifact_hash(build[STORE_ARTIFACT].deployed_bytecode) != entry["artifact_hash"]:
-            raise DeploymentMismatch(
-                f"DocumentStore changed since the store of {issuer} was created at {entry['address']}. "
-                "Deploy with --fresh to deploy the new code."
-            )
+            raise DeploymentMismatch(f"DocumentStore changed since the store of {issuer} was created at {entry['address']}. Deploy with --fresh to deploy the new code.")
     for name in DEPLOYED:
         if name in build.artifacts and name not in record.contracts:
-            raise DeploymentMismatch(
-                f"the deployment record has no {name} (it predates that contract). Deploy with --fresh to deploy it."
-            )
+            raise DeploymentMismatch(f"the deployment record has no {name} (it predates that contract). Deploy with --fresh to deploy it.")
 
 
 def _deploy_contract(client: ChainClient, deployer: LocalAccount, artifact: Artifact, *args) -> dict:
@@ -240,9 +230,7 @@ def deploy(
         (state_dir / RECORD_NAME).rename(state_dir / f"deployment.{stamp}.json")
 
     contracts: dict[str, dict] = {}
-    contracts["GovRegistry"] = _deploy_contract(
-        client, governor, build["GovRegistry"], admin_delay, governor.address, governor_info.as_tuple()
-    )
+    contracts["GovRegistry"] = _deploy_contract(client, governor, build["GovRegistry"], admin_delay, governor.address, governor_info.as_tuple())
     registry_address = contracts["GovRegistry"]["address"]
     contracts["ConsentRegistry"] = _deploy_contract(client, governor, build["ConsentRegistry"], registry_address)
     contracts["TenderLedger"] = _deploy_contract(client, governor, build["TenderLedger"], registry_address)

@@ -74,9 +74,7 @@ class EventReader:
         self.client = client
         self.contract = contract
         self.max_range = max_range
-        self._by_topic = {
-            HexBytes(event_abi_to_log_topic(item)): item for item in contract.abi if item.get("type") == "event"
-        }
+        self._by_topic = {HexBytes(event_abi_to_log_topic(item)): item for item in contract.abi if item.get("type") == "event"}
 
     def decode(self, log) -> ChainEvent | None:
         topics = log["topics"]

@@ -142,9 +142,7 @@ class LocalNode:
             self.config.log_file.parent.mkdir(parents=True, exist_ok=True)
             self._log = open(self.config.log_file, "ab")
         out = self._log or subprocess.DEVNULL
-        self.process = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, preexec_fn=die_with_parent
-        )
+        self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
         self._wait_ready(timeout)
         return self
 
@@ -156,10 +154,7 @@ class LocalNode:
         while True:
             if process.poll() is not None:
                 self._close_log()
-                raise NodeError(
-                    f"{self.config.kind} exited with code {process.returncode} during start-up; "
-                    f"see {self.config.log_file or 'its output'}{self._log_tail()}"
-                )
+                raise NodeError(f"{self.config.kind} exited with code {process.returncode} during start-up; see {self.config.log_file or 'its output'}{self._log_tail()}")
             try:
                 chain_id = int(rpc_call(self.url, "eth_chainId", timeout=1.0), 16)
                 break

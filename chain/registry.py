@@ -14,7 +14,6 @@ from chain.errors import TransactionFailed
 from chain.tx import Receipt
 
 
-
 class Role(StrEnum):
     """``contracts/Roles.sol``: a role's id on chain is keccak256 of its name."""
 

@@ -69,7 +69,7 @@ def decode_call(abi: list, data: str) -> tuple[str, dict]:
 
 
 def describe_call(contract_name: str, abi: list, data: str) -> str:
-    """"Name.function(arg=value, ...)" for calldata: bytes shown as 0x-hex, the rest as they are."""
+    """ "Name.function(arg=value, ...)" for calldata: bytes shown as 0x-hex, the rest as they are."""
     name, args = decode_call(abi, data)
     shown = ", ".join(f"{key}={_shown(value)}" for key, value in args.items())
     return f"{contract_name}.{name}({shown})"

@@ -243,9 +243,7 @@ class TenderLedgerClient(ContractClient):
     def reveal_key_call(self, tender_id: bytes | str, pseudonym: bytes | str, key: bytes | str, salt: bytes | str):
         return self.contract.functions.revealKey(unhex(tender_id), unhex(pseudonym), unhex(key), unhex(salt))
 
-    def record_decryption_call(
-        self, tender_id: bytes | str, pseudonym: bytes | str, decrypted: bool, plaintext_hash: bytes | str = ZERO32, cause: int = Cause.NONE
-    ):
+    def record_decryption_call(self, tender_id: bytes | str, pseudonym: bytes | str, decrypted: bool, plaintext_hash: bytes | str = ZERO32, cause: int = Cause.NONE):
         return self.contract.functions.recordDecryption(unhex(tender_id), unhex(pseudonym), bool(decrypted), unhex(plaintext_hash), int(cause))
 
     def publish_reading_call(self, tender_id: bytes | str, readings: Sequence[Reading | tuple], announcement_hash: bytes | str):
@@ -259,9 +257,7 @@ class TenderLedgerClient(ContractClient):
         return self.contract.functions.answerObjection(unhex(tender_id), int(index), unhex(answer_hash))
 
     def submit_scores_call(self, tender_id: bytes | str, expert: str, pseudonym: bytes | str, scores: Sequence[int], signature: bytes | str):
-        return self.contract.functions.submitScores(
-            unhex(tender_id), Web3.to_checksum_address(expert), unhex(pseudonym), [int(s) for s in scores], unhex(signature)
-        )
+        return self.contract.functions.submitScores(unhex(tender_id), Web3.to_checksum_address(expert), unhex(pseudonym), [int(s) for s in scores], unhex(signature))
 
     def replace_expert_call(self, tender_id: bytes | str, expert: str, replacement: str):
         return self.contract.functions.replaceExpert(unhex(tender_id), Web3.to_checksum_address(expert), Web3.to_checksum_address(replacement))
@@ -275,9 +271,7 @@ class TenderLedgerClient(ContractClient):
         """Create tender ``tender_id`` (sent by an active PROCUREMENT member, who becomes its agency)."""
         return self.client.transact(agency, self.create_tender_call(tender_id, terms))
 
-    def commit_bid(
-        self, relayer: LocalAccount, tender_id: bytes, pseudonym: bytes, ciphertext_hash: bytes, key_commitment: bytes
-    ) -> tuple[int, Receipt]:
+    def commit_bid(self, relayer: LocalAccount, tender_id: bytes, pseudonym: bytes, ciphertext_hash: bytes, key_commitment: bytes) -> tuple[int, Receipt]:
         """Commit, replace or re-commit the bid ``pseudonym``; returns its new version."""
         receipt = self.client.transact(relayer, self.commit_bid_call(tender_id, pseudonym, ciphertext_hash, key_commitment))
         return self._only(receipt, "BidCommitted").args["version"], receipt
@@ -314,18 +308,14 @@ class TenderLedgerClient(ContractClient):
         """Record the decryption outcome: ``decrypted`` with ``plaintext_hash``, or not, with ``cause``."""
         return self.client.transact(agency, self.record_decryption_call(tender_id, pseudonym, decrypted, plaintext_hash, cause))
 
-    def publish_reading(
-        self, agency: LocalAccount, tender_id: bytes, readings: Sequence[Reading], announcement_hash: bytes
-    ) -> tuple[int, Receipt]:
+    def publish_reading(self, agency: LocalAccount, tender_id: bytes, readings: Sequence[Reading], announcement_hash: bytes) -> tuple[int, Receipt]:
         """Publish the reading (every decrypted bid once); returns the number of bids read."""
         receipt = self.client.transact(agency, self.publish_reading_call(tender_id, readings, announcement_hash))
         return self._only(receipt, "ReadingPublished").args["count"], receipt
 
     # -- objections -----------------------------------------------------------------------
 
-    def raise_objection(
-        self, sender: LocalAccount, tender_id: bytes, pseudonym: bytes, objection_hash: bytes, signature: bytes
-    ) -> tuple[int, Receipt]:
+    def raise_objection(self, sender: LocalAccount, tender_id: bytes, pseudonym: bytes, objection_hash: bytes, signature: bytes) -> tuple[int, Receipt]:
         """Submit a bidder's signed objection (sent by the bidder or the relayer); returns its index."""
         receipt = self.client.transact(sender, self.raise_objection_call(tender_id, pseudonym, objection_hash, signature))
         return self._only(receipt, "ObjectionRaised").args["index"], receipt
@@ -335,9 +325,7 @@ class TenderLedgerClient(ContractClient):
 
     # -- evaluation and result ------------------------------------------------------------
 
-    def submit_scores(
-        self, sender: LocalAccount, tender_id: bytes, expert: str, pseudonym: bytes, scores: Sequence[int], signature: bytes
-    ) -> Receipt:
+    def submit_scores(self, sender: LocalAccount, tender_id: bytes, expert: str, pseudonym: bytes, scores: Sequence[int], signature: bytes) -> Receipt:
         """Submit an expert's signed scores for one bid (sent by the expert or the relayer)."""
         return self.client.transact(sender, self.submit_scores_call(tender_id, expert, pseudonym, scores, signature))
 
@@ -371,9 +359,7 @@ class TenderLedgerClient(ContractClient):
 
     def get_tender(self, tender_id: bytes) -> Tender:
         tender_id = bytes(tender_id)
-        terms, agency, state, bids, active, settled, decrypted, objections, open_objections, winner = (
-            self.contract.functions.getTender(tender_id).call()
-        )
+        terms, agency, state, bids, active, settled, decrypted, objections, open_objections, winner = self.contract.functions.getTender(tender_id).call()
         document_hash, bid_deadline, opening_time, decryption_end, objection_window, method, min_bidders, experts, weights = terms
         return Tender(
             tender_id=tender_id,
@@ -399,9 +385,7 @@ class TenderLedgerClient(ContractClient):
 
     def get_bid(self, tender_id: bytes, pseudonym: bytes) -> Bid:
         tender_id, pseudonym = bytes(tender_id), bytes(pseudonym)
-        ciphertext_hash, key_commitment, bidder, version, status, read, score_count, score_total, price = (
-            self.contract.functions.getBid(tender_id, pseudonym).call()
-        )
+        ciphertext_hash, key_commitment, bidder, version, status, read, score_count, score_total, price = self.contract.functions.getBid(tender_id, pseudonym).call()
         return Bid(
             tender_id=tender_id,
             pseudonym=pseudonym,

@@ -309,8 +309,7 @@ class ChainClient:
                 return named
         out_of_gas = " (out of gas)" if receipt.gas_used >= tx.get("gas", 0) else ""
         return TransactionFailed(
-            f"transaction {receipt.tx_hash} failed (status 0) in block {receipt.block_number}: "
-            f"gas used {receipt.gas_used} of {tx.get('gas')}{out_of_gas}",
+            f"transaction {receipt.tx_hash} failed (status 0) in block {receipt.block_number}: gas used {receipt.gas_used} of {tx.get('gas')}{out_of_gas}",
             receipt.tx_hash,
         )
 

@@ -200,9 +200,7 @@ class ChainWriter:
             self._broadcast(entry)
         pending = self.client.w3.eth.get_transaction_count(self.account.address, "pending")
         with self.sessions() as session:
-            highest = session.scalar(
-                select(func.max(OutboxEntry.nonce)).where(OutboxEntry.sender == self.account.address, OutboxEntry.status.in_((SIGNED, SENT)))
-            )
+            highest = session.scalar(select(func.max(OutboxEntry.nonce)).where(OutboxEntry.sender == self.account.address, OutboxEntry.status.in_((SIGNED, SENT))))
         self._next_nonce = max(pending, (highest + 1) if highest is not None else 0)
 
     def round(self) -> bool:

@@ -14,7 +14,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from chain.db import NAMING, UtcDateTime, utcnow
 
 
-
 class PullStatus(StrEnum):
     """``gateway_pulls.status``: answered and waiting for the batch, then logged or refused on chain."""
 

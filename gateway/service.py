@@ -177,9 +177,7 @@ class Gateway:
 
     def _recover(self, row: GatewayPull, sequence: int) -> PullOut:
         """The chain may already hold this request's log (a crash between log and answer)."""
-        events = self.consents.contract.events.DataPulled.get_logs(
-            from_block=self.from_block, argument_filters={"consentId": unhex(row.consent_id)}
-        )
+        events = self.consents.contract.events.DataPulled.get_logs(from_block=self.from_block, argument_filters={"consentId": unhex(row.consent_id)})
         for event in events:  # DataPulled names no holder: the holder is the transaction's sender
             if (event["args"]["pullNumber"] == sequence and hx(event["args"]["digest"]) == row.digest
                     and self.consents.client.w3.eth.get_transaction(event["transactionHash"])["from"] == self.holder.address):  # fmt: skip

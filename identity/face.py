@@ -282,7 +282,12 @@ class FaceVendorClient:
         return f"FaceVendorClient({str(self._http.base_url)!r})"
 
     def create_session(
-        self, callback_url: str, reference: str, claimed_name: str, claimed_id_number: str, outcome: str | None = None,
+        self,
+        callback_url: str,
+        reference: str,
+        claimed_name: str,
+        claimed_id_number: str,
+        outcome: str | None = None,
         return_url: str | None = None,
     ) -> VendorSession:
         """Open a verification session. ``outcome`` (one of :data:`OUTCOMES`) is for the

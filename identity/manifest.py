@@ -134,10 +134,7 @@ class Manifest:
             "format": FORMAT,
             "leafEncoding": list(LEAF_ENCODING),
             "root": hx(self.root),
-            "leaves": [
-                {**leaf.as_dict(), "leafHash": hx(leaf.hash()), "proof": [hx(p) for p in self.proof(i)]}
-                for i, leaf in enumerate(self.leaves)
-            ],
+            "leaves": [{**leaf.as_dict(), "leafHash": hx(leaf.hash()), "proof": [hx(p) for p in self.proof(i)]} for i, leaf in enumerate(self.leaves)],
         }
 
 

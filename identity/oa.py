@@ -223,7 +223,6 @@ def _uuid4() -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
-
 def _salt_value(value: Any) -> Any:
     if isinstance(value, str):
         return f"{_uuid4()}:string:{value}"

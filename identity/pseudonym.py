@@ -140,4 +140,16 @@ def sign_revocation_offer(wallet_key, offer: dict) -> str:
     return _hex_signature(account.key, offer["typed_data"])
 
 
-__all__ = ["from_derivation", "sign_consent_offer", "sign_revocation_offer", "Pseudonym", "derive_key", "link_signer", "link_typed_data", "pseudonym_account", "root_message", "root_signature", "salt_for"]
+__all__ = [
+    "from_derivation",
+    "sign_consent_offer",
+    "sign_revocation_offer",
+    "Pseudonym",
+    "derive_key",
+    "link_signer",
+    "link_typed_data",
+    "pseudonym_account",
+    "root_message",
+    "root_signature",
+    "salt_for",
+]

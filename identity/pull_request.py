@@ -107,8 +107,18 @@ class PullRequest:
 
 
 def signed_record(
-    requester, holder: str, consent_id: bytes, sequence: int, category: int, *, chain_id: int, verifying_contract: str,
-    issued_at: int, digest: bytes, attributes: bytes = bytes(32), subject: bytes = bytes(32),
+    requester,
+    holder: str,
+    consent_id: bytes,
+    sequence: int,
+    category: int,
+    *,
+    chain_id: int,
+    verifying_contract: str,
+    issued_at: int,
+    digest: bytes,
+    attributes: bytes = bytes(32),
+    subject: bytes = bytes(32),
 ) -> PullRecord:
     """A ``recordPulls`` record of pull number ``sequence``, signed by ``requester`` (a local key)
     for ``holder``: what a holder logs once it answered. ``attributes`` and ``subject`` are the

@@ -99,8 +99,7 @@ PRECOMPILES = {1: "ecrecover (precompile)", 2: "sha256 (precompile)", 4: "identi
 CALLS = ("CALL", "STATICCALL", "DELEGATECALL", "CALLCODE")
 
 
-def trace_breakdown(url: str, tx_hash: str, calldata: int, *, gas_used: int, calls: dict[str, str] | None = None,
-                    slots: dict[int, str] | None = None) -> dict[str, int] | None:
+def trace_breakdown(url: str, tx_hash: str, calldata: int, *, gas_used: int, calls: dict[str, str] | None = None, slots: dict[int, str] | None = None) -> dict[str, int] | None:
     """Gas of one mined transaction split by what it paid for, from the node's opcode trace
     (``debug_traceTransaction``, struct logs: anvil answers it; None when the node does not).
 

@@ -144,7 +144,7 @@ def capacity_table(rows: list[dict]) -> Table | None:
 
     for operation, each in zip(needed, ("", ": per pull", "", ": per certificate"), strict=True):
         add(operation + each, gas[operation]["per_item"])
-    application = (gas[needed[0]]["gas"] + PULLS_PER_APPLICATION * gas[needed[1]]["per_item"] + gas[needed[2]]["gas"] + gas[needed[3]]["per_item"])
+    application = gas[needed[0]]["gas"] + PULLS_PER_APPLICATION * gas[needed[1]]["per_item"] + gas[needed[2]]["gas"] + gas[needed[3]]["per_item"]
     add("application end to end", application)
     tender_rows = [r for r in rows if r["operation"].startswith("tender: ")]
     if tender_rows:

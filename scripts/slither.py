@@ -28,8 +28,7 @@ CONTRACTS = ROOT / "contracts"
 SHIM = ROOT / "chain" / "solc_shim.js"
 JUSTIFIED = CONTRACTS / "SLITHER.md"
 # the settings chain/compile.py uses (shanghai: ganache's newest hardfork; viaIR: recordPulls is stack-too-deep without it)
-SETTINGS = {"evmVersion": "shanghai", "optimizer": {"enabled": True, "runs": 10_000}, "viaIR": True,
-            "remappings": ["@openzeppelin/=node_modules/@openzeppelin/"]}
+SETTINGS = {"evmVersion": "shanghai", "optimizer": {"enabled": True, "runs": 10_000}, "viaIR": True, "remappings": ["@openzeppelin/=node_modules/@openzeppelin/"]}
 
 
 def sources() -> list[Path]:

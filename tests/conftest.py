@@ -166,6 +166,7 @@ def registry(chain, deployment, build) -> GovRegistryClient:
 
 # -- databases ------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def database_url(request, tmp_path):
     """A fresh, empty database: a SQLite file, or (``db`` tests, when GOVCHAIN_TEST_DATABASE_URL
@@ -196,6 +197,7 @@ def sessions(database_url):
 
 
 # -- the platform API and the whole stack -----------------------------------------------------
+
 
 @pytest.fixture
 def clock() -> Clock:

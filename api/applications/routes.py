@@ -43,8 +43,13 @@ def get_application(application_id: str, identity: CurrentIdentity, platform: Pl
 
 @router.post("/applications/{application_id}/face-verification", response_model=schemas.FaceVerificationStarted, status_code=201)
 def start_face_verification(
-    application_id: str, body: schemas.FaceVerificationStart, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep,
-    now: NowDep, client: ClientDep,
+    application_id: str,
+    body: schemas.FaceVerificationStart,
+    identity: CurrentIdentity,
+    platform: PlatformDep,
+    session: SessionDep,
+    now: NowDep,
+    client: ClientDep,
 ):
     """Start a face check at the vendor; the claimed name and ID number are stored sealed. Each opens
     a paid vendor session: ``limit_face_sessions`` per applicant and per client, beyond 429 with Retry-After."""
@@ -63,6 +68,7 @@ def start_face_verification(
 async def face_callback(request: Request, platform: PlatformDep, now: NowDep):
     """Standard Webhooks callback from the face-verification vendor (a trigger only)."""
     body = await read_body(request, MAX_CALLBACK_BYTES, "callback bodies")
+
     def handle():
         with platform.sessions() as session:
             service.handle_callback(platform, session, body, request.headers, now)

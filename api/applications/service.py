@@ -94,8 +94,9 @@ def start_face_verification(platform: Platform, session: Session, application: A
         raise BadRequest("choosing the vendor outcome is only allowed in dev")
     try:
         with vendor(platform) as client:
-            started = client.create_session(platform.settings.public_url + CALLBACK_PATH, application.id, name, id_number, outcome,
-                                            return_url=f"{platform.settings.public_url}/apply?application={application.id}")
+            started = client.create_session(
+                platform.settings.public_url + CALLBACK_PATH, application.id, name, id_number, outcome, return_url=f"{platform.settings.public_url}/apply?application={application.id}"
+            )
     except VendorUnavailable as exc:
         raise ServiceUnavailable(f"the face-verification vendor cannot be reached: {exc}") from None
     except VendorError as exc:

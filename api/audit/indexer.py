@@ -296,6 +296,7 @@ class FastDecoder:
 
 def _normal(entry) -> tuple[str, list[str], bytes, int, str, int]:
     """``(address, topics, data, block, tx, log index)`` of a raw or a web3-formatted log."""
+
     def as_hex(value) -> str:
         return value if isinstance(value, str) else hx(value)
 

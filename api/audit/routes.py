@@ -90,4 +90,3 @@ def consent_receipt(
     """The consent as an ISO/IEC TS 27560 consent record: principal, purposes, data, controllers,
     recipients, validity, how to withdraw, and every event with its transaction (the applicant; auditors)."""
     return service.consent_receipt(platform, session, identity, consent_id, int(now.timestamp()))
-

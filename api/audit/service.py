@@ -38,6 +38,8 @@ def sealed_bid_activity():
     opened = exists().where(opening.case_ref == ChainRecord.case_ref, opening.contract == ChainRecord.contract,
                             opening.event.in_(OPENING_EVENTS))  # fmt: skip
     return and_(ChainRecord.event.in_(BID_EVENTS), ~opened)
+
+
 RECORD_FIELDS = ("block_number", "log_index", "block_time", "tx_hash", "contract", "contract_name", "event", "kind",
                  "tx_sender", "member", "applicant", "case_ref", "args")  # fmt: skip
 CURSOR = re.compile(r"^(\d{1,18})\.(\d{1,9})$")
@@ -240,12 +242,10 @@ def tender_trail(platform: Platform, session: Session, identity: Identity, tende
         raise NotFound(f"no tender {tender_id} in the index")
     if not identity.roles & OVERSEERS and identity.address != created["args"]["agency"]:
         raise Forbidden(f"{identity.address} is neither an auditor, a governor nor the agency of tender {tender_id}")
-    return _finish("tender", tender_id, rows, platform, {}, verify,
-                   lambda: trails.chain_rows(indexer.watched(), platform.contracts.registry(), tender_id=tender_id))
+    return _finish("tender", tender_id, rows, platform, {}, verify, lambda: trails.chain_rows(indexer.watched(), platform.contracts.registry(), tender_id=tender_id))
 
 
-def _finish(kind: str, case_id: str, rows: list[dict], platform: Platform, notes: dict, verify: bool,
-            from_chain: Callable[[], list[dict]]) -> dict:
+def _finish(kind: str, case_id: str, rows: list[dict], platform: Platform, notes: dict, verify: bool, from_chain: Callable[[], list[dict]]) -> dict:
     """The trail; with ``verify`` each step checked against its receipt and the set of steps
     re-derived from the chain's logs (a step the index lacks is reported, not dropped)."""
     names = names_of(platform)
@@ -433,11 +433,13 @@ def consent_receipt(platform: Platform, session: Session, identity: Identity, co
         "receiptId": f"urn:govchain:{granted.chain_id}:{granted.contract}:consent:{consent_id}",
         "generatedAt": now,
         "language": "zh-CN",
-        "principal": {"id": applicant, "idType": "per-consent pseudonymous account address (no name, ID number or wallet is kept on chain)",
-                      **({"linkedWallet": linked.applicant} if linked is not None and identity.address == linked.applicant else {})},
-        "purposes": [{"code": m.code, "purpose": m.name_zh, "purposeEn": m.name_en, "legalBasis": "consent",
-                      "purposeHash": terms["purposeHash"]} for m in matters] or [{"code": None, "purpose": None, "legalBasis": "consent",
-                                                                                   "purposeHash": terms["purposeHash"]}],  # fmt: skip
+        "principal": {
+            "id": applicant,
+            "idType": "per-consent pseudonymous account address (no name, ID number or wallet is kept on chain)",
+            **({"linkedWallet": linked.applicant} if linked is not None and identity.address == linked.applicant else {}),
+        },
+        "purposes": [{"code": m.code, "purpose": m.name_zh, "purposeEn": m.name_en, "legalBasis": "consent", "purposeHash": terms["purposeHash"]} for m in matters]
+        or [{"code": None, "purpose": None, "legalBasis": "consent", "purposeHash": terms["purposeHash"]}],  # fmt: skip
         "dataCategories": [{"category": c, "attributes": attrs} for c, attrs in scope.items()],
         "scopeHash": terms["scopeHash"],
         "controllers": [party(terms["agency"], "controller")],
@@ -446,15 +448,23 @@ def consent_receipt(platform: Platform, session: Session, identity: Identity, co
         "state": state.state.name.lower() if state.state is not ConsentState.NONE else "unknown",
         "withdrawal": {
             "method": "signed revocation (EIP-712 Revocation(consentId, deadline), signed by the principal's key)",
-            "request": f"GET {revocation}", "submit": f"POST {revocation}",
+            "request": f"GET {revocation}",
+            "submit": f"POST {revocation}",
             "onChain": "ConsentRegistry.revokeConsentBySig (relayed), or revokeConsent sent by the principal",
             "effect": "every later pull is refused and logged as refused",
         },
-        "events": [{
-            "type": kinds.get(e.event, e.event), "time": e.block_time, "txHash": e.tx_hash, "blockNumber": e.block_number,
-            "logIndex": e.log_index, "by": e.tx_sender,
-            **({"category": CATEGORIES[e.args["category"]], "holder": e.tx_sender, "requester": e.member} if e.kind == "pull" else {}),
-            **({"reason": REFUSALS.get(e.args["reason"])} if e.event == "PullRefused" else {}),
-        } for e in events],  # fmt: skip
+        "events": [
+            {
+                "type": kinds.get(e.event, e.event),
+                "time": e.block_time,
+                "txHash": e.tx_hash,
+                "blockNumber": e.block_number,
+                "logIndex": e.log_index,
+                "by": e.tx_sender,
+                **({"category": CATEGORIES[e.args["category"]], "holder": e.tx_sender, "requester": e.member} if e.kind == "pull" else {}),
+                **({"reason": REFUSALS.get(e.args["reason"])} if e.event == "PullRefused" else {}),
+            }
+            for e in events
+        ],  # fmt: skip
         "evidence": {"chainId": granted.chain_id, "contract": granted.contract, "grantedTx": granted.tx_hash, "grantedBlock": granted.block_number},
     }

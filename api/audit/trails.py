@@ -225,8 +225,7 @@ class ChainChecker:
         return True, f"receipt holds: {row['event']} at log {row['log_index']} of block {row['block_number']}, sent by {_short(row['tx_sender'])}"
 
 
-def verify(trail: dict, rows: list[dict], checker: ChainChecker, *, from_chain: list[dict] | None = None,
-           names: Names | None = None, notes: dict | None = None) -> dict:
+def verify(trail: dict, rows: list[dict], checker: ChainChecker, *, from_chain: list[dict] | None = None, names: Names | None = None, notes: dict | None = None) -> dict:
     """Mark each step verified or not (rows in the trail's order) and the whole trail.
 
     ``from_chain``, the case's rows re-derived from the chain's logs, adds every step the index
@@ -272,8 +271,9 @@ def _topic(reader, event: str) -> str:
     return hx(event_abi_to_log_topic(abi))
 
 
-def chain_rows(watched: Watched, registry, *, tender_id: str | None = None, application_id: str | None = None,
-               consent_id: str | None = None, documents: tuple[str, ...] = (), page_blocks: int = 2_000) -> list[dict]:
+def chain_rows(
+    watched: Watched, registry, *, tender_id: str | None = None, application_id: str | None = None, consent_id: str | None = None, documents: tuple[str, ...] = (), page_blocks: int = 2_000
+) -> list[dict]:
     """A case's rows read straight from the chain by its references (topics), no index involved.
 
     ``registry`` (a GovRegistryClient) vouches for DocumentStores: a document event counts only

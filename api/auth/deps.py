@@ -15,9 +15,7 @@ from httpkit.problems import Forbidden, Unauthorized
 _bearer = HTTPBearer(auto_error=False, description="token from POST /v1/auth/token")
 
 
-def current_identity(
-    platform: PlatformDep, now: NowDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Identity:
+def current_identity(platform: PlatformDep, now: NowDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Identity:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("this route needs a bearer token; sign in at POST /v1/auth/challenge")
     return authenticate(platform, credentials.credentials, now)

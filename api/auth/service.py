@@ -45,9 +45,7 @@ def issue_challenge(platform: Platform, session: Session, address: str, now: dat
         issued_at=now,
         expiration_time=now + timedelta(seconds=settings.challenge_ttl_seconds),
     )
-    challenge = AuthChallenge(
-        nonce=message.nonce, address=address, message=message.text(), issued_at=now, expires_at=message.expiration_time
-    )
+    challenge = AuthChallenge(nonce=message.nonce, address=address, message=message.text(), issued_at=now, expires_at=message.expiration_time)
     # an expired challenge can never be exchanged (nor replayed: its message is refused as expired
     # by its own expiration time first), so it goes as new ones are issued
     session.execute(delete(AuthChallenge).where(AuthChallenge.expires_at <= now))
@@ -60,9 +58,7 @@ def exchange(platform: Platform, session: Session, text: str, signature: str, no
     """Check a signed challenge and spend its nonce; return a token, its expiry and who it is for."""
     settings = platform.settings
     try:
-        message = siwe.verify(
-            text, signature, domain=settings.public_domain, uri=settings.public_url, chain_id=settings.chain_id, now=now
-        )
+        message = siwe.verify(text, signature, domain=settings.public_domain, uri=settings.public_url, chain_id=settings.chain_id, now=now)
     except siwe.SiweError as exc:
         raise Unauthorized(f"sign-in refused: {exc}") from None
     challenge = session.get(AuthChallenge, message.nonce)
@@ -70,9 +66,9 @@ def exchange(platform: Platform, session: Session, text: str, signature: str, no
         raise Unauthorized("sign-in refused: this challenge was not issued by the server")
     if challenge.expires_at <= now:
         raise Unauthorized("sign-in refused: the challenge has expired; ask for a new one")
-    spent = cast(CursorResult, session.execute(
-        update(AuthChallenge).where(AuthChallenge.nonce == message.nonce, AuthChallenge.used_at.is_(None)).values(used_at=now)
-    ))  # an UPDATE's result: a cursor with its row count
+    spent = cast(
+        CursorResult, session.execute(update(AuthChallenge).where(AuthChallenge.nonce == message.nonce, AuthChallenge.used_at.is_(None)).values(used_at=now))
+    )  # an UPDATE's result: a cursor with its row count
     session.commit()
     if spent.rowcount != 1:
         raise Unauthorized("sign-in refused: this challenge was already used")

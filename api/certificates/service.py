@@ -116,9 +116,7 @@ def decide(platform: Platform, session: Session, application: Application, appro
     return certificate
 
 
-def decide_many(
-    platform: Platform, session: Session, agency: str, items: list[tuple[str, bool, str]], now: datetime
-) -> list[tuple[Application | None, Certificate | None, Problem | None]]:
+def decide_many(platform: Platform, session: Session, agency: str, items: list[tuple[str, bool, str]], now: datetime) -> list[tuple[Application | None, Certificate | None, Problem | None]]:
     """Many decisions of one agency (``(application_id, approve, reason)`` each) in one database
     transaction: per-item results. An item that does not apply (unknown application, another
     agency's, not awaiting a decision, decided earlier in the same list) is refused with its

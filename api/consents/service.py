@@ -61,9 +61,7 @@ def scope_salt(application: Application) -> bytes:
 def derivation(platform: Platform, application: Application) -> schemas.PseudonymInfo:
     """How the applicant derives the pseudonym of the application's consent."""
     registry = platform.contracts.consents().address
-    return schemas.PseudonymInfo(
-        message=pseudonyms.root_message(platform.contracts.chain().chain_id, registry), salt=hx(pseudonyms.salt_for(application.id))
-    )
+    return schemas.PseudonymInfo(message=pseudonyms.root_message(platform.contracts.chain().chain_id, registry), salt=hx(pseudonyms.salt_for(application.id)))
 
 
 def offer(platform: Platform, session: Session, application: Application, now: datetime, pseudonym: str | None) -> schemas.ConsentOffer:
@@ -225,11 +223,20 @@ def my_consents(platform: Platform, session: Session, address: str) -> list[sche
         consent = platform.contracts.consents().get(bytes(event["args"]["consentId"]))
         views.append(
             schemas.ConsentView(
-                consent_id=consent_id, pseudonym=consent.applicant, state=consent.state.name.lower(), agency=consent.agency,
-                agency_name=names.name(consent.agency), categories=[c for i, c in enumerate(CATEGORIES) if consent.categories >> i & 1],
-                application_id=application.id, purposes=_purposes(platform, application),
-                not_before=consent.not_before, expires_at=consent.expires_at, pulls=consent.pulls, max_pulls=consent.max_pulls,
-                granted_tx=hx(event["transactionHash"]), granted_block=event["blockNumber"],
+                consent_id=consent_id,
+                pseudonym=consent.applicant,
+                state=consent.state.name.lower(),
+                agency=consent.agency,
+                agency_name=names.name(consent.agency),
+                categories=[c for i, c in enumerate(CATEGORIES) if consent.categories >> i & 1],
+                application_id=application.id,
+                purposes=_purposes(platform, application),
+                not_before=consent.not_before,
+                expires_at=consent.expires_at,
+                pulls=consent.pulls,
+                max_pulls=consent.max_pulls,
+                granted_tx=hx(event["transactionHash"]),
+                granted_block=event["blockNumber"],
             )  # fmt: skip
         )
     return views
@@ -258,14 +265,19 @@ def my_data_access(platform: Platform, session: Session, address: str) -> list[s
             args = {**args, "holder": senders[tx], "requester": consent.agency}
         views.append(
             schemas.AccessView(
-                consent_id=consent.consent_id, outcome=PullOutcome.REFUSED if refused else PullOutcome.RELEASED,
-                reason=REFUSAL_TEXT[PullRefusal(args["reason"])] if refused else None, category=CATEGORIES[args["category"]],
-                requester=args["requester"], requester_name=names.name(args["requester"]), holder=args["holder"],
-                holder_name=names.name(args["holder"]), purposes=consent.purposes,
+                consent_id=consent.consent_id,
+                outcome=PullOutcome.REFUSED if refused else PullOutcome.RELEASED,
+                reason=REFUSAL_TEXT[PullRefusal(args["reason"])] if refused else None,
+                category=CATEGORIES[args["category"]],
+                requester=args["requester"],
+                requester_name=names.name(args["requester"]),
+                holder=args["holder"],
+                holder_name=names.name(args["holder"]),
+                purposes=consent.purposes,
                 legal_basis=f"your consent {consent.consent_id[:10]}… signed for {', '.join(consent.purposes) or 'the application'}",
-                at=names.time(event["blockNumber"]), tx_hash=hx(event["transactionHash"]), block_number=event["blockNumber"],
+                at=names.time(event["blockNumber"]),
+                tx_hash=hx(event["transactionHash"]),
+                block_number=event["blockNumber"],
             )  # fmt: skip
         )
     return views
-
-

@@ -33,10 +33,17 @@ class LocalServices:
         )  # fmt: skip
         self.gateways = {
             party: ServiceProcess(
-                f"gateway {party}", "gateway",
-                {**base, "GOVCHAIN_GATEWAY_HOLDER_PARTY": party, "GOVCHAIN_GATEWAY_RPC_URL": settings.rpc_url,
-                 "GOVCHAIN_GATEWAY_STATE_DIR": str(settings.state_dir), "GOVCHAIN_GATEWAY_CHAIN_ID": str(settings.chain_id)},
-                health_path="/v1/health", log_file=self._log(f"gateway-{party}"),
+                f"gateway {party}",
+                "gateway",
+                {
+                    **base,
+                    "GOVCHAIN_GATEWAY_HOLDER_PARTY": party,
+                    "GOVCHAIN_GATEWAY_RPC_URL": settings.rpc_url,
+                    "GOVCHAIN_GATEWAY_STATE_DIR": str(settings.state_dir),
+                    "GOVCHAIN_GATEWAY_CHAIN_ID": str(settings.chain_id),
+                },
+                health_path="/v1/health",
+                log_file=self._log(f"gateway-{party}"),
             )  # fmt: skip
             for party in DEV_HOLDERS
         }

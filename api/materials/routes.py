@@ -232,4 +232,3 @@ def delivery(application_id: str, identity: CurrentIdentity, platform: PlatformD
     if identity.address in (application.applicant, application.agency):
         out["address"] = service.delivery_address(platform, application)
     return out
-

@@ -44,7 +44,4 @@ def list_outbox(session: SessionDep, status: Annotated[str | None, Query(pattern
     query = select(OutboxEntry).order_by(OutboxEntry.id.desc()).limit(limit)
     if status:
         query = query.where(OutboxEntry.status == status)
-    return [
-        OutboxEntryOut(intent_key=e.intent_key, sender=e.sender, nonce=e.nonce, tx_hash=e.tx_hash, status=e.status, block_number=e.block_number, error=e.error)
-        for e in session.scalars(query)
-    ]
+    return [OutboxEntryOut(intent_key=e.intent_key, sender=e.sender, nonce=e.nonce, tx_hash=e.tx_hash, status=e.status, block_number=e.block_number, error=e.error) for e in session.scalars(query)]

@@ -153,8 +153,17 @@ def _match_signed(platform: Platform, application: Application, attempts: list[P
 
 
 def request_body(
-    requester: str, holder: str, holder_hpke_key: bytes, sequence: int, consent_id: str, category: str, scope: dict[str, list[str]],
-    scope_salt: bytes, attributes: list[str], subject: dict, issued_at: int,
+    requester: str,
+    holder: str,
+    holder_hpke_key: bytes,
+    sequence: int,
+    consent_id: str,
+    category: str,
+    scope: dict[str, list[str]],
+    scope_salt: bytes,
+    attributes: list[str],
+    subject: dict,
+    issued_at: int,
 ) -> tuple[dict, PullRequest]:
     """The JSON body of a gateway's ``POST /v1/pulls`` without its signature (the subject sealed
     to the holder), and the EIP-712 ``PullRequest`` the requester signs for it."""
@@ -173,14 +182,23 @@ def request_body(
 
 
 def pull_body(
-    agency_key, holder: str, holder_hpke_key: bytes, sequence: int, consent_id: str, category: str, scope: dict[str, list[str]],
-    scope_salt: bytes, attributes: list[str], subject: dict, issued_at: int, chain_id: int, consent_registry: str,
+    agency_key,
+    holder: str,
+    holder_hpke_key: bytes,
+    sequence: int,
+    consent_id: str,
+    category: str,
+    scope: dict[str, list[str]],
+    scope_salt: bytes,
+    attributes: list[str],
+    subject: dict,
+    issued_at: int,
+    chain_id: int,
+    consent_registry: str,
 ) -> dict:
     """A signed gateway body (a client holding the agency's key: tests, benchmarks, an agency's own service);
     EIP-712 in ConsentRegistry's domain, so the contract checks the same signature when the pull is logged."""
-    body, request = request_body(
-        agency_key.address, holder, holder_hpke_key, sequence, consent_id, category, scope, scope_salt, attributes, subject, issued_at
-    )
+    body, request = request_body(agency_key.address, holder, holder_hpke_key, sequence, consent_id, category, scope, scope_salt, attributes, subject, issued_at)
     return dict(body, signature=hx(request.sign(agency_key.key, chain_id, consent_registry)))
 
 
@@ -224,8 +242,7 @@ def _pull_one(platform: Platform, session: Session, application: Application, at
 def pulled_data(platform: Platform, session: Session, application: Application) -> list[dict]:
     rows = session.scalars(select(PulledRecord).where(PulledRecord.application_id == application.id, PulledRecord.sealed.is_not(None)))
     return [
-        {"category": r.category, "holder": r.holder, "tx_hash": r.tx_hash,
-         **json.loads(platform.keys.open(cast(bytes, r.sealed), f"pulled/{r.request_id}".encode()))}  # fmt: skip
+        {"category": r.category, "holder": r.holder, "tx_hash": r.tx_hash, **json.loads(platform.keys.open(cast(bytes, r.sealed), f"pulled/{r.request_id}".encode()))}  # fmt: skip
         for r in rows
     ]
 

@@ -86,8 +86,7 @@ def test_each_rule_finds_its_situation_and_nothing_in_the_clean_case(api, http, 
     (expiring,) = by_rule(found, "pull_near_expiry")
     assert expiring["case_ref"] == "0x" + short_consent.hex() and expiring["tx_hashes"] == [near.receipt.tx_hash]
     refused = by_rule(found, "pull_refused")
-    assert {(f["tx_hashes"][0], f["explanation"].rsplit(": ", 1)[1]) for f in refused} == {
-        (over.receipt.tx_hash, "max_pulls_reached"), (refused_revoked.receipt.tx_hash, "revoked")}
+    assert {(f["tx_hashes"][0], f["explanation"].rsplit(": ", 1)[1]) for f in refused} == {(over.receipt.tx_hash, "max_pulls_reached"), (refused_revoked.receipt.tx_hash, "revoked")}
     assert all(f["severity"] == "medium" and f["member"] == parties.agency.address for f in refused)
     (soon,) = by_rule(found, "certificate_revoked_soon")
     assert soon["case_ref"] == "0x" + root.hex() and revocation.tx_hash in soon["tx_hashes"]

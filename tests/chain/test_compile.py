@@ -59,9 +59,7 @@ def test_compiles_once_for_processes_starting_together_and_caches_by_source_hash
 
 def test_compile_error_names_file_and_line(project):
     contracts, build_dir = project
-    (contracts / "Broken.sol").write_text(
-        "// SPDX-License-Identifier: Apache-2.0\npragma solidity ^0.8.24;\n\ncontract Broken {\n    uint256 x = ;\n}\n"
-    )
+    (contracts / "Broken.sol").write_text("// SPDX-License-Identifier: Apache-2.0\npragma solidity ^0.8.24;\n\ncontract Broken {\n    uint256 x = ;\n}\n")
     with pytest.raises(CompileError) as failed:
         compile_contracts(contracts, build_dir)
     (file, line, message) = failed.value.errors[0]
@@ -73,9 +71,7 @@ def test_compile_error_names_file_and_line(project):
 
 def test_missing_import_is_reported(project):
     contracts, build_dir = project
-    (contracts / "Imports.sol").write_text(
-        '// SPDX-License-Identifier: Apache-2.0\npragma solidity ^0.8.24;\nimport "@openzeppelin/contracts/NoSuchFile.sol";\n'
-    )
+    (contracts / "Imports.sol").write_text('// SPDX-License-Identifier: Apache-2.0\npragma solidity ^0.8.24;\nimport "@openzeppelin/contracts/NoSuchFile.sol";\n')
     with pytest.raises(CompileError) as failed:
         compile_contracts(contracts, build_dir)
     assert failed.value.errors[0][0] == "contracts/Imports.sol"

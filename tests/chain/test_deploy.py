@@ -56,7 +56,6 @@ def test_code_missing_on_chain_is_refused(fresh_deploy, chain, tmp_path):
     assert len(list(tmp_path.glob("deployment.*.json"))) == 1  # the old record is kept aside
 
 
-
 def test_another_chain_is_refused(fresh_deploy, tmp_path):
     fresh_deploy()
     path = tmp_path / "deployment.json"

@@ -90,9 +90,7 @@ def test_a_batch_anchors_every_record_in_order(ledger, parties):
     records = [EvidenceRecord("COMMITMENT_CHECK", h(f"ref {i}"), h(f"root {i}")) for i in range(4)]
     receipt = ledger.anchor_batch(parties.agency, records)
     events = ledger.events(receipt)
-    assert [(e.args["root"], e.args["kind"], e.args["ref"], e.args["by"]) for e in events] == [
-        (h(f"root {i}"), KINDS["COMMITMENT_CHECK"], h(f"ref {i}"), parties.agency.address) for i in range(4)
-    ]
+    assert [(e.args["root"], e.args["kind"], e.args["ref"], e.args["by"]) for e in events] == [(h(f"root {i}"), KINDS["COMMITMENT_CHECK"], h(f"ref {i}"), parties.agency.address) for i in range(4)]
     assert {ledger.anchored_at(r.root).block_number for r in records} == {receipt.block_number}
 
 

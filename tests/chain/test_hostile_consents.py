@@ -28,10 +28,12 @@ from identity.pull_request import PullRequest
 SCOPE = {"id_card": ["id_number", "name"]}
 ID_CARD, RESIDENCE_PERMIT = 0, 1
 
+
 @pytest.fixture
 def consents(chain, deployment):
     entry = deployment.contracts["ConsentRegistry"]
     return ConsentRegistryClient(chain, entry["address"], entry["abi"])
+
 
 def terms_for(client, applicant, agency) -> eip712.ConsentTerms:
     now = client.w3.eth.get_block("latest")["timestamp"]
@@ -42,8 +44,10 @@ def terms_for(client, applicant, agency) -> eip712.ConsentTerms:
         not_before=now, expires_at=now + 3600, max_pulls=2, nonce=secrets.randbits(64), deadline=now + 900,
     )  # fmt: skip
 
+
 def granted_count(consents, client) -> int:
     return len(consents.contract.events.ConsentGranted.get_logs(from_block=0, to_block=client.block_number()))
+
 
 def refused_grant(consents, client, sender, terms, signature, error: str) -> None:
     before = granted_count(consents, client)
@@ -52,6 +56,7 @@ def refused_grant(consents, client, sender, terms, signature, error: str) -> Non
     assert refused.value.name == error, refused.value
     assert granted_count(consents, client) == before
     assert consents.get(eip712.consent_id(terms, eip712.Domain.of(consents.domain()))).state is ConsentState.NONE
+
 
 def test_consent_signed_for_another_chain_or_contract_is_refused(chain, deployment, consents, parties, node_config):
     applicant = dev_account(node_config, 14)
@@ -65,6 +70,7 @@ def test_consent_signed_for_another_chain_or_contract_is_refused(chain, deployme
     ):
         refused_grant(consents, chain, parties.relayer, terms, eip712.sign_consent(terms, domain, applicant.key), "ConsentRegistryInvalidSignature")
 
+
 def test_consent_signed_by_someone_else_is_refused(chain, consents, parties, node_config):
     applicant, other = dev_account(node_config, 15), dev_account(node_config, 16)
     terms = terms_for(chain, applicant, parties.agency)
@@ -74,12 +80,14 @@ def test_consent_signed_by_someone_else_is_refused(chain, consents, parties, nod
     refused_grant(consents, chain, other, terms, eip712.sign_consent(terms, domain, other.key), "ConsentRegistryUnauthorizedRelayer")
     refused_grant(consents, chain, parties.relayer, terms, b"\x00" * 65, "ConsentRegistryInvalidSignature")
 
+
 @pytest.fixture
 def live_consent(chain, consents, parties, node_config) -> bytes:
     applicant = dev_account(node_config, 17)
     terms = terms_for(chain, applicant, parties.agency)
     consent_id, _ = consents.grant(parties.relayer, terms, eip712.sign_consent(terms, eip712.Domain.of(consents.domain()), applicant.key))
     return consent_id
+
 
 @pytest.fixture
 def record(chain, consents, parties):
@@ -95,21 +103,25 @@ def record(chain, consents, parties):
 
     return make
 
+
 def test_holder_logging_a_category_it_does_not_hold_is_refused(consents, parties, live_consent, record):
     before = consents.get(live_consent)
     result = consents.record_pulls(parties.holder_rp, [record(live_consent, ID_CARD, parties.agency, holder=parties.holder_rp)])  # holder_rp serves residence permits only
     assert result.refusals == [PullRefusal.CATEGORY_NOT_SERVED]
     assert consents.get(live_consent).pulls == before.pulls == 0
 
+
 def test_agency_pulling_under_another_agencys_consent_is_refused(consents, parties, live_consent, record):
     result = consents.record_pulls(parties.holder_psb, [record(live_consent, ID_CARD, parties.agency_culture)])
     assert result.refusals == [PullRefusal.WRONG_REQUESTER]
     assert consents.get(live_consent).pulls == 0
 
+
 def test_category_outside_the_consent_is_refused(consents, parties, live_consent, record):
     result = consents.record_pulls(parties.holder_rp, [record(live_consent, RESIDENCE_PERMIT, parties.agency, holder=parties.holder_rp)])
     assert result.refusals == [PullRefusal.CATEGORY_NOT_COVERED]
     assert consents.get(live_consent).pulls == 0
+
 
 @pytest.mark.parametrize("who", ["outsider", "agency", "relayer", "governor"])
 def test_only_data_holders_log_pulls(consents, parties, live_consent, who, record):
@@ -118,11 +130,14 @@ def test_only_data_holders_log_pulls(consents, parties, live_consent, who, recor
     assert refused.value.name == "ConsentRegistryUnauthorizedHolder"
     assert consents.get(live_consent).pulls == 0 and consents.get(live_consent).state is ConsentState.ACTIVE
 
+
 # -- issue 15: the pull log needs the agency's own signature -----------------------------------
+
 
 def pull_events(consents, client) -> int:
     head = client.block_number()
     return sum(len(e.get_logs(from_block=0, to_block=head)) for e in (consents.contract.events.DataPulled, consents.contract.events.PullRefused))
+
 
 def test_holder_cannot_log_a_pull_or_a_refusal_the_agency_never_signed(chain, consents, parties, live_consent, record):
     before = pull_events(consents, chain)
@@ -174,6 +189,7 @@ def test_agency_that_lost_its_role_is_refused_on_chain(chain, consents, registry
 
 
 # -- the pull request's digest is hashed from the record's calldata words (gas2) -------------
+
 
 @pytest.mark.parametrize("field", ["consent_id", "sequence", "requester", "issued_at", "details_hash"])
 def test_a_signed_pull_request_altered_in_any_field_is_refused(chain, consents, parties, live_consent, record, field):

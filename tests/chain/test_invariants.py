@@ -233,7 +233,9 @@ def test_only_members_with_the_right_role_change_state(client, deployment, parti
 
     def footprint() -> tuple:
         head = client.block_number()
-        logs = client.w3.eth.get_logs({"fromBlock": 0, "toBlock": head, "address": [deployment.address(n) for n in ("GovRegistry", "ConsentRegistry", "EvidenceLedger", "TenderLedger")] + [store.address]})
+        logs = client.w3.eth.get_logs(
+            {"fromBlock": 0, "toBlock": head, "address": [deployment.address(n) for n in ("GovRegistry", "ConsentRegistry", "EvidenceLedger", "TenderLedger")] + [store.address]}
+        )
         return len(logs), gov.member(parties.outsider2.address).roles
 
     class Roles(RuleBasedStateMachine):

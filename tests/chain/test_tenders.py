@@ -319,24 +319,16 @@ def test_lowest_price_tender_end_to_end(ledger, domain, parties, chain, create, 
     opening = open_now(ledger, chain, parties, tender_id, terms)
     assert (opening.state, opening.count) == (TenderState.OPENED, 4)
     opened_at = chain.w3.eth.get_block(opening.receipt.block_number)["timestamp"]
-    assert [(e.name, e.args) for e in ledger.events(opening.receipt)] == [
-        ("TenderOpened", {"tenderId": tender_id, "bids": 4, "decryptionEnd": opened_at + DECRYPTION})
-    ]
+    assert [(e.name, e.args) for e in ledger.events(opening.receipt)] == [("TenderOpened", {"tenderId": tender_id, "bids": 4, "decryptionEnd": opened_at + DECRYPTION})]
 
     # sign-ins go through the relayer; a reveals its key itself, b and c through the relayer; d never signs in
     receipt = sign_in(ledger, domain, parties.relayer, tender_id, a)
-    assert [(e.name, e.args) for e in ledger.events(receipt)] == [
-        ("BidderSignedIn", {"tenderId": tender_id, "pseudonym": a.pseudonym, "bidder": a.address})
-    ]
+    assert [(e.name, e.args) for e in ledger.events(receipt)] == [("BidderSignedIn", {"tenderId": tender_id, "pseudonym": a.pseudonym, "bidder": a.address})]
     receipt = reveal(ledger, a.account, tender_id, a)
-    assert [(e.name, e.args) for e in ledger.events(receipt)] == [
-        ("KeyRevealed", {"tenderId": tender_id, "pseudonym": a.pseudonym, "bidder": a.address, "key": a.key, "salt": a.salt})
-    ]
+    assert [(e.name, e.args) for e in ledger.events(receipt)] == [("KeyRevealed", {"tenderId": tender_id, "pseudonym": a.pseudonym, "bidder": a.address, "key": a.key, "salt": a.salt})]
     assert ledger.get_bid(tender_id, a.pseudonym).status is BidStatus.REVEALED
     receipt = ledger.record_decryption(parties.procurement, tender_id, a.pseudonym, True, plaintext_hash(a))
-    assert [(e.name, e.args) for e in ledger.events(receipt)] == [
-        ("BidDecrypted", {"tenderId": tender_id, "pseudonym": a.pseudonym, "plaintextHash": plaintext_hash(a)})
-    ]
+    assert [(e.name, e.args) for e in ledger.events(receipt)] == [("BidDecrypted", {"tenderId": tender_id, "pseudonym": a.pseudonym, "plaintextHash": plaintext_hash(a)})]
     for bidder in (b, c):
         decrypt(ledger, domain, parties, tender_id, bidder)
 
@@ -368,17 +360,13 @@ def test_lowest_price_tender_end_to_end(ledger, domain, parties, chain, create, 
     stored = ledger.get_bid(tender_id, b.pseudonym)
     assert (stored.read, stored.price, stored.status, stored.bidder) == (True, 900, BidStatus.DECRYPTED, b.address)
 
-    index, receipt = ledger.raise_objection(
-        parties.relayer, tender_id, a.pseudonym, h("objection"), tender712.sign_objection(tender_id, a.pseudonym, h("objection"), domain, a.account)
-    )
+    index, receipt = ledger.raise_objection(parties.relayer, tender_id, a.pseudonym, h("objection"), tender712.sign_objection(tender_id, a.pseudonym, h("objection"), domain, a.account))
     assert index == 0
     assert [(e.name, e.args) for e in ledger.events(receipt)] == [
         ("ObjectionRaised", {"tenderId": tender_id, "index": 0, "pseudonym": a.pseudonym, "bidder": a.address, "objectionHash": h("objection")})
     ]
     receipt = ledger.answer_objection(parties.procurement, tender_id, 0, h("answer"))
-    assert [(e.name, e.args) for e in ledger.events(receipt)] == [
-        ("ObjectionAnswered", {"tenderId": tender_id, "index": 0, "pseudonym": a.pseudonym, "answerHash": h("answer")})
-    ]
+    assert [(e.name, e.args) for e in ledger.events(receipt)] == [("ObjectionAnswered", {"tenderId": tender_id, "index": 0, "pseudonym": a.pseudonym, "answerHash": h("answer")})]
 
     tie_winner = min(b.pseudonym, c.pseudonym, key=lambda p: int.from_bytes(p, "big"))
     loser = c.pseudonym if tie_winner == b.pseudonym else b.pseudonym
@@ -481,9 +469,7 @@ def test_fewer_bids_than_min_bidders_fail_the_opening(ledger, domain, parties, c
     ledger.withdraw_bid(parties.relayer, tender_id, bidders[2].pseudonym)  # 2 left
     opening = open_now(ledger, chain, parties, tender_id, terms)
     assert (opening.state, opening.count) == (TenderState.FAILED, 2)
-    assert [(e.name, e.args) for e in ledger.events(opening.receipt)] == [
-        ("TenderFailed", {"tenderId": tender_id, "bids": 2, "minBidders": 3})
-    ]
+    assert [(e.name, e.args) for e in ledger.events(opening.receipt)] == [("TenderFailed", {"tenderId": tender_id, "bids": 2, "minBidders": 3})]
     assert ledger.state(tender_id) is TenderState.FAILED
     with pytest.raises(WrongState) as closed:
         sign_in(ledger, domain, parties.relayer, tender_id, bidders[0])
@@ -514,9 +500,7 @@ def test_replace_and_withdraw_before_the_deadline_keep_every_version_in_the_trai
     assert version == 2
     GAS["commitBid (replacement)"] = receipt.gas_used
     receipt = ledger.withdraw_bid(parties.relayer, tender_id, bidder.pseudonym)
-    assert [(e.name, e.args) for e in ledger.events(receipt)] == [
-        ("BidWithdrawn", {"tenderId": tender_id, "pseudonym": bidder.pseudonym, "version": 2})
-    ]
+    assert [(e.name, e.args) for e in ledger.events(receipt)] == [("BidWithdrawn", {"tenderId": tender_id, "pseudonym": bidder.pseudonym, "version": 2})]
     stored = ledger.get_bid(tender_id, bidder.pseudonym)
     assert (stored.status, stored.version, stored.ciphertext_hash) == (BidStatus.WITHDRAWN, 2, h("ciphertext:v2"))
     assert ledger.get_tender(tender_id).active_bids == 0
@@ -1227,9 +1211,7 @@ def test_gas_figures(ledger, domain, parties, chain, create, bidders, experts, a
     for bidder in bidders[:3]:
         decrypt(ledger, domain, parties, lowest, bidder)
     advance_to(chain, decryption_end(ledger, lowest))
-    GAS["recordDecryption (cause 1, after the window)"] = ledger.record_decryption(
-        parties.procurement, lowest, bidders[3].pseudonym, False, cause=Cause.BIDDER_FAULT
-    ).gas_used
+    GAS["recordDecryption (cause 1, after the window)"] = ledger.record_decryption(parties.procurement, lowest, bidders[3].pseudonym, False, cause=Cause.BIDDER_FAULT).gas_used
     ledger.publish_reading(parties.procurement, lowest, readings_for(bidders[:3], (1000, 950, 990)), h("announcement"))
     past_objection_period(ledger, chain, lowest)
     GAS["publishResult (method 0, 3 read bids of 4)"] = ledger.publish_result(parties.procurement, lowest, bidders[1].pseudonym, h("report")).receipt.gas_used
@@ -1374,9 +1356,7 @@ def test_an_expert_who_does_not_score_is_replaced_after_the_deadline(ledger, dom
     with pytest.raises(UnauthorizedAgency):
         ledger.replace_expert(parties.relayer, tender_id, stalling.address, spare.address)
     receipt = ledger.replace_expert(parties.procurement, tender_id, stalling.address, spare.address)
-    assert [(e.name, e.args) for e in ledger.events(receipt)] == [
-        ("ExpertReplaced", {"tenderId": tender_id, "expert": stalling.address, "replacement": spare.address, "droppedScores": 1})
-    ]
+    assert [(e.name, e.args) for e in ledger.events(receipt)] == [("ExpertReplaced", {"tenderId": tender_id, "expert": stalling.address, "replacement": spare.address, "droppedScores": 1})]
     assert ledger.get_tender(tender_id).experts == (experts[0].address, experts[1].address, spare.address)
     assert (ledger.get_bid(tender_id, a.pseudonym).score_count, ledger.has_scored(tender_id, stalling.address, a.pseudonym)) == (2, False)
     with pytest.raises(NotAnExpert):  # the replaced expert is off the panel

@@ -38,10 +38,7 @@ def engine(sessions):
 def rotations(chain, registry, sender, intents: int) -> list[Intent]:
     """``intents`` calls of ``sender`` (a member) rotating its HPKE key: any member may, any number of times."""
     gas = chain.build(sender, registry.contract.functions.rotateHpkeKey(bytes(32)))["gas"]
-    return [
-        Intent(f"test:rotate:{i}", sender.address, registry.address, calldata(registry, "rotateHpkeKey", bytes([1, i % 256]) * 16), gas)
-        for i in range(intents)
-    ]
+    return [Intent(f"test:rotate:{i}", sender.address, registry.address, calldata(registry, "rotateHpkeKey", bytes([1, i % 256]) * 16), gas) for i in range(intents)]
 
 
 def calldata(registry, function: str, *args) -> bytes:

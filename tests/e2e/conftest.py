@@ -48,7 +48,6 @@ def make_consent(client, consents, parties, node_config):
         domain = eip712.Domain.of(consents.domain())
         consent_id, _ = consents.grant(applicant, terms, eip712.sign_consent(terms, domain, applicant.key))
         subject = {"id_number": person["id_number"], "vendor_request_id": vendor_request_id, "salt": salt.hex()}
-        return {"consent_id": "0x" + consent_id.hex(), "applicant": applicant, "subject": subject, "scope": scope, "person": person, "registry": consents,
-                "scope_salt": scope_salt}
+        return {"consent_id": "0x" + consent_id.hex(), "applicant": applicant, "subject": subject, "scope": scope, "person": person, "registry": consents, "scope_salt": scope_salt}
 
     return make

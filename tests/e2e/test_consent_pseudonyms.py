@@ -82,4 +82,3 @@ def test_the_platform_relays_a_consent_only_with_the_wallets_link(stack, registr
     granted = stack.http.post(f"{path}/consent", json=body, headers=me)
     assert granted.status_code == 201, granted.text
     assert registry.get(bytes.fromhex(offer["consent_id"][2:])).applicant == offer["typed_data"]["message"]["applicant"]
-

@@ -20,6 +20,7 @@ from identity.keys import hpke_key_for, x25519_public_bytes
 from identity.pull_request import pull_request_id, verify_answer
 from identity.sealing import hpke_open
 
+
 def request(stack, deployment, parties, consent, *, category="id_card", holder="holder_psb", agency=None, attributes=None, **overrides):
     holder_account = getattr(parties, holder)
     consent_id = bytes.fromhex(consent["consent_id"][2:])
@@ -186,4 +187,3 @@ def test_gateway_killed_between_log_and_answer_delivers_on_retry_with_one_log_en
     assert answer.status_code == 200, answer.text
     assert answer.json()["pull_number"] == 1
     assert consents.get(bytes.fromhex(consent["consent_id"][2:])).pulls == 1  # exactly one log entry
-

@@ -82,7 +82,7 @@ def test_malformed_forms_are_refused(stack, draft):
     assert stack.http.post(url, content=files.png(), headers={**me, "Content-Type": "image/png"}).status_code == 400
     no_file = stack.http.post(url, data={"material": "health-exam"}, files={"other": ("a.png", files.png())}, headers=me)
     assert no_file.status_code == 400 and "file" in no_file.json()["detail"]
-    broken = stack.http.post(url, content=b"--x\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nabc", headers={**me, "Content-Type": "multipart/form-data; boundary=x"})
+    broken = stack.http.post(url, content=b'--x\r\nContent-Disposition: form-data; name="file"\r\n\r\nabc', headers={**me, "Content-Type": "multipart/form-data; boundary=x"})
     assert broken.status_code == 400
     assert blobs(stack) == before
 
@@ -90,7 +90,7 @@ def test_malformed_forms_are_refused(stack, draft):
 def test_an_interrupted_upload_leaves_nothing(stack, draft):
     me, application_id = draft
     before = blobs(stack)
-    body = b"--b\r\nContent-Disposition: form-data; name=\"material\"\r\n\r\nhealth-exam\r\n--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n\r\n" + files.png()
+    body = b'--b\r\nContent-Disposition: form-data; name="material"\r\n\r\nhealth-exam\r\n--b\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\n' + files.png()
     url = urlsplit(stack.api.url)
     with socket.create_connection((url.hostname, url.port)) as sock:
         head = (f"POST /v1/applications/{application_id}/materials HTTP/1.1\r\nHost: {url.netloc}\r\n"

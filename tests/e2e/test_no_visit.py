@@ -70,7 +70,6 @@ def test_face_check_consent_pulls_tracker_then_revocation(stack, parties, applic
     assert {a["reason"] for a in access[3:]} == {"revoked"}
 
 
-
 def test_demo_runs_the_whole_path(stack, parties, tmp_path):
     from io import StringIO
 

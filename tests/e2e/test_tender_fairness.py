@@ -147,7 +147,8 @@ def one_through_the_platform_one_straight_on_chain(stack, client, deployment, pa
 
 def test_a_key_revealed_straight_to_the_contract_is_decrypted_at_close(stack, client, deployment, parties, node_config, ledger):
     tender, honest, direct = one_through_the_platform_one_straight_on_chain(
-        stack, client, deployment, parties, node_config, ledger, "GC-2026-F05", ("测试直揭甲公司", 300_00), ("测试直揭乙公司", 200_00))
+        stack, client, deployment, parties, node_config, ledger, "GC-2026-F05", ("测试直揭甲公司", 300_00), ("测试直揭乙公司", 200_00)
+    )
     move_past(stack, client, tender["terms"]["decryption_end"])
     procurement = stack.sign_in(parties.procurement)
     closed = stack.http.post(f"/v1/tenders/{tender['tender_id']}/close-decryption", headers=procurement)
@@ -299,8 +300,7 @@ def test_bid_uploads_are_rate_limited_per_bidder(stack, client, deployment, part
 
 def test_verify_fails_when_the_agency_drops_a_bid_whose_revealed_key_opens_it(stack, client, deployment, parties, node_config, ledger):
     # the lowest bid's key goes straight on chain: the platform has not decrypted it yet
-    tender, high, low = one_through_the_platform_one_straight_on_chain(
-        stack, client, deployment, parties, node_config, ledger, "GC-2026-F04", ("测试弃标甲公司", 300_00), ("测试弃标乙公司", 100_00))
+    tender, high, low = one_through_the_platform_one_straight_on_chain(stack, client, deployment, parties, node_config, ledger, "GC-2026-F04", ("测试弃标甲公司", 300_00), ("测试弃标乙公司", 100_00))
     tid, pid = bytes.fromhex(tender["tender_id"][2:]), bytes.fromhex(low.receipt["pseudonym"][2:])
     client.nonces.reset()  # the stack sent with the agency's key too
     from chain.reverts import revert_class

@@ -50,8 +50,7 @@ def test_the_form_is_the_documented_rule_and_what_every_kind_hashed_before(value
 
 def test_the_rule_spelled_out_on_one_value():
     assert canonical_json(AWKWARD).decode() == (
-        '{"10":10,"9":9,"A":"","a":[true,false,null,-7,0],"ctl":"\\b\\f\\n\\r\\t\\u0000\\u001f\x7f",'
-        '"z":1,"ä":{"户籍":["住址","姓名"]},"é":"naïve \\"quoted\\" \\\\ /","𝄞":"😀 \u2028\u2029"}'
+        '{"10":10,"9":9,"A":"","a":[true,false,null,-7,0],"ctl":"\\b\\f\\n\\r\\t\\u0000\\u001f\x7f","z":1,"ä":{"户籍":["住址","姓名"]},"é":"naïve \\"quoted\\" \\\\ /","𝄞":"😀 \u2028\u2029"}'
     )
     assert evidence_json_v0({"note": "核实 ok", "a": "𝄞"}) == b'{"a": "\\ud834\\udd1e", "note": "\\u6838\\u5b9e ok"}'
 

@@ -25,9 +25,7 @@ UUID_PREFIX = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{
 
 
 def node(request: dict):
-    done = subprocess.run(
-        ["node", str(WRAP_JS)], input=json.dumps(request, allow_nan=False).encode(), capture_output=True, timeout=60, cwd=ROOT
-    )
+    done = subprocess.run(["node", str(WRAP_JS)], input=json.dumps(request, allow_nan=False).encode(), capture_output=True, timeout=60, cwd=ROOT)
     assert done.returncode == 0, done.stderr.decode()
     return json.loads(done.stdout)
 
@@ -226,11 +224,7 @@ def test_values_javascript_cannot_reproduce_are_refused():
 
 json_keys = st.text(min_size=1, max_size=8).filter(lambda k: "." not in k)
 json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**53 - 1), max_value=2**53 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=12),
+    st.none() | st.booleans() | st.integers(min_value=-(2**53 - 1), max_value=2**53 - 1) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(json_keys, children, max_size=4),
     max_leaves=12,
 )

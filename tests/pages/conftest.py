@@ -32,7 +32,9 @@ def pytest_configure(config):
 def chromium_executable() -> str:
     path = os.environ.get("GOVCHAIN_CHROMIUM") or DEFAULT_CHROMIUM
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-        pytest.fail(f"no Chromium at {path}: `make test` installs Debian's chromium package (delete .venv/.browser-installed if it went missing since), or set GOVCHAIN_CHROMIUM to a Chromium executable")
+        pytest.fail(
+            f"no Chromium at {path}: `make test` installs Debian's chromium package (delete .venv/.browser-installed if it went missing since), or set GOVCHAIN_CHROMIUM to a Chromium executable"
+        )
     return path
 
 
@@ -79,10 +81,7 @@ class Wallet:
     def __init__(self, page: Page, account):
         self.account, self.requests = account, []
         page.expose_function("govchainTestWallet", self._request)
-        page.add_init_script(
-            "window.ethereum = { isGovchainTestWallet: true,"
-            " request: ({ method, params }) => window.govchainTestWallet(method, params || []) };"
-        )
+        page.add_init_script("window.ethereum = { isGovchainTestWallet: true, request: ({ method, params }) => window.govchainTestWallet(method, params || []) };")
 
     def _request(self, method: str, params: list):
         self.requests.append((method, params))

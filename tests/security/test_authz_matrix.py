@@ -126,8 +126,10 @@ MATRIX: dict[tuple[str, str], tuple[frozenset, object]] = {
     ("POST", "/v1/agency/signature-requests/{request_id}"): (SIGNED, lambda w: {"json": {"raw_transaction": "0x00"}}),
     ("GET", "/v1/certificate-batches/{merkle_root}"): (HANDLING_AGENCY, None),
     # procurement
-    ("POST", "/v1/tenders"): (PROCUREMENT, lambda w: {"json": {"reference": "SEC-X", "title": "t", "document_hash": HEX32, "bid_deadline": 1,
-                                                                "method": "lowest_price", "experts": [w.applicant.address]}}),  # fmt: skip
+    ("POST", "/v1/tenders"): (
+        PROCUREMENT,
+        lambda w: {"json": {"reference": "SEC-X", "title": "t", "document_hash": HEX32, "bid_deadline": 1, "method": "lowest_price", "experts": [w.applicant.address]}},
+    ),  # fmt: skip
     ("POST", TENDER + "/open"): (PROCUREMENT, None),
     ("POST", TENDER + "/close-decryption"): (PROCUREMENT, None),
     ("POST", TENDER + "/reading"): (PROCUREMENT, None),

@@ -115,7 +115,7 @@ def test_endless_chunked_body_is_refused_early_with_bounded_memory(stack, draft)
 def test_thousands_of_parts_are_refused(stack, draft):
     me, application_id = draft
     before = files_under(stack.api.settings.state_dir)
-    parts = b"".join(f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"f{i}\"\r\n\r\nx\r\n".encode() for i in range(5000))
+    parts = b"".join(f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="f{i}"\r\n\r\nx\r\n'.encode() for i in range(5000))
     for body in (parts + FIRST_PARTS + f"\r\n--{BOUNDARY}--\r\n".encode(),
                  FIRST_PARTS + b"".join(f"\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{i}.png\"\r\n\r\nx".encode() for i in range(3000)) + f"\r\n--{BOUNDARY}--\r\n".encode()):  # fmt: skip
         response = stack.http.post(f"/v1/applications/{application_id}/materials", content=body,

@@ -47,9 +47,7 @@ def consent(stack, applicant, me, application_id):
 
 
 def upload(stack, me, application_id: str, material: str, data: bytes, filename: str = "scan.png"):
-    return stack.http.post(
-        f"/v1/applications/{application_id}/materials", data={"material": material}, files={"file": (filename, data)}, headers=me
-    )
+    return stack.http.post(f"/v1/applications/{application_id}/materials", data={"material": material}, files={"file": (filename, data)}, headers=me)
 
 
 def sign_commitment(stack, applicant, me, application_id: str, material: str):

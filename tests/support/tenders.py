@@ -12,6 +12,7 @@ from api.tenders.client import BidderClient
 from chain.node import rpc_call
 from chain.registry import MemberInfo
 
+
 def now_of(stack, client) -> int:
     return max(int(stack.clock.now().timestamp()), client.w3.eth.get_block("latest")["timestamp"])
 
