@@ -11,6 +11,7 @@ its own schedule), and stopped at shut-down, in the reverse order of starting. T
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Protocol, TypeVar, runtime_checkable
 
@@ -64,6 +65,57 @@ class Workers:
     def stop(self) -> None:
         for worker in reversed(list(self._workers.values())):
             worker.stop()
+
+
+class LoopWorker:
+    """A worker whose work is one round, run in a thread of its own: at start, whenever woken,
+    and at the latest ``interval()`` seconds after the round before. A round that raises is
+    logged (once per distinct error) and tried again at the next one."""
+
+    name: str
+    thread_name: str
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_error: str | None = None
+
+    def run_round(self) -> None:
+        raise NotImplementedError
+
+    def interval(self) -> float:
+        return 1.0
+
+    def enabled(self) -> bool:
+        return True
+
+    def start(self) -> None:
+        if self._thread is None and self.enabled():
+            self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def wake(self) -> None:
+        """Run a round now rather than at the next interval."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_round()
+                self.last_error = None
+            except Exception as exc:  # the chain or the database may be down: the next round tries again
+                if self.last_error != str(exc):
+                    log.warning("%s deferred: %s", self.name, exc)
+                self.last_error = str(exc)
+            self._wake.wait(self.interval())
+            self._wake.clear()
 
 
 class OutboxResume:

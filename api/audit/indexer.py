@@ -39,6 +39,7 @@ from web3 import Web3
 from web3.types import RPCEndpoint
 
 from api.audit.models import ChainRecord
+from api.workers import LoopWorker
 from chain.consents import PullRefusal
 from chain.deploy import Deployment
 from chain.errors import ChainUnavailable
@@ -371,11 +372,12 @@ def decode_logs(watched: Watched, logs) -> list[tuple[str, ChainEvent]]:
     return out
 
 
-class Indexer:
+class Indexer(LoopWorker):
     """Follows one deployment's contracts into ``chain_records``; one per API process (the
     ``indexer`` worker of :mod:`api.workers`: started, woken and stopped by the app's lifespan)."""
 
     name = "indexer"
+    thread_name = "audit-indexer"
 
     def __init__(self, client_of: Callable[[], ChainClient], deployment_of: Callable[[], Deployment], sessions: sessionmaker,
                  settings: AuditSettings | None = None):  # fmt: skip
@@ -386,39 +388,18 @@ class Indexer:
         self._page: int | None = None  # blocks per page now (halved while pages are too full for the node)
         self._facts = Facts(fallback=self._lookup)
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.last_error: str | None = None
+        super().__init__()
 
-    # -- the background thread -----------------------------------------------------------
+    # -- the background thread (api.workers.LoopWorker) -----------------------------------
 
-    def start(self) -> None:
-        if self._thread is None and self.settings.index_enabled:
-            self._thread = threading.Thread(target=self._run, name="audit-indexer", daemon=True)
-            self._thread.start()
+    def enabled(self) -> bool:
+        return self.settings.index_enabled
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+    def interval(self) -> float:
+        return self.settings.index_poll_seconds
 
-    def wake(self) -> None:
-        """Catch up now rather than at the next poll."""
-        self._wake.set()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.catch_up()
-                self.last_error = None
-            except Exception as exc:  # the chain or the database may be down: try again next round
-                if self.last_error != str(exc):
-                    log.warning("audit index deferred: %s", exc)
-                self.last_error = str(exc)
-            self._wake.wait(self.settings.index_poll_seconds)
-            self._wake.clear()
+    def run_round(self) -> None:
+        self.catch_up()
 
     # -- catching up ---------------------------------------------------------------------
 

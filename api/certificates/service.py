@@ -32,6 +32,7 @@ from api.agency_signing.service import SignatureAwaited, agency_write
 from api.applications import states
 from api.applications.service import claimed_identity
 from api.context import Platform
+from api.workers import LoopWorker
 from api.models import Application, BatchState, Certificate, CertificateBatch, CertificateState
 from httpkit.problems import Conflict, Forbidden, NotFound, Problem, ServiceUnavailable
 from chain import intents
@@ -182,44 +183,27 @@ def revoke_batch(platform: Platform, session: Session, batch: CertificateBatch, 
     return batch
 
 
-class Issuer:
+class Issuer(LoopWorker):
     """The background batcher: one per API process (several processes share work through
     row locks on PostgreSQL; SQLite runs one). The ``issuer`` worker of :mod:`api.workers`."""
 
     name = "issuer"
+    thread_name = "certificate-issuer"
 
     def __init__(self, platform: Platform):
+        super().__init__()
         self.platform = platform
         self.batch_size = platform.settings.issue_batch_size
         self.max_wait = platform.settings.issue_batch_seconds
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._flush_lock = threading.Lock()
 
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="certificate-issuer", daemon=True)
-            self._thread.start()
+    # -- the background thread (api.workers.LoopWorker): finishes what is pending, cuts what is due
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+    def interval(self) -> float:
+        return min(self.max_wait, 1.0) if self.max_wait > 0 else 1.0
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(timeout=min(self.max_wait, 1.0) if self.max_wait > 0 else 1.0)
-            self._wake.clear()
-            try:
-                self.work(datetime.now(UTC))
-            except Exception as exc:  # the chain may be down: the batch stays pending, retried next round
-                log.warning("certificate issuance deferred: %s", exc)
-                self._stop.wait(1.0)
+    def run_round(self) -> None:
+        self.work(datetime.now(UTC))
 
     def work(self, now: datetime, *, force: bool = False) -> list[CertificateBatch]:
         """Finish pending batches (and those whose agency signature is now mined), then cut new ones
