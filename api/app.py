@@ -28,6 +28,24 @@ from api.pulls.routes import router as pulls_router
 from api.settings import Settings
 from api.tenders.routes import router as tenders_router
 from api.workers import OutboxResume
+from chain.leases import Lease
+
+
+def add_workers(platform: Platform, names: tuple[str, ...] = ("outbox", "issuer", "indexer")) -> None:
+    """The platform's background workers (all of them in an API process). The issuer and the
+    indexer each work in one process at a time among all that share the database (a lease each);
+    the others stand by and take over when it dies."""
+    contracts = platform.contracts
+    if "outbox" in names:
+        platform.workers.add(OutboxResume(contracts.outbox))  # finishes chain writes a previous process left open, first
+    if "issuer" in names:
+        issuer = Issuer(platform)  # finishes batches a previous process left pending, then batches new approvals
+        issuer.lead_with(Lease(platform.engine, "issuer"))
+        platform.workers.add(issuer)
+    if "indexer" in names:
+        indexer = Indexer(contracts.chain, contracts.deployment, platform.sessions)  # the audit index (resumes at its cursor)
+        indexer.lead_with(Lease(platform.engine, "indexer"))
+        platform.workers.add(indexer)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -39,10 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.auto_migrate:
             db.upgrade(platform.engine)
         app.state.platform = platform
-        contracts = platform.contracts
-        platform.workers.add(OutboxResume(contracts.outbox))  # finishes chain writes a previous process left open, first
-        platform.workers.add(Issuer(platform))  # finishes batches a previous process left pending, then batches new approvals
-        platform.workers.add(Indexer(contracts.chain, contracts.deployment, platform.sessions))  # the audit index (resumes at its cursor)
+        add_workers(platform)
         platform.workers.start()
         yield
         platform.close()  # the workers stop in reverse order, then the database

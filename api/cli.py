@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+from enum import Enum
 import socket
 from pathlib import Path
 from typing import Annotated, NoReturn, cast
@@ -125,14 +126,63 @@ def _print_deployment(deployment) -> None:
 
 
 @app.command("serve")
-def serve_cmd(host: str = "127.0.0.1", port: int = 8000):
-    """Serve the platform API with uvicorn (settings from GOVCHAIN_* variables)."""
+def serve_cmd(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="API processes on the port (replicas; use PostgreSQL for more than one)")] = 1,
+):
+    """Serve the platform API with uvicorn (settings from GOVCHAIN_* variables).
+
+    Each process runs the background workers too; the issuer and the indexer work in one of them
+    at a time (a lease each in the database), the others stand by."""
     import uvicorn
 
     from api.app import create_app
     from httpkit import KEEP_ALIVE_SECONDS
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="info", timeout_keep_alive=KEEP_ALIVE_SECONDS)
+    if workers == 1:
+        uvicorn.run(create_app(), host=host, port=port, log_level="info", timeout_keep_alive=KEEP_ALIVE_SECONDS)
+    else:  # uvicorn's processes each build the app from the factory
+        uvicorn.run("api.app:create_app", factory=True, workers=workers, host=host, port=port, log_level="info", timeout_keep_alive=KEEP_ALIVE_SECONDS)
+
+
+class WorkerName(str, Enum):
+    outbox = "outbox"
+    issuer = "issuer"
+    indexer = "indexer"
+    all = "all"
+
+
+@app.command("worker")
+def worker_cmd(name: Annotated[WorkerName, typer.Argument(help="which background worker to run, or all of them")]):
+    """Run background workers without serving HTTP, until interrupted (Ctrl-C or SIGTERM).
+
+    The issuer and the indexer work only while this process holds their lease (one process at a
+    time among all that share GOVCHAIN_DATABASE_URL); otherwise they stand by and take over when
+    the holder dies."""
+    import signal
+    import threading
+
+    from api import db
+    from api.app import add_workers
+    from api.context import Platform
+    from api.settings import Settings
+
+    settings = Settings()
+    platform = Platform.build(settings)
+    if settings.auto_migrate:
+        db.upgrade(platform.engine)
+    add_workers(platform, ("outbox", "issuer", "indexer") if name is WorkerName.all else (name.value,))
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    platform.workers.start()
+    console.print(f"worker {name.value}: running (Ctrl-C stops it)")
+    try:
+        stopped.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        platform.close()
 
 
 @app.command("up")

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Protocol, TypeVar, runtime_checkable
 
+from chain.leases import Lease
 from chain.outbox import Outbox
 
 log = logging.getLogger("govchain.api")
@@ -70,7 +71,11 @@ class Workers:
 class LoopWorker:
     """A worker whose work is one round, run in a thread of its own: at start, whenever woken,
     and at the latest ``interval()`` seconds after the round before. A round that raises is
-    logged (once per distinct error) and tried again at the next one."""
+    logged (once per distinct error) and tried again at the next one.
+
+    With a :class:`~chain.leases.Lease` (:meth:`lead_with`) a round runs only in the process that
+    holds it: every API replica and ``govchain worker`` process runs the loop, one of them works,
+    and when it dies another takes the lease at its next round."""
 
     name: str
     thread_name: str
@@ -80,6 +85,15 @@ class LoopWorker:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_error: str | None = None
+        self.lease: Lease | None = None
+
+    def lead_with(self, lease: Lease) -> None:
+        self.lease = lease
+
+    @property
+    def leading(self) -> bool:
+        """Whether this process does this worker's rounds (always, without a lease)."""
+        return self.lease is None or self.lease.held
 
     def run_round(self) -> None:
         raise NotImplementedError
@@ -100,13 +114,29 @@ class LoopWorker:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        if self.lease is not None:
+            self.lease.release()
 
     def wake(self) -> None:
         """Run a round now rather than at the next interval."""
         self._wake.set()
 
+    def _lead(self) -> bool:
+        """Take or keep the lease (if any); whether this round is ours."""
+        if self.lease is None:
+            return True
+        try:
+            return self.lease.acquire() and self.lease.confirm()
+        except Exception as exc:  # the database is down: nobody leads from here this round
+            log.warning("%s: lease %s not taken: %s", self.name, self.lease.name, exc)
+            return False
+
     def _run(self) -> None:
         while not self._stop.is_set():
+            if not self._lead():
+                self._wake.wait(self.interval())
+                self._wake.clear()
+                continue
             try:
                 self.run_round()
                 self.last_error = None

@@ -37,6 +37,11 @@ _local_locks: dict[str, threading.Lock] = {}
 _local_guard = threading.Lock()
 
 
+def lease_file(database: str, name: str) -> Path:
+    """Where a SQLite database's lease ``name`` is held (it names the holding process's pid)."""
+    return Path(f"{database}.{hashlib.sha256(name.encode()).hexdigest()[:16]}.lease")
+
+
 def lock_key(name: str) -> int:
     """The 64-bit advisory-lock key of a job name (PostgreSQL's ``bigint``: signed)."""
     return int.from_bytes(hashlib.sha256(b"govchain lease " + name.encode()).digest()[:8], "big", signed=True)
@@ -139,8 +144,7 @@ class Lease:
         database = self.engine.url.database
         if not database or database == ":memory:":
             return self._acquire_local(f"{id(self.engine)}:{self.name}")
-        path = Path(f"{database}.{hashlib.sha256(self.name.encode()).hexdigest()[:16]}.lease")
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        descriptor = os.open(lease_file(database, self.name), os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -160,4 +164,4 @@ class Lease:
         return True
 
 
-__all__ = ["Lease", "lock_key"]
+__all__ = ["Lease", "lease_file", "lock_key"]
