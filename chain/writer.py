@@ -87,10 +87,20 @@ class Outcome:
         return self.status == MINED
 
 
+def intrinsic_gas(data: bytes) -> int:
+    """The gas a call costs before it runs (21,000 and 16 a non-zero calldata byte, 4 a zero one)."""
+    return 21_000 + sum(16 if byte else 4 for byte in data)
+
+
 def enqueue(session: Session, intent: Intent) -> None:
     """Queue ``intent`` in the caller's transaction (committed with the business change, or not
     at all). An intent key already stored raises IntegrityError at flush/commit: one intent,
-    one transaction. Rings the writer's bell when the transaction commits."""
+    one transaction. Rings the writer's bell when the transaction commits.
+
+    A gas limit below the intrinsic gas is refused here (ValueError): some nodes (anvil) take such
+    a transaction and silently drop it, which would stall every later nonce of the key."""
+    if intent.gas < intrinsic_gas(intent.data):
+        raise ValueError(f"intent {intent.key!r}: gas limit {intent.gas} is below the call's intrinsic gas {intrinsic_gas(intent.data)}")
     session.add(
         OutboxEntry(intent_key=intent.key, sender=intent.sender, to_address=intent.to, calldata=intent.data,
                     gas_limit=intent.gas, status=QUEUED)

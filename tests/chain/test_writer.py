@@ -4,6 +4,7 @@ processes; a killed leader's successor finishes what it signed."""
 from __future__ import annotations
 
 import os
+from select import select as readable_within
 import subprocess
 import sys
 import time
@@ -83,7 +84,7 @@ def test_queued_intents_are_sent_with_contiguous_nonces_and_each_waiter_learns_i
 def test_a_call_the_node_refuses_fails_without_using_its_nonce_and_one_reverted_on_chain_fails_with_its_block(chain, registry, parties, sessions, engine):
     first_nonce = chain.w3.eth.get_transaction_count(parties.agency.address)
     good, starved, after = rotations(chain, registry, parties.agency, 3)
-    starved = Intent(starved.key, starved.sender, starved.to, starved.data, 21_000)  # below intrinsic gas: refused by the node
+    starved = Intent(starved.key, starved.sender, starved.to, starved.data, 10**9)  # over the block's gas limit: refused by the node
     # an agency retiring a member reverts on chain (governors only): sent with a fixed gas limit, no estimate to stop it
     retire = calldata(registry, "retireMember", parties.outsider.address, bytes(32))
     reverting = Intent("test:reverting", parties.agency.address, registry.address, retire, 200_000)
@@ -102,6 +103,14 @@ def test_a_call_the_node_refuses_fails_without_using_its_nonce_and_one_reverted_
     assert mined_nonces == [first_nonce, first_nonce + 1, first_nonce + 2]  # the refused one left no gap
 
 
+def test_a_gas_limit_below_the_intrinsic_gas_is_refused_before_anything_is_stored(chain, registry, parties, sessions, engine):
+    (intent,) = rotations(chain, registry, parties.agency, 1)
+    with sessions() as session:
+        with pytest.raises(ValueError, match="below the call's intrinsic gas"):
+            enqueue(session, Intent(intent.key, intent.sender, intent.to, intent.data, 21_000))
+    assert entries(sessions) == []
+
+
 def test_an_intent_key_is_queued_once(chain, registry, parties, sessions, engine):
     (intent,) = rotations(chain, registry, parties.agency, 1)
     queue_all(sessions, [intent])
@@ -110,6 +119,13 @@ def test_an_intent_key_is_queued_once(chain, registry, parties, sessions, engine
     with sessions() as session:
         assert session.scalar(select(OutboxEntry.status).where(OutboxEntry.intent_key == intent.key)) == QUEUED
     assert outcome(sessions, intent.key) is None
+
+
+def said(process: subprocess.Popen, timeout: float = 60) -> str:
+    """The next line the child writes, waiting at most ``timeout`` seconds (never a test that hangs)."""
+    ready, _, _ = readable_within([process.stdout], [], [], timeout)
+    assert ready, f"the writer process said nothing within {timeout} s"
+    return process.stdout.readline().strip()
 
 
 def start_writer(chain, database_url, fault=None) -> subprocess.Popen:
@@ -125,15 +141,15 @@ def test_two_writer_processes_one_leader_killed_after_signing_the_other_finishes
     doomed = start_writer(chain, database_url, fault="writer.after_sign")
     standby = None
     try:
-        assert doomed.stdout.readline().strip() == "leading"
+        assert said(doomed) == "leading"
         standby = start_writer(chain, database_url)
-        assert standby.stdout.readline().strip() == "standing by"
+        assert said(standby) == "standing by"
         intents = rotations(chain, registry, parties.agency, 30)
         queue_all(sessions, intents)
         doomed.wait(30)
         assert doomed.returncode == -9  # killed with its first batch signed and stored, not sent
         died = time.monotonic()
-        assert standby.stdout.readline().strip() == "leading"
+        assert said(standby, timeout=30) == "leading"
         handover = time.monotonic() - died
         done = [wait_for(sessions, intent.key, 90) for intent in intents]
     finally:
