@@ -11,8 +11,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: run test test-anvil check lint install compile clean bench drills slither
 
 # Test workers (pytest-xdist, whole modules per worker): each runs its own node, deployment and stack.
-# Two: three were faster (a clean-clone `.ci/run` in 17 min 42 s against 20 min 38 s, 2026-12-03) but the
-# next run with three failed two timing-bound tests; see docs/testing.md.
+# Two: three were slower on the same tree (ganache pass 8 min 05 s against 7 min 42 s; see docs/testing.md).
 WORKERS ?= 2
 # How xdist hands out tests: whole modules (loadscope) or one test at a time (load).
 DIST ?= loadscope
