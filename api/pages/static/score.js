@@ -43,12 +43,14 @@ async function load() {
     const th = document.createElement("th"); th.textContent = t; return th;
   }));
   $("score-head").replaceChildren(head);
-  $("bids").replaceChildren(...bids.map((bid) => row(bid, mine.get(bid.pseudonym))));
+  // marks typed and not yet submitted survive a reload of the table (a session change reloads it)
+  const typed = new Map([...$("bids").querySelectorAll("tr")].map((tr) => [tr.dataset.pseudonym, [...tr.querySelectorAll("input")].map((i) => i.value)]));
+  $("bids").replaceChildren(...bids.map((bid) => row(bid, mine.get(bid.pseudonym), typed.get(bid.pseudonym))));
   $("scores-section").hidden = false;
   document.body.dataset.loaded = String(Date.now());
 }
 
-function row(bid, scored) {
+function row(bid, scored, typed) {
   const tr = document.createElement("tr");
   tr.dataset.pseudonym = bid.pseudonym;
   tr.dataset.scored = String(Boolean(scored));
@@ -58,7 +60,7 @@ function row(bid, scored) {
     const input = document.createElement("input");
     input.type = "number"; input.min = "0"; input.max = "100"; input.step = "1"; input.required = true;
     input.setAttribute("aria-label", `${name}: ${criterion(i)}`);
-    if (scored) { input.value = String(scored[i]); input.disabled = true; }
+    if (scored) { input.value = String(scored[i]); input.disabled = true; } else if (typed) { input.value = typed[i] ?? ""; }
     tr.append(Show.cell(input));
     return input;
   });
