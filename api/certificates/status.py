@@ -13,11 +13,21 @@ verdict names then) when
 - the caller asks (``?source=chain``).
 
 Both sources give the same verdicts (tests/api/test_verifier.py runs them side by side).
+
+The index's rows that decide a status (stores created, roots issued, hashes revoked, governors'
+revocations) are mirrored in memory and followed by row id, at most every ``verify_head_seconds``
+(one statement building and database round trip per document cost more than the chain's own
+batch of reads). Rows the indexer deleted (the chain went back) are noticed by the newest row
+followed being gone, and the mirror is read again from the start.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import and_, or_, select
+import threading
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from api.audit.indexer import cursor_name
@@ -26,7 +36,36 @@ from chain.events import EventCursor
 from chain.hexcodec import hx
 from identity.verify import ChainStatus, StatusReading, written_by
 
-ISSUED, REVOKED = "DocumentIssued", "DocumentRevoked"
+ISSUED, REVOKED, STORE_CREATED, BY_GOVERNOR = "DocumentIssued", "DocumentRevoked", "DocumentStoreCreated", "DocumentRevokedByGovernor"
+FOLLOWED_EVENTS = (ISSUED, REVOKED, STORE_CREATED, BY_GOVERNOR)
+
+
+@dataclass(frozen=True)
+class Written:
+    block: int
+    sender: str
+    tx_hash: str
+
+
+@dataclass
+class Mirror:
+    """What the index held at block ``indexed`` (rows up to id ``last_id``)."""
+
+    indexed: int | None = None
+    last_id: int = 0
+    stores: set[str] = field(default_factory=set)
+    issued: dict[tuple[str, str], Written] = field(default_factory=dict)  # (store, root) -> its DocumentIssued
+    revoked: dict[tuple[str, str], Written] = field(default_factory=dict)  # (store, hash) -> its DocumentRevoked
+    governor_txs: set[str] = field(default_factory=set)  # transactions of governors' revocations through GovRegistry
+
+    def add(self, row, registry: str) -> None:
+        if row.event == STORE_CREATED and row.contract == registry:
+            self.stores.add(row.case_ref)
+        elif row.event == BY_GOVERNOR and row.contract == registry:
+            self.governor_txs.add(row.tx_hash)
+        elif row.event in (ISSUED, REVOKED):
+            (self.issued if row.event == ISSUED else self.revoked)[(row.contract, row.case_ref)] = Written(row.block_number, row.tx_sender, row.tx_hash)
+        self.last_id = max(self.last_id, row.id)
 
 
 class IndexStatus:
@@ -41,37 +80,63 @@ class IndexStatus:
         self.chain_id = chain.client.chain_id
         self.registry = chain.registry_address
         self.cursor = cursor_name(self.chain_id, self.registry)
+        self._mirror = Mirror()
+        self._read_at = float("-inf")
+        self._refreshing = threading.Lock()
 
     def read(self, store_address: str, root: bytes, nodes: list[bytes], *, fresh: bool = False) -> StatusReading:
         if not fresh:
             head = self.chain.head()
-            with self.sessions() as session:
-                indexed = session.scalar(select(EventCursor.block_number).where(EventCursor.name == self.cursor))
-                if indexed is not None and 0 <= head - indexed <= self.max_lag:
-                    reading = self._from_index(session, store_address, root, nodes, indexed)
-                    if reading is not None:
-                        return reading
+            mirror = self.mirror()
+            if mirror.indexed is not None and 0 <= head - mirror.indexed <= self.max_lag and store_address in mirror.stores:
+                return self._from(mirror, store_address, root, nodes)
         return self.chain.read(store_address, root, nodes, fresh=fresh)
 
-    def _from_index(self, session, store_address: str, root: bytes, nodes: list[bytes], indexed: int) -> StatusReading | None:
-        """The reading at block ``indexed``; None when the index does not follow ``store_address``."""
+    def mirror(self) -> Mirror:
+        """The mirror of the index, read again if older than the chain's head reads; while one
+        thread reads it, the others answer from the one they have (the lag rule covers it)."""
+        if time.monotonic() - self._read_at >= self.chain.head_seconds and self._refreshing.acquire(blocking=self._mirror.indexed is None):
+            try:
+                self._mirror = self._follow(self._mirror)
+                self._read_at = time.monotonic()
+            finally:
+                self._refreshing.release()
+        return self._mirror
+
+    def _follow(self, mirror: Mirror) -> Mirror:
+        with self.sessions() as session:
+            if mirror.last_id and session.get(ChainRecord, mirror.last_id) is None:
+                mirror = Mirror()  # the indexer dropped rows (the chain went back): read it all again
+            # the cursor first: a page committed after it holds blocks past it, and comes in the next round
+            indexed = session.scalar(select(EventCursor.block_number).where(EventCursor.name == self.cursor))
+            if indexed is None:
+                return Mirror()
+            rows = session.execute(
+                select(ChainRecord.id, ChainRecord.event, ChainRecord.contract, ChainRecord.case_ref, ChainRecord.block_number,
+                       ChainRecord.tx_sender, ChainRecord.tx_hash)
+                .where(ChainRecord.id > mirror.last_id, ChainRecord.chain_id == self.chain_id, ChainRecord.block_number <= indexed,
+                       ChainRecord.event.in_(FOLLOWED_EVENTS))
+                .order_by(ChainRecord.id)
+            ).all()  # fmt: skip
+        if not rows:  # nothing new: the same collections, at the cursor's block
+            return Mirror(indexed, mirror.last_id, mirror.stores, mirror.issued, mirror.revoked, mirror.governor_txs)
+        # new rows go into copies: a thread answering from the old mirror never sees a row past its block
+        following = Mirror(indexed, mirror.last_id, set(mirror.stores), dict(mirror.issued), dict(mirror.revoked), set(mirror.governor_txs))
+        for row in rows:
+            following.add(row, self.registry)
+        return following
+
+    def _from(self, mirror: Mirror, store_address: str, root: bytes, nodes: list[bytes]) -> StatusReading:
+        """The reading at the mirror's block, for a store the index follows."""
+        block = mirror.indexed
+        assert block is not None  # only a mirror of an index that holds blocks answers
         hashes = [hx(node) for node in nodes]
-        rows = session.execute(
-            select(ChainRecord.event, ChainRecord.case_ref, ChainRecord.block_number, ChainRecord.tx_sender, ChainRecord.tx_hash).where(
-                ChainRecord.chain_id == self.chain_id, ChainRecord.block_number <= indexed,
-                or_(and_(ChainRecord.contract == store_address, ChainRecord.event.in_((ISSUED, REVOKED)), ChainRecord.case_ref.in_([hx(root), *hashes])),
-                    and_(ChainRecord.contract == self.registry, ChainRecord.event == "DocumentStoreCreated", ChainRecord.case_ref == store_address)))
-        ).all()  # fmt: skip
-        if not any(row.event == "DocumentStoreCreated" for row in rows):
-            return None
-        issued = next((row for row in rows if row.event == ISSUED and row.case_ref == hx(root)), None)
-        revocations = {row.case_ref: row for row in rows if row.event == REVOKED}
-        revoked = tuple(h in revocations for h in hashes)
-        first = next((revocations[h] for h in hashes if h in revocations), None)
+        revoked = tuple((store_address, h) in mirror.revoked for h in hashes)
+        issued = mirror.issued.get((store_address, hx(root)))
         if issued is None:
-            return StatusReading(indexed, self.source, False, revoked)
+            return StatusReading(block, self.source, False, revoked)
+        first = next((mirror.revoked[(store_address, h)] for h in hashes if (store_address, h) in mirror.revoked), None)
         if first is not None:
-            through = session.scalar(select(ChainRecord.id).where(ChainRecord.tx_hash == first.tx_hash, ChainRecord.contract == self.registry,
-                                                                  ChainRecord.event == "DocumentRevokedByGovernor").limit(1)) is not None  # fmt: skip
-            return StatusReading(indexed, self.source, True, revoked, revoked_by=written_by("revoked", first.block_number, first.tx_sender, through))
-        return StatusReading(indexed, self.source, True, revoked, issued_by=written_by("issued", issued.block_number, issued.tx_sender, False))
+            return StatusReading(block, self.source, True, revoked,
+                                 revoked_by=written_by("revoked", first.block, first.sender, first.tx_hash in mirror.governor_txs))  # fmt: skip
+        return StatusReading(block, self.source, True, revoked, issued_by=written_by("issued", issued.block, issued.sender, False))

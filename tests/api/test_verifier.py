@@ -229,3 +229,26 @@ def test_an_index_that_lags_falls_back_to_the_chain_and_names_its_block(every_ca
     caught_up = from_index.verify(document)
     assert (asked.source, asked.checked_at_block, caught_up.source, caught_up.checked_at_block) == ("chain", head, "index", head)
     assert asked.status == caught_up.status and not caught_up.valid
+
+
+@pytest.mark.db
+def test_the_index_answer_forgets_a_revocation_the_chain_went_back_on(every_case, chain, deployment, parties, registry, sessions):
+    indexer = Indexer(lambda: chain, lambda: deployment, sessions)
+    indexer.catch_up()
+    from_index, _ = _verifiers(chain, deployment, registry, sessions)
+    document = every_case["valid"]
+    assert from_index.verify(document).valid
+    snapshot = rpc_call(chain.w3.provider.endpoint_uri, "evm_snapshot")
+    store = DocumentStoreClient(chain, deployment.document_store(parties.agency.address), deployment.document_store_abi())
+    store.revoke(parties.agency, "0x" + document["signature"]["targetHash"])
+    indexer.catch_up()
+    revoked = from_index.verify(document)
+    assert (revoked.valid, revoked.source) == (False, "index")
+
+    rpc_call(chain.w3.provider.endpoint_uri, "evm_revert", [snapshot])  # the revocation's block is gone
+    chain.nonces.reset()
+    for _ in range(3):  # the chain grows past the old cursor with other blocks
+        rpc_call(chain.w3.provider.endpoint_uri, "evm_mine")
+    indexer.catch_up()  # rewinds: the revocation's row is deleted
+    again = from_index.verify(document)
+    assert (again.valid, again.source, again.checked_at_block) == (True, "index", chain.block_number())
