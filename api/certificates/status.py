@@ -10,7 +10,9 @@ verdict names then) when
   back and the indexer has not rewound yet), or holds nothing yet;
 - the store was not created through GovRegistry (the index follows only those stores: the
   chain says whether there is a contract and what it answers);
-- the caller asks (``?source=chain``).
+- the caller asks (``?source=chain``);
+- the index lags at all and has not seen the root issued (it may be in the blocks not indexed
+  yet: a certificate verified right after its issuance is not called "not issued").
 
 Both sources give the same verdicts (tests/api/test_verifier.py runs them side by side).
 
@@ -89,7 +91,11 @@ class IndexStatus:
             head = self.chain.head()
             mirror = self.mirror()
             if mirror.indexed is not None and 0 <= head - mirror.indexed <= self.max_lag and store_address in mirror.stores:
-                return self._from(mirror, store_address, root, nodes)
+                reading = self._from(mirror, store_address, root, nodes)
+                # a root the index has not seen may be in the blocks it has not read yet (a certificate
+                # verified right after its issuance): only the chain can say it is not issued
+                if reading.issued or head == mirror.indexed:
+                    return reading
         return self.chain.read(store_address, root, nodes, fresh=fresh)
 
     def mirror(self) -> Mirror:

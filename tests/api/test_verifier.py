@@ -212,6 +212,15 @@ def test_an_index_that_lags_falls_back_to_the_chain_and_names_its_block(every_ca
     tolerant, _ = _verifiers(chain, deployment, registry, sessions, max_lag=lag)
     within = tolerant.verify(document)
     assert (within.valid, within.source, within.checked_at_block) == (True, "index", indexed)
+    # a root the lagging index has not seen issued is the chain's to answer: issued in the blocks not indexed yet
+    fresh_batch = _wrapped(store.address, registry.member(parties.agency.address).info.domain, 2)
+    store.issue(parties.agency, "0x" + fresh_batch[0]["signature"]["merkleRoot"])
+    head = chain.block_number()
+    lag = head - indexed
+    tolerant, _ = _verifiers(chain, deployment, registry, sessions, max_lag=lag)
+    just_issued = tolerant.verify(fresh_batch[1])
+    assert (just_issued.valid, just_issued.source, just_issued.checked_at_block) == (True, "chain", head)
+    assert tolerant.verify(document).source == "index"
 
     # one block more than max_lag behind: the chain answers, at its own block, and sees the revocation
     strict, _ = _verifiers(chain, deployment, registry, sessions, max_lag=lag - 1)
