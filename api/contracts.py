@@ -8,6 +8,7 @@ on first use (and are kept), and until then every route that needs the chain get
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import TypeVar, cast
 
 from sqlalchemy.orm import sessionmaker
@@ -26,7 +27,7 @@ from chain.outbox import Outbox
 from chain.registry import GovRegistryClient
 from chain.tenders import TenderLedgerClient
 from chain.tx import ChainClient
-from identity.verify import Verifier
+from identity.verify import ChainStatus, StatusSource, Verifier
 
 C = TypeVar("C", bound=ContractClient)
 
@@ -102,8 +103,11 @@ class Contracts:
         """The exactly-once write path: every chain write of the platform goes through it."""
         return Outbox(self.chain(), self.sessions)
 
-    def verifier(self, members: Members) -> Verifier:
-        """The certificate verifier over this chain, reading member records from ``members``."""
+    def verifier(self, members: Members, status: Callable[[ChainStatus], StatusSource] | None = None) -> Verifier:
+        """The certificate verifier over this chain, reading member records from ``members`` and the
+        certificates' status from ``status(the chain's own status reads)`` (default: the chain's)."""
         if self._verifier is None:
-            self._verifier = Verifier(self.chain(), self.registry(), self.deployment().document_store_abi(), members=members)
+            chain = ChainStatus(self.chain(), self.registry().address, self.deployment().document_store_abi(), head_seconds=self.settings.verify_head_seconds)
+            self._verifier = Verifier(self.chain(), self.registry(), self.deployment().document_store_abi(), members=members,
+                                      status=status(chain) if status else chain)  # fmt: skip
         return self._verifier

@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     face_score_threshold: float = Field(0.8, ge=0, le=1)
     issue_batch_size: int = Field(256, ge=1, le=65_536, description="certificates per Merkle batch (one issue(root) each)")
     issue_batch_seconds: float = Field(2.0, ge=0, le=3_600, description="longest a queued certificate waits for its batch")
+    # Verification (api.certificates.status): answered from the audit index unless it lags the chain's head
+    verify_max_index_lag: int = Field(1, ge=0, le=1_000, description="blocks the index may lag the head before verification reads the chain")
+    verify_head_seconds: float = Field(0.25, ge=0, le=10, description="how long the head block number read from the node is reused")
     gateways: dict[str, str] = Field(default_factory=dict, description="data holder domain -> gateway base URL")
     max_inflight: int = Field(64, ge=0, description="requests handled at once; beyond it 503 + Retry-After (api.limits); 0: no limit")
     inflight_wait_seconds: float = Field(0.5, ge=0, le=60, description="how long a request waits for a free slot before that 503")

@@ -15,7 +15,8 @@ For each node (freshly started, fresh deployment, in a temporary folder):
            timed until every certificate is wrapped, batched, anchored and its proof stored.
 3. verification of the same issued documents: the CLI-path Verifier in process (one RPC per
            read against one JSON-RPC batch per document), the API (POST /v1/verify) at 1, 8
-           and 32 concurrent clients with p50/p99, and unmodified oa-verify.
+           and 32 concurrent clients with p50/p99, its status from the audit index against
+           from the chain (?source=chain) side by side, and unmodified oa-verify.
 4. pulls   end to end through a data-holder gateway (its own process): HTTP, EIP-712 check,
            consent check on chain, HPKE sealing, on-chain log; one pull per transaction
            against group commit.
@@ -61,7 +62,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_lib import Profile, Table, measure as measure_gas, peak_rss_mb, pyspy_binary, summarize  # noqa: E402
+from bench_lib import Profile, Table, cpu_seconds, measure as measure_gas, peak_rss_mb, pyspy_binary, summarize  # noqa: E402
 from gas_report import breakdown_tables, breakdowns, capacity_table  # noqa: E402
 
 from api.certificates.service import document_of  # noqa: E402
@@ -118,6 +119,7 @@ STAGES = {
         ("HTTP server, validation, JSON (uvicorn, FastAPI, pydantic)", HTTP_SERVER),
     ],
     "verification": [
+        ("status from the audit index (database)", ("api/certificates/status.py", *DATABASE)),
         ("chain reads (RPC round trips to the node)", ("httpx/", "httpcore/", "requests/", "urllib3/", "web3/", "chain/")),
         ("integrity (hashing the document, identity.oa)", ("identity/oa.py",)),
         ("JSON parsing", ("json/", "read_body")),
@@ -430,7 +432,7 @@ def verification_phase(run: NodeRun, phases: Phases, api: ServiceProcess, platfo
     out = {"documents": len(documents)}
     registry_entry = run.deployment.contracts["GovRegistry"]
     store_abi = run.deployment.document_store_abi()
-    task = phases.start("verification: CLI-path Verifier, oa-verify, API at 1/8/32 clients", 2 + 1 + len(CONCURRENCY))
+    task = phases.start("verification: CLI-path Verifier, oa-verify, API at 1/8/32 clients (index, chain)", 2 + 1 + 2 * len(CONCURRENCY))
     for label, batched in (("Verifier, one RPC per read (before)", False), ("Verifier, one JSON-RPC batch per document (after)", True)):
         client = ChainClient.from_url(run.node.url)
         verifier = Verifier(client, GovRegistryClient(client, registry_entry["address"], registry_entry["abi"]), store_abi, batched=batched)
@@ -443,68 +445,90 @@ def verification_phase(run: NodeRun, phases: Phases, api: ServiceProcess, platfo
         out[label] = {"documents_per_second": round(len(documents) / seconds, 1), "threads": 8}
         phases.advance(task)
 
-    # unmodified oa-verify on (a slice of) the same documents; its Node start-up is measured apart and taken out
+    # unmodified oa-verify on (a slice of) the same documents, timed by the script around the verifications
+    # alone (Node's start-up, measured apart, is left out)
     sample = run.state / "oa-docs.json"
-    one = run.state / "oa-one.json"
     docs = documents[: sizes.oa_docs]
     sample.write_text(json.dumps(docs))
-    one.write_text(json.dumps(docs[:1]))
     command = ["node", str(ROOT / "scripts/oa/verify.mjs"), "--rpc", run.node.url, "--registry", registry_entry["address"], "--concurrency", "8", "--many"]
-    timings = {}
-    for name, path in (("one", one), ("many", sample)):
-        started = time.perf_counter()
-        done = subprocess.run([*command, str(path)], capture_output=True, text=True, timeout=600, cwd=str(ROOT))
-        timings[name] = time.perf_counter() - started
-        if done.returncode != 0:
-            raise RuntimeError(f"oa-verify failed: {done.stderr[-500:]}")
-        verdicts = json.loads(done.stdout)
-        assert all(v["valid"] for v in verdicts), verdicts[:1]
-    rate = (len(docs) - 1) / max(timings["many"] - timings["one"], 1e-6)
-    out["oa-verify 9.4.0 (8 concurrent)"] = {"documents_per_second": round(rate, 1), "documents": len(docs), "node_start_seconds": round(timings["one"], 2)}
+    started = time.perf_counter()
+    done = subprocess.run([*command, str(sample)], capture_output=True, text=True, timeout=600, cwd=str(ROOT))
+    whole = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"oa-verify failed: {done.stderr[-500:]}")
+    verdicts = json.loads(done.stdout)
+    assert all(v["valid"] for v in verdicts), verdicts[:1]
+    timing = json.loads(next(line for line in done.stderr.splitlines() if line.startswith("timing "))[len("timing ") :])
+    out["oa-verify 9.4.0 (8 concurrent)"] = {"documents_per_second": round(len(docs) / timing["seconds"], 1), "documents": len(docs),
+                                             "node_start_seconds": round(whole - timing["seconds"], 2)}  # fmt: skip
     phases.advance(task)
 
-    # the API, at 1, 8 and 32 concurrent clients
+    # the API, at 1, 8 and 32 concurrent clients: the status from the audit index (the default), then from the chain
     bodies = [json.dumps(d).encode() for d in documents]
-    profile = None
-    for clients in CONCURRENCY:
-        requests = max(64, min(len(bodies) * 2, 24 * clients))
-        if clients == CONCURRENCY[-1]:
-            profile = profiled(run, "verification", api.process.pid)
-        latencies, seconds, failures = asyncio.run(_verify_load(api.url, bodies, clients, requests))
-        if profile and clients == CONCURRENCY[-1]:
-            profile.stop()
-        latencies.sort()
-        out[f"API, {clients} concurrent"] = {
-            "clients": clients, "requests": requests, "verifications_per_second": round(requests / seconds, 1), "failures": failures,
-            "p50_ms": round(latencies[len(latencies) // 2] * 1000, 1), "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 1),
-        }  # fmt: skip
-        phases.advance(task)
-    out["profile"] = summarize(profile.stages(STAGES["verification"])) if profile else {}
-    out["profile_error"] = profile.error if profile else None
+    _await_index(api.url, bodies[0])
+    for source, query in (("index", ""), ("chain", "?source=chain")):
+        for clients in CONCURRENCY:
+            requests = max(64, min(len(bodies) * 2, 24 * clients))
+            profile = profiled(run, f"verification-{source}", api.process.pid) if clients == CONCURRENCY[-1] else None
+            # where the machine's CPU went: the clients (this process) share it with the API and the node
+            pids = {"api": api.process.pid, "node": run.node.process.pid}
+            cpu = {name: cpu_seconds(pid) for name, pid in pids.items()} | {"clients": time.process_time()}
+            latencies, seconds, failures, sources = asyncio.run(_verify_load(api.url + "/v1/verify" + query, bodies, clients, requests))
+            used = {name: cpu_seconds(pid) for name, pid in pids.items()} | {"clients": time.process_time()}
+            cpu_share = {name: round((used[name] - cpu[name]) / seconds, 2) for name in cpu if used[name] is not None and cpu[name] is not None}
+            latencies.sort()
+            out[api_label(source, clients)] = {
+                "clients": clients, "requests": requests, "verifications_per_second": round(requests / seconds, 1), "failures": failures,
+                "p50_ms": round(latencies[len(latencies) // 2] * 1000, 1), "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 1),
+                "answered_from": sources, "cpu_share": cpu_share,
+            }  # fmt: skip
+            if profile:
+                profile.stop()
+                out[f"profile, {source}"] = summarize(profile.stages(STAGES["verification"]))
+                out[f"profile_error, {source}"] = profile.error
+            phases.advance(task)
     phases.finish(task)
     return out
 
 
-async def _verify_load(url: str, bodies: list[bytes], clients: int, requests: int) -> tuple[list[float], float, int]:
+def api_label(source: str, clients: int) -> str:
+    return f"API, status from the {source}{' (?source=chain)' if source == 'chain' else ''}, {clients} concurrent"
+
+
+def _await_index(url: str, body: bytes, timeout: float = 60) -> None:
+    """Wait until the API's indexer has caught up with the chain (its answers come from the index)."""
+    deadline = time.monotonic() + timeout
+    while httpx.post(url + "/v1/verify", content=body, headers={"content-type": "application/json"}, timeout=30).json()["source"] != "index":
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the API's audit index did not catch up with the chain within {timeout:.0f} s")
+        time.sleep(0.2)
+
+
+async def _verify_load(url: str, bodies: list[bytes], clients: int, requests: int) -> tuple[list[float], float, int, dict[str, int]]:
+    """``requests`` verifications by ``clients`` at once: latencies, seconds, failures and how many
+    answers came from each source (index or chain)."""
     latencies: list[float] = []
     failures = 0
+    sources: dict[str, int] = {}
     counter = itertools.count()
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=httpx.Limits(max_connections=clients)) as http:
+    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=clients)) as http:
         for body in bodies[: min(4, len(bodies))]:  # warm-up: connections, caches
-            await http.post("/v1/verify", content=body, headers={"content-type": "application/json"})
+            await http.post(url, content=body, headers={"content-type": "application/json"})
 
         async def worker():
             nonlocal failures
             while (i := next(counter)) < requests:
                 started = time.perf_counter()
-                answer = await http.post("/v1/verify", content=bodies[i % len(bodies)], headers={"content-type": "application/json"})
+                answer = await http.post(url, content=bodies[i % len(bodies)], headers={"content-type": "application/json"})
                 latencies.append(time.perf_counter() - started)
-                if answer.status_code != 200 or not answer.json()["valid"]:
+                verdict = answer.json() if answer.status_code == 200 else {}
+                sources[str(verdict.get("source"))] = sources.get(str(verdict.get("source")), 0) + 1
+                if not verdict.get("valid"):
                     failures += 1
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(clients)))
-        return latencies, time.perf_counter() - started, failures
+        return latencies, time.perf_counter() - started, failures, sources
 
 
 # -- 4. pulls end to end -----------------------------------------------------------------------
@@ -819,6 +843,13 @@ def tables(results: dict, nodes: list[str]) -> list[Table]:
         lat = [f"{cell(n, 'verification', who, 'p50_ms')} / {cell(n, 'verification', who, 'p99_ms')}" if cell(n, "verification", who, "p50_ms") else None for n in nodes]
         verify.add(who, *rates, *lat)
     out.append(verify)
+    shares = Table("Verification through the API: CPU used, in cores (of 2), while the clients ran", ["run", "node", "api", "chain node", "clients (bench)"])
+    for n in nodes:
+        for who, v in results[n].get("verification", {}).items():
+            if isinstance(v, dict) and v.get("cpu_share"):
+                shares.add(who, n, v["cpu_share"].get("api"), v["cpu_share"].get("node"), v["cpu_share"].get("clients"))
+    if shares.rows:
+        out.append(shares)
     memory = Table("Peak memory (VmHWM), MB", ["process", *nodes])
     for proc in results[nodes[0]].get("memory_mb", {}):
         memory.add(proc, *[results[n].get("memory_mb", {}).get(proc) for n in nodes])
@@ -827,7 +858,8 @@ def tables(results: dict, nodes: list[str]) -> list[Table]:
     for n in nodes:
         r = results[n]
         paths = [(f"certificates, {m}", r.get("certificates", {}).get(m, {})) for m in r.get("certificates", {})]
-        paths += [("verification, API at 32 clients", r.get("verification", {}))]
+        paths += [(f"verification, API at 32 clients, status from the {source}", {"profile": r.get("verification", {}).get(f"profile, {source}"),
+                   "profile_error": r.get("verification", {}).get(f"profile_error, {source}")}) for source in ("index", "chain")]  # fmt: skip
         paths += [(f"pulls, {m}", r.get("pulls", {}).get(m, {})) for m in r.get("pulls", {})]
         paths += [("tender, opening to result", r.get("tender", {}))]
         for name, data in paths:
@@ -873,11 +905,11 @@ def targets_table(results: dict, nodes: list[str]) -> Table:
     ratios = []
     for n in nodes:
         ours = get(n, "verification", "Verifier, one JSON-RPC batch per document (after)", "documents_per_second")
-        api = get(n, "verification", "API, 8 concurrent", "verifications_per_second")
+        api = get(n, "verification", api_label("index", 8), "verifications_per_second")
         theirs = get(n, "verification", "oa-verify 9.4.0 (8 concurrent)", "documents_per_second")
         ratios.append((round(ours / theirs, 1) if ours and theirs else None, round(api / theirs, 1) if api and theirs else None))
     add(">= 10x oa-verify's documents/s (Verifier; API at 8 clients)", [f"{a}x; {b}x" for a, b in ratios], all(a and b and a >= 10 and b >= 10 for a, b in ratios))
-    vals = [get(n, "verification", "API, 32 concurrent", "p99_ms") for n in nodes]
+    vals = [get(n, "verification", api_label("index", 32), "p99_ms") for n in nodes]
     add("verification p99 < 25 ms at 32 clients", [f"{v} ms" if v is not None else None for v in vals], all(v is not None and v < 25 for v in vals))
     bulk = "bulk approvals (POST /v1/agency/decisions)"
     vals = {n: get(n, "certificates", bulk, "certificates_per_second") for n in nodes}

@@ -150,6 +150,15 @@ def trace_breakdown(url: str, tx_hash: str, calldata: int, *, gas_used: int, cal
 # -- memory ------------------------------------------------------------------------------------
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU seconds ``pid`` has used so far (/proc/<pid>/stat), None if unreadable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except (OSError, TypeError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int | None) -> float | None:
     """The process's peak resident set (VmHWM in /proc), in MB; None once it is gone."""
     if not pid:

@@ -88,6 +88,11 @@ def application_ref(application_id: str) -> str:
     return hx(keccak(text=application_id))
 
 
+def cursor_name(chain_id: int, registry: str) -> str:
+    """The name of the cursor that holds the last block indexed for the deployment of ``registry``."""
+    return f"audit-index:{chain_id}:{registry.lower()}"
+
+
 @dataclass
 class Watched:
     """The contracts one deployment's index follows, and the first block to read."""
@@ -118,7 +123,7 @@ class Watched:
 
     @property
     def cursor_name(self) -> str:
-        return f"audit-index:{self.chain_id}:{self.registry.lower()}"
+        return cursor_name(self.chain_id, self.registry)
 
     def add_store(self, address: str) -> bool:
         address = Web3.to_checksum_address(address)

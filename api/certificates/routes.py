@@ -15,6 +15,7 @@ from api.applications import states
 from api.applications.schemas import application_out
 from api.applications.service import get_for
 from api.certificates import pdf, service
+from api.certificates.status import IndexStatus
 from api.auth.deps import CurrentIdentity
 from api.deps import PlatformDep, SessionDep, read_body
 from httpkit import NowDep
@@ -24,6 +25,7 @@ from httpkit.problems import PROBLEM_BASE, BadRequest, Forbidden, NotFound
 from api.pulls.service import pulled_data, require_agency
 from chain import intents
 from identity import oa
+from identity.verify import Verifier
 from chain.registry import Role
 
 router = APIRouter(prefix="/v1", tags=["review and certificates"])
@@ -257,26 +259,40 @@ def revoke_batch(
 # -- verification (public) -------------------------------------------------------------------
 
 
+VerifySource = Annotated[
+    Literal["chain"] | None,
+    Query(description="chain: read the status from the chain now; by default from the audit index, or the chain when the index lags the head"),
+]
+
+
+def _verifier(platform) -> Verifier:
+    """The platform's verifier: status from the audit index, the chain when the index lags (api.certificates.status)."""
+    settings = platform.settings
+    return platform.contracts.verifier(platform.members, lambda chain: IndexStatus(platform.sessions, chain, max_lag=settings.verify_max_index_lag))
+
+
 @router.post("/verify", tags=["verification"], openapi_extra={"requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}, "required": True}})
-async def verify(request: Request, platform: PlatformDep):
-    """Verify a wrapped certificate: integrity, status on chain, issuer identity; each with its reason. No sign-in."""
+async def verify(request: Request, platform: PlatformDep, source: VerifySource = None):
+    """Verify a wrapped certificate: integrity, status on chain, issuer identity; each with its reason, and the
+    block the status holds at (``checkedAtBlock``) with where it was read (``source``: index or chain). No sign-in."""
     body = await read_body(request, MAX_DOCUMENT_BYTES, "documents")
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadRequest(f"the body is not a JSON document: {exc}") from None
-    return (await run_in_threadpool(platform.contracts.verifier(platform.members).verify, document)).to_json()
+    verdict = await run_in_threadpool(_verifier(platform).verify, document, fresh=source == "chain")
+    return verdict.to_json()
 
 
 @router.get("/verify/{target_hash}", tags=["verification"])
-def verify_by_hash(target_hash: Annotated[str, Path(pattern=HEX32)], platform: PlatformDep, session: SessionDep):
+def verify_by_hash(target_hash: Annotated[str, Path(pattern=HEX32)], platform: PlatformDep, session: SessionDep, source: VerifySource = None):
     """What the QR code links to: the verdict on the certificate with this target hash, and its public face
     (title, issuer, date; not the holder's data)."""
     certificate = session.scalar(select(Certificate).where(Certificate.target_hash == target_hash.lower()))
     if certificate is None:
         raise NotFound(f"no certificate with target hash {target_hash} was issued here")
     document = service.document_of(platform, certificate)
-    verdict = platform.contracts.verifier(platform.members).verify(document)
+    verdict = _verifier(platform).verify(document, fresh=source == "chain")
     data = oa.unsalt(document["data"])
     public = {"title_zh": data["certificate"]["titleZh"], "title_en": data["certificate"]["titleEn"],
               "issuer": data["issuers"][0]["name"], "issued_on": data["issuedOn"], "target_hash": certificate.target_hash}  # fmt: skip

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import json
 import subprocess
 import sys
+import time
 from io import BytesIO
 from pathlib import Path
 
@@ -127,12 +128,21 @@ def test_submission_issuance_verification_delivery_revocation(stack, parties, ap
 
     # valid in our API, our CLI and oa-verify; also with a field hidden by obfuscation
     block = stack.api.platform.contracts.store_client(certificate["document_store"]).contract.functions.documentIssued(bytes.fromhex(certificate["merkle_root"][2:])).call()
-    assert api_verify(stack, document) == {"valid": True, "checks": [
+    verdict = api_verify(stack, document)
+    assert verdict == {"valid": True, "checks": [
         {"name": "integrity", "valid": True, "reason": "ok"},
         {"name": "status", "valid": True, "reason": f"issued in {certificate['document_store']} on chain 1337 "
                                                     f"(issued in block {block} by key {parties.agency.address}) and not revoked"},
         {"name": "identity", "valid": True, "reason": "store of 区教育局 (District Education Bureau) (edu.gov.example), an active ISSUER member of GovRegistry"},
-    ]}  # fmt: skip
+    ], "checkedAtBlock": verdict["checkedAtBlock"], "source": verdict["source"]}  # fmt: skip
+    assert verdict["checkedAtBlock"] >= block and verdict["source"] in ("index", "chain")
+    asked = stack.http.post("/v1/verify?source=chain", json=document).json()
+    assert asked["checks"] == verdict["checks"] and asked["source"] == "chain" and asked["checkedAtBlock"] >= verdict["checkedAtBlock"]
+    deadline = time.monotonic() + 30  # the API's indexer catches up within its poll (1 s): then the index answers, the same
+    while (indexed := api_verify(stack, document))["source"] != "index":
+        assert time.monotonic() < deadline, indexed
+        time.sleep(0.2)
+    assert indexed["checks"] == verdict["checks"] and indexed["checkedAtBlock"] >= block
     assert stack.http.get(f"/v1/verify/{certificate['target_hash']}").json()["valid"] is True
     code, cli = cli_verify(stack, tmp_path, document)
     assert code == 0 and cli["valid"] is True
@@ -215,6 +225,9 @@ def test_verify_refuses_what_is_not_a_document(stack):
     assert verdict["valid"] is False and all(not c["valid"] for c in verdict["checks"])
     assert stack.http.get("/v1/verify/0x" + keccak(b"nothing").hex()).status_code == 404
     assert stack.http.get("/v1/verify/not-a-hash").status_code == 422
+    unknown_source = stack.http.post("/v1/verify?source=cache", json={"data": {}, "signature": {}})
+    assert unknown_source.status_code == 422 and unknown_source.headers["content-type"] == "application/problem+json"
+    assert verdict["checkedAtBlock"] is None and verdict["source"] is None  # no signature block: no status read
 
 
 def test_the_verify_page_is_served_without_any_cdn(stack):
