@@ -43,7 +43,7 @@ def add_workers(platform: Platform, names: tuple[str, ...] = ("outbox", "issuer"
         issuer.lead_with(Lease(platform.engine, "issuer"))
         platform.workers.add(issuer)
     if "indexer" in names:
-        indexer = Indexer(contracts.chain, contracts.deployment, platform.sessions)  # the audit index (resumes at its cursor)
+        indexer = Indexer(contracts.chain, contracts.deployment, platform.sessions, platform.settings.index)  # the audit index (resumes at its cursor)
         indexer.lead_with(Lease(platform.engine, "indexer"))
         platform.workers.add(indexer)
 

@@ -228,7 +228,7 @@ def up_cmd(
                     f"chain     state in {config.state_dir or 'memory'}\n"
                     f"database  {settings.sqlalchemy_url}\n"
                     f"record    {state_dir / 'deployment.json'}\n"
-                    f"vendor    face-verification stand-in at {settings.face_vendor_url}\n"
+                    f"vendor    face-verification stand-in at {settings.face.vendor_url}\n"
                     f"gateways  data holders (logs in {state_dir / 'logs'}):\n{gateways}\n"
                     f"API       http://{host}:{port}   docs http://{host}:{port}/docs   health http://{host}:{port}/v1/health\n"
                     "Ctrl-C stops the API, the services and the node."

@@ -107,7 +107,7 @@ class Contracts:
         """The certificate verifier over this chain, reading member records from ``members`` and the
         certificates' status from ``status(the chain's own status reads)`` (default: the chain's)."""
         if self._verifier is None:
-            chain = ChainStatus(self.chain(), self.registry().address, self.deployment().document_store_abi(), head_seconds=self.settings.verify_head_seconds)
+            chain = ChainStatus(self.chain(), self.registry().address, self.deployment().document_store_abi(), head_seconds=self.settings.verify.head_seconds)
             self._verifier = Verifier(self.chain(), self.registry(), self.deployment().document_store_abi(), members=members,
                                       status=status(chain) if status else chain)  # fmt: skip
         return self._verifier

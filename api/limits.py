@@ -33,7 +33,7 @@ class RateLimiter:
     counted in the platform's database (table ``rate_counts``), so that every API process on
     that database shares one count.
 
-    The quotas are the settings ``limit_<action>`` (:class:`api.settings.RateLimit`). A refused
+    The quotas are the settings ``limits.<action>`` (:class:`api.settings.RateLimit`). A refused
     request counts for nothing and is answered 429 with the seconds until one more fits
     (``Retry-After``). Rows whose window has passed are purged at most once a minute.
     """
@@ -44,7 +44,7 @@ class RateLimiter:
 
     def take(self, action: str, address: str, client: str, now: datetime) -> None:
         """Count one request of ``action`` by ``address`` from ``client``, or raise :class:`TooManyRequests`."""
-        limit: RateLimit = getattr(self.settings, f"limit_{action}")
+        limit: RateLimit = getattr(self.settings.limits, action)
         quotas = sorted((key, quota) for key, quota in (
             (f"{action}:address:{address.lower()}", limit.address), (f"{action}:client:{client}", limit.client)) if quota.count)  # fmt: skip
         at = now.timestamp()

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 
-from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, engine_from_config, event, pool
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -97,3 +98,27 @@ def upgrade(engine: Engine, script_location: Path, revision: str = "head") -> No
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def run_migrations(metadata: MetaData, **options: Any) -> None:
+    """What a migrations folder's ``env.py`` does: run its migrations for ``metadata`` (batch mode,
+    for SQLite's ALTER TABLE; ``options``: more of ``context.configure``'s, e.g. ``version_table``) on
+    the connection :func:`upgrade` hands over, else on the Alembic config's URL (offline: as SQL)."""
+    from alembic import context
+
+    config = context.config
+
+    def run(**where: Any) -> None:
+        context.configure(target_metadata=metadata, render_as_batch=True, **options, **where)
+        with context.begin_transaction():
+            context.run_migrations()
+
+    connection = config.attributes.get("connection")
+    if context.is_offline_mode():
+        run(url=config.get_main_option("sqlalchemy.url"), literal_binds=True)
+    elif connection is not None:
+        run(connection=connection)
+    else:
+        engine = engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool)
+        with engine.connect() as connection:
+            run(connection=connection)

@@ -215,23 +215,10 @@ contract ConsentRegistry is IConsentRegistry, EIP712 {
         return PULL_REQUEST_LIFETIME;
     }
 
+    /// Every field of `ConsentTerms` is a value type, so `abi.encode` of the struct is its fields'
+    /// words in order: the EIP-712 `encodeData` of `Consent`.
     function _hashTerms(ConsentTerms calldata t) private pure returns (bytes32) {
-        return keccak256(
-            abi.encode(
-                CONSENT_TYPEHASH,
-                t.applicant,
-                t.agency,
-                t.categories,
-                t.scopeHash,
-                t.purposeHash,
-                t.faceCheckRef,
-                t.notBefore,
-                t.expiresAt,
-                t.maxPulls,
-                t.nonce,
-                t.deadline
-            )
-        );
+        return keccak256(abi.encode(CONSENT_TYPEHASH, t));
     }
 
     function _emitGranted(bytes32 consentId, ConsentTerms calldata t) private {

@@ -88,8 +88,7 @@ class Gateway:
         entry = record.contracts["ConsentRegistry"]
         self.consents = ConsentRegistryClient(self.client, entry["address"], entry["abi"])
         self.from_block = entry["block"]
-        url = settings.database_url or f"sqlite:///{settings.state_dir / f'gateway-{self.holder.address}.db'}"
-        self.engine = make_engine(url)
+        self.engine = make_engine(settings.database_or_sqlite(f"gateway-{self.holder.address}.db"))
         self.sessions = session_factory(self.engine)
         self.source = source or DemoDataset(settings.dataset_size)
         self.batcher = PullBatcher(self.consents, self.holder, max_batch=settings.max_batch, interval=settings.batch_interval,

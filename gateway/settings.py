@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import SettingsConfigDict
 
-from chain.config import PROJECT_ROOT, Environment
+from chain.config import Environment
 from chain.errors import ConfigError
+from chain.settings import ProgramSettings
 
 
-class GatewaySettings(BaseSettings):
+class GatewaySettings(ProgramSettings):
+    """What every program has (:class:`chain.settings.ProgramSettings`: ``GOVCHAIN_GATEWAY_RPC_URL``,
+    ``..._STATE_DIR`` (where deployment.json is), ``..._DATABASE_URL``, ``..._MAX_INFLIGHT`` ...), and
+    the holder's own."""
+
     model_config = SettingsConfigDict(env_prefix="GOVCHAIN_GATEWAY_", extra="ignore", populate_by_name=True)
 
     # GOVCHAIN_GATEWAY_ENV, else the deployment's GOVCHAIN_ENV: a gateway next to a production
@@ -20,18 +25,11 @@ class GatewaySettings(BaseSettings):
     holder_party: str = "holder_psb"  # dev: the dev key of this party
     hpke_generation: int = Field(0, ge=0, le=1000)  # the holder's current HPKE key generation; earlier ones still open
     keystore: Path | None = None  # production: the holder's encrypted keystore
-    keystore_password: SecretStr = SecretStr("")
-    rpc_url: str = "http://127.0.0.1:8545"
-    chain_id: int = 1337
-    state_dir: Path = PROJECT_ROOT / ".govchain"  # where deployment.json is
-    database_url: str = ""
     max_batch: int = 32
     batch_interval: float = 0.02  # how long a batch waits for more records, only while another batch is in flight
     batches_in_flight: int = Field(4, ge=1, le=64)  # recordPulls batches sent and not yet mined, at once
     clock_skew_seconds: int = 300
     dataset_size: int = 2000
-    max_inflight: int = 64  # requests handled at once; beyond it 503 + Retry-After (httpkit.inflight)
-    inflight_wait_seconds: float = 0.5
 
     @model_validator(mode="after")
     def _production_refuses_dev_defaults(self) -> "GatewaySettings":

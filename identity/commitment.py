@@ -21,19 +21,13 @@ from eth_utils import keccak, to_checksum_address
 
 from chain.hexcodec import hx, to_bytes32
 from identity import typed_data as eip712_typed
-from identity.typed_data import Signer, type_string
+from identity.typed_data import MessageType
 
 DOMAIN_NAME = "govchain EvidenceLedger"
 DOMAIN_VERSION = "1"
 
-COMMITMENT_FIELDS = [
-    {"name": "applicant", "type": "address"},
-    {"name": "application", "type": "bytes32"},
-    {"name": "material", "type": "string"},
-    {"name": "textHash", "type": "bytes32"},
-    {"name": "signedAt", "type": "uint64"},
-]
-COMMITMENT_TYPE = type_string("Commitment", COMMITMENT_FIELDS)
+COMMITMENT = MessageType("Commitment(address applicant,bytes32 application,string material,bytes32 textHash,uint64 signedAt)")
+COMMITMENT_TYPE, COMMITMENT_FIELDS = COMMITMENT.encoded, COMMITMENT.fields
 
 
 @dataclass(frozen=True)
@@ -104,26 +98,8 @@ class Commitment:
         }
 
 
-def typed_data(commitment: Commitment, domain: Domain) -> dict:
-    """The full EIP-712 message (``eth_signTypedData_v4``)."""
-    return eip712_typed.typed_data("Commitment", {"Commitment": COMMITMENT_FIELDS}, commitment.as_message(), domain)
-
-
-def digest(commitment: Commitment, domain: Domain) -> bytes:
-    """The EIP-712 digest keccak256(0x19 0x01 domainSeparator structHash) a contract checks against."""
-    return eip712_typed.digest(typed_data(commitment, domain))
-
-
-def sign(commitment: Commitment, domain: Domain, key: Signer) -> bytes:
-    """The applicant's 65-byte signature (r, s, v) over ``commitment``."""
-    return eip712_typed.sign(typed_data(commitment, domain), key)
-
-
-def recover(commitment: Commitment, domain: Domain, signature: bytes) -> str:
-    """The checksum address that signed ``commitment`` under ``domain``.
-
-    Compare it with ``commitment.applicant``: a signature over any other text, material,
-    chain or contract recovers to some unrelated address rather than failing. A malformed
-    signature (wrong length, invalid v, s or r) raises ``ValueError``.
-    """
-    return eip712_typed.recover(typed_data(commitment, domain), signature)
+# A commitment's full message, digest, the applicant's signature over it, and who signed it: compare
+# ``recover``'s address with ``commitment.applicant`` (a signature over any other text, material,
+# chain or contract recovers to some unrelated address rather than failing; a malformed signature
+# raises ``ValueError``).
+typed_data, digest, sign, recover = COMMITMENT.typed_data, COMMITMENT.digest, COMMITMENT.sign, COMMITMENT.recover

@@ -16,32 +16,19 @@ from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
 from chain.hexcodec import hx, to_bytes32
-from identity import typed_data
 from identity.canonical import canonical_json
-from identity.typed_data import Domain, Signer, type_string
+from identity.typed_data import Domain, MessageType, Signer
 
 DOMAIN_NAME = "govchain ConsentRegistry"
 DOMAIN_VERSION = "1"
 
-CONSENT_FIELDS = [
-    {"name": "applicant", "type": "address"},
-    {"name": "agency", "type": "address"},
-    {"name": "categories", "type": "uint8"},
-    {"name": "scopeHash", "type": "bytes32"},
-    {"name": "purposeHash", "type": "bytes32"},
-    {"name": "faceCheckRef", "type": "bytes32"},
-    {"name": "notBefore", "type": "uint40"},
-    {"name": "expiresAt", "type": "uint40"},
-    {"name": "maxPulls", "type": "uint16"},
-    {"name": "nonce", "type": "uint256"},
-    {"name": "deadline", "type": "uint256"},
-]
-REVOCATION_FIELDS = [
-    {"name": "consentId", "type": "bytes32"},
-    {"name": "deadline", "type": "uint256"},
-]
-CONSENT_TYPE = type_string("Consent", CONSENT_FIELDS)
-REVOCATION_TYPE = type_string("Revocation", REVOCATION_FIELDS)
+CONSENT = MessageType(
+    "Consent(address applicant,address agency,uint8 categories,bytes32 scopeHash,bytes32 purposeHash,bytes32 faceCheckRef,"
+    "uint40 notBefore,uint40 expiresAt,uint16 maxPulls,uint256 nonce,uint256 deadline)"
+)
+REVOCATION = MessageType("Revocation(bytes32 consentId,uint256 deadline)")
+CONSENT_TYPE, CONSENT_FIELDS = CONSENT.encoded, CONSENT.fields
+REVOCATION_TYPE = REVOCATION.encoded
 
 
 @dataclass(frozen=True)
@@ -93,38 +80,31 @@ def _json_value(value: object) -> object:
 # -- consents -------------------------------------------------------------------------------
 
 
-def consent_typed_data(terms: ConsentTerms, domain: Domain) -> dict:
-    """The full EIP-712 message (``eth_signTypedData_v4`` / ``encode_typed_data(full_message=...)``)."""
-    return typed_data.typed_data("Consent", {"Consent": CONSENT_FIELDS}, terms.as_message(), domain)
-
-
-def consent_id(terms: ConsentTerms, domain: Domain) -> bytes:
-    """The consent's id: the EIP-712 digest of ``terms``, as ``grantConsent`` computes it."""
-    return typed_data.digest(consent_typed_data(terms, domain))
-
-
-def sign_consent(terms: ConsentTerms, domain: Domain, private_key: Signer) -> bytes:
-    """The applicant's 65-byte signature (r, s, v) over ``terms``."""
-    return typed_data.sign(consent_typed_data(terms, domain), private_key)
+# the full message of ``terms``; the consent's id: the EIP-712 digest of ``terms``, as ``grantConsent``
+# computes it; the applicant's 65-byte signature (r, s, v) over ``terms``
+consent_typed_data, consent_id, sign_consent = CONSENT.typed_data, CONSENT.digest, CONSENT.sign
 
 
 # -- revocations ----------------------------------------------------------------------------
 
 
+def _revocation(consent_id: bytes, deadline: int) -> dict:
+    return {"consentId": hx(to_bytes32(consent_id, "consent_id")), "deadline": deadline}
+
+
 def revocation_typed_data(consent_id: bytes, deadline: int, domain: Domain) -> dict:
     """The full EIP-712 ``Revocation(bytes32 consentId,uint256 deadline)`` message."""
-    message = {"consentId": hx(to_bytes32(consent_id, "consent_id")), "deadline": deadline}
-    return typed_data.typed_data("Revocation", {"Revocation": REVOCATION_FIELDS}, message, domain)
+    return REVOCATION.typed_data(_revocation(consent_id, deadline), domain)
 
 
 def revocation_digest(consent_id: bytes, deadline: int, domain: Domain) -> bytes:
     """The EIP-712 digest ``revokeConsentBySig`` checks the signature against."""
-    return typed_data.digest(revocation_typed_data(consent_id, deadline, domain))
+    return REVOCATION.digest(_revocation(consent_id, deadline), domain)
 
 
 def sign_revocation(consent_id: bytes, deadline: int, domain: Domain, private_key: Signer) -> bytes:
     """The applicant's 65-byte signature revoking ``consent_id`` (valid until ``deadline``)."""
-    return typed_data.sign(revocation_typed_data(consent_id, deadline, domain), private_key)
+    return REVOCATION.sign(_revocation(consent_id, deadline), domain, private_key)
 
 
 # -- the hashes a consent carries -------------------------------------------------------------

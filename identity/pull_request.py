@@ -23,26 +23,14 @@ from chain.consents import PullRecord
 from chain.errors import GovchainError
 from identity import typed_data
 from identity.canonical import canonical_json
-from identity.typed_data import Domain
+from identity.typed_data import Domain, fields_of
 from chain.hexcodec import hx
 
 DOMAIN_NAME, DOMAIN_VERSION = "govchain ConsentRegistry", "1"
-PULL_REQUEST_TYPES = {
-    "PullRequest": [
-        {"name": "consentId", "type": "bytes32"},
-        {"name": "sequence", "type": "uint16"},
-        {"name": "category", "type": "uint8"},
-        {"name": "requester", "type": "address"},
-        {"name": "holder", "type": "address"},
-        {"name": "details", "type": "PullDetails"},
-        {"name": "issuedAt", "type": "uint64"},
-    ],
-    "PullDetails": [
-        {"name": "attributesHash", "type": "bytes32"},
-        {"name": "subjectHash", "type": "bytes32"},
-    ],
-}
-PULL_DETAILS_TYPEHASH = keccak(text="PullDetails(bytes32 attributesHash,bytes32 subjectHash)")
+PULL_REQUEST_TYPE = "PullRequest(bytes32 consentId,uint16 sequence,uint8 category,address requester,address holder,PullDetails details,uint64 issuedAt)"
+PULL_DETAILS_TYPE = "PullDetails(bytes32 attributesHash,bytes32 subjectHash)"
+PULL_REQUEST_TYPES = {"PullRequest": fields_of(PULL_REQUEST_TYPE), "PullDetails": fields_of(PULL_DETAILS_TYPE)}
+PULL_DETAILS_TYPEHASH = keccak(text=PULL_DETAILS_TYPE)
 
 
 class BadMessage(GovchainError, PermissionError):

@@ -24,30 +24,16 @@ from eth_utils import keccak, to_checksum_address
 
 from chain.hexcodec import hx, to_bytes32
 from identity import typed_data
-from identity.typed_data import Domain, Signer, type_string
+from identity.typed_data import Domain, MessageType, Signer
 
 DOMAIN_NAME = "govchain TenderLedger"
 DOMAIN_VERSION = "1"
 MAX_SCORE = 100  # per criterion; the contract refuses more
 
-SIGNIN_FIELDS = [
-    {"name": "tenderId", "type": "bytes32"},
-    {"name": "pseudonym", "type": "bytes32"},
-    {"name": "bidder", "type": "address"},
-]
-OBJECTION_FIELDS = [
-    {"name": "tenderId", "type": "bytes32"},
-    {"name": "pseudonym", "type": "bytes32"},
-    {"name": "objectionHash", "type": "bytes32"},
-]
-SCORE_FIELDS = [
-    {"name": "tenderId", "type": "bytes32"},
-    {"name": "pseudonym", "type": "bytes32"},
-    {"name": "scoresHash", "type": "bytes32"},
-]
-SIGNIN_TYPE = type_string("SignIn", SIGNIN_FIELDS)
-OBJECTION_TYPE = type_string("Objection", OBJECTION_FIELDS)
-SCORE_TYPE = type_string("Score", SCORE_FIELDS)
+SIGNIN = MessageType("SignIn(bytes32 tenderId,bytes32 pseudonym,address bidder)")
+OBJECTION = MessageType("Objection(bytes32 tenderId,bytes32 pseudonym,bytes32 objectionHash)")
+SCORE = MessageType("Score(bytes32 tenderId,bytes32 pseudonym,bytes32 scoresHash)")
+SIGNIN_TYPE, OBJECTION_TYPE, SCORE_TYPE = SIGNIN.encoded, OBJECTION.encoded, SCORE.encoded
 
 
 def domain(chain_id: int, ledger: str) -> Domain:
@@ -57,10 +43,6 @@ def domain(chain_id: int, ledger: str) -> Domain:
 
 def _hex(value: bytes, what: str) -> str:
     return hx(to_bytes32(value, what))
-
-
-def _typed(primary: str, fields: list[dict], message: dict, domain: Domain) -> dict:
-    return typed_data.typed_data(primary, {primary: fields}, message, domain)
 
 
 def typed_data_digest(typed: dict) -> bytes:
@@ -74,7 +56,7 @@ def typed_data_digest(typed: dict) -> bytes:
 def signin_typed_data(tender_id: bytes, pseudonym: bytes, bidder: str, domain: Domain) -> dict:
     """The full EIP-712 ``SignIn`` message (``eth_signTypedData_v4``): ``bidder`` is behind ``pseudonym``."""
     message = {"tenderId": _hex(tender_id, "tender_id"), "pseudonym": _hex(pseudonym, "pseudonym"), "bidder": to_checksum_address(bidder)}
-    return _typed("SignIn", SIGNIN_FIELDS, message, domain)
+    return SIGNIN.typed_data(message, domain)
 
 
 def sign_signin(tender_id: bytes, pseudonym: bytes, bidder: str, domain: Domain, signer: Signer) -> bytes:
@@ -97,7 +79,7 @@ def objection_typed_data(tender_id: bytes, pseudonym: bytes, objection_hash: byt
         "pseudonym": _hex(pseudonym, "pseudonym"),
         "objectionHash": _hex(objection_hash, "objection_hash"),
     }
-    return _typed("Objection", OBJECTION_FIELDS, message, domain)
+    return OBJECTION.typed_data(message, domain)
 
 
 def sign_objection(tender_id: bytes, pseudonym: bytes, objection_hash: bytes, domain: Domain, signer: Signer) -> bytes:
@@ -126,7 +108,7 @@ def score_typed_data(tender_id: bytes, pseudonym: bytes, scores: Sequence[int], 
         "pseudonym": _hex(pseudonym, "pseudonym"),
         "scoresHash": hx(scores_hash(scores)),
     }
-    return _typed("Score", SCORE_FIELDS, message, domain)
+    return SCORE.typed_data(message, domain)
 
 
 def sign_scores(tender_id: bytes, pseudonym: bytes, scores: Sequence[int], domain: Domain, signer: Signer) -> bytes:

@@ -71,9 +71,50 @@ class Domain:
         return values
 
 
-def type_string(primary: str, fields: Fields) -> str:
-    """``Name(type1 name1,...)``: the encoded type, as the contract's typehash spells it."""
-    return primary + "(" + ",".join(f"{f['type']} {f['name']}" for f in fields) + ")"
+def fields_of(encoded: str) -> Fields:
+    """The fields of the encoded type ``Name(type1 name1,...)``, as the contract's typehash spells it."""
+    members = encoded[encoded.index("(") + 1 : -1]
+    return [{"name": name, "type": kind} for kind, name in (member.split(" ") for member in members.split(","))]
+
+
+class Message(Protocol):
+    """A value of a message type: its EIP-712 message (JSON-friendly, bytes32 as 0x-hex)."""
+
+    def as_message(self) -> dict: ...
+
+
+@dataclass(frozen=True)
+class MessageType:
+    """One EIP-712 primary type with no nested struct, declared once as the contract's typehash
+    spells it (``encoded``: ``Name(type1 name1,...)``); its full message, digest, signature and
+    signer for a value (a message dict, or a :class:`Message`) under a domain."""
+
+    encoded: str
+
+    @property
+    def primary(self) -> str:
+        return self.encoded[: self.encoded.index("(")]
+
+    @property
+    def fields(self) -> Fields:
+        return fields_of(self.encoded)
+
+    def typed_data(self, value: Message | dict, domain: Domain) -> dict:
+        """The full EIP-712 message (``eth_signTypedData_v4`` / ``encode_typed_data(full_message=...)``)."""
+        message = value if isinstance(value, dict) else value.as_message()
+        return typed_data(self.primary, {self.primary: self.fields}, message, domain)
+
+    def digest(self, value: Message | dict, domain: Domain) -> bytes:
+        """The EIP-712 digest keccak256(0x19 0x01 domainSeparator structHash) a contract checks against."""
+        return digest(self.typed_data(value, domain))
+
+    def sign(self, value: Message | dict, domain: Domain, signer: Signer) -> bytes:
+        """The 65-byte signature (r, s, v) of ``signer`` over ``value``."""
+        return sign(self.typed_data(value, domain), signer)
+
+    def recover(self, value: Message | dict, domain: Domain, signature: bytes) -> str:
+        """The checksum address that signed ``value`` under ``domain`` (see :func:`recover`)."""
+        return recover(self.typed_data(value, domain), signature)
 
 
 def typed_data(primary: str, types: dict[str, Fields], message: dict, domain: Domain) -> dict:

@@ -72,7 +72,7 @@ from api.dev.devdata import seed_submitted  # noqa: E402
 from api.dev.demo import wait_for_objection_period  # noqa: E402
 from identity.dev_citizens import demo_citizen  # noqa: E402
 from api.models import Certificate  # noqa: E402
-from api.pulls.service import pull_body  # noqa: E402
+from api.pulls.service import request_body, signed_body  # noqa: E402
 from api.services import ServiceProcess  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from api.auth.client import sign_in  # noqa: E402
@@ -557,8 +557,9 @@ def pulls_phase(run: NodeRun, phases: Phases, sizes: Sizes) -> dict:
                 lock, pulled, consent_id, subject = lanes[i % len(lanes)]
                 with lock:
                     pulled[0] += 1
-                    body = pull_body(agency, holder.address, holder_key, pulled[0], "0x" + consent_id.hex(), "id_card", SCOPE, bytes.fromhex(subject["salt"]),
-                                     SCOPE["id_card"], subject, int(time.time()), deployment.chain_id, deployment.address("ConsentRegistry"))  # fmt: skip
+                    asked = request_body(agency.address, holder.address, holder_key, pulled[0], "0x" + consent_id.hex(), "id_card", SCOPE,
+                                         bytes.fromhex(subject["salt"]), SCOPE["id_card"], subject, int(time.time()))  # fmt: skip
+                    body = signed_body(agency, asked, deployment.chain_id, deployment.address("ConsentRegistry"))
                     started = time.perf_counter()
                     response = http.post(gateway.url + "/v1/pulls", json=body)
                 if response.status_code != 200:

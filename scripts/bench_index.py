@@ -30,8 +30,8 @@ from rich.table import Table  # noqa: E402
 
 from api import db  # noqa: E402
 from api.app import create_app  # noqa: E402
-from api.audit.indexer import AuditSettings, Indexer  # noqa: E402
-from api.settings import Settings  # noqa: E402
+from api.audit.indexer import Indexer  # noqa: E402
+from api.settings import IndexSettings, Settings  # noqa: E402
 from chain import reverts  # noqa: E402
 from chain.compile import compile_contracts  # noqa: E402
 from chain.config import load_node_config  # noqa: E402
@@ -101,7 +101,7 @@ def main() -> None:
         url = args.database_url or f"sqlite:///{state / 'index.db'}"
         engine = make_engine(url)
         db.upgrade(engine)
-        indexer = Indexer(lambda: client, lambda: deployment, session_factory(engine), AuditSettings())
+        indexer = Indexer(lambda: client, lambda: deployment, session_factory(engine), IndexSettings())
         started = time.perf_counter()
         indexed = indexer.catch_up()
         index_seconds = time.perf_counter() - started

@@ -23,7 +23,7 @@ def catalog(platform: PlatformDep):
 @router.post("/applications", response_model=schemas.ApplicationOut, status_code=201)
 def create_application(body: schemas.ApplicationCreate, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep, now: NowDep,
                        client: ClientDep):  # fmt: skip
-    """A signed-in applicant applies for a matter, or a scene of several matters (``limit_applications``
+    """A signed-in applicant applies for a matter, or a scene of several matters (``limits.applications``
     per applicant and per client: beyond, 429 with Retry-After)."""
     platform.limits.take("applications", identity.address, client, now)
     return schemas.application_out(service.create(platform, session, identity, body.code), platform.catalog)
@@ -52,7 +52,7 @@ def start_face_verification(
     client: ClientDep,
 ):
     """Start a face check at the vendor; the claimed name and ID number are stored sealed. Each opens
-    a paid vendor session: ``limit_face_sessions`` per applicant and per client, beyond 429 with Retry-After."""
+    a paid vendor session: ``limits.face_sessions`` per applicant and per client, beyond 429 with Retry-After."""
     application = service.get_for(session, identity, application_id, as_applicant=True)
     platform.limits.take("face_sessions", identity.address, client, now)
     started = service.start_face_verification(platform, session, application, body.name, body.id_number, body.outcome)

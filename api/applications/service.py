@@ -81,7 +81,7 @@ def get_for(session: Session, identity: Identity, application_id: str, *, as_app
 
 
 def vendor(platform: Platform) -> FaceVendorClient:
-    return FaceVendorClient(platform.settings.face_vendor_url, platform.settings.secret("face_vendor_api_key"), timeout=10)
+    return FaceVendorClient(platform.settings.face.vendor_url, platform.settings.secret("face_vendor_api_key"), timeout=10)
 
 
 def start_face_verification(platform: Platform, session: Session, application: Application, name: str, id_number: str, outcome: str | None):
@@ -141,7 +141,7 @@ def handle_callback(platform: Platform, session: Session, body: bytes, headers: 
         raise ServiceUnavailable(f"the vendor's result cannot be fetched now: {exc}") from None
     except VendorError as exc:
         raise Conflict(f"the vendor has no result for {callback.session_id}: {exc}") from None
-    decision = decide(result, threshold=platform.settings.face_score_threshold)
+    decision = decide(result, threshold=platform.settings.face.score_threshold)
     session.add(WebhookReceipt(webhook_id=callback.webhook_id, source="face-vendor", received_at=now))
     application.face_decision = decision.reason
     application.face_score = result.score

@@ -31,14 +31,13 @@ from dataclasses import dataclass, field
 from eth_abi import decode as abi_decode
 from eth_utils import event_abi_to_log_topic, keccak
 from hexbytes import HexBytes
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import delete, func, insert, or_, select, text
 from sqlalchemy.orm import sessionmaker
 from web3 import Web3
 from web3.types import RPCEndpoint
 
 from api.audit.models import ChainRecord
+from api.settings import IndexSettings
 from api.workers import LoopWorker
 from chain.consents import PullRefusal
 from chain.deploy import Deployment
@@ -54,22 +53,6 @@ STORE = "DocumentStore"
 EVIDENCE_KINDS = {"SUBMISSION_MANIFEST": "submission", "COMMITMENT": "commitment", "COMMITMENT_CHECK": "commitment", "DELIVERY": "delivery"}
 KINDS = ("consent", "pull", "submission", "commitment", "delivery", "evidence", "certificate", "revocation", "tender", "member", "store")
 REFUSALS = {r.value: r.name.lower() for r in PullRefusal}
-
-
-class AuditSettings(BaseSettings):
-    """``GOVCHAIN_INDEX_*`` and ``GOVCHAIN_AUDIT_*``: the indexer and the audit rules' defaults."""
-
-    model_config = SettingsConfigDict(env_prefix="GOVCHAIN_", extra="ignore")
-
-    index_enabled: bool = True
-    index_confirmations: int = Field(0, ge=0, le=10_000, description="blocks at the head left unindexed")
-    index_poll_seconds: float = Field(1.0, gt=0, le=3_600)
-    index_page_blocks: int = Field(2_000, ge=1, le=5_000, description="blocks per eth_getLogs (Besu caps at 5,000)")
-    audit_expiry_window_seconds: int = Field(86_400, ge=0, description="a pull this close to its consent's expiry is a finding")
-    audit_burst_pulls: int = Field(20, ge=2, description="this many pulls by one agency ...")
-    audit_burst_minutes: float = Field(5.0, gt=0, description="... within this many minutes are a burst")
-    audit_revoked_within_seconds: int = Field(7 * 86_400, ge=0, description="a certificate revoked this soon after issue is a finding")
-    audit_bid_change_minutes: float = Field(10.0, ge=0, description="a bid replaced or withdrawn this close to the deadline is a finding")
 
 
 def hexed(value) -> object:
@@ -385,9 +368,9 @@ class Indexer(LoopWorker):
     thread_name = "audit-indexer"
 
     def __init__(self, client_of: Callable[[], ChainClient], deployment_of: Callable[[], Deployment], sessions: sessionmaker,
-                 settings: AuditSettings | None = None):  # fmt: skip
+                 settings: IndexSettings | None = None):  # fmt: skip
         self.client_of, self.deployment_of, self.sessions = client_of, deployment_of, sessions
-        self.settings = settings or AuditSettings()
+        self.settings = settings or IndexSettings()
         self.cursors = CursorStore(sessions)
         self._watched: Watched | None = None
         self._page: int | None = None  # blocks per page now (halved while pages are too full for the node)
@@ -398,10 +381,10 @@ class Indexer(LoopWorker):
     # -- the background thread (api.workers.LoopWorker) -----------------------------------
 
     def enabled(self) -> bool:
-        return self.settings.index_enabled
+        return self.settings.enabled
 
     def interval(self) -> float:
-        return self.settings.index_poll_seconds
+        return self.settings.poll_seconds
 
     def run_round(self) -> None:
         self.catch_up()
@@ -429,10 +412,10 @@ class Indexer(LoopWorker):
             client = watched.client
             head = client.block_number()
             self._rewind_if_changed(watched, head)
-            target = head - self.settings.index_confirmations if until is None else min(until, head)
+            target = head - self.settings.confirmations if until is None else min(until, head)
             last = self.cursors.get(watched.cursor_name)
             first = watched.start_block if last is None else last + 1
-            written, page = 0, self._page or self.settings.index_page_blocks
+            written, page = 0, self._page or self.settings.page_blocks
             while first <= target:
                 end = min(first + page - 1, target)
                 try:
@@ -447,7 +430,7 @@ class Indexer(LoopWorker):
                 if self._write(watched, first, end, rows):
                     written += len(rows)
                 first = end + 1
-                page = min(page * 2, self.settings.index_page_blocks)
+                page = min(page * 2, self.settings.page_blocks)
             self._page = page
             return written
 

@@ -74,12 +74,11 @@ def findings(
     bid_change_minutes: Annotated[float | None, Query(ge=0)] = None,
 ):  # fmt: skip
     """Findings of the audit rules over the index; thresholds default to GOVCHAIN_AUDIT_* settings."""
-    settings = platform.workers.of(Indexer).settings
-    changes = {"audit_expiry_window_seconds": expiry_window_seconds, "audit_burst_pulls": burst_pulls, "audit_burst_minutes": burst_minutes,
-               "audit_revoked_within_seconds": revoked_within_seconds, "audit_bid_change_minutes": bid_change_minutes}  # fmt: skip
-    settings = settings.model_copy(update={k: v for k, v in changes.items() if v is not None})
+    changes = {"expiry_window_seconds": expiry_window_seconds, "burst_pulls": burst_pulls, "burst_minutes": burst_minutes,
+               "revoked_within_seconds": revoked_within_seconds, "bid_change_minutes": bid_change_minutes}  # fmt: skip
+    settings = platform.settings.audit.model_copy(update={k: v for k, v in changes.items() if v is not None})
     found = service.findings(platform, session, settings, rule)
-    return {"findings": found, "settings": {k: getattr(settings, k) for k in changes}}
+    return {"findings": found, "settings": {f"audit_{k}": getattr(settings, k) for k in changes}}
 
 
 @router.get("/me/consents/{consent_id}/receipt")

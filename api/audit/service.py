@@ -15,12 +15,13 @@ from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from api.audit import trails
-from api.audit.indexer import REFUSALS, AuditSettings, Indexer, application_ref
+from api.audit.indexer import REFUSALS, Indexer, application_ref
 from api.audit.models import ChainRecord
 from api.auth.service import Identity
 from api.catalog import CATEGORIES, merged_scope
 from api.context import Platform
 from api.models import Application, Certificate, CertificateBatch
+from api.settings import AuditSettings
 from httpkit.problems import BadRequest, Forbidden, NotFound
 from chain.consents import ConsentState
 from chain.hexcodec import unhex
@@ -302,7 +303,7 @@ def _granted(session: Session, consent_ids: set[str]) -> dict[str, ChainRecord]:
 def _near_expiry(session: Session, settings: AuditSettings) -> list[dict]:
     pulls = list(session.scalars(select(ChainRecord).where(ChainRecord.event == "DataPulled")))
     granted = _granted(session, {cast(str, p.case_ref) for p in pulls})  # a pull's case is its consent
-    window, out = settings.audit_expiry_window_seconds, []
+    window, out = settings.expiry_window_seconds, []
     for pull in pulls:
         case_ref = cast(str, pull.case_ref)
         consent = granted.get(case_ref)
@@ -321,7 +322,7 @@ def _bursts(session: Session, settings: AuditSettings) -> list[dict]:
     by_agency: dict[str, list[ChainRecord]] = defaultdict(list)
     for pull in pulls:
         by_agency[cast(str, pull.member)].append(pull)  # a pull names its agency
-    span, threshold, out = settings.audit_burst_minutes * 60, settings.audit_burst_pulls, []
+    span, threshold, out = settings.burst_minutes * 60, settings.burst_pulls, []
     for agency, rows in by_agency.items():
         start = 0
         burst_end = -1  # index of the last row already reported in a burst
@@ -335,7 +336,7 @@ def _bursts(session: Session, settings: AuditSettings) -> list[dict]:
                     last += 1
                 run = rows[start : last + 1]
                 out.append(_finding("pull_burst", "medium", agency, run,
-                                    f"{len(run)} pulls by {agency} within {settings.audit_burst_minutes:g} minutes "
+                                    f"{len(run)} pulls by {agency} within {settings.burst_minutes:g} minutes "
                                     f"(threshold {threshold}) over {len({r.case_ref for r in run})} consents"))  # fmt: skip
                 burst_end = last
     return out
@@ -352,7 +353,7 @@ def _refused(session: Session, settings: AuditSettings) -> list[dict]:
 
 
 def _revoked_soon(session: Session, settings: AuditSettings) -> list[dict]:
-    window, out = settings.audit_revoked_within_seconds, []
+    window, out = settings.revoked_within_seconds, []
     for revoked in session.scalars(select(ChainRecord).where(ChainRecord.event == "DocumentRevoked")):
         document = cast(str, revoked.case_ref)  # a revocation's case is its document
         root = document
@@ -372,7 +373,7 @@ def _revoked_soon(session: Session, settings: AuditSettings) -> list[dict]:
 
 
 def _late_bid_changes(session: Session, settings: AuditSettings) -> list[dict]:
-    window, out = settings.audit_bid_change_minutes * 60, []
+    window, out = settings.bid_change_minutes * 60, []
     changes = list(session.scalars(select(ChainRecord).where(
         or_(ChainRecord.event == "BidWithdrawn", ChainRecord.event == "BidCommitted"), ~sealed_bid_activity())
         .order_by(ChainRecord.block_number, ChainRecord.log_index)))  # only once the tender is opened  # fmt: skip
@@ -389,7 +390,7 @@ def _late_bid_changes(session: Session, settings: AuditSettings) -> list[dict]:
             what = "replaced" if change.event == "BidCommitted" else "withdrawn"
             out.append(_finding("bid_changed_near_deadline", "medium", change.case_ref, [change],
                                 f"bid {change.args['pseudonym'][:10]}… {what} (version {change.args['version']}) {before} s before "
-                                f"the deadline (window {settings.audit_bid_change_minutes:g} minutes)"))  # fmt: skip
+                                f"the deadline (window {settings.bid_change_minutes:g} minutes)"))  # fmt: skip
     return out
 
 

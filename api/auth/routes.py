@@ -16,7 +16,7 @@ UNAUTHORIZED: dict[int | str, dict[str, Any]] = {401: {"description": "bad, expi
 @router.post("/challenge", response_model=schemas.Challenge, status_code=201)
 def create_challenge(body: schemas.ChallengeRequest, platform: PlatformDep, session: SessionDep, now: NowDep, client: ClientDep):
     """Issue an EIP-4361 message for ``address`` to sign; its nonce is good once, for a few minutes.
-    Rate-limited per address and per client (``limit_sign_in``): beyond, 429 with Retry-After."""
+    Rate-limited per address and per client (``limits.sign_in``): beyond, 429 with Retry-After."""
     platform.limits.take("sign_in", body.address, client, now)
     challenge = service.issue_challenge(platform, session, body.address, now)
     return schemas.Challenge(message=challenge.message, nonce=challenge.nonce, expires_at=challenge.expires_at)

@@ -29,10 +29,15 @@ def categories_mask(categories) -> int:
     return mask
 
 
-class Material(BaseModel):
+class Entry(BaseModel):
+    """What every catalogue entry has: its code and its names."""
+
     code: str = Field(pattern=r"^[a-z0-9-]{2,64}$")
     name_zh: str
     name_en: str
+
+
+class Material(Entry):
     types: list[str] = Field(min_length=1)
     max_bytes: int = Field(gt=0, le=50_000_000)
     commitment_allowed: bool = False
@@ -46,10 +51,7 @@ class Material(BaseModel):
         return types
 
 
-class Matter(BaseModel):
-    code: str = Field(pattern=r"^[a-z0-9-]{2,64}$")
-    name_zh: str
-    name_en: str
+class Matter(Entry):
     agency: str = Field(description="domain of the handling agency in GovRegistry")
     certificate: str
     consent_days: int = Field(gt=0, le=365)
@@ -70,10 +72,7 @@ class Matter(BaseModel):
         return data
 
 
-class Scene(BaseModel):
-    code: str = Field(pattern=r"^[a-z0-9-]{2,64}$")
-    name_zh: str
-    name_en: str
+class Scene(Entry):
     matters: list[str] = Field(min_length=1)
 
 

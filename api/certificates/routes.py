@@ -268,7 +268,7 @@ VerifySource = Annotated[
 def _verifier(platform) -> Verifier:
     """The platform's verifier: status from the audit index, the chain when the index lags (api.certificates.status)."""
     settings = platform.settings
-    return platform.contracts.verifier(platform.members, lambda chain: IndexStatus(platform.sessions, chain, max_lag=settings.verify_max_index_lag))
+    return platform.contracts.verifier(platform.members, lambda chain: IndexStatus(platform.sessions, chain, max_lag=settings.verify.max_index_lag))
 
 
 @router.post("/verify", tags=["verification"], openapi_extra={"requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}, "required": True}})

@@ -1,8 +1,8 @@
 """Agency decisions and certificate issuance in Merkle batches.
 
 An approval queues a certificate. The :class:`Issuer` wraps queued certificates of one
-agency into one OpenAttestation batch when ``issue_batch_size`` are waiting or the oldest
-has waited ``issue_batch_seconds``, and anchors the batch's Merkle root with one
+agency into one OpenAttestation batch when ``issue.batch_size`` are waiting or the oldest
+has waited ``issue.batch_seconds``, and anchors the batch's Merkle root with one
 ``issue(root)`` from the agency's ISSUER key.
 
 Exactly once, through crashes: the batch (root, every wrapped document, every proof) is
@@ -193,8 +193,8 @@ class Issuer(LoopWorker):
     def __init__(self, platform: Platform):
         super().__init__()
         self.platform = platform
-        self.batch_size = platform.settings.issue_batch_size
-        self.max_wait = platform.settings.issue_batch_seconds
+        self.batch_size = platform.settings.issue.batch_size
+        self.max_wait = platform.settings.issue.batch_seconds
         self._flush_lock = threading.Lock()
 
     # -- the background thread (api.workers.LoopWorker): finishes what is pending, cuts what is due

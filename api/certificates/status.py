@@ -6,7 +6,7 @@ The chain is read directly instead (:class:`identity.verify.ChainStatus`, whose 
 verdict names then) when
 
 - the index lags the chain's head by more than ``max_lag`` blocks (the head is the node's
-  ``eth_blockNumber``, reused for ``verify_head_seconds``), or is ahead of it (the chain went
+  ``eth_blockNumber``, reused for ``settings.verify.head_seconds``), or is ahead of it (the chain went
   back and the indexer has not rewound yet), or holds nothing yet;
 - the store was not created through GovRegistry (the index follows only those stores: the
   chain says whether there is a contract and what it answers);
@@ -17,7 +17,7 @@ verdict names then) when
 Both sources give the same verdicts (tests/api/test_verifier.py runs them side by side).
 
 The index's rows that decide a status (stores created, roots issued, hashes revoked, governors'
-revocations) are mirrored in memory and followed by row id, at most every ``verify_head_seconds``
+revocations) are mirrored in memory and followed by row id, at most every ``settings.verify.head_seconds``
 (one statement building and database round trip per document cost more than the chain's own
 batch of reads). Rows the indexer deleted (the chain went back) are noticed by the newest row
 followed being gone, and the mirror is read again from the start.

@@ -53,17 +53,18 @@ class LocalServices:
         return self.log_dir / f"{name}.log" if self.log_dir else None
 
     @property
+    def gateway_urls(self) -> dict[str, str]:
+        """Data holder domain -> its gateway's URL (the setting ``gateways``)."""
+        return {DEV_MEMBERS[party][2]: service.url for party, service in self.gateways.items()}
+
+    @property
     def overrides(self) -> dict:
-        domains = {party: DEV_MEMBERS[party][2] for party in self.gateways}
-        return {
-            "face_vendor_url": self.vendor.url,
-            "gateways": {domains[party]: service.url for party, service in self.gateways.items()},
-        }
+        return {"face": self.settings.face.model_copy(update={"vendor_url": self.vendor.url}), "gateways": self.gateway_urls}
 
     def write_stack_file(self, path: Path, api_url: str) -> None:
         """Where everything runs, for `govchain demo` (the file is private: it holds a dev key)."""
-        info = {"api": api_url, "rpc": self.settings.rpc_url, "vendor": self.vendor.url,
-                "vendor_api_key": self.settings.secret("face_vendor_api_key"), **self.overrides}  # fmt: skip
+        info = {"api": api_url, "rpc": self.settings.rpc_url, "vendor": self.vendor.url, "face_vendor_url": self.vendor.url,
+                "vendor_api_key": self.settings.secret("face_vendor_api_key"), "gateways": self.gateway_urls}  # fmt: skip
         path.write_text(json.dumps(info, indent=2))
         path.chmod(0o600)
 

@@ -19,7 +19,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import SettingsDep
-from api.pages.routes import is_dev, render
+from api.pages.routes import add_page, is_dev
 from httpkit.problems import NotFound
 from chain.config import load_node_config
 from identity.parties import DEV_MEMBERS, GOVERNOR_INFO
@@ -27,16 +27,8 @@ from identity.parties import DEV_MEMBERS, GOVERNOR_INFO
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/apply")
-def apply_page(settings: SettingsDep):
-    """The applicant's journey: matter, face check, consent, materials, commitment, submission, status."""
-    return render("apply", settings)
-
-
-@router.get("/agency")
-def agency_page(settings: SettingsDep):
-    """The handling agency's workbench: queue, review, pulls signed in its wallet, decisions, delivery, revocation, checks."""
-    return render("agency", settings)
+add_page(router, "/apply", "apply", "The applicant's journey: matter, face check, consent, materials, commitment, submission, status.")
+add_page(router, "/agency", "agency", "The handling agency's workbench: queue, review, pulls signed in its wallet, decisions, delivery, revocation, checks.")
 
 
 @router.get("/dev/wallet.json")

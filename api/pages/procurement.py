@@ -19,17 +19,14 @@ from fastapi import APIRouter
 from fastapi import Path as PathParam
 
 from api.deps import SettingsDep
-from api.pages.routes import render
+from api.pages.routes import add_page, render
 
 TENDER_ID = PathParam(pattern=r"^0x[0-9a-fA-F]{64}$")
 
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/procurement")
-def procurement_page(settings: SettingsDep):
-    """The procurement agency's workbench: its tenders, from creation to the published result."""
-    return render("procurement", settings)
+add_page(router, "/procurement", "procurement", "The procurement agency's workbench: its tenders, from creation to the published result.")
 
 
 @router.get("/tenders/{tender_id}/bid")

@@ -88,6 +88,16 @@ def render(name: str, settings: Settings) -> HTMLResponse:
     return HTMLResponse(html, headers=SECURITY_HEADERS)
 
 
+def add_page(router: APIRouter, path: str, name: str, summary: str) -> None:
+    """Serve the template ``name`` at ``path``, rendered (:func:`render`); ``summary``: whose page, for what."""
+
+    def serve(settings: SettingsDep) -> HTMLResponse:
+        return render(name, settings)
+
+    serve.__doc__ = summary
+    router.add_api_route(path, serve, methods=["GET"], name=f"{name}_page")
+
+
 def page(name: str) -> HTMLResponse:
     """A page without the dev wallet (no signing on it)."""
     return HTMLResponse((HERE / "templates" / f"{name}.html").read_text(encoding="utf-8"), headers=SECURITY_HEADERS)
@@ -99,16 +109,8 @@ def verify_page():
     return page("verify")
 
 
-@router.get("/me")
-def me_page(settings: SettingsDep):
-    """The applicant's consents (with their state and receipts) and every access to their data."""
-    return render("me", settings)
-
-
-@router.get("/audit")
-def audit_page(settings: SettingsDep):
-    """An auditor searches a case (application or tender) and sees its trail verified against the chain."""
-    return render("audit", settings)
+add_page(router, "/me", "me", "The applicant's consents (with their state and receipts) and every access to their data.")
+add_page(router, "/audit", "audit", "An auditor searches a case (application or tender) and sees its trail verified against the chain.")
 
 
 @router.get("/tenders/{tender_id}")

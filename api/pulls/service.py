@@ -181,24 +181,11 @@ def request_body(
     return body, request
 
 
-def pull_body(
-    agency_key,
-    holder: str,
-    holder_hpke_key: bytes,
-    sequence: int,
-    consent_id: str,
-    category: str,
-    scope: dict[str, list[str]],
-    scope_salt: bytes,
-    attributes: list[str],
-    subject: dict,
-    issued_at: int,
-    chain_id: int,
-    consent_registry: str,
-) -> dict:
-    """A signed gateway body (a client holding the agency's key: tests, benchmarks, an agency's own service);
-    EIP-712 in ConsentRegistry's domain, so the contract checks the same signature when the pull is logged."""
-    body, request = request_body(agency_key.address, holder, holder_hpke_key, sequence, consent_id, category, scope, scope_salt, attributes, subject, issued_at)
+def signed_body(agency_key, asked: tuple[dict, PullRequest], chain_id: int, consent_registry: str) -> dict:
+    """A gateway body signed with the agency's key (a client holding it: tests, benchmarks, an agency's
+    own service), from :func:`request_body`'s ``(body, request)``; EIP-712 in ConsentRegistry's domain,
+    so the contract checks the same signature when the pull is logged."""
+    body, request = asked
     return dict(body, signature=hx(request.sign(agency_key.key, chain_id, consent_registry)))
 
 

@@ -48,7 +48,7 @@ async def upload_bid(
 ):  # fmt: skip
     """A registered bidder (BIDDER on GovRegistry) uploads its encrypted bid file (the body, as bytes);
     uploading again replaces it. At most
-    ``limit_bid_uploads`` per bidder and per client: beyond, 429 with Retry-After, before the body is read."""
+    ``limits.bid_uploads`` per bidder and per client: beyond, 429 with Retry-After, before the body is read."""
     service.require_bidder(identity)
     await run_in_threadpool(platform.limits.take, "bid_uploads", identity.address, client, now)
     body = await read_body(request, service.MAX_BID_BYTES, "bid files")

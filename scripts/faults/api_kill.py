@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 
 from identity.keys import dev_party
+from api.settings import IssueSettings
 from scripts.faults.harness import DrillResult, Shared, check_certificates, drill_stack, issued_count, sign_in, wait_for
 
 CHECKPOINTS = ("issuer.after_cut", "outbox.after_sign", "outbox.after_send")
@@ -31,7 +32,7 @@ def run(workdir: Path, *, count: int = 200, batch_size: int = 25, random_kills: 
     rng = random.Random(seed)
     result = DrillResult(f"api-kill-9 ({count} approvals)")
     phases = [*CHECKPOINTS, *(["random"] * random_kills)]
-    with drill_stack(workdir, node, database_url, "serve", shared, issue_batch_size=batch_size, issue_batch_seconds=0.3, role_cache_seconds=1.0) as stack:
+    with drill_stack(workdir, node, database_url, "serve", shared, issue=IssueSettings(batch_size=batch_size, batch_seconds=0.3), role_cache_seconds=1.0) as stack:
         chain = stack.chain
         ids = stack.seed(count)
         api = stack.api

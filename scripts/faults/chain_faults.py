@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from identity.dev_citizens import demo_citizen
 from api.models import Application, Certificate
+from api.settings import IssueSettings
 from chain.consents import ConsentRegistryClient
 from chain.db import make_engine, session_factory
 from chain.outbox import OPEN, OutboxEntry
@@ -118,7 +119,7 @@ def node_restart(workdir: Path, *, clients: int = 12, seconds: float = 25.0, dow
     """Drill 3: stop the node (same state directory) in the middle of traffic, keep it down,
     start it again; the API and gateways must ride through it on their own."""
     result = DrillResult(f"node-restart ({clients} clients, {seconds:.0f} s, node down {down_seconds:.0f} s)")
-    with drill_stack(workdir, node, database_url, "serve", shared, issue_batch_size=8, issue_batch_seconds=0.3) as stack:
+    with drill_stack(workdir, node, database_url, "serve", shared, issue=IssueSettings(batch_size=8, batch_seconds=0.3)) as stack:
         chain = stack.chain
         stack.api.start()
         with httpx.Client(base_url=stack.api.url, timeout=60) as http:
@@ -171,7 +172,7 @@ def chain_down(workdir: Path, *, node: str | None = None, database_url: str = ""
     Retry-After and a clear message; nothing is queued that cannot be finished: once the
     node is back, nothing is open, and the refused writes left no trace."""
     result = DrillResult("chain-unreachable")
-    with drill_stack(workdir, node, database_url, "serve", shared, issue_batch_size=4, issue_batch_seconds=0.2) as stack:
+    with drill_stack(workdir, node, database_url, "serve", shared, issue=IssueSettings(batch_size=4, batch_seconds=0.2)) as stack:
         chain = stack.chain
         stack.api.start()
         api = stack.api.url
@@ -268,7 +269,7 @@ def load(workdir: Path, *, clients: int = 200, seconds: float = 60.0, verify_sha
     the rest walk consent + pulls): only declared back-pressure, no nonce failure, every
     accepted write on chain."""
     result = DrillResult(f"load ({clients} clients, {seconds:.0f} s)")
-    with drill_stack(workdir, node, database_url, "uvicorn", shared, max_inflight=max_inflight, issue_batch_seconds=0.5) as stack:
+    with drill_stack(workdir, node, database_url, "uvicorn", shared, max_inflight=max_inflight, issue=IssueSettings(batch_seconds=0.5)) as stack:
         chain = stack.chain
         stack.api.start()
         with httpx.Client(base_url=stack.api.url, timeout=60) as http:

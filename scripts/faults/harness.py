@@ -31,7 +31,7 @@ from api.context import Platform
 from api.dev.devdata import seed_submitted
 from api.models import Application, Certificate, CertificateBatch
 from api.keys import PlatformKeys
-from api.settings import Quota, Settings
+from api.settings import LimitSettings, Quota, Settings
 from api.dev.stack import LocalServices
 from chain import reverts
 from chain.compile import compile_contracts
@@ -130,33 +130,32 @@ class Chain:
 # -- the platform API as a child process -----------------------------------------------------
 
 
-LIMITS = ("limit_sign_in", "limit_applications", "limit_face_sessions", "limit_bid_uploads")
-
-
-def drill_limits() -> dict:
+def drill_limits() -> LimitSettings:
     """Every drill client comes from 127.0.0.1 (with a fresh key, so a distinct address, each
     cycle): the drills turn the per-client limits off and keep the per-address defaults."""
-    return {name: Settings.model_fields[name].default.model_copy(update={"client": Quota(count=0, seconds=60)}) for name in LIMITS}
+    limits = LimitSettings()
+    off = {"client": Quota(count=0, seconds=60)}
+    return limits.model_copy(update={name: getattr(limits, name).model_copy(update=off) for name in LimitSettings.model_fields})
 
 
 def api_settings(state_dir: Path, rpc_url: str, database_url: str = "", **overrides) -> Settings:
     port = free_port()
     return Settings(state_dir=state_dir, rpc_url=rpc_url, database_url=database_url or f"sqlite:///{state_dir / 'platform.db'}",
-                    public_domain=f"127.0.0.1:{port}", public_url=f"http://127.0.0.1:{port}", **{**drill_limits(), **overrides})  # fmt: skip
+                    public_domain=f"127.0.0.1:{port}", public_url=f"http://127.0.0.1:{port}", **{"limits": drill_limits(), **overrides})  # fmt: skip
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
     env = {
         "GOVCHAIN_STATE_DIR": str(settings.state_dir), "GOVCHAIN_RPC_URL": settings.rpc_url, "GOVCHAIN_DATABASE_URL": settings.database_url,
         "GOVCHAIN_PUBLIC_DOMAIN": settings.public_domain, "GOVCHAIN_PUBLIC_URL": settings.public_url,
-        "GOVCHAIN_ROLE_CACHE_SECONDS": str(settings.role_cache_seconds), "GOVCHAIN_ISSUE_BATCH_SIZE": str(settings.issue_batch_size),
-        "GOVCHAIN_ISSUE_BATCH_SECONDS": str(settings.issue_batch_seconds), "GOVCHAIN_FACE_VENDOR_URL": settings.face_vendor_url,
+        "GOVCHAIN_ROLE_CACHE_SECONDS": str(settings.role_cache_seconds), "GOVCHAIN_ISSUE_BATCH_SIZE": str(settings.issue.batch_size),
+        "GOVCHAIN_ISSUE_BATCH_SECONDS": str(settings.issue.batch_seconds), "GOVCHAIN_FACE_VENDOR_URL": settings.face.vendor_url,
         "GOVCHAIN_GATEWAYS": json.dumps(settings.gateways), "GOVCHAIN_MAX_INFLIGHT": str(settings.max_inflight),
         "GOVCHAIN_INFLIGHT_WAIT_SECONDS": str(settings.inflight_wait_seconds),
         "GOVCHAIN_RECEIPT_TIMEOUT_SECONDS": str(settings.receipt_timeout_seconds),
     }  # fmt: skip
-    for name in LIMITS:
-        env[f"GOVCHAIN_{name.upper()}"] = getattr(settings, name).model_dump_json()
+    for name in LimitSettings.model_fields:
+        env[f"GOVCHAIN_LIMIT_{name.upper()}"] = getattr(settings.limits, name).model_dump_json()
     return env
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from api.certificates.service import Issuer
 from api.dev.devdata import seed_submitted
 from api.models import Certificate
+from api.settings import IssueSettings
 from chain.deploy import write_record
 from chain.errors import ConfigError
 from chain.outbox import OutboxEntry
@@ -34,7 +35,7 @@ pytestmark = pytest.mark.db
 def held(chain, deployment, database_url, tmp_path, clock):
     """A platform API with agency-held keys (as outside dev), on a fresh database."""
     write_record(tmp_path, deployment)
-    settings = api_settings(tmp_path, database_url, chain.w3.provider.endpoint_uri, agency_keys="agency-held", issue_batch_seconds=0.1)
+    settings = api_settings(tmp_path, database_url, chain.w3.provider.endpoint_uri, agency_keys="agency-held", issue=IssueSettings(batch_seconds=0.1))
     with ApiServer(settings, clock) as server, httpx.Client(base_url=server.url, timeout=120) as http:
         yield SimpleNamespace(api=server, http=http, clock=clock, platform=server.platform, sign_in=lambda account: bearer(sign_in(http, account)))
 

@@ -21,8 +21,8 @@ from chain.deploy import write_record
 
 pytestmark = pytest.mark.db
 
-TIGHT = {"limit_sign_in": {"address": {"count": 3, "seconds": 60}, "client": {"count": 5, "seconds": 60}},
-         "limit_applications": {"address": {"count": 2, "seconds": 600}, "client": {"count": 50, "seconds": 60}}}  # fmt: skip
+TIGHT = {"limits": {"sign_in": {"address": {"count": 3, "seconds": 60}, "client": {"count": 5, "seconds": 60}},
+                    "applications": {"address": {"count": 2, "seconds": 600}, "client": {"count": 50, "seconds": 60}}}}  # fmt: skip
 
 
 @pytest.fixture

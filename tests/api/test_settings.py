@@ -32,17 +32,23 @@ def test_production_refuses_an_empty_secret_and_dev_keys(tmp_path):
         Settings(env="production", state_dir=tmp_path)
     with pytest.raises(ValueError, match="GOVCHAIN_DATA_KEY"):
         Settings(env="production", state_dir=tmp_path, token_secret=GOOD)
-    secrets = dict(data_key="A" * 43 + "=", face_vendor_api_key="k" * 32, face_webhook_secret="whsec_" + "A" * 44)
+    face = dict(vendor_api_key="k" * 32, webhook_secret="whsec_" + "A" * 44)
+    with pytest.raises(ValueError, match="GOVCHAIN_FACE_VENDOR_API_KEY"):
+        Settings(env="production", state_dir=tmp_path, token_secret=GOOD, data_key="A" * 43 + "=", face=dict(face, vendor_api_key=""))
+    secrets = dict(data_key="A" * 43 + "=", face=face)
     with pytest.raises(ValueError, match="KEYSTORE"):
         Settings(env="production", state_dir=tmp_path, token_secret=GOOD, **secrets)
     keystores = dict(governor_keystore=tmp_path / "g", relayer_keystore=tmp_path / "r")
     with pytest.raises(ValueError, match="GOVCHAIN_AGENCY_KEYS=agency-held"):  # issue 15: no agency key on the platform for pulls
         Settings(env="production", state_dir=tmp_path, token_secret=GOOD, **keystores, **secrets)
     held = dict(keystores, agency_keys="agency-held")
-    for name, value in (("public_domain", "127.0.0.1:8000"), ("public_url", "http://localhost:8000"), ("face_vendor_url", "http://[::1]:8100")):
-        public = dict(public_domain="gov.example", public_url="https://gov.example", face_vendor_url="https://face.vendor.example")
+    public = dict(public_domain="gov.example", public_url="https://gov.example")
+    secrets["face"] = dict(face, vendor_url="https://face.vendor.example")
+    for name, value in (("public_domain", "127.0.0.1:8000"), ("public_url", "http://localhost:8000")):
         with pytest.raises(ValueError, match=f"GOVCHAIN_{name.upper()}"):  # issue 16: production kept the localhost defaults
             Settings(env="production", state_dir=tmp_path, token_secret=GOOD, **held, **secrets, **{**public, name: value})
+    with pytest.raises(ValueError, match="GOVCHAIN_FACE_VENDOR_URL"):
+        Settings(env="production", state_dir=tmp_path, token_secret=GOOD, **held, **public, data_key="A" * 43 + "=", face=dict(face, vendor_url="http://[::1]:8100"))
     with pytest.raises(ValueError, match="GOVCHAIN_KEYSTORE_DIR"):  # issue 15: agency keystores on the platform are refused too
         Settings(env="production", state_dir=tmp_path, token_secret=GOOD, **held, **secrets, **public, keystore_dir=tmp_path)
     ok = Settings(env="production", state_dir=tmp_path, token_secret=GOOD, **held, **secrets, **public)
@@ -113,10 +119,55 @@ def test_a_production_gateway_process_refuses_to_start_with_dev_defaults(gateway
 
 
 def test_production_refuses_loopback_gateways(tmp_path):
-    secrets = dict(data_key="A" * 43 + "=", face_vendor_api_key="k" * 32, face_webhook_secret="whsec_" + "A" * 44)
+    face = dict(vendor_url="https://face.vendor.example", vendor_api_key="k" * 32, webhook_secret="whsec_" + "A" * 44)
     production = dict(env="production", state_dir=tmp_path, token_secret=GOOD, governor_keystore=tmp_path / "g", relayer_keystore=tmp_path / "r",
-                      agency_keys="agency-held", public_domain="gov.example", public_url="https://gov.example",
-                      face_vendor_url="https://face.vendor.example", **secrets)  # fmt: skip
+                      agency_keys="agency-held", public_domain="gov.example", public_url="https://gov.example", data_key="A" * 43 + "=",
+                      face=face)  # fmt: skip
     with pytest.raises(ValueError, match="gateway of psb.gov.example"):
         Settings(**production, gateways={"psb.gov.example": "http://127.0.0.1:8201"})
     assert Settings(**production, gateways={"psb.gov.example": "https://gw.psb.example"}).gateways
+
+
+# -- the one settings tree (issue 17): sections read their own GOVCHAIN_<SECTION>_* variables ----
+
+
+def test_a_section_reads_its_variables_and_names_a_bad_one(monkeypatch, tmp_path):
+    monkeypatch.setenv("GOVCHAIN_AUDIT_BURST_PULLS", "7")
+    monkeypatch.setenv("GOVCHAIN_FACE_VENDOR_URL", "https://face.vendor.example")
+    monkeypatch.setenv("GOVCHAIN_LIMIT_SIGN_IN__CLIENT__COUNT", "1000")  # one value of a limit; the rest keep their defaults
+    settings = Settings(state_dir=tmp_path)
+    assert settings.audit.burst_pulls == 7 and settings.audit.burst_minutes == 5.0
+    assert settings.face.vendor_url == "https://face.vendor.example"
+    assert settings.limits.sign_in.client.count == 1000 and settings.limits.sign_in.client.seconds == 60
+    assert settings.limits.sign_in.address.count == 20
+    monkeypatch.setenv("GOVCHAIN_ISSUE_BATCH_SIZE", "0")
+    with pytest.raises(ValueError, match=r"GOVCHAIN_ISSUE_\*\nbatch_size\n.*greater than or equal to 1"):
+        Settings(state_dir=tmp_path)
+
+
+def test_a_section_given_whole_keeps_the_rest_of_the_tree_from_the_environment(monkeypatch, tmp_path):
+    from api.settings import IssueSettings
+
+    monkeypatch.setenv("GOVCHAIN_ISSUE_BATCH_SECONDS", "0.5")
+    monkeypatch.setenv("GOVCHAIN_INDEX_PAGE_BLOCKS", "100")
+    settings = Settings(state_dir=tmp_path, issue=IssueSettings(batch_size=4))
+    assert (settings.issue.batch_size, settings.issue.batch_seconds) == (4, 0.5)
+    assert settings.index.page_blocks == 100
+
+
+def test_the_platform_and_the_gateway_share_one_definition_of_what_every_program_has(gateway_env, tmp_path):
+    """The node, the state folder, the database and the back-pressure: one definition
+    (chain.settings.ProgramSettings), read under each program's own prefix."""
+    from chain.settings import ProgramSettings
+    from gateway.settings import GatewaySettings
+
+    gateway_env.setenv("GOVCHAIN_GATEWAY_MAX_INFLIGHT", "8")
+    gateway_env.setenv("GOVCHAIN_GATEWAY_STATE_DIR", str(tmp_path))
+    gateway_env.setenv("GOVCHAIN_MAX_INFLIGHT", "16")
+    gateway, platform = GatewaySettings(), Settings()
+    assert isinstance(gateway, ProgramSettings) and isinstance(platform, ProgramSettings)
+    assert (gateway.max_inflight, platform.max_inflight) == (8, 16)
+    assert gateway.database_or_sqlite("gateway.db") == f"sqlite:///{tmp_path / 'gateway.db'}"
+    gateway_env.setenv("GOVCHAIN_GATEWAY_MAX_INFLIGHT", "-1")
+    with pytest.raises(ValueError, match="max_inflight"):
+        GatewaySettings()

@@ -8,7 +8,7 @@ import os
 
 from eth_account import Account
 
-from api.audit.indexer import AuditSettings
+from api.settings import AuditSettings
 from chain.node import rpc_call
 from tests.support.api import bearer, sign_in
 from tests.audit.test_index import HOUR, Scene
@@ -40,7 +40,7 @@ def test_each_rule_finds_its_situation_and_nothing_in_the_clean_case(api, http, 
     scene = Scene(chain, deployment, parties)
     # pulls an earlier test left on this node (an unreverted stack, say) must not join this test's
     # into a burst: start past the burst window (AuditSettings)
-    rpc_call(chain.w3.provider.endpoint_uri, "evm_increaseTime", [int(AuditSettings().audit_burst_minutes * 60) + 60])
+    rpc_call(chain.w3.provider.endpoint_uri, "evm_increaseTime", [int(AuditSettings().burst_minutes * 60) + 60])
     rpc_call(chain.w3.provider.endpoint_uri, "evm_mine")
     auditor = sign_in(http, parties.auditor)
     baseline = findings(http, auditor)

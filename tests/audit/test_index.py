@@ -15,7 +15,8 @@ from eth_utils import keccak
 from sqlalchemy import delete, insert, select, update
 from typer.testing import CliRunner
 
-from api.audit.indexer import AuditSettings, Indexer, application_ref, reconcile
+from api.audit.indexer import Indexer, application_ref, reconcile
+from api.settings import IndexSettings
 from api.audit.models import ChainRecord
 from api.audit.service import as_row
 from api.audit.trails import ChainChecker
@@ -108,7 +109,7 @@ def rows(sessions, **where) -> list[ChainRecord]:
 
 
 def test_the_index_follows_every_contract_in_pages_and_resumes_after_a_restart(chain, deployment, parties, scene, sessions, registry):
-    indexer = Indexer(lambda: chain, lambda: deployment, sessions, AuditSettings(index_page_blocks=3))
+    indexer = Indexer(lambda: chain, lambda: deployment, sessions, IndexSettings(page_blocks=3))
     applicant = parties.outsider  # funded: it revokes by itself below
     consent_id = scene.grant(applicant)
     scene.pull(consent_id, 2)
@@ -160,7 +161,7 @@ def test_the_index_follows_every_contract_in_pages_and_resumes_after_a_restart(c
 
     # confirmations: the newest blocks wait
     scene.pull(consent_id, 1)  # refused now: revoked
-    waiting = Indexer(lambda: chain, lambda: deployment, sessions, AuditSettings(index_confirmations=2))
+    waiting = Indexer(lambda: chain, lambda: deployment, sessions, IndexSettings(confirmations=2))
     assert waiting.catch_up() == 0
     assert not rows(sessions, event="PullRefused", case_ref=cid)
     chain_now(chain), chain_now(chain)

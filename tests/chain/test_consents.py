@@ -328,21 +328,22 @@ def test_forged_or_misdirected_revocations_are_refused(consents, consent_domain,
 
 def test_pause_and_resume(consents, parties, grant):
     terms, cid = grant()
-    with pytest.raises(NotApplicant):
-        consents.pause(parties.agency, cid)
-    receipt = consents.pause(parties.outsider, cid)
-    assert [(e.name, e.args) for e in consents.events(receipt)] == [("ConsentPaused", {"consentId": cid})]
-    assert consents.state(cid) is ConsentState.PAUSED
-    assert consents.check_pull(cid, ID_CARD, parties.agency.address, parties.holder_psb.address) is PullRefusal.PAUSED
+
+    def by_the_applicant_only(step, other, event: str, state: ConsentState, refusal: PullRefusal) -> None:
+        """``step`` (pause or resume) is refused to ``other``; the applicant's emits ``event`` and
+        leaves the consent in ``state``, where a pull would meet ``refusal``."""
+        with pytest.raises(NotApplicant):
+            step(other, cid)
+        receipt = step(parties.outsider, cid)
+        assert [(e.name, e.args) for e in consents.events(receipt)] == [(event, {"consentId": cid})]
+        assert consents.state(cid) is state
+        assert consents.check_pull(cid, ID_CARD, parties.agency.address, parties.holder_psb.address) is refusal
+
+    by_the_applicant_only(consents.pause, parties.agency, "ConsentPaused", ConsentState.PAUSED, PullRefusal.PAUSED)
     with pytest.raises(NotActive) as twice:
         consents.pause(parties.outsider, cid)
     assert twice.value.args_by_name == {"consentId": cid, "state": ConsentState.PAUSED}
-    with pytest.raises(NotApplicant):
-        consents.resume(parties.relayer, cid)
-    receipt = consents.resume(parties.outsider, cid)
-    assert [(e.name, e.args) for e in consents.events(receipt)] == [("ConsentResumed", {"consentId": cid})]
-    assert consents.state(cid) is ConsentState.ACTIVE
-    assert consents.check_pull(cid, ID_CARD, parties.agency.address, parties.holder_psb.address) is PullRefusal.NONE
+    by_the_applicant_only(consents.resume, parties.relayer, "ConsentResumed", ConsentState.ACTIVE, PullRefusal.NONE)
     with pytest.raises(NotPaused) as active:
         consents.resume(parties.outsider, cid)
     assert active.value.args_by_name == {"consentId": cid}

@@ -62,20 +62,23 @@ def wait_until(predicate, timeout: float = 20.0) -> None:
         time.sleep(0.05)
 
 
-def first_pulls(gateway, pull, agency, consents_: list[bytes], label: str) -> list:
-    """Each consent's pull number 1, handed to ``gateway``: their futures, in order."""
-    return [gateway.submit(pull(cid, ID_CARD, agency, f"{label}{i}-1", 1)) for i, cid in enumerate(consents_)]
+@contextmanager
+def first_pulls_held(chain, parties, grant, pull, batcher, *, consents: int, max_in_flight: int, label: str):
+    """With mining held, the first pull of each of ``consents`` fresh consents handed to the holder's
+    batcher (one pull a batch, at most ``max_in_flight`` batches unmined): yields the batcher, the
+    consents and the pulls' futures, in order."""
+    agency, holder = parties.agency, parties.holder_psb
+    consents_ = [grant(max_pulls=3)[1] for _ in range(consents)]
+    gateway = batcher(holder, max_batch=1, interval=0.01, max_in_flight=max_in_flight)
+    with mining_held(chain):
+        yield gateway, consents_, [gateway.submit(pull(cid, ID_CARD, agency, f"{label}{i}-1", 1)) for i, cid in enumerate(consents_)]
 
 
 def test_batches_go_out_without_waiting_for_the_one_before_and_no_caller_is_answered_before_its_log_is_mined(chain, parties, grant, pull, batcher):
-    agency, holder = parties.agency, parties.holder_psb
-    consents_ = [grant(max_pulls=3)[1] for _ in range(3)]
-    gateway = batcher(holder, max_batch=1, interval=0.01, max_in_flight=4)
-    with mining_held(chain):
-        futures = first_pulls(gateway, pull, agency, consents_, "c")
+    with first_pulls_held(chain, parties, grant, pull, batcher, consents=3, max_in_flight=4, label="c") as (gateway, consents_, futures):
         wait_until(lambda: pool_size(chain) == 3)  # three batches sent, none mined: none waited for another
         # the first consent's next pull, while its first is in flight: held back, not sent
-        held = gateway.submit(pull(consents_[0], ID_CARD, agency, "c0-2", 2))
+        held = gateway.submit(pull(consents_[0], ID_CARD, parties.agency, "c0-2", 2))
         time.sleep(0.5)
         assert pool_size(chain) == 3
         assert not any(f.done() for f in [*futures, held])  # nobody answered before the log is on chain
@@ -88,11 +91,7 @@ def test_batches_go_out_without_waiting_for_the_one_before_and_no_caller_is_answ
 
 
 def test_at_most_max_in_flight_batches_are_sent_before_one_is_mined(chain, parties, grant, pull, batcher):
-    agency, holder = parties.agency, parties.holder_psb
-    consents_ = [grant(max_pulls=3)[1] for _ in range(4)]
-    gateway = batcher(holder, max_batch=1, interval=0.01, max_in_flight=2)
-    with mining_held(chain):
-        futures = first_pulls(gateway, pull, agency, consents_, "d")
+    with first_pulls_held(chain, parties, grant, pull, batcher, consents=4, max_in_flight=2, label="d") as (_, _, futures):
         wait_until(lambda: pool_size(chain) == 2)
         time.sleep(0.5)
         assert pool_size(chain) == 2  # the other two wait for a slot

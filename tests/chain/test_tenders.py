@@ -207,6 +207,11 @@ def commit(ledger, relayer, tender_id, bidder: Bidder):
     return ledger.commit_bid(relayer, tender_id, bidder.pseudonym, bidder.ciphertext_hash, bidder.commitment(ledger, tender_id))
 
 
+def commit_all(ledger, relayer, tender_id, *bidders_: Bidder) -> None:
+    for bidder in bidders_:
+        commit(ledger, relayer, tender_id, bidder)
+
+
 def decryption_end(ledger, tender_id) -> int:
     """The end of the decryption window that counts: the opening block's time + the terms' window."""
     return ledger.get_tender(tender_id).decryption_end
@@ -556,8 +561,7 @@ def test_late_commits_and_withdrawals_are_refused(ledger, parties, chain, create
 def test_a_key_that_does_not_match_its_commitment_is_refused(ledger, domain, parties, chain, create, bidders):
     tender_id, terms = create(min_bidders=1)
     a, b = bidders[:2]
-    for bidder in (a, b):
-        commit(ledger, parties.relayer, tender_id, bidder)
+    commit_all(ledger, parties.relayer, tender_id, a, b)
     open_now(ledger, chain, parties, tender_id, terms)
     with pytest.raises(NotSignedIn) as anonymous:
         reveal(ledger, parties.relayer, tender_id, a)
@@ -622,8 +626,7 @@ def test_a_commitment_binds_the_bidder_chain_and_contract(ledger, domain, partie
 def test_sign_in_rules(ledger, domain, parties, chain, create, bidders, experts):
     tender_id, terms = create(min_bidders=1)
     a, b, c = bidders[:3]
-    for bidder in (a, b, c):
-        commit(ledger, parties.relayer, tender_id, bidder)
+    commit_all(ledger, parties.relayer, tender_id, a, b, c)
     ledger.withdraw_bid(parties.relayer, tender_id, c.pseudonym)
     with pytest.raises(WrongState) as early:
         sign_in(ledger, domain, parties.relayer, tender_id, a)
@@ -846,8 +849,7 @@ def test_the_opening_waits_for_its_time(ledger, parties, chain, create, bidders)
 def test_sign_in_and_reveal_close_at_decryption_end(ledger, domain, parties, chain, create, bidders):
     tender_id, terms = create(min_bidders=1)
     a, b = bidders[:2]
-    for bidder in (a, b):
-        commit(ledger, parties.relayer, tender_id, bidder)
+    commit_all(ledger, parties.relayer, tender_id, a, b)
     open_now(ledger, chain, parties, tender_id, terms)
     sign_in(ledger, domain, parties.relayer, tender_id, a)
     advance_to(chain, decryption_end(ledger, tender_id))
@@ -876,8 +878,7 @@ def test_sign_in_and_reveal_close_at_decryption_end(ledger, domain, parties, cha
 def test_decryption_outcomes_need_the_right_bid_status(ledger, domain, parties, chain, create, bidders):
     tender_id, terms = create(min_bidders=1)
     a, b, c = bidders[:3]
-    for bidder in (a, b, c):
-        commit(ledger, parties.relayer, tender_id, bidder)
+    commit_all(ledger, parties.relayer, tender_id, a, b, c)
     ledger.withdraw_bid(parties.relayer, tender_id, c.pseudonym)
     open_now(ledger, chain, parties, tender_id, terms)
     with pytest.raises(WrongBidStatus) as unrevealed:
@@ -910,8 +911,7 @@ def test_decryption_outcomes_need_the_right_bid_status(ledger, domain, parties, 
 def test_the_reading_lists_every_decrypted_bid_exactly_once(ledger, domain, parties, chain, create, bidders):
     tender_id, terms = create(min_bidders=1)
     a, b, c = bidders[:3]
-    for bidder in (a, b, c):
-        commit(ledger, parties.relayer, tender_id, bidder)
+    commit_all(ledger, parties.relayer, tender_id, a, b, c)
     open_now(ledger, chain, parties, tender_id, terms)
     for bidder in (a, b):
         decrypt(ledger, domain, parties, tender_id, bidder)
@@ -945,8 +945,7 @@ def test_the_reading_lists_every_decrypted_bid_exactly_once(ledger, domain, part
 def test_objection_rules(ledger, domain, parties, chain, create, bidders):
     tender_id, terms = create(min_bidders=1)
     a, b = bidders[:2]
-    for bidder in (a, b):
-        commit(ledger, parties.relayer, tender_id, bidder)
+    commit_all(ledger, parties.relayer, tender_id, a, b)
 
     def objection(bidder, text="objection", sender=None):
         signature = tender712.sign_objection(tender_id, bidder.pseudonym, h(text), domain, bidder.account)
@@ -1006,8 +1005,7 @@ def test_score_rules(ledger, domain, parties, chain, create, read_tender, bidder
 
     tender_id, terms = create(method=Method.WEIGHTED_SCORE, min_bidders=1)
     b, c = bidders[1:3]
-    for bidder in (a, b, c):
-        commit(ledger, parties.relayer, tender_id, bidder)
+    commit_all(ledger, parties.relayer, tender_id, a, b, c)
     open_now(ledger, chain, parties, tender_id, terms)
     decrypt(ledger, domain, parties, tender_id, a)
     decrypt(ledger, domain, parties, tender_id, b)
@@ -1251,8 +1249,7 @@ def test_a_late_opening_does_not_shorten_the_decryption_window(ledger, domain, p
     """The agency opened one minute before the planned decryptionEnd: bidders still get the whole window."""
     tender_id, terms = create(min_bidders=1)
     a, b = bidders[:2]
-    for bidder in (a, b):
-        commit(ledger, parties.relayer, tender_id, bidder)
+    commit_all(ledger, parties.relayer, tender_id, a, b)
     advance_to(chain, terms.decryption_end - 60)
     opening = ledger.open_tender(parties.procurement, tender_id)
     opened_at = chain.w3.eth.get_block(opening.receipt.block_number)["timestamp"]
@@ -1328,8 +1325,7 @@ def test_an_expert_who_does_not_score_is_replaced_after_the_deadline(ledger, dom
     """One expert never scored: the result was blocked for good."""
     tender_id, terms = create(method=Method.WEIGHTED_SCORE, min_bidders=1)
     a, b = bidders[:2]
-    for bidder in (a, b):
-        commit(ledger, parties.relayer, tender_id, bidder)
+    commit_all(ledger, parties.relayer, tender_id, a, b)
     open_now(ledger, chain, parties, tender_id, terms)
     for bidder in (a, b):
         decrypt(ledger, domain, parties, tender_id, bidder)

@@ -148,10 +148,10 @@ def test_bad_callbacks_are_4xx_and_change_nothing(stack, delivered, attack):
 
 def test_face_sessions_are_rate_limited_per_applicant(stack, applicant):
     """Each face session is a paid vendor session, and nothing limited how many one applicant
-    opened (issue 16 item 7): beyond ``limit_face_sessions`` per applicant, 429 with Retry-After,
+    opened (issue 16 item 7): beyond ``limits.face_sessions`` per applicant, 429 with Retry-After,
     before the vendor is called."""
     me, application = new_application(stack, applicant)
-    quota = stack.api.settings.limit_face_sessions.address
+    quota = stack.api.settings.limits.face_sessions.address
     citizen = demo_citizen(1)
     start = {"name": citizen["name"], "id_number": citizen["id_number"], "outcome": "pass"}
     sessions = set()

@@ -198,7 +198,7 @@ def test_a_batch_shares_one_root_and_revokes_one_or_all(stack, parties, tmp_path
             assert decided.status_code == 200, decided.text
         issued = [wait_issued(stack, me, application["id"]) for _, me, application in submitted]
     finally:
-        issuer.batch_size, issuer.max_wait = stack.api.settings.issue_batch_size, stack.api.settings.issue_batch_seconds
+        issuer.batch_size, issuer.max_wait = stack.api.settings.issue.batch_size, stack.api.settings.issue.batch_seconds
     assert len({c["merkle_root"] for c in issued}) == 1 and len({c["target_hash"] for c in issued}) == 3
     documents = [stack.http.get(f"/v1/certificates/{c['id']}/document", headers=me).json() for c, (_, me, _) in zip(issued, submitted)]
     assert all(api_verify(stack, d)["valid"] for d in documents)

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from identity.dev_citizens import demo_citizen
-from api.pulls.service import pull_body
+from api.pulls.service import request_body, signed_body
 from api.services import ServiceProcess
 from chain.node import rpc_call
 from identity.keys import hpke_key_for, x25519_public_bytes
@@ -26,12 +26,14 @@ def request(stack, deployment, parties, consent, *, category="id_card", holder="
     holder_account = getattr(parties, holder)
     consent_id = bytes.fromhex(consent["consent_id"][2:])
     sequence = overrides.pop("sequence", None) or consent["registry"].get(consent_id).pulls + 1  # the next pull number
-    body = pull_body(
-        agency or parties.agency, holder_account.address, x25519_public_bytes(hpke_key_for(holder_account)),
+    agency = agency or parties.agency
+    asked = request_body(
+        agency.address, holder_account.address, x25519_public_bytes(hpke_key_for(holder_account)),
         sequence, consent["consent_id"], category, consent["scope"], consent["scope_salt"],
         attributes or consent["scope"].get(category, ["name"]), overrides.pop("subject", consent["subject"]),
-        overrides.pop("issued_at", int(time.time())), deployment.chain_id, deployment.address("ConsentRegistry"),
+        overrides.pop("issued_at", int(time.time())),
     )  # fmt: skip
+    body = signed_body(agency, asked, deployment.chain_id, deployment.address("ConsentRegistry"))
     body.update(overrides)
     return body, stack.services.gateways[holder].url
 
@@ -158,7 +160,6 @@ def test_agency_that_lost_its_role_gets_nothing(stack, deployment, parties, make
 
 
 def test_a_contract_wallet_agency_pulls_through_erc1271(stack, deployment, parties, make_consent, consents, client, build):
-    from api.pulls.service import request_body
     from chain.registry import GovRegistryClient, MemberInfo
     from tests.support.wallets import deploy_wallet
 

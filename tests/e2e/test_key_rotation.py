@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from api.pulls.service import pull_body
+from api.pulls.service import request_body, signed_body
 from api.services import ServiceProcess
 from chain.registry import GovRegistryClient
 from identity.keys import hpke_key_for, x25519_public_bytes
@@ -28,10 +28,11 @@ def test_a_rotated_holder_key_still_opens_what_was_sealed_to_the_old_one(stack, 
            "GOVCHAIN_GATEWAY_HPKE_GENERATION": "1"}  # fmt: skip
 
     def body(consent, sealed_to: bytes, sequence: int) -> dict:
-        return pull_body(
-            parties.agency, holder.address, sealed_to, sequence, consent["consent_id"], "id_card", consent["scope"], consent["scope_salt"],
-            consent["scope"]["id_card"], consent["subject"], int(time.time()), deployment.chain_id, deployment.address("ConsentRegistry"),
+        asked = request_body(
+            parties.agency.address, holder.address, sealed_to, sequence, consent["consent_id"], "id_card", consent["scope"], consent["scope_salt"],
+            consent["scope"]["id_card"], consent["subject"], int(time.time()),
         )  # fmt: skip
+        return signed_body(parties.agency, asked, deployment.chain_id, deployment.address("ConsentRegistry"))
 
     before, after = make_consent(), make_consent()
     sealed_before = body(before, old, 1)  # an agency sealed the subject to the key registered then

@@ -282,7 +282,7 @@ def test_bid_uploads_are_rate_limited_per_bidder(stack, client, deployment, part
     """One bidder could upload without end (each upload a chain transaction and up to 20 MiB)."""
     tender = create_tender(stack, client, parties, [Account.create()], reference="GC-2026-F08", method="lowest_price", min_bidders=1, bidding=3600)
     eager, other = Bidder(stack, "测试频繁公司", 300_00, deployment), Bidder(stack, "测试正常公司", 310_00, deployment)
-    limit = stack.api.settings.limit_bid_uploads.address.count
+    limit = stack.api.settings.limits.bid_uploads.address.count
     for n in range(limit):
         eager.bid_ok(tender, price=300_00 - n)
     refused = eager.bid(tender["tender_id"], 1_00)
@@ -290,7 +290,7 @@ def test_bid_uploads_are_rate_limited_per_bidder(stack, client, deployment, part
     assert int(refused.headers["Retry-After"]) > 0 and refused.json()["status"] == 429
     assert eager.sealed.ciphertext_hash.hex() not in blob_files(stack)  # nothing kept, nothing committed
     other.bid_ok(tender)  # per bidder: the others are not held back
-    stack.clock.offset += timedelta(seconds=stack.api.settings.limit_bid_uploads.address.seconds)
+    stack.clock.offset += timedelta(seconds=stack.api.settings.limits.bid_uploads.address.seconds)
     eager.refresh()
     assert eager.bid_ok(tender, price=250_00)["version"] == limit + 1  # the window moved on
 

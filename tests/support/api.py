@@ -13,7 +13,7 @@ import uvicorn
 
 from api.app import create_app
 from httpkit import get_now
-from api.settings import Settings
+from api.settings import Settings, VerifySettings
 from chain.node import free_port
 from identity import siwe
 
@@ -66,9 +66,8 @@ def api_settings(tmp_path, database_url, rpc_url, **overrides) -> Settings:
         public_domain=f"127.0.0.1:{port}",
         public_url=f"http://127.0.0.1:{port}",
         role_cache_seconds=0,
-        verify_head_seconds=0,  # tests verify right after their writes: the index answers only when it holds the head
-        verify_max_index_lag=0,
-        **overrides,
+        # tests verify right after their writes: the index answers only when it holds the head
+        **{"verify": VerifySettings(head_seconds=0, max_index_lag=0), **overrides},
     )
 
 

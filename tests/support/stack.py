@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from api.dev.stack import LocalServices
+from api.settings import IssueSettings
 from chain.deploy import write_record
 from tests.support.api import ApiServer, Clock, api_settings, bearer, sign_in
 
@@ -36,7 +37,7 @@ class Stack:
 def running_stack(client, deployment, state: Path) -> Iterator[Stack]:
     """The API, the face vendor and two gateways on the suite's node, state in ``state``."""
     write_record(state, deployment)
-    base = api_settings(state, f"sqlite:///{state / 'platform.db'}", client.w3.provider.endpoint_uri, issue_batch_seconds=0.2)
+    base = api_settings(state, f"sqlite:///{state / 'platform.db'}", client.w3.provider.endpoint_uri, issue=IssueSettings(batch_seconds=0.2))
     with LocalServices(base, log_dir=state / "logs") as services:
         settings = base.model_copy(update=services.overrides)
         clock = Clock()
