@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     limit_applications: RateLimit = Field(_limit((20, 3_600), (120, 60)), description="applications created per applicant / per client")
     limit_face_sessions: RateLimit = Field(_limit((10, 3_600), (60, 60)), description="face sessions (each a paid vendor session) per applicant / per client")
     limit_bid_uploads: RateLimit = Field(_limit((10, 600), (120, 60)), description="bid uploads per bidder (all tenders) / per client")
+    # Chain writes (api.writes): queued with the business change, sent by the writer of their key.
+    write_wait_seconds: float = Field(10.0, ge=0, le=300, description="how long a request waits for its chain write's receipt before 202 + a status URL")
+    writer_max_in_flight: int = Field(16, ge=1, le=1_024, description="transactions of one key sent and not yet mined, at most")
 
     @field_validator("state_dir")
     @classmethod
