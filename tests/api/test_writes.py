@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import httpx
@@ -13,7 +14,9 @@ import pytest
 from eth_account import Account
 from sqlalchemy import select
 
+from api import db
 from api.applications import states
+from api.context import Platform
 from api.models import Application
 from api.writes.worker import WriterWorker
 from chain.deploy import write_record
@@ -21,6 +24,7 @@ from chain.hexcodec import hx, unhex
 from chain.outbox import OutboxEntry
 from chain.registry import Role
 from identity import pseudonym as pseudonyms
+from scripts.faults.harness import ApiProcess
 from tests.support.mining import mining_held
 from tests.support.api import ApiServer, api_settings, bearer, sign_in
 from tests.support.consents import advance
@@ -94,7 +98,7 @@ def test_a_write_not_mined_within_the_wait_answers_202_and_its_status_url_later_
     assert status["tx_hash"] and status["block_number"] is not None
     receipt = chain.w3.eth.get_transaction_receipt(status["tx_hash"])
     assert receipt["status"] == 1 and receipt["blockNumber"] == status["block_number"]
-    assert platform.contracts.consents().get(unhex(consent_id)).applicant == stored(platform, application_id)[0].consent_pseudonym
+    assert platform_consent(platform, consent_id).applicant == stored(platform, application_id)[0].consent_pseudonym
 
 
 def test_a_write_mined_within_the_wait_answers_as_before(platform_api, chain):
@@ -117,3 +121,48 @@ def test_a_call_that_would_revert_stores_neither_the_change_nor_the_intent(platf
     application, entries = stored(platform, application_id)
     assert application.state == states.FACE_VERIFIED and application.consent_id is None and application.consent_pseudonym is None
     assert entries == []
+
+
+@pytest.mark.proc
+@pytest.mark.slow
+def test_two_api_processes_on_one_database_write_with_the_relayer_key_in_contiguous_nonces(chain, deployment, database_url, tmp_path):
+    """Two API processes (replicas) on one database each take consent grants at the same time: the
+    relayer's writer leads in one of them, every grant is mined once, the relayer's nonces are
+    contiguous, and neither log has a nonce error."""
+    write_record(tmp_path, deployment)
+    seeding = Platform.build(api_settings(tmp_path, database_url, chain.w3.provider.endpoint_uri))
+    db.upgrade(seeding.engine)
+    apis = [ApiProcess(api_settings(tmp_path, database_url, chain.w3.provider.endpoint_uri), tmp_path / f"api-{n}.log", command="uvicorn") for n in (1, 2)]
+    try:
+        for api in apis:
+            api.start(timeout=120)
+        clients = [httpx.Client(base_url=api.url, timeout=120) for api in apis]
+        grants = [(http, *about_to_consent(http, seeding)) for http in clients for _ in range(4)]
+        with ThreadPoolExecutor(len(grants)) as pool:
+            answers = list(pool.map(lambda g: g[0].post(f"/v1/applications/{g[2]}/consent", json=g[3], headers=g[1]), grants))
+        assert all(answer.status_code in (201, 202) for answer in answers), [answer.text for answer in answers]
+        relayer = seeding.keyring.signer("relayer").address
+        deadline = time.monotonic() + 60
+        while True:
+            with seeding.sessions() as session:
+                entries = list(session.scalars(select(OutboxEntry).where(OutboxEntry.sender == relayer).order_by(OutboxEntry.nonce)))
+            if len(entries) == len(grants) and all(entry.status == "mined" for entry in entries):
+                break
+            assert time.monotonic() < deadline, [(entry.intent_key, entry.status, entry.error) for entry in entries]
+            time.sleep(0.2)
+        nonces = [entry.nonce for entry in entries]
+        assert nonces == list(range(nonces[0], nonces[0] + len(grants)))
+        assert chain.w3.eth.get_transaction_count(relayer) == nonces[-1] + 1
+        for _, _, application_id, _, consent_id in grants:
+            assert platform_consent(seeding, consent_id).applicant == stored(seeding, application_id)[0].consent_pseudonym
+        for api in apis:
+            log = api.log_file.read_text()
+            assert "nonce" not in log.lower() and "Traceback" not in log, log[-2000:]
+    finally:
+        for api in apis:
+            api.stop()
+        seeding.close()
+
+
+def platform_consent(platform, consent_id: str):
+    return platform.contracts.consents().get(unhex(consent_id))
