@@ -28,16 +28,23 @@ from api.pulls.routes import router as pulls_router
 from api.settings import Settings
 from api.tenders.routes import router as tenders_router
 from api.workers import OutboxResume
+from api.writes.routes import router as writes_router
+from api.writes.worker import WriterWorker
 from chain.leases import Lease
 
 
-def add_workers(platform: Platform, names: tuple[str, ...] = ("outbox", "issuer", "indexer")) -> None:
-    """The platform's background workers (all of them in an API process). The issuer and the
-    indexer each work in one process at a time among all that share the database (a lease each);
-    the others stand by and take over when it dies."""
+WORKER_NAMES = ("outbox", "writer", "issuer", "indexer")
+
+
+def add_workers(platform: Platform, names: tuple[str, ...] = WORKER_NAMES) -> None:
+    """The platform's background workers (all of them in an API process). The writer of each key,
+    the issuer and the indexer each work in one process at a time among all that share the
+    database (a lease each); the others stand by and take over when it dies."""
     contracts = platform.contracts
     if "outbox" in names:
         platform.workers.add(OutboxResume(contracts.outbox))  # finishes chain writes a previous process left open, first
+    if "writer" in names:
+        platform.workers.add(WriterWorker(platform))  # sends the queued chain writes, one writer per key (stops after the issuer)
     if "issuer" in names:
         issuer = Issuer(platform)  # finishes batches a previous process left pending, then batches new approvals
         issuer.lead_with(Lease(platform.engine, "issuer"))
@@ -82,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tenders_router)
     app.include_router(agency_signing_router)
     app.include_router(audit_router)
+    app.include_router(writes_router)
     app.include_router(people_pages_router)
     app.include_router(pages_router)
     app.include_router(procurement_pages_router)

@@ -148,6 +148,7 @@ def serve_cmd(
 
 class WorkerName(str, Enum):
     outbox = "outbox"
+    writer = "writer"
     issuer = "issuer"
     indexer = "indexer"
     all = "all"
@@ -157,14 +158,14 @@ class WorkerName(str, Enum):
 def worker_cmd(name: Annotated[WorkerName, typer.Argument(help="which background worker to run, or all of them")]):
     """Run background workers without serving HTTP, until interrupted (Ctrl-C or SIGTERM).
 
-    The issuer and the indexer work only while this process holds their lease (one process at a
-    time among all that share GOVCHAIN_DATABASE_URL); otherwise they stand by and take over when
-    the holder dies."""
+    The writer of each key, the issuer and the indexer work only while this process holds their
+    lease (one process at a time among all that share GOVCHAIN_DATABASE_URL); otherwise they stand
+    by and take over when the holder dies."""
     import signal
     import threading
 
     from api import db
-    from api.app import add_workers
+    from api.app import WORKER_NAMES, add_workers
     from api.context import Platform
     from api.settings import Settings
 
@@ -172,7 +173,7 @@ def worker_cmd(name: Annotated[WorkerName, typer.Argument(help="which background
     platform = Platform.build(settings)
     if settings.auto_migrate:
         db.upgrade(platform.engine)
-    add_workers(platform, ("outbox", "issuer", "indexer") if name is WorkerName.all else (name.value,))
+    add_workers(platform, WORKER_NAMES if name is WorkerName.all else (name.value,))
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     platform.workers.start()

@@ -140,6 +140,16 @@ class VerifySettings(BaseSettings):
     head_seconds: float = Field(0.25, ge=0, le=10, description="how long the head block number read from the node is reused")
 
 
+class WriteSettings(BaseSettings):
+    """``GOVCHAIN_WRITE_*``: the platform's chain writes (api.writes), queued with the business change
+    and sent by the writer of their key."""
+
+    model_config = section("GOVCHAIN_WRITE_")
+
+    wait_seconds: float = Field(10.0, ge=0, le=300, description="how long a request waits for its chain write's receipt before 202 + a status URL")
+    max_in_flight: int = Field(16, ge=1, le=1_024, description="transactions of one key sent and not yet mined, at most")
+
+
 # -- the tree --------------------------------------------------------------------------------------
 
 
@@ -183,6 +193,7 @@ class Settings(ProgramSettings):
     index: IndexSettings = Field(default_factory=IndexSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     verify: VerifySettings = Field(default_factory=VerifySettings)
+    write: WriteSettings = Field(default_factory=WriteSettings)
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> "Settings":

@@ -1,9 +1,10 @@
 """The platform's background workers, with one lifecycle the app's lifespan owns.
 
 A worker is started once at start-up, woken when there is work for it now (it also works on
-its own schedule), and stopped at shut-down, in the reverse order of starting. Three of them:
+its own schedule), and stopped at shut-down, in the reverse order of starting. Four of them:
 
 - ``outbox`` (:class:`OutboxResume`): finishes the chain writes a previous process left open;
+- ``writer`` (:class:`api.writes.worker.WriterWorker`): a chain writer per key the platform holds;
 - ``issuer`` (:class:`api.certificates.service.Issuer`): the certificate batcher;
 - ``indexer`` (:class:`api.audit.indexer.Indexer`): follows the contracts' events into the audit index.
 """

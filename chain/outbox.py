@@ -173,11 +173,15 @@ class Outbox:
             return session.scalar(select(OutboxEntry).where(OutboxEntry.intent_key == intent_key))
 
     def pending(self) -> list[OutboxEntry]:
+        """The signed or sent entries this outbox signed or relayed (not the writer's: those carry
+        their calldata, and their key's :class:`~chain.writer.ChainWriter` finishes them, re-queueing
+        one whose nonce was taken rather than dropping it)."""
         with self.sessions() as session:
-            return list(session.scalars(select(OutboxEntry).where(OutboxEntry.status.in_(OPEN)).order_by(OutboxEntry.sender, OutboxEntry.nonce)))
+            query = select(OutboxEntry).where(OutboxEntry.status.in_(OPEN), OutboxEntry.calldata.is_(None))
+            return list(session.scalars(query.order_by(OutboxEntry.sender, OutboxEntry.nonce)))
 
     def resume(self) -> list[Receipt]:
-        """Finish every signed or sent entry (run at start-up, before new sends)."""
+        """Finish every signed or sent entry of this outbox (run at start-up, before new sends)."""
         receipts = []
         for entry in self.pending():
             try:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from eth_account.signers.local import LocalAccount
+from hexbytes import HexBytes
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from web3.exceptions import Web3RPCError
@@ -90,6 +91,20 @@ class Outcome:
 def intrinsic_gas(data: bytes) -> int:
     """The gas a call costs before it runs (21,000 and 16 a non-zero calldata byte, 4 a zero one)."""
     return 21_000 + sum(16 if byte else 4 for byte in data)
+
+
+@dataclass(frozen=True)
+class _Sender:
+    """The sender of an estimate (``ChainClient.build`` reads only the address: nothing is signed)."""
+
+    address: str
+
+
+def intent_for(client: ChainClient, key: str, sender: str, call) -> Intent:
+    """The intent of a typed client's contract ``call`` sent by ``sender``, its gas estimated now:
+    a call that would revert raises its named error here, before anything is queued."""
+    tx = client.build(_Sender(sender), call)
+    return Intent(key, sender, tx["to"], bytes(HexBytes(tx["data"])), tx["gas"])
 
 
 def enqueue(session: Session, intent: Intent) -> None:
@@ -223,7 +238,7 @@ class ChainWriter:
                 self._broadcast(entry)
         room = self.max_in_flight - len(in_flight)
         if room > 0:
-            moved |= self._send_queued(room)
+            moved |= self._send_queued(room, idle=not in_flight)
         return moved
 
     def _collect_receipts(self) -> bool:
@@ -239,9 +254,13 @@ class ChainWriter:
             self._record(finished)
         return bool(finished)
 
-    def _send_queued(self, room: int) -> bool:
+    def _send_queued(self, room: int, *, idle: bool = False) -> bool:
         """Sign up to ``room`` queued intents with contiguous nonces, store them signed in one
-        transaction, then send them in nonce order and mark them sent in one transaction."""
+        transaction, then send them in nonce order and mark them sent in one transaction.
+
+        ``idle`` (nothing of the key in flight): the next nonce is the node's pending count, read
+        again, so a transaction someone else sent with the key meanwhile, or a dev chain rewound
+        to a snapshot, costs no refused send and leaves no gap the node would wait on forever."""
         with self.sessions() as session:
             queued = list(session.scalars(
                 select(OutboxEntry).where(OutboxEntry.sender == self.account.address, OutboxEntry.status == QUEUED)
@@ -249,6 +268,8 @@ class ChainWriter:
             ))  # fmt: skip
         if not queued:
             return False
+        if idle:
+            self._next_nonce = self.client.w3.eth.get_transaction_count(self.account.address, "pending")
         signed = self._sign(queued, self.client.fee_fields(self.client.w3.eth.get_block("latest")))
         checkpoint("writer.after_sign")
         for position, entry in enumerate(signed):
@@ -375,4 +396,4 @@ class ChainWriter:
             session.commit()
 
 
-__all__ = ["ChainWriter", "Intent", "Outcome", "enqueue", "outcome", "wait_for"]
+__all__ = ["ChainWriter", "Intent", "Outcome", "enqueue", "intent_for", "outcome", "wait_for"]

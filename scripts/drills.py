@@ -6,7 +6,7 @@ lost). Exit code 0 only if every drill passed.
         [--approvals 1000] [--clients 200] [--seconds 60] [--database-url postgresql+psycopg://...]
 
 1. api-kill: kill -9 ``govchain serve`` mid-way through N certificate approvals, at each
-   GOVCHAIN_FAULT checkpoint (issuer.after_cut, outbox.after_sign, outbox.after_send) and
+   GOVCHAIN_FAULT checkpoint (issuer.after_cut, writer.after_sign, writer.after_send) and
    at random moments; every certificate issued exactly once, checked on chain.
 2. gateway-kill: tests/e2e/test_gateway.py's kill between logging a pull and answering
    (run as is, through pytest): delivered on retry, one log entry on chain.

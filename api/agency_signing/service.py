@@ -2,8 +2,10 @@
 
 Design ("prepare, sign in the agency's own client, submit", as for pull requests):
 
-- ``GOVCHAIN_AGENCY_KEYS=dev-derived`` (dev only, a convenience): the platform signs with the
-  agency's dev key through the outbox, as it always did.
+- ``GOVCHAIN_AGENCY_KEYS=dev-derived`` (dev only, a convenience): the write is queued for the
+  writer of the agency's dev key (:func:`api.writes.service.write`); not mined within the wait,
+  the step answers 202 (:class:`~api.writes.service.WriteAccepted`) and, as with agency-held
+  keys, changes nothing until it is: repeated, it finds the write mined and answers as usual.
 - ``agency-held`` (required outside dev): the platform holds no agency key. It records an
   *agency signature request* (exactly this ``to`` and calldata, for one intent key) and the step
   answers 202 Accepted with the request's URL. The agency lists its requests, checks and signs
@@ -36,6 +38,7 @@ from chain.errors import NonceTaken, TransactionFailed
 from chain.outbox import Superseded
 from chain.signed import SignedTx, UnreadableTransaction, describe_call, read_signed
 from chain.tx import Receipt
+from api.writes.service import write
 
 log = logging.getLogger("govchain.agency_signing")
 AWAITING, SUBMITTED, MINED, FAILED = (SignatureRequestState.AWAITING, SignatureRequestState.SUBMITTED,
@@ -78,8 +81,10 @@ def agency_write(platform: Platform, intent_key: str, agency: str, call) -> Rece
     signed for this intent, once mined; until then :class:`SignatureAwaited` (the request is
     recorded the first time). A call that would revert raises its named error before anything is
     recorded, as the outbox does."""
-    if platform.settings.agency_keys == "dev-derived":
-        return platform.contracts.outbox().submit(intent_key, platform.keyring.member_key(agency), call)  # dev convenience
+    if platform.settings.agency_keys == "dev-derived":  # dev convenience: queued for the agency key's writer
+        platform.keyring.member_key(agency)  # the key is held here (ConfigError if not), so its writer will send it
+        with platform.sessions() as session:
+            return write(platform, session, intent_key, checksum(agency), call)
     agency = checksum(agency)
     receipt = _relayed(platform, intent_key)
     if receipt is not None:

@@ -6,8 +6,8 @@ has waited ``issue.batch_seconds``, and anchors the batch's Merkle root with one
 ``issue(root)`` from the agency's ISSUER key.
 
 Exactly once, through crashes: the batch (root, every wrapped document, every proof) is
-committed to the database *before* the transaction; the transaction goes through the
-outbox under the intent ``certificates:issue:<root>``. A process killed anywhere finds the
+committed to the database *before* the transaction, in one transaction with the intent
+``certificates:issue:<root>`` queued for the writer of the agency's key (:mod:`api.writes`). A process killed anywhere finds the
 batch pending at start and finishes it with the same root, so no certificate is issued
 twice and none is lost.
 
@@ -29,6 +29,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from api.agency_signing.service import SignatureAwaited, agency_write
+from api.writes.service import WriteAccepted, queue
 from api.applications import states
 from api.applications.service import claimed_identity
 from api.context import Platform
@@ -260,6 +261,9 @@ class Issuer(LoopWorker):
                 row.document = _seal(platform, row.id, document)
                 row.target_hash = hx(unhex(document["signature"]["targetHash"]))
                 row.batch_id, row.state = batch.id, CertificateState.BATCHED
+            if platform.settings.agency_keys == "dev-derived":  # its issue(root) queued with it (agency-held: the agency signs it)
+                store_client = platform.contracts.store_client(batch.store)
+                queue(platform, session, intents.certificates_issue(batch.merkle_root), store_client.writer(), store_client.issue_call(batch.merkle_root))
             session.commit()
             checkpoint("issuer.after_cut")  # fault drills: killed with a batch cut, before its issue(root)
             return batch.id
@@ -274,6 +278,8 @@ class Issuer(LoopWorker):
             call = store.issue_call(batch.merkle_root)
             try:
                 receipt = agency_write(platform, intents.certificates_issue(batch.merkle_root), store.writer(), call)
+            except WriteAccepted:
+                return None  # queued, not mined within the wait: finished at a later round
             except SignatureAwaited as awaited:
                 if batch.state != BatchState.AWAITING:
                     batch.state = BatchState.AWAITING

@@ -17,6 +17,7 @@ from api.applications import states
 from api.catalog import CATEGORIES, categories_mask, merged_scope
 from api.consents import schemas
 from api.context import Platform
+from api.writes.service import write
 from chain.consents import REFUSAL_TEXT
 from api.models import Application, PullOutcome
 from httpkit.problems import BadRequest, Forbidden, NotFound
@@ -124,12 +125,13 @@ def grant(platform: Platform, session: Session, application: Application, signat
     signature_bytes = unhex(signature)
     if typed_data.recover_or_none(eip712.consent_typed_data(terms, dom), signature_bytes) != terms.applicant:
         raise BadRequest("the signature is not the pseudonym's signature over the offered terms")
-    relayer = platform.keyring.signer("relayer")
     call = platform.contracts.consents().grant_call(terms, signature_bytes)
-    receipt = platform.contracts.outbox().submit(intents.consent_grant(application.id, terms.nonce), relayer, call)
+    # the consent id is the terms' EIP-712 hash: known now, committed with the queued grant
     application.consent_pseudonym, application.consent_link_signature = terms.applicant, link_signature
-    application.consent_id, application.consent_tx = hx(consent_id), receipt.tx_hash
+    application.consent_id = hx(consent_id)
     states.advance(application, states.CONSENTED)
+    receipt = write(platform, session, intents.consent_grant(application.id, terms.nonce), platform.keyring.signer("relayer").address, call)
+    application.consent_tx = receipt.tx_hash
     session.commit()
     return schemas.ConsentGranted(consent_id=application.consent_id, tx_hash=receipt.tx_hash, block_number=receipt.block_number, state=application.state)
 
@@ -168,7 +170,7 @@ def revoke(platform: Platform, session: Session, address: str, consent_id: str, 
     if typed_data.recover_or_none(typed, unhex(signature)) != application.consent_pseudonym:
         raise BadRequest("the revocation is not signed by the consent's pseudonym (derive its key: GET .../revocation, derivation)")
     call = platform.contracts.consents().revoke_by_sig_call(consent_id, deadline, signature)
-    receipt = platform.contracts.outbox().submit(intents.consent_revoke(consent_id), platform.keyring.signer("relayer"), call)
+    receipt = write(platform, session, intents.consent_revoke(consent_id), platform.keyring.signer("relayer").address, call)
     return {"consent_id": consent_id, "state": ConsentState.REVOKED.name.lower(), "tx_hash": receipt.tx_hash, "block_number": receipt.block_number}
 
 

@@ -22,6 +22,7 @@ from api.applications.service import sealed, unsealed
 from api.blobs import BlobStore
 from api.catalog import Material
 from api.context import Platform
+from api.writes.service import write
 from api.materials import sniff
 from api.models import Application, Commitment, DeliveryEvent, DeliveryMethod, DeliveryStatus, MaterialFile
 from httpkit.problems import BadRequest, Conflict, Forbidden, NotFound
@@ -184,12 +185,12 @@ def sign_commitment(platform: Platform, session: Session, application: Applicati
     if signer.lower() != application.applicant.lower():
         raise Forbidden(f"the commitment is signed by {signer}, not by the applicant {application.applicant}")
     digest = commitments.digest(terms, domain)
-    receipt = anchor(platform, "COMMITMENT", application.id, digest)
     row = Commitment(
         application_id=application.id, material=code, agency=application.agency, text=text, signed_at=signed_at,
-        signature=signature, digest=hx(digest), tx_hash=receipt.tx_hash, check_due=now + timedelta(days=COMMITMENT_CHECK_DAYS),
+        signature=signature, digest=hx(digest), tx_hash="", check_due=now + timedelta(days=COMMITMENT_CHECK_DAYS),
     )  # fmt: skip
-    session.add(row)
+    session.add(row)  # committed with the queued anchor; its tx hash once mined
+    row.tx_hash = anchor(platform, session, "COMMITMENT", application.id, digest).tx_hash
     session.commit()
     return row
 
@@ -198,7 +199,7 @@ def check_commitment(platform: Platform, session: Session, row: Commitment, outc
     if row.check_outcome is not None:
         raise Conflict(f"the commitment for {row.material} of {row.application_id} was checked already: {row.check_outcome}")
     root = keccak(evidence_json_v0({"commitment": row.digest, "outcome": outcome, "note": note}))
-    receipt = anchor(platform, "COMMITMENT_CHECK", row.application_id, root, agency=row.agency)
+    receipt = anchor(platform, session, "COMMITMENT_CHECK", row.application_id, root, agency=row.agency)
     row.check_outcome, row.check_note, row.check_root, row.check_tx, row.checked_at = outcome, note, hx(root), receipt.tx_hash, now
     session.commit()
     return row
@@ -207,16 +208,17 @@ def check_commitment(platform: Platform, session: Session, row: Commitment, outc
 # -- evidence -------------------------------------------------------------------------------
 
 
-def anchor(platform: Platform, kind: str, application_id: str, root: bytes, *, agency: str | None = None):
-    """Anchor ``root`` in EvidenceLedger once (the outbox makes a retry return the first receipt):
-    sent by the relayer, or by ``agency`` itself (:func:`agency_write`: with agency-held keys the
-    agency signs it in its own client first, and the step answers 202 until then)."""
+def anchor(platform: Platform, session: Session, kind: str, application_id: str, root: bytes, *, agency: str | None = None):
+    """Anchor ``root`` in EvidenceLedger once (a retry under the same intent finds the first write):
+    sent by the relayer, queued in ``session``'s transaction with the caller's change and committed
+    with it (:func:`api.writes.service.write`), or by ``agency`` itself (:func:`agency_write`: the
+    step changes nothing until the agency's transaction is mined, and answers 202 until then)."""
     ledger = platform.contracts.evidence()
     call = ledger.anchor_call(kind, keccak(text=application_id), root)
     intent = intents.evidence(kind, application_id, root)
     if agency is not None:
         return agency_write(platform, intent, agency, call)
-    return platform.contracts.outbox().submit(intent, platform.keyring.signer("relayer"), call)
+    return write(platform, session, intent, platform.keyring.signer("relayer").address, call)
 
 
 # -- submission -----------------------------------------------------------------------------
@@ -242,16 +244,19 @@ def submit(platform: Platform, session: Session, application: Application, deliv
         address = json.dumps(delivery["address"], ensure_ascii=False, sort_keys=True).encode()
         application.delivery_address = sealed(platform, application.id, "delivery_address", address)
     application.delivery_method = delivery["method"]
-    receipt = anchor(platform, "SUBMISSION_MANIFEST", application.id, built.root)
-    block = platform.contracts.chain().w3.eth.get_block(receipt.block_number)
-    application.manifest = {**built.to_json(), "tx_hash": receipt.tx_hash, "block_number": receipt.block_number, "block_time": block["timestamp"]}
-    application.manifest_root, application.manifest_tx, application.submitted_at = hx(built.root), receipt.tx_hash, now
+    # submitted with the queued anchor in one transaction; the manifest gets its tx and block once mined
+    application.manifest = built.to_json()
+    application.manifest_root, application.submitted_at = hx(built.root), now
     states.advance(application, states.SUBMITTED)
     try:
-        session.commit()
+        receipt = anchor(platform, session, "SUBMISSION_MANIFEST", application.id, built.root)
     except IntegrityError:
         session.rollback()
         raise Conflict(f"{application.id} was submitted at the same time") from None
+    block = platform.contracts.chain().w3.eth.get_block(receipt.block_number)
+    application.manifest = {**built.to_json(), "tx_hash": receipt.tx_hash, "block_number": receipt.block_number, "block_time": block["timestamp"]}
+    application.manifest_tx = receipt.tx_hash
+    session.commit()
     return receipt_of(application)
 
 
@@ -282,7 +287,7 @@ def record_delivery(platform: Platform, session: Session, application: Applicati
     # no time in the root (the block stamps it): the same step asked again is the same write, so an
     # agency that signs it in its own client and repeats the request finds it done
     root = keccak(evidence_json_v0({"application": application.id, "status": status, "tracking": tracking}))
-    receipt = anchor(platform, "DELIVERY", application.id, root, agency=application.agency)
+    receipt = anchor(platform, session, "DELIVERY", application.id, root, agency=application.agency)
     event = DeliveryEvent(application_id=application.id, status=status, tracking_number=tracking, root=hx(root), tx_hash=receipt.tx_hash, at=now)
     session.add(event)
     application.delivery_status = status

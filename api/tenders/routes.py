@@ -116,7 +116,7 @@ def answer_objection(tender_id: str, index: int, body: schemas.AnswerIn, identit
 @router.post("/{tender_id}/scores", status_code=201)
 def submit_scores(tender_id: str, body: schemas.ScoresIn, identity: CurrentIdentity, platform: PlatformDep, session: SessionDep):
     """An expert's scores for one bid, signed with the expert's key (EIP-712)."""
-    return service.submit_scores(platform, identity, service.get_tender(session, tender_id), body)
+    return service.submit_scores(platform, session, identity, service.get_tender(session, tender_id), body)
 
 
 @router.post("/{tender_id}/experts/replace")

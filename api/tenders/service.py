@@ -1,8 +1,9 @@
 """Electronic bid opening (不见面开标): tenders, sealed bids through the relayer under
 pseudonyms, sign-in, remote decryption, reading, objections, expert scores and the result.
 
-Every step is a transaction on TenderLedger, sent exactly once through the outbox, by the
-relayer (bidders' and experts' signed messages) or by the procurement agency's own key.
+Every step is a transaction on TenderLedger, sent exactly once by the writer of its key
+(:mod:`api.writes`): the relayer's (bidders' and experts' signed messages, queued with the step's
+change in one transaction) or the procurement agency's own (:func:`agency_write`).
 The contract enforces every window with block time; the platform refuses early too, on its
 own clock, so a user hears "too late" before anything is sent.
 """
@@ -24,6 +25,7 @@ from web3 import Web3
 from api.agency_signing.service import SignatureAwaited, agency_write
 from api.blobs import BlobMissing, BlobStore
 from api.context import Platform
+from api.writes.service import WriteAccepted, write
 from api.models import Tender, TenderBid, TenderObjection
 from httpkit.problems import Conflict, Forbidden, NotFound
 from api.tenders import schemas
@@ -52,8 +54,10 @@ def pseudonym_for(platform: Platform, session: Session, tender_id: str, bidder: 
     return platform.keys.pseudonym(tender_id, bidder)
 
 
-def _send(platform: Platform, intent: str, account, call):
-    receipt = platform.contracts.outbox().submit(intent, account, call)
+def _send(platform: Platform, session: Session, intent: str, call):
+    """A step the relayer sends (bidders' and experts' signed messages): queued with what ``session``
+    changed so far, in one transaction (:func:`api.writes.service.write`)."""
+    receipt = write(platform, session, intent, platform.keyring.signer("relayer").address, call)
     return receipt, platform.contracts.tenders().events(receipt)
 
 
@@ -179,20 +183,25 @@ def upload_bid(platform: Platform, session: Session, identity, tender: Tender, c
     call = platform.contracts.tenders().commit_bid_call(tender.tender_id, pseudonym, digest, key_commitment)
     store = blobs(platform)
     blob = store.put(ciphertext)
-    try:
-        receipt, events = _send(platform, intents.tender_sealed("bid", tender.tender_id, pseudonym, version), platform.keyring.signer("relayer"), call)
-    except Exception:
-        if not session.scalar(select(TenderBid).where(TenderBid.blob == blob)):
-            store.delete(blob)  # refused (too late, chain down): leave no file behind
-        raise
-    (committed,) = [e for e in events if e.name == "BidCommitted"]
     sealed = platform.keys.seal(identity.address.encode(), f"tender_bids/{tender.tender_id}/{pseudonym}".encode())
     if existing is None:
         existing = TenderBid(tender_id=tender.tender_id, pseudonym=pseudonym, bidder_sealed=sealed, version=0, tx_hash="")
         session.add(existing)
     superseded = existing.blob
-    existing.version, existing.blob, existing.key_commitment = committed.args["version"], blob, key_commitment.lower()
-    existing.tx_hash, existing.withdrawn = receipt.tx_hash, False
+    # the new version (the contract counts a pseudonym's commitments as this row does) is committed
+    # with the queued commitBid; its tx hash once mined
+    existing.version, existing.blob, existing.key_commitment, existing.withdrawn = version, blob, key_commitment.lower(), False
+    try:
+        receipt, events = _send(platform, session, intents.tender_sealed("bid", tender.tender_id, pseudonym, version), call)
+    except WriteAccepted:
+        raise  # committed: the file is the bid's
+    except Exception:
+        session.rollback()
+        if not session.scalar(select(TenderBid).where(TenderBid.blob == blob)):
+            store.delete(blob)  # refused (too late, chain down): leave no file behind
+        raise
+    (committed,) = [e for e in events if e.name == "BidCommitted"]
+    existing.version, existing.tx_hash = committed.args["version"], receipt.tx_hash
     session.commit()
     _drop_blob(platform, session, superseded if superseded != blob else None)
     return _receipt(platform, tender.tender_id, pseudonym, existing.version, hx(digest), key_commitment.lower(), now, receipt)
@@ -220,9 +229,8 @@ def withdraw_bid(platform: Platform, session: Session, identity, tender: Tender,
     if bid.withdrawn:
         raise Conflict("this bid is already withdrawn")
     call = platform.contracts.tenders().withdraw_bid_call(tender.tender_id, bid.pseudonym)
-    receipt, _ = _send(platform, intents.tender_sealed("withdraw", tender.tender_id, bid.pseudonym, bid.version), platform.keyring.signer("relayer"), call)
     bid.withdrawn, withdrawn_blob, bid.blob = True, bid.blob, None
-    session.commit()
+    receipt, _ = _send(platform, session, intents.tender_sealed("withdraw", tender.tender_id, bid.pseudonym, bid.version), call)
     _drop_blob(platform, session, withdrawn_blob)
     return {"pseudonym": bid.pseudonym, "withdrawn": True, "tx_hash": receipt.tx_hash}
 
@@ -241,7 +249,7 @@ def open_tender(platform: Platform, session: Session, identity, tender: Tender) 
 def sign_in(platform: Platform, session: Session, identity, tender: Tender, signature: str) -> dict:
     bid = own_bid(platform, session, identity, tender)
     call = platform.contracts.tenders().sign_in_call(tender.tender_id, bid.pseudonym, identity.address, signature)
-    receipt, _ = _send(platform, intents.tender_sign_in(tender.tender_id, bid.pseudonym), platform.keyring.signer("relayer"), call)
+    receipt, _ = _send(platform, session, intents.tender_sign_in(tender.tender_id, bid.pseudonym), call)
     return {"pseudonym": bid.pseudonym, "bidder": identity.address, "tx_hash": receipt.tx_hash}
 
 
@@ -252,7 +260,7 @@ def release_key(platform: Platform, session: Session, identity, tender: Tender, 
     bid = own_bid(platform, session, identity, tender)
     tid, pid = unhex(tender.tender_id), unhex(bid.pseudonym)
     reveal = platform.contracts.tenders().reveal_key_call(tid, pid, key, salt)
-    revealed, _ = _send(platform, intents.tender_reveal(tender.tender_id, bid.pseudonym), platform.keyring.signer("relayer"), reveal)
+    revealed, _ = _send(platform, session, intents.tender_reveal(tender.tender_id, bid.pseudonym), reveal)
     outcome = _open(platform, tender, bid, unhex(key))
     details = {k: v for k, v in outcome.items() if k in ("cause", "detail")}
     return {"pseudonym": bid.pseudonym, "reveal_tx": revealed.tx_hash, "decrypted": outcome["cause"] is None, **details,
@@ -380,7 +388,9 @@ def raise_objection(platform: Platform, session: Session, identity, tender: Tend
         raise Conflict("this objection was raised already (the contract takes each objection once)")
     call = platform.contracts.tenders().raise_objection_call(tender.tender_id, bid.pseudonym, objection_hash, signature)
     intent = intents.tender_objection(tender.tender_id, bid.pseudonym, objection_hash)
-    receipt, events = _send(platform, intent, platform.keyring.signer("relayer"), call)
+    # the objection's index is the contract's (its event): the row is written once the write is mined
+    # (not within the wait: 202, and the bidder's repeat finds it mined and writes the row then)
+    receipt, events = _send(platform, session, intent, call)
     (raised,) = [e for e in events if e.name == "ObjectionRaised"]
     session.add(TenderObjection(tender_id=tender.tender_id, index=raised.args["index"], pseudonym=bid.pseudonym, text=text))
     session.commit()
@@ -399,10 +409,10 @@ def answer_objection(platform: Platform, session: Session, identity, tender: Ten
     return {"index": index, "answer_hash": hx(keccak(text=text)), "tx_hash": receipt.tx_hash}
 
 
-def submit_scores(platform: Platform, identity, tender: Tender, body: schemas.ScoresIn) -> dict:
+def submit_scores(platform: Platform, session: Session, identity, tender: Tender, body: schemas.ScoresIn) -> dict:
     """An expert's signed scores for one bid; the contract checks the signer is on the panel."""
     call = platform.contracts.tenders().submit_scores_call(tender.tender_id, identity.address, body.pseudonym, body.scores, body.signature)
-    receipt, _ = _send(platform, intents.tender_scores(tender.tender_id, identity.address, body.pseudonym), platform.keyring.signer("relayer"), call)
+    receipt, _ = _send(platform, session, intents.tender_scores(tender.tender_id, identity.address, body.pseudonym), call)
     return {"expert": identity.address, "pseudonym": body.pseudonym.lower(), "tx_hash": receipt.tx_hash}
 
 

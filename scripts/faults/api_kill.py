@@ -3,9 +3,9 @@ restart it; every certificate is issued exactly once, none lost, none twice (on 
 
 The API is a real ``govchain serve`` process with its own database on a real node. It is
 killed at the worst moments, through ``GOVCHAIN_FAULT`` checkpoints (a batch cut and
-committed but not yet sent: ``issuer.after_cut``; the issue transaction signed and stored
-but not sent: ``outbox.after_sign``; sent but its receipt not recorded:
-``outbox.after_send``), and with a plain SIGKILL at a random moment. Agency clients keep
+committed with its queued issue(root) but not yet signed: ``issuer.after_cut``; the issue
+transaction signed and stored by the agency key's writer but not sent: ``writer.after_sign``;
+sent but its receipt not recorded: ``writer.after_send``), and with a plain SIGKILL at a random moment. Agency clients keep
 approving throughout, retrying over the outage; a 409 on a retry means the first try was
 already committed (the final check tells).
 """
@@ -24,7 +24,7 @@ from identity.keys import dev_party
 from api.settings import IssueSettings
 from scripts.faults.harness import DrillResult, Shared, check_certificates, drill_stack, issued_count, sign_in, wait_for
 
-CHECKPOINTS = ("issuer.after_cut", "outbox.after_sign", "outbox.after_send")
+CHECKPOINTS = ("issuer.after_cut", "writer.after_sign", "writer.after_send")
 
 
 def run(workdir: Path, *, count: int = 200, batch_size: int = 25, random_kills: int = 1, clients: int = 8, node: str | None = None,

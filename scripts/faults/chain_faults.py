@@ -19,7 +19,7 @@ from api.models import Application, Certificate
 from api.settings import IssueSettings
 from chain.consents import ConsentRegistryClient
 from chain.db import make_engine, session_factory
-from chain.outbox import OPEN, OutboxEntry
+from chain.outbox import OPEN, QUEUED, OutboxEntry
 from identity import pseudonym as pseudonyms
 from identity.keys import dev_party
 from scripts.faults.harness import DrillResult, Shared, Stack, check_certificates, drill_stack, issued_count, sign_in, wait_for
@@ -46,7 +46,7 @@ def issued_targets(stack: Stack, count: int, headers: dict) -> tuple[list[str], 
 def open_writes_of(stack: Stack) -> int:
     engine = make_engine(stack.settings.sqlalchemy_url)
     with session_factory(engine)() as session:
-        count = session.scalar(select(func.count()).where(OutboxEntry.status.in_(OPEN)))
+        count = session.scalar(select(func.count()).where(OutboxEntry.status.in_((QUEUED, *OPEN))))  # queued for a writer counts too
     engine.dispose()
     return count
 
@@ -229,9 +229,9 @@ def chain_down(workdir: Path, *, node: str | None = None, database_url: str = ""
             # what the issuer signed while the node was down is finished by its next round (about a
             # second): the claim is that nothing stays open, so it gets a bounded time to finish
             wait_for(lambda: open_writes_of(stack) == 0, 30)
+            open_writes = open_writes_of(stack)
             engine = make_engine(stack.settings.sqlalchemy_url)
             with session_factory(engine)() as session:
-                open_writes = session.scalar(select(func.count()).where(OutboxEntry.status.in_(OPEN)))
                 state = session.scalar(select(Application.state).where(Application.id == ids[0]))
                 consent_state = session.scalar(select(Application.state).where(Application.id == application_id))
                 queued = session.scalar(select(func.count()).where(Certificate.application_id == ids[0]))

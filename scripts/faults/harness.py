@@ -39,7 +39,7 @@ from chain.config import load_node_config
 from chain.db import make_engine, session_factory
 from chain.deploy import Deployment, deploy
 from chain.node import LocalNode, die_with_parent, free_port
-from chain.outbox import OPEN, OutboxEntry
+from chain.outbox import OPEN, QUEUED, OutboxEntry
 from chain.tx import ChainClient
 from identity import oa, siwe
 from httpkit import KEEP_ALIVE_SECONDS
@@ -347,7 +347,7 @@ def check_certificates(stack: Stack, application_ids: list[str], result: DrillRe
     with sessions() as session:
         certificates = list(session.scalars(select(Certificate)))
         batches = {b.id: b for b in session.scalars(select(CertificateBatch))}
-        open_writes = session.scalar(select(func.count()).where(OutboxEntry.status.in_(OPEN)))
+        open_writes = session.scalar(select(func.count()).where(OutboxEntry.status.in_((QUEUED, *OPEN))))  # queued for a writer counts too
         states = dict(session.execute(select(Application.id, Application.state)).all())
     per_application: dict[str, int] = {}
     in_documents: dict[str, int] = {}

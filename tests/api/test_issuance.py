@@ -1,5 +1,5 @@
 """Batched issuance against a real node and database: approvals queue, one batch is cut and
-committed before its transaction, and a batch left pending (the process died after cutting
+committed with its queued transaction, and a batch left pending (the process died after cutting
 it) is finished with the same root: each certificate issued exactly once."""
 
 from __future__ import annotations
@@ -7,10 +7,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
 from api.certificates.service import Issuer
 from api.dev.devdata import seed_submitted
 from api.models import Application, Certificate, CertificateBatch
+from chain.outbox import OutboxEntry
 from tests.support.api import bearer, sign_in
 
 pytestmark = pytest.mark.db
@@ -29,13 +31,14 @@ def test_a_pending_batch_is_finished_once_with_its_root(api, http, parties, chai
 
     crashed = Issuer(platform)
     crashed.batch_size = 5
-    batch_id = crashed._cut(parties.agency.address)  # cut and committed; the process "dies" before sending
+    batch_id = crashed._cut(parties.agency.address)  # cut and committed with its queued issue(root); the process "dies" then
     with platform.sessions() as session:
         batch = session.get(CertificateBatch, batch_id)
         assert batch.state == "pending" and batch.size == 5
         root = batch.merkle_root
+        intent = session.scalar(select(OutboxEntry).where(OutboxEntry.intent_key == f"certificates:issue:{root}"))
+        assert intent is not None and intent.sender == parties.agency.address  # in the batch's transaction, for the agency key's writer
     store = platform.contracts.store_client(platform.contracts.document_store(parties.agency.address))
-    assert not store.is_issued(bytes.fromhex(root[2:]))
 
     restarted = Issuer(platform)
     finished = restarted.work(datetime.now(UTC))

@@ -13,23 +13,11 @@ from chain.consents import ConsentRegistryClient, PullRefusal
 from chain.node import rpc_call
 from chain.tx import ChainClient
 from gateway.batcher import PullBatcher
+from tests.support.mining import mining_held
 
 pytestmark = pytest.mark.node
 
 ID_CARD = 0
-
-
-@contextmanager
-def mining_held(chain):
-    """Transactions wait in the node's pool until the block is over (anvil: automine off; ganache: miner stopped)."""
-    url = chain.w3.provider.endpoint_uri
-    ganache = "ganache" in chain.w3.client_version.lower()
-    rpc_call(url, "miner_stop") if ganache else rpc_call(url, "evm_setAutomine", [False])
-    try:
-        yield
-    finally:
-        rpc_call(url, "miner_start") if ganache else rpc_call(url, "evm_setAutomine", [True])
-        rpc_call(url, "evm_mine")
 
 
 def pool_size(chain) -> int:

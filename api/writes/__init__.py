@@ -1,0 +1,1 @@
+"""The platform's own chain writes: queued with the business change, sent by the writer of their key."""
