@@ -143,7 +143,7 @@ def serve_cmd(
     if workers == 1:
         uvicorn.run(create_app(), host=host, port=port, log_level="info", timeout_keep_alive=KEEP_ALIVE_SECONDS)
     else:  # uvicorn's processes each build the app from the factory
-        uvicorn.run("api.app:create_app", factory=True, workers=workers, host=host, port=port, log_level="info", timeout_keep_alive=KEEP_ALIVE_SECONDS)
+        uvicorn.run("api.app:create_app", factory=True, workers=workers, host=host, port=port, log_level="info", timeout_keep_alive=KEEP_ALIVE_SECONDS, timeout_worker_healthcheck=60)
 
 
 class WorkerName(str, Enum):
