@@ -24,7 +24,7 @@ from identity.keys import dev_party
 from scripts.faults.harness import DrillResult, Shared, Stack, check_certificates, drill_stack, issued_count, sign_in, wait_for
 from scripts.faults.traffic import Tally, Traffic
 
-NONCE_WORDS = ("nonce too low", "nonce too high", "replacement transaction", "invalid nonce", "incorrect nonce")
+NONCE_WORDS = ("nonce too low", "nonce too high", "replacement transaction", "invalid nonce", "incorrect nonce", "can't be replaced")
 
 
 def issued_targets(stack: Stack, count: int, headers: dict) -> tuple[list[str], list[str]]:

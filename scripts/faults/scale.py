@@ -44,7 +44,9 @@ from scripts.faults.traffic import Tally, Traffic
 
 DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TICK = os.sysconf("SC_CLK_TCK")
-CUT = re.compile(r": [A-Z]\w*(Error|Timeout)\b")  # how traffic.Traffic records a transport error (an answer's is ": <status> ...")
+# How traffic.Traffic records a transport error (an answer's is ": <status> ..."), and the vendor's
+# callback into a replica killed under it (no status).
+CUT = re.compile(r": [A-Z]\w*(Error|Timeout)\b|'status_code': None")
 
 
 # -- processes and their CPU --------------------------------------------------------------------
