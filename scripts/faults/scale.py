@@ -44,6 +44,9 @@ from scripts.faults.traffic import Tally, Traffic
 
 DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TICK = os.sysconf("SC_CLK_TCK")
+# The outbox's line when another process's transaction took its nonce (replicas sending with one key
+# from per-process counters): not an error, signed again, but each one a round trip lost.
+COLLISION = "was taken by another sender"
 # How traffic.Traffic records a transport error (an answer's is ": <status> ..."), and the vendor's
 # callback into a replica killed under it (no status).
 CUT = re.compile(r": [A-Z]\w*(Error|Timeout)\b|'status_code': None")
@@ -212,6 +215,7 @@ def load_step(stack: Stack, replicas: int, clients: int, seconds: float, result:
     stack.api.stop()
     check_traffic_on_chain(stack, tally, sub)
     figures.update({k: sub.figures[k] for k in ("writes_lost", "nonce_failures")})
+    figures["nonce_collisions_signed_again"] = len(stack.logs_matching(COLLISION))
     figures["twice"] = written_twice(stack)
     sub.check(figures["twice"] == 0, f"{figures['twice']} writes on chain twice")
     for problem in sub.problems:
@@ -286,6 +290,7 @@ def kill_step(stack: Stack, replicas: int, clients: int, seconds: float, result:
     check_traffic_on_chain(stack, tally, sub)
     check_certificates(stack, certified, sub)
     figures.update({k: sub.figures[k] for k in ("writes_lost", "nonce_failures", "lost", "twice")})
+    figures["nonce_collisions_signed_again"] = len(stack.logs_matching(COLLISION))
     figures["twice"] += written_twice(stack)
     result.check(figures["twice"] == 0, f"kills: {figures['twice']} written twice")
     for problem in sub.problems:
