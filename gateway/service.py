@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from collections.abc import Sequence
 from typing import cast
 
 from eth_account.signers.local import LocalAccount
@@ -24,14 +25,13 @@ from web3 import Web3
 
 from chain import reverts
 from chain.config import Environment, load_node_config
-from chain.consents import CATEGORIES, REFUSAL_TEXT, ConsentRegistryClient, PullRecord, PullRefusal
+from chain.consents import CATEGORIES, REFUSAL_TEXT, ConsentRegistryClient, PullOutcome, PullRecord, PullRefusal
 from chain.db import make_engine, session_factory
 from chain.erc1271 import wallet_accepts
 from chain.deploy import load_record
 from chain.errors import ConfigError, ContractRevert, NotDeployed
-from chain.faults import checkpoint
 from chain.registry import GovRegistryClient, Member, MemberStatus, Role
-from chain.tx import ChainClient
+from chain.tx import ChainClient, Receipt
 from gateway.batcher import PullBatcher
 from gateway.dataset import DataSource, DemoDataset
 from gateway.models import LOGGED, PENDING, REFUSED, GatewayPull
@@ -54,6 +54,14 @@ class Refused(Forbidden):
 
     def __init__(self, reason: str, detail: str):
         super().__init__(detail, reason=reason)
+
+
+@dataclass(eq=False)
+class Pending:
+    """A pull's row on its way through the batcher; ``stored`` once it is in the database."""
+
+    row: GatewayPull
+    stored: bool
 
 
 @dataclass(frozen=True)
@@ -85,7 +93,7 @@ class Gateway:
         self.sessions = session_factory(self.engine)
         self.source = source or DemoDataset(settings.dataset_size)
         self.batcher = PullBatcher(self.consents, self.holder, max_batch=settings.max_batch, interval=settings.batch_interval,
-                                   max_in_flight=settings.batches_in_flight)  # fmt: skip
+                                   max_in_flight=settings.batches_in_flight, store=self._store, settle=self._settle)  # fmt: skip
         self._terms: dict[bytes, GrantedTerms] = {}
         self._members: dict[str, tuple[float, Member, bool]] = {}
         self._lock = threading.Lock()
@@ -119,7 +127,7 @@ class Gateway:
                     raise Conflict(f"request {body.sequence} of consent {body.consent_id} ({request_id}) was used for another request")
                 if known.status == LOGGED:
                     return self._answer(known)
-                return self._log(known, request, body.signature)  # pending: a retry after a crash or a timeout finishes the same pull
+                return self._log(Pending(known, stored=True), request, body.signature)  # pending: a retry after a crash or a timeout finishes the same pull
         terms = self._granted_terms(request.consent_id)
         self._check_scope_and_subject(body, request, terms)
         subject = self._subject(body)
@@ -136,23 +144,19 @@ class Gateway:
             requester=request.requester, fingerprint=fingerprint, ciphertext=ciphertext,
             digest="0x" + hashlib.sha256(ciphertext).hexdigest(), status=PENDING,
         )  # fmt: skip
-        with self.sessions() as session:
-            session.add(row)
-            try:
-                session.commit()
-            except IntegrityError:  # the same request id raced in: answer as the first one does
-                session.rollback()
-                raise Conflict(f"request id {request_id} is being processed; retry") from None
-        return self._log(row, request, body.signature)
+        return self._log(Pending(row, stored=False), request, body.signature)
 
-    def _log(self, row: GatewayPull, request: PullRequest, signature: str) -> PullOut:
-        """Log the pull on chain with the agency's signed request (the contract checks the signature)."""
+    def _log(self, pending: Pending, request: PullRequest, signature: str) -> PullOut:
+        """Log the pull on chain with the agency's signed request (the contract checks the signature).
+        The batcher stores the row as pending before its batch is sent (:meth:`_store`) and records
+        the outcome after it is mined (:meth:`_settle`), a batch's rows in one transaction each way."""
+        row = pending.row
         record = PullRecord(
             request.consent_id, request.sequence, row.category, row.requester, request.issued_at, request.details_hash,
             unhex(row.digest), unhex(signature),
         )  # fmt: skip
         try:
-            outcome, receipt = self.batcher.submit(record).result(120)
+            outcome, receipt = self.batcher.submit(record, pending).result(120)
         except ContractRevert as exc:
             if exc.name not in ("ConsentRegistryInvalidPullSignature", "ConsentRegistryPullRequestExpired"):
                 raise
@@ -161,19 +165,53 @@ class Gateway:
                 stored.status, stored.reason, stored.ciphertext = REFUSED, "request_not_accepted_on_chain", None
                 session.commit()
             raise Unauthorized(f"the chain does not accept the request's signature ({exc.name})") from None
-        checkpoint("gateway.after_log")  # fault drills: killed after the log, before the answer
         if outcome.refusal is PullRefusal.DUPLICATE_REQUEST:
             return self._recover(row, request.sequence)
+        if not outcome.logged:
+            raise Refused(REFUSAL_TEXT[outcome.refusal], f"pull refused: {REFUSAL_TEXT[outcome.refusal]}")
+        return self._answer(row)
+
+    def _store(self, batch: Sequence[Pending]) -> list[Exception | None]:
+        """Before a batch is sent: its new rows stored as pending, in one transaction. A request id
+        already stored (the same request raced in) is refused with 409, the others go on."""
+        new = [pending for pending in batch if not pending.stored]
+        ids = [pending.row.request_id for pending in new]
+        errors: dict[int, Exception] = {
+            id(pending): Conflict(f"request id {pending.row.request_id} is being processed; retry")
+            for index, pending in enumerate(new) if pending.row.request_id in ids[:index]
+        }  # fmt: skip
+        fresh = [pending for pending in new if id(pending) not in errors]
+        try:
+            with self.sessions() as session:
+                session.add_all([pending.row for pending in fresh])
+                session.commit()
+        except IntegrityError:  # one of them is stored already: store one by one to learn which
+            for pending in fresh:
+                with self.sessions() as session:
+                    session.add(pending.row)
+                    try:
+                        session.commit()
+                    except IntegrityError:
+                        session.rollback()
+                        errors[id(pending)] = Conflict(f"request id {pending.row.request_id} is being processed; retry")
+        for pending in fresh:
+            pending.stored = id(pending) not in errors
+        return [errors.get(id(pending)) for pending in batch]
+
+    def _settle(self, batch: Sequence[tuple[Pending, PullOutcome]], receipt: Receipt) -> None:
+        """After a batch is mined: each row logged (with its pull number) or refused (its ciphertext
+        dropped), in one transaction. A duplicate request is left pending: its caller recovers it."""
         with self.sessions() as session:
-            stored = session.get(GatewayPull, row.request_id)
-            if outcome.logged:
-                stored.status, stored.tx_hash, stored.block_number, stored.pull_number = LOGGED, receipt.tx_hash, receipt.block_number, outcome.pull_number
-            else:
-                stored.status, stored.reason, stored.ciphertext = REFUSED, REFUSAL_TEXT[outcome.refusal], None
+            for pending, outcome in batch:
+                if outcome.refusal is PullRefusal.DUPLICATE_REQUEST:
+                    continue
+                row = pending.row
+                session.add(row)  # the stored row, detached since it was stored: updated without a read
+                if outcome.logged:
+                    row.status, row.tx_hash, row.block_number, row.pull_number = LOGGED, receipt.tx_hash, receipt.block_number, outcome.pull_number
+                else:
+                    row.status, row.reason, row.ciphertext = REFUSED, REFUSAL_TEXT[outcome.refusal], None
             session.commit()
-            if not outcome.logged:
-                raise Refused(stored.reason, f"pull refused: {stored.reason}")
-            return self._answer(stored)
 
     def _recover(self, row: GatewayPull, sequence: int) -> PullOut:
         """The chain may already hold this request's log (a crash between log and answer)."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -65,10 +66,17 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.chain)
         if PROCESS_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.proc)
-    # The modules that use the shared stack last, whole (xdist hands out whole modules): a
-    # snapshot revert after them would rewind the chain under its services.
-    on_stack = {item.module.__name__ for item in items if "stack" in getattr(item, "fixturenames", ())}
-    items.sort(key=lambda item: item.module.__name__ in on_stack)
+    # The modules that use the shared stack last, whole (xdist hands out whole modules, in this
+    # order: --no-loadscope-reorder in pyproject.toml): a snapshot revert after them would rewind
+    # the chain under its services. Before them, the other modules with `slow` tests first (the
+    # drills, `govchain up`, node restarts: a minute or more each in a few tests; handed out
+    # last, one kept a worker busy while the other waited, docs/testing.md); then, in each
+    # part, the modules with the most tests first (xdist's own order).
+    module = {item: item.module.__name__ for item in items}
+    on_stack = {module[item] for item in items if "stack" in getattr(item, "fixturenames", ())}
+    slow_first = {module[item] for item in items if item.get_closest_marker("slow")} - on_stack
+    sizes = Counter(module.values())
+    items.sort(key=lambda item: (module[item] in on_stack, module[item] not in slow_first, -sizes[module[item]]))
 
 
 def pytest_generate_tests(metafunc):

@@ -108,3 +108,36 @@ def test_many_callers_on_many_consents_each_get_their_own_record_in_order(chain,
         outcome, _ = future.result(60)
         assert (outcome.refusal, outcome.pull_number, outcome.record.consent_id) == (PullRefusal.NONE, n, consents_[i])
     assert gateway.batches >= 5  # 18 records, at most 4 a batch
+
+
+def test_a_batch_is_stored_before_it_is_sent_and_settled_after_it_is_mined_in_one_call_each(chain, parties, grant, pull, batcher):
+    """``store`` sees a whole batch before anything of it is in the node's pool and ``settle`` sees
+    it once mined, each once per batch; a record ``store`` refuses is not sent and its caller gets
+    the error."""
+    agency, holder = parties.agency, parties.holder_psb
+    consents_ = [grant(max_pulls=3)[1] for _ in range(4)]
+    calls: list[tuple] = []
+
+    def store(payloads):
+        calls.append(("store", list(payloads), pool_size(chain)))
+        return [ValueError("taken") if payload == "c3" else None for payload in payloads]
+
+    def settle(settled, receipt):
+        calls.append(("settle", [payload for payload, _ in settled], [outcome.pull_number for _, outcome in settled], receipt.block_number))
+
+    gateway = batcher(holder, max_batch=4, interval=0.5, max_in_flight=1, store=store, settle=settle)
+    with mining_held(chain):
+        futures = [gateway.submit(pull(cid, ID_CARD, agency, f"s{i}-1", 1), f"c{i}") for i, cid in enumerate(consents_)]
+        wait_until(lambda: pool_size(chain) >= 1)
+        time.sleep(0.3)
+        assert not any(f.done() for f in futures[:3])  # nobody is answered before the block
+    with pytest.raises(ValueError, match="taken"):
+        futures[3].result(30)
+    mined = [f.result(30) for f in futures[:3]]
+    stores = [c for c in calls if c[0] == "store"]
+    settles = [c for c in calls if c[0] == "settle"]
+    assert all(pool_before == 0 for _, _, pool_before in stores)  # stored before its batch went out
+    assert sorted(p for _, payloads, _ in stores for p in payloads) == ["c0", "c1", "c2", "c3"]
+    assert sorted(p for _, payloads, _, _ in settles for p in payloads) == ["c0", "c1", "c2"]  # the refused one was never sent
+    assert len(settles) == gateway.batches and len(stores) == len(settles)  # one call each way per batch
+    assert {block for *_, block in settles} == {receipt.block_number for _, receipt in mined}

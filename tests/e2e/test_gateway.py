@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -71,6 +72,22 @@ def test_released_once_and_retry_returns_the_same_answer(stack, deployment, part
     reused, _ = request(stack, deployment, parties, consent, attributes=["name"], sequence=1)
     conflict = post(url, reused)  # same id, another (validly signed) request: never a second answer
     assert conflict.status_code == 409 and "another request" in conflict.json()["detail"]
+
+
+def test_the_same_request_sent_at_once_by_several_clients_is_logged_once(stack, deployment, parties, make_consent, consents):
+    """Four copies of one request at the same moment (they may share a batch): one log entry on
+    chain; each copy gets that answer or 409 "being processed; retry", and a retry gets the answer."""
+    consent = make_consent()
+    body, url = request(stack, deployment, parties, consent)
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: post(url, body), range(4)))
+    assert {a.status_code for a in answers} <= {200, 409}, [a.text for a in answers]
+    assert all("being processed" in a.json()["detail"] for a in answers if a.status_code == 409)
+    released = [a.json() for a in answers if a.status_code == 200]
+    again = post(url, body)
+    assert again.status_code == 200
+    assert all(answer == again.json() for answer in released)  # one ciphertext, one log entry
+    assert consents.get(bytes.fromhex(consent["consent_id"][2:])).pulls == 1
 
 
 def test_revoked_and_paused_consents_are_refused(stack, deployment, parties, make_consent, consents):
