@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 import os
 from enum import Enum
 import socket
@@ -135,15 +136,29 @@ def serve_cmd(
 
     Each process runs the background workers too; the issuer and the indexer work in one of them
     at a time (a lease each in the database), the others stand by."""
+    from api.settings import Settings
+
+    _serve(Settings(), host, port, workers)
+
+
+def _serve(settings, host: str, port: int, replicas: int) -> None:
+    """uvicorn on ``host:port``: one process with the app built here from ``settings``, or
+    ``replicas`` processes, each building it from the factory (so from GOVCHAIN_* variables)."""
     import uvicorn
 
     from api.app import create_app
+    from api.settings import DEV_SECRETS
     from httpkit import KEEP_ALIVE_SECONDS
 
-    if workers == 1:
-        uvicorn.run(create_app(), host=host, port=port, log_level="info", timeout_keep_alive=KEEP_ALIVE_SECONDS)
-    else:  # uvicorn's processes each build the app from the factory
-        uvicorn.run("api.app:create_app", factory=True, workers=workers, host=host, port=port, log_level="info", timeout_keep_alive=KEEP_ALIVE_SECONDS)
+    if replicas == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", timeout_keep_alive=KEEP_ALIVE_SECONDS)
+        return
+    for name in DEV_SECRETS:  # dev secrets made once here: replicas making them at once could read a file not yet written
+        settings.secret(name)
+    # A replica's start (imports, the app, its workers) took 6-12 s on the loaded 2-core machine:
+    # uvicorn's default 5 s health check killed and restarted every replica without end.
+    uvicorn.run("api.app:create_app", factory=True, workers=replicas, host=host, port=port, log_level="info",
+                timeout_keep_alive=KEEP_ALIVE_SECONDS, timeout_worker_healthcheck=60)  # fmt: skip
 
 
 class WorkerName(str, Enum):
@@ -192,13 +207,13 @@ def up_cmd(
     host: str = "127.0.0.1",
     port: int = 8000,
     fresh: Annotated[bool, typer.Option("--fresh", help="deploy anew (after changing contracts)")] = False,
+    replicas: Annotated[int, typer.Option(min=1, max=16, help="API processes on the port; more than one needs PostgreSQL")] = 1,
+    database_url: Annotated[str | None, typer.Option(help="the platform's database (default GOVCHAIN_DATABASE_URL, else SQLite in the state dir)")] = None,
 ):
     """Everything for a local stack: node, compile, deploy, API. Ctrl-C stops it all."""
-    import uvicorn
+    from sqlalchemy.engine import make_url
 
-    from api.app import create_app
     from api.settings import Settings
-    from httpkit import KEEP_ALIVE_SECONDS
     from api.dev.stack import LocalServices
     from chain.config import DEFAULT_CONFIG
     from chain.node import LocalNode
@@ -211,6 +226,11 @@ def up_cmd(
         config = config.with_(port=0)
     if not _port_free(host, port):
         _fail(GovchainError(f"port {port} on {host} is taken; is another govchain running? choose one with --port"))
+    if database_url:
+        os.environ["GOVCHAIN_DATABASE_URL"] = database_url
+    if replicas > 1 and make_url(Settings().sqlalchemy_url).get_backend_name() != "postgresql":
+        raise typer.BadParameter("more than one replica shares one PostgreSQL database: give --database-url postgresql+psycopg://... "
+                                 "(or GOVCHAIN_DATABASE_URL); SQLite is the single-process form", param_hint="--replicas")  # fmt: skip
     try:
         with LocalNode(config) as running:
             state_dir = Settings().state_dir / config.kind
@@ -227,14 +247,18 @@ def up_cmd(
                 console.print(
                     f"node      {config.kind} at {running.url} (chain id {config.chain_id}), log {config.log_file}\n"
                     f"chain     state in {config.state_dir or 'memory'}\n"
-                    f"database  {settings.sqlalchemy_url}\n"
+                    f"database  {make_url(settings.sqlalchemy_url).render_as_string(hide_password=True)}\n"
                     f"record    {state_dir / 'deployment.json'}\n"
                     f"vendor    face-verification stand-in at {settings.face.vendor_url}\n"
                     f"gateways  data holders (logs in {state_dir / 'logs'}):\n{gateways}\n"
-                    f"API       http://{host}:{port}   docs http://{host}:{port}/docs   health http://{host}:{port}/v1/health\n"
+                    f"API       http://{host}:{port}   docs http://{host}:{port}/docs   health http://{host}:{port}/v1/health"
+                    f"{f'   ({replicas} replicas)' if replicas > 1 else ''}\n"
                     "Ctrl-C stops the API, the services and the node."
                 )
-                uvicorn.run(create_app(settings), host=host, port=port, log_level="info", timeout_keep_alive=KEEP_ALIVE_SECONDS)
+                # replicas build the app from GOVCHAIN_* variables: the services' addresses go there too
+                os.environ["GOVCHAIN_FACE_VENDOR_URL"] = settings.face.vendor_url
+                os.environ["GOVCHAIN_GATEWAYS"] = json.dumps(settings.gateways)
+                _serve(settings, host, port, replicas)
     except KeyboardInterrupt:
         pass
     except GovchainError as exc:
@@ -363,8 +387,6 @@ def verify_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="print the verdict as JSON")] = False,
 ):
     """Verify a certificate straight against the chain, without the platform: integrity, status, issuer identity."""
-    import json
-
     from identity.verify import Verifier
     from chain.registry import GovRegistryClient
     from chain.tx import ChainClient
@@ -488,8 +510,6 @@ def agency_pull(
 ):
     """Pull an application's consented data as the agency: the requests are signed here with the
     agency's own key, and the answers opened here with its own HPKE keys (printed as JSON)."""
-    import json
-
     import httpx
 
     from api.pulls.client import AgencyClient

@@ -7,6 +7,11 @@ gateway's in ``gateway/migrations`` (:func:`alembic_config`, :func:`upgrade`).
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,9 +19,13 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 
-from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, engine_from_config, event, pool
+from sqlalchemy import Connection, DateTime, Engine, MetaData, TypeDecorator, create_engine, engine_from_config, event, pool, text
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.pool import StaticPool
+
+# The advisory-lock key migrations hold on PostgreSQL (one upgrade at a time per database); the
+# leases' keys (chain.leases.lock_key) are other sha256-derived values.
+MIGRATION_LOCK_KEY = int.from_bytes(hashlib.sha256(b"govchain migrations").digest()[:8], "big", signed=True)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -93,9 +102,14 @@ def alembic_config(url: str, script_location: Path) -> Config:
 
 
 def upgrade(engine: Engine, script_location: Path, revision: str = "head") -> None:
-    """Bring the schema of ``script_location``'s migrations to ``revision`` on ``engine``'s database."""
+    """Bring the schema of ``script_location``'s migrations to ``revision`` on ``engine``'s database.
+
+    One upgrade at a time per database (:func:`_one_upgrade_at_a_time`): API replicas starting
+    together on a fresh database each run this at start-up, and two at once both created
+    ``alembic_version`` (one replica failed its start). The next one now waits, then finds the
+    schema at ``revision`` and does nothing."""
     config = alembic_config(engine.url.render_as_string(hide_password=False), script_location)
-    with engine.begin() as connection:
+    with engine.connect() as connection, _one_upgrade_at_a_time(connection), connection.begin():  # committed before the lock goes
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
@@ -122,3 +136,30 @@ def run_migrations(metadata: MetaData, **options: Any) -> None:
         engine = engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool)
         with engine.connect() as connection:
             run(connection=connection)
+
+
+@contextmanager
+def _one_upgrade_at_a_time(connection: Connection) -> Iterator[None]:
+    """PostgreSQL: a session-level advisory lock on ``connection`` (released here, or by the server
+    when the session ends). SQLite: an exclusive ``flock`` on a file beside the database (released
+    when closed, or when the process dies); an in-memory database belongs to one process already."""
+    if connection.dialect.name == "postgresql":
+        key = {"key": MIGRATION_LOCK_KEY}
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), key)
+        connection.commit()  # the lock outlives this transaction: the upgrade runs in one of its own
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
+            connection.commit()
+        return
+    database = connection.engine.url.database
+    if connection.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    descriptor = os.open(f"{database}.migrations.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)

@@ -7,7 +7,10 @@ anvil, ganache); the code asks here which of four things happened:
   a ``ContractRevert``, or a message that says ``revert``): a refusal to name, never an outage;
 - ``NONCE_TAKEN``: the transaction's nonce is used already, by another transaction of the same
   key (geth, Besu and anvil "nonce too low"; ganache "the tx doesn't have the correct nonce.
-  account has nonce of: N tx has nonce of: M"): sign again with a fresh nonce;
+  account has nonce of: N tx has nonce of: M"), or by another transaction still in the pool
+  (ganache "transaction can't be replaced, mining has already started", geth and anvil
+  "replacement transaction underpriced"; two API replicas sending with one key meet these):
+  sign again with a fresh nonce;
 - ``ALREADY_KNOWN``: the node holds this very transaction already (a re-broadcast: geth
   "already known", Besu "Known transaction", anvil "transaction already imported"): wait for
   its receipt;
@@ -40,7 +43,7 @@ class NodeError(Enum):
     OUTAGE = "outage"
 
 
-_NONCE_TAKEN = re.compile(r"nonce too low|correct nonce", re.IGNORECASE)
+_NONCE_TAKEN = re.compile(r"nonce too low|correct nonce|can't be replaced|replacement transaction underpriced", re.IGNORECASE)
 _REVERT = re.compile(r"revert", re.IGNORECASE)
 _ALREADY_KNOWN = re.compile(r"known|already", re.IGNORECASE)
 

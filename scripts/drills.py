@@ -2,8 +2,8 @@
 FAIL and its figures, then the totals (requests held under load, faults survived, records
 lost). Exit code 0 only if every drill passed.
 
-    .venv/bin/python scripts/drills.py [--node ganache|anvil] [--only api-kill,gateway-kill,node-restart,chain-down,load]
-        [--approvals 1000] [--clients 200] [--seconds 60] [--database-url postgresql+psycopg://...]
+    .venv/bin/python scripts/drills.py [--node ganache|anvil] [--only api-kill,gateway-kill,node-restart,chain-down,load,scale]
+        [--approvals 1000] [--clients 200] [--seconds 60] [--replicas 1,2,3] [--database-url postgresql+psycopg://...]
 
 1. api-kill: kill -9 ``govchain serve`` mid-way through N certificate approvals, at each
    GOVCHAIN_FAULT checkpoint (issuer.after_cut, writer.after_sign, writer.after_send) and
@@ -13,6 +13,9 @@ lost). Exit code 0 only if every drill passed.
 3. node-restart: the node stopped and started again (same state directory) during traffic.
 4. chain-down: the node unreachable: 503 + Retry-After, health degraded, nothing left open.
 5. load: C concurrent clients (consents, pulls, verifications) for S seconds.
+6. scale: the load's mix against 1, 2 and 3 API replicas on PostgreSQL (a fresh database each on
+   the --database-url server, else GOVCHAIN_TEST_DATABASE_URL's, else 127.0.0.1:5432), side by
+   side with per-process CPU; then kill -9 a replica and the writer's (else the issuer's) leader.
 """
 
 from __future__ import annotations
@@ -29,11 +32,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.faults import api_kill, chain_faults  # noqa: E402
+from scripts.faults import api_kill, chain_faults, scale  # noqa: E402
 from scripts.faults.harness import DrillResult  # noqa: E402
 
 GATEWAY_TEST = "tests/e2e/test_gateway.py::test_gateway_killed_between_log_and_answer_delivers_on_retry_with_one_log_entry"
-DRILLS = ("api-kill", "gateway-kill", "node-restart", "chain-down", "load")
+DRILLS = ("api-kill", "gateway-kill", "node-restart", "chain-down", "load", "scale")
 
 
 def gateway_kill(node: str) -> DrillResult:
@@ -56,7 +59,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--max-inflight", type=int, default=48, help="GOVCHAIN_MAX_INFLIGHT of the API under load")
-    parser.add_argument("--database-url", default="", help="default: SQLite in the drill's folder")
+    parser.add_argument("--replicas", default="1,2,3", help="the scale drill's steps: API processes per step")
+    parser.add_argument("--database-url", default="", help="default: SQLite in the drill's folder (scale: a PostgreSQL server)")
     args = parser.parse_args()
     chosen = [d.strip() for d in args.only.split(",") if d.strip()]
     if unknown := [d for d in chosen if d not in DRILLS]:
@@ -82,6 +86,10 @@ def main() -> int:
             elif drill == "load":
                 result = chain_faults.load(workdir, clients=args.clients, seconds=args.seconds, node=args.node, database_url=args.database_url,
                                            max_inflight=args.max_inflight)  # fmt: skip
+            elif drill == "scale":
+                replicas = tuple(int(n) for n in args.replicas.split(","))
+                result = scale.scale(workdir, clients=args.clients, seconds=args.seconds, replica_counts=replicas, node=args.node,
+                                     database_url=args.database_url, max_inflight=args.max_inflight)  # fmt: skip
             else:
                 raise SystemExit(f"unknown drill {drill}; choose from {', '.join(DRILLS)}")
         except Exception as exc:  # noqa: BLE001 - a drill that crashes is a failed drill
@@ -92,7 +100,7 @@ def main() -> int:
     print()
     print(f"{'drill':<48} {'result':<6} figures")
     for result in results:
-        figures = {k: v for k, v in result.figures.items() if k not in ("timeline", "statuses")}
+        figures = {k: v for k, v in result.figures.items() if k not in ("timeline", "statuses", "steps", "failover")}
         print(f"{result.name:<48} {'PASS' if result.passed else 'FAIL':<6} {json.dumps(figures, ensure_ascii=False)}")
     faults = sum(int(r.figures.get("kills", 0)) for r in results if r.passed) + sum(1 for r in results if r.passed and r.name.startswith(("node-restart", "chain-unreachable")))
     lost = sum(int(r.figures.get("lost", 0) or 0) + int(r.figures.get("twice", 0) or 0) + int(r.figures.get("writes_lost", 0) or 0) for r in results)
@@ -101,6 +109,8 @@ def main() -> int:
         f = load.figures
         print(f"requests held under load: {f.get('requests')} requests in {args.seconds:.0f} s ({f.get('rate_per_s')}/s, p50 {f.get('p50_ms')} ms, "
               f"p99 {f.get('p99_ms')} ms), {f.get('held_503_429')} answered with declared back-pressure, {f.get('errors')} errors")  # fmt: skip
+    if scaled := next((r for r in results if r.name.startswith("scale")), None):
+        print(scale.report(scaled))
     print(f"faults survived: {faults}; records lost: {lost}")
     print("ALL PASS" if all(r.passed for r in results) else "SOME DRILLS FAILED")
     return 0 if all(r.passed for r in results) else 1

@@ -98,5 +98,8 @@ def test_usage_errors_and_keystore_commands(cli_env, tmp_path):
     assert refused.returncode == 1 and "at least 12" in refused.stdout
     assert not (tmp_path / "k.json").exists()
     env["GOVCHAIN_KEYSTORE_PASSWORD"] = "a long enough passphrase"
+    sqlite = {**cli_env, "GOVCHAIN_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}"}
+    replicas = subprocess.run([*GOVCHAIN, "up", "--replicas", "2"], env=sqlite, capture_output=True, text=True)  # refused before anything starts
+    assert replicas.returncode == 2 and "PostgreSQL" in replicas.stderr and "--replicas" in replicas.stderr, replicas.stderr
     made = subprocess.run([*GOVCHAIN, "keys", "new", str(tmp_path / "k.json")], env=env, capture_output=True, text=True)
     assert made.returncode == 0 and "written to" in made.stdout

@@ -25,7 +25,7 @@ from identity.keys import dev_party
 from scripts.faults.harness import DrillResult, Shared, Stack, check_certificates, drill_stack, issued_count, sign_in, wait_for
 from scripts.faults.traffic import Tally, Traffic
 
-NONCE_WORDS = ("nonce too low", "nonce too high", "replacement transaction", "invalid nonce", "incorrect nonce")
+NONCE_WORDS = ("nonce too low", "nonce too high", "replacement transaction", "invalid nonce", "incorrect nonce", "can't be replaced")
 
 
 def issued_targets(stack: Stack, count: int, headers: dict) -> tuple[list[str], list[str]]:
@@ -86,7 +86,11 @@ def check_traffic_on_chain(stack: Stack, tally: Tally, result: DrillResult) -> N
     result.check(not nonce_lines, f"nonce failures in the logs: {nonce_lines[:3]}")
 
 
-def _traffic_and_issuance(stack: Stack, headers: dict, clients: int, seconds: float, approvals: int) -> tuple[Traffic, list[str], threading.Thread]:
+def _traffic_and_issuance(stack: Stack, headers: dict, clients: int, seconds: float, approvals: int,
+                          retry_cut: bool = False) -> tuple[Traffic, list[str], threading.Thread]:  # fmt: skip
+    """Traffic, and ``approvals`` certificate approvals sent one after another alongside. With
+    ``retry_cut`` (an API replica killed mid-request) an approval whose connection was cut is
+    recorded and sent again; a 409 to that retry says the cut one was applied."""
     verified_ids, targets = issued_targets(stack, 8, headers)
     services = stack.services
     traffic = Traffic(stack.api.url, services.vendor.url, stack.settings.secret("face_vendor_api_key"), headers, targets)
@@ -95,13 +99,17 @@ def _traffic_and_issuance(stack: Stack, headers: dict, clients: int, seconds: fl
     def approve() -> None:  # certificate approvals alongside, retried through the outage
         with httpx.Client(base_url=stack.api.url, timeout=120) as http:
             for application_id in approval_ids:
+                cut = False
                 for _ in range(600):
                     try:
                         answer = http.post(f"/v1/applications/{application_id}/decision", json={"decision": "approve", "reason": "drill"}, headers=headers)
                     except httpx.HTTPError as exc:
                         traffic.tally.errors.append(f"approval: {type(exc).__name__}")
+                        if retry_cut:
+                            cut = True
+                            continue
                         break
-                    if answer.status_code == 200:
+                    if answer.status_code == 200 or (cut and answer.status_code == 409):
                         break
                     if answer.status_code in (429, 503) and "retry-after" in answer.headers:
                         traffic.tally.held += 1

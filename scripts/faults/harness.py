@@ -161,10 +161,11 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 class ApiProcess:
     """The platform API in its own process: ``govchain serve`` (``command="serve"``) or the
-    uvicorn CLI with access logs off (``command="uvicorn"``, for load)."""
+    uvicorn CLI with access logs off (``command="uvicorn"``, for load; ``replicas`` > 1: that many
+    uvicorn worker processes on the port, children of this one)."""
 
-    def __init__(self, settings: Settings, log_file: Path, command: str = "serve"):
-        self.settings, self.log_file, self.command = settings, log_file, command
+    def __init__(self, settings: Settings, log_file: Path, command: str = "serve", replicas: int = 1):
+        self.settings, self.log_file, self.command, self.replicas = settings, log_file, command, replicas
         self.port = int(settings.public_domain.split(":")[1])
         self.process: subprocess.Popen | None = None
         self.starts = 0
@@ -177,8 +178,17 @@ class ApiProcess:
     def argv(self) -> list[str]:
         if self.command == "serve":
             return [str(Path(sys.executable).parent / "govchain"), "serve", "--port", str(self.port)]
-        return [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--host", "127.0.0.1", "--port", str(self.port),
+        argv = [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--host", "127.0.0.1", "--port", str(self.port),
                 "--log-level", "warning", "--no-access-log", "--timeout-keep-alive", str(KEEP_ALIVE_SECONDS)]  # fmt: skip
+        if self.replicas > 1:  # as `govchain serve --workers N`; info logs say when each replica has started
+            argv[argv.index("warning")] = "info"
+            argv += ["--workers", str(self.replicas), "--timeout-worker-healthcheck", "60"]
+        return argv
+
+    def replicas_started(self) -> int:
+        """How many replicas of the latest start have finished starting (uvicorn's log says so)."""
+        text = self.log_file.read_text(errors="replace")
+        return text[text.rindex("=== start ") :].count("Application startup complete.")
 
     def start(self, fault: str | None = None, timeout: float = 60.0) -> "ApiProcess":
         env = {**os.environ, **settings_env(self.settings)}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -22,6 +23,8 @@ from identity.dev_citizens import demo_citizen
 from identity import pseudonym as pseudonyms, siwe
 
 CODE = "teacher-qualification-primary"
+SLOW_SECONDS = 2.0
+STEP_IDS = re.compile(r"(app_|0x)?[0-9a-f]{16,}")  # ids in a path, so that slow answers are counted per step
 
 
 @dataclass
@@ -37,6 +40,7 @@ class Tally:
     started: float = field(default_factory=time.perf_counter)
     ended: float = 0.0
     marks: list[tuple[float, str]] = field(default_factory=list)
+    slow: dict[str, int] = field(default_factory=dict)  # step -> answers slower than SLOW_SECONDS (where a high p99 comes from)
 
     @property
     def requests(self) -> int:
@@ -79,6 +83,9 @@ class Traffic:
                 self.tally.errors.append(f"{method} {url.split('?')[0][-60:]}: {type(exc).__name__} {exc}")
                 return None
             self.tally.latencies.append(time.perf_counter() - started)
+            if self.tally.latencies[-1] > SLOW_SECONDS:
+                step = f"{method} {STEP_IDS.sub('{id}', url.split('?')[0].split('/', 3)[-1])} {response.status_code}"
+                self.tally.slow[step] = self.tally.slow.get(step, 0) + 1
             self.tally.statuses[response.status_code] = self.tally.statuses.get(response.status_code, 0) + 1
             if response.status_code in ok:
                 return response

@@ -20,6 +20,8 @@ REVERT, NONCE_TAKEN, ALREADY_KNOWN, OUTAGE = NodeError.REVERT, NodeError.NONCE_T
     ("nonce too low", NONCE_TAKEN),  # geth, Besu, anvil
     ("nonce too low: next nonce 7, tx nonce 5", NONCE_TAKEN),
     ("the tx doesn't have the correct nonce. account has nonce of: 7 tx has nonce of: 5", NONCE_TAKEN),  # ganache
+    ("transaction can't be replaced, mining has already started. (please open an issue ...)", NONCE_TAKEN),  # ganache, nonce in the pool
+    ("replacement transaction underpriced", NONCE_TAKEN),  # geth, anvil: the nonce is held by a pending transaction
     ("VM Exception while processing transaction: revert", REVERT),  # ganache
     ("execution reverted: GovRegistry: not a member", REVERT),  # anvil, geth
     ("execution reverted: already issued", REVERT),  # a revert whose reason says "already" is still a revert
