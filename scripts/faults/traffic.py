@@ -4,8 +4,9 @@ chain, the agency's pulls through both gateways) and anyone verifying certificat
 
 Every answer is sorted: success; declared back-pressure (429 or 503 *with* Retry-After; the
 client waits and retries the same step); or an error (anything else, transport errors
-included). Accepted writes (consents, released pulls) are remembered so the drill can look
-for each of them on chain.
+included). A 202 (the change recorded, its chain write on its way: the node is slow or away) is
+followed by its status URL to its block, as a client does. Accepted writes (consents, released
+pulls) are remembered so the drill can look for each of them on chain.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from identity import pseudonym as pseudonyms, siwe
 
 CODE = "teacher-qualification-primary"
 SLOW_SECONDS = 2.0
+ACCEPTED_GRACE_SECONDS = 30.0  # how long past the drill's end a client follows a 202's write to its block
 STEP_IDS = re.compile(r"(app_|0x)?[0-9a-f]{16,}")  # ids in a path, so that slow answers are counted per step
 
 
@@ -32,6 +34,7 @@ class Tally:
     latencies: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
     held: int = 0  # 429/503 with Retry-After
+    accepted_later: int = 0  # 202s: recorded, the chain write followed by its status URL to its block
     errors: list[str] = field(default_factory=list)
     consents: dict[str, str] = field(default_factory=dict)  # application id -> consent id (accepted)
     released: dict[str, int] = field(default_factory=dict)  # consent id -> pulls released to the agency
@@ -55,7 +58,7 @@ class Tally:
 
         return {
             "requests": self.requests, "rate_per_s": round(self.requests / seconds, 1) if seconds else 0, "p50_ms": pct(0.50),
-            "p99_ms": pct(0.99), "held_503_429": self.held, "errors": len(self.errors), "consents": len(self.consents),
+            "p99_ms": pct(0.99), "held_503_429": self.held, "accepted_202": self.accepted_later, "errors": len(self.errors), "consents": len(self.consents),
             "pulls_released": sum(self.released.values()), "verifications": self.verified, "cycles": self.cycles,
         }  # fmt: skip
 
@@ -98,6 +101,23 @@ class Traffic:
                 continue
             self.tally.errors.append(f"{method} {url.split('?')[0][-60:]}: {response.status_code} {response.text[:200]}")
             return None
+
+    async def written(self, http: httpx.AsyncClient, status_url: str, until: float, headers: dict) -> bool:
+        """Follow a 202's status URL, as a client does, until the write is mined (True) or failed."""
+        self.tally.accepted_later += 1
+        while time.monotonic() < until:
+            answer = await self.call(http, "GET", status_url, (200,), until, headers=headers)
+            if answer is None:
+                return False
+            state = answer.json()["status"]
+            if state == "mined":
+                return True
+            if state == "failed":
+                self.tally.errors.append(f"accepted write {status_url.rsplit('/', 1)[-1]} failed: {answer.json()['error']}")
+                return False
+            await asyncio.sleep(0.5)
+        self.tally.errors.append(f"accepted write {status_url.rsplit('/', 1)[-1]} not mined within {ACCEPTED_GRACE_SECONDS} s of the end")
+        return False
 
     async def client(self, http: httpx.AsyncClient, index: int, deadline: float, verify_only: bool = False) -> None:
         while time.monotonic() < deadline:
@@ -157,10 +177,18 @@ class Traffic:
         if offer is None:
             return False
         signed = pseudonyms.sign_consent_offer(applicant.key, offer.json())
-        granted = await self.call(http, "POST", f"{api}/v1/applications/{application_id}/consent", (201,), deadline, json=signed, headers=me)
+        granted = await self.call(http, "POST", f"{api}/v1/applications/{application_id}/consent", (201, 202), deadline, json=signed, headers=me)
         if granted is None:
             return False
-        consent_id = granted.json()["consent_id"]
+        if granted.status_code == 202:  # recorded, its chain write on its way (the node is slow or away): follow it
+            if not await self.written(http, granted.headers["location"], deadline + ACCEPTED_GRACE_SECONDS, me):
+                return False
+            application = await self.call(http, "GET", f"{api}/v1/applications/{application_id}", (200,), deadline, headers=me)
+            if application is None:
+                return False
+            consent_id = application.json()["consent_id"]
+        else:
+            consent_id = granted.json()["consent_id"]
         self.tally.consents[application_id] = consent_id
         pulled = await self.call(http, "POST", f"{api}/v1/applications/{application_id}/pulls", (200,), deadline, headers=self.agency)
         if pulled is None:

@@ -124,6 +124,7 @@ MATRIX: dict[tuple[str, str], tuple[frozenset, object]] = {
     ("GET", "/v1/agency/signature-requests"): (SIGNED, None),
     ("GET", "/v1/agency/signature-requests/{request_id}"): (SIGNED, None),
     ("POST", "/v1/agency/signature-requests/{request_id}"): (SIGNED, lambda w: {"json": {"raw_transaction": "0x00"}}),
+    ("GET", "/v1/writes/{intent_key}"): (SIGNED, None),  # a chain write's state (an intent key can name an application)
     ("GET", "/v1/certificate-batches/{merkle_root}"): (HANDLING_AGENCY, None),
     # procurement
     ("POST", "/v1/tenders"): (
@@ -176,6 +177,7 @@ def fill(path: str, world) -> str:
         application_id=world.application_id, consent_id=world.consent_id, certificate_id=world.certificate_id,
         target_hash=world.target_hash, merkle_root=world.merkle_root, tender_id=world.tender_id, pseudonym=world.pseudonym,
         material="health-exam", address="0x" + "00" * 19 + "01", name="govchain.css", index=0, request_id="asr_" + "00" * 16,
+        intent_key="consent:" + world.application_id,
     )  # fmt: skip
 
 
