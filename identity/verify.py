@@ -161,7 +161,9 @@ def _issuer(document: dict) -> dict:
 
 class ChainStatus:
     """Issuance and revocation read from the chain, at the node's head block (read at most every
-    ``head_seconds``; ``fresh`` reads it now), which the answer names.
+    ``head_seconds``; ``fresh`` reads it now), which the answer names. ``head_seconds`` is 0 unless
+    given: a verifier of its own (the CLI, a library user) sees a revocation mined a moment ago; the
+    API, answering many, reuses the head for ``GOVCHAIN_VERIFY_HEAD_SECONDS`` and names the block.
 
     A Merkle root found issued is remembered (a DocumentStore never un-issues a root; revoking is a
     separate record). Revocation status is always read, on every verification.
@@ -176,7 +178,7 @@ class ChainStatus:
     MAX_REMEMBERED_ROOTS = 100_000
 
     def __init__(self, client: ChainClient, registry_address: str, store_abi: list, *, cache_seconds: float = 5.0, batched: bool = True,
-                 head_seconds: float = 0.25):  # fmt: skip
+                 head_seconds: float = 0.0):  # fmt: skip
         self.client = client
         self.registry_address = checksum(registry_address)
         self.store_abi = store_abi
