@@ -100,9 +100,10 @@ class Bell:
                 backoff = min(backoff * 2, 30.0)
 
 
-def close_bells(engine: Engine) -> None:
-    """Close every bell of ``engine``'s database in this process (before the database goes away)."""
-    url = engine.url.render_as_string(hide_password=False)
+def close_bells(database: Engine | str) -> None:
+    """Close every bell of a database (an engine, or its URL) in this process, before the database
+    goes away (a test's throw-away database): its listeners would try to reconnect for ever."""
+    url = database if isinstance(database, str) else database.url.render_as_string(hide_password=False)
     with _bells_guard:
         for key in [key for key in _bells if key[0] == url]:
             _bells.pop(key).close()

@@ -37,6 +37,7 @@ from chain.config import NodeConfig, load_node_config
 from chain.db import make_engine, session_factory
 from chain.deploy import Deployment, deploy, write_record
 from chain.node import LocalNode, rpc_call
+from chain.signals import close_bells
 from chain.registry import GovRegistryClient
 from chain.tx import ChainClient
 from identity.keys import dev_account, dev_party
@@ -187,9 +188,11 @@ def database_url(request, tmp_path):
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server.set(database=name).render_as_string(hide_password=False)
     try:
-        yield server.set(database=name).render_as_string(hide_password=False)
+        yield url
     finally:
+        close_bells(url)  # this process's listeners on it, before it is dropped
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
