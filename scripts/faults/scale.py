@@ -35,6 +35,7 @@ import httpx
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL, make_url
 
+from api.settings import IssueSettings
 from chain.consents import ConsentRegistryClient
 from chain.leases import lock_key
 from identity.keys import dev_party
@@ -328,7 +329,7 @@ def scale(workdir: Path, *, clients: int = 200, seconds: float = 60.0, replica_c
             for replicas, what in plan:
                 url = fresh_database(server, f"scale{replicas}{what[0]}")
                 made.append(url)
-                with Stack(chain, workdir / f"{what}-{replicas}", url, "uvicorn", shared=shared, max_inflight=max_inflight, issue_batch_seconds=0.5) as stack:
+                with Stack(chain, workdir / f"{what}-{replicas}", url, "uvicorn", shared=shared, max_inflight=max_inflight, issue=IssueSettings(batch_seconds=0.5)) as stack:
                     if what == "load":
                         steps[replicas] = load_step(stack, replicas, clients, seconds, result)
                         print(f"  {replicas} replicas: {_line(steps[replicas])}", flush=True)

@@ -14,16 +14,17 @@ import pytest
 from eth_account import Account
 
 from api import db
-from api.settings import DEV_SECRETS
+from api.settings import DEV_SECRETS, Quota, RateLimit
 from chain.db import make_engine
 from chain.deploy import write_record
 from chain.node import free_port
 from identity import siwe
-from scripts.faults.harness import ApiProcess, api_settings
+from scripts.faults.harness import ApiProcess, api_settings, drill_limits
 
 pytestmark = pytest.mark.db
 
-SIGN_IN_LIMIT = {"limit_sign_in": {"address": {"count": 3, "seconds": 60}, "client": {"count": 0, "seconds": 60}}}
+# three sign-in challenges a minute per address, no per-client limit (both replicas see 127.0.0.1)
+SIGN_IN_LIMIT = RateLimit(address=Quota(count=3, seconds=60), client=Quota(count=0, seconds=60))
 
 
 def _upgrade_when_told(database_url: str, go, failures) -> None:
@@ -69,7 +70,7 @@ def replicas(chain, deployment, database_url, tmp_path):
     one public address (the EIP-4361 domain and URI both sign against); each listens on a port
     of its own so that the test chooses which replica answers."""
     write_record(tmp_path, deployment)
-    settings = api_settings(tmp_path, chain.w3.provider.endpoint_uri, database_url, **SIGN_IN_LIMIT)
+    settings = api_settings(tmp_path, chain.w3.provider.endpoint_uri, database_url, limits=drill_limits().model_copy(update={"sign_in": SIGN_IN_LIMIT}))
     for name in DEV_SECRETS:  # made once, as `govchain serve --workers N` does before it forks
         settings.secret(name)
     apis = [ApiProcess(settings, tmp_path / f"replica{n}.log", command="uvicorn") for n in range(2)]
