@@ -47,6 +47,7 @@ from chain.tx import ChainClient, Receipt
 log = logging.getLogger(__name__)
 
 DONE = (MINED, FAILED)
+MAX_RECEIPT_POLL = 0.25  # seconds between receipt polls of a transaction long in flight
 WRITER_CHANNEL = "govchain_writer"  # rung when an intent is queued: its writer wakes
 DONE_CHANNEL = "govchain_written"  # rung when an intent is mined or failed: its waiters wake
 
@@ -184,6 +185,7 @@ class ChainWriter:
     def run(self) -> None:
         """Stand by for the lease; lead while it confirms; step down (and stand by) when not."""
         seen = self._queued.generation
+        pause = self.client.poll_latency  # between rounds while a transaction is in flight and nothing moved
         while not self._stop.is_set():
             if self._next_nonce is None:  # not leading: try to
                 if not self.lease.acquire():
@@ -210,8 +212,15 @@ class ChainWriter:
                 self._next_nonce = None  # re-read everything at the next take-over
                 self.lease.release()
                 busy = False
-            if not busy:
-                seen = self._queued.wait(seen, self.idle_wait if not self._in_flight() else self.client.poll_latency)
+            if busy:
+                pause = self.client.poll_latency
+            else:
+                # a transaction still in flight is polled for its receipt, at once at first, then less
+                # often while nothing moves (one the node lost, e.g. to a restart, waits for its
+                # re-broadcast); a queued intent's bell wakes the writer whatever the pause
+                in_flight = self._in_flight()
+                seen = self._queued.wait(seen, pause if in_flight else self.idle_wait)
+                pause = min(pause * 2, MAX_RECEIPT_POLL) if in_flight else self.client.poll_latency
 
     def _step_down(self) -> None:
         self._next_nonce = None
