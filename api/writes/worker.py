@@ -32,7 +32,6 @@ class WriterWorker:
         self.platform = platform
         self.look_every = look_every
         self.writers: dict[str, ChainWriter] = {}  # address -> its writer
-        self._not_held: set[str] = set()  # senders whose key this platform does not hold (relayed transactions)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._bell = Bell.of(platform.engine, WRITER_CHANNEL)
@@ -63,7 +62,7 @@ class WriterWorker:
         while not self._stop.is_set():
             try:
                 for address in self._senders():
-                    if address not in self.writers and address not in self._not_held:
+                    if address not in self.writers:
                         self._start_writer(address)
             except Exception as exc:
                 log.warning("writer: keys not looked up: %s", exc)
@@ -89,8 +88,7 @@ class WriterWorker:
 
     def _start_writer(self, address: str) -> None:
         key = self._key_of(address)
-        if key is None:
-            self._not_held.add(address)
+        if key is None:  # asked again at the next look: the platform may hold it then (a dev switch of agency_keys)
             return
         writer = ChainWriter(self.platform.contracts.chain(), self.platform.engine, key, max_in_flight=self.platform.settings.write.max_in_flight)
         self.writers[address] = writer
